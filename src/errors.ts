@@ -1,0 +1,136 @@
+// Salvo's typed errors: every error a user can meet has a stable `code`, and the CLI maps
+// codes to documented exit codes. Never throw a bare Error across a module boundary.
+
+/** Documented process exit codes of the `salvo` command (see README "Exit codes"). */
+export const EXIT = {
+  ok: 0,
+  /** An unexpected internal error: a bug in Salvo. */
+  internal: 1,
+  /** Bad options or a bad workflow file (missing, syntax or type error, cycle, invalid config). */
+  badInput: 2,
+  /** The run completed but at least one threshold failed. */
+  thresholdsFailed: 3,
+  /** The run could not do its job: a hook failed or timed out, or no request succeeded. */
+  runFailed: 4,
+  /** Interrupted by Ctrl-C or SIGTERM; partial results were written. */
+  interrupted: 130,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export type SalvoErrorCode =
+  | 'E_USAGE'
+  | 'E_OPTION'
+  | 'E_WORKFLOW_FILE'
+  | 'E_WORKFLOW_SYNTAX'
+  | 'E_WORKFLOW_TYPE'
+  | 'E_WORKFLOW_CONFIG'
+  | 'E_STEP_CYCLE'
+  | 'E_WORKFLOW_CYCLE'
+  | 'E_THRESHOLD_SYNTAX'
+  | 'E_HOOK_TIMEOUT'
+  | 'E_HOOK_FAILED'
+  | 'E_HTTP'
+  | 'E_PROTOCOL'
+  | 'E_INTERNAL';
+
+export class SalvoError extends Error {
+  readonly code: SalvoErrorCode;
+  constructor(code: SalvoErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A command-line option was unknown, missing or had a value outside its accepted forms. */
+export class OptionError extends SalvoError {
+  constructor(message: string) {
+    super('E_OPTION', message);
+  }
+}
+
+/** A workflow definition is invalid (bad executor config, duplicate names, bad threshold…). */
+export class WorkflowConfigError extends SalvoError {
+  constructor(message: string) {
+    super('E_WORKFLOW_CONFIG', message);
+  }
+}
+
+/** Steps of one workflow depend on each other in a cycle. */
+export class StepCycleError extends SalvoError {
+  readonly cycle: readonly string[];
+  constructor(workflow: string, cycle: readonly string[]) {
+    super('E_STEP_CYCLE', `workflow '${workflow}': steps form a cycle: ${cycle.join(' → ')}`);
+    this.cycle = cycle;
+  }
+}
+
+/** Workflows of a file depend on each other in a cycle. */
+export class WorkflowCycleError extends SalvoError {
+  readonly cycle: readonly string[];
+  constructor(cycle: readonly string[]) {
+    super('E_WORKFLOW_CYCLE', `workflows form a cycle: ${cycle.join(' → ')}`);
+    this.cycle = cycle;
+  }
+}
+
+/** A threshold expression could not be parsed. */
+export class ThresholdSyntaxError extends SalvoError {
+  constructor(message: string) {
+    super('E_THRESHOLD_SYNTAX', message);
+  }
+}
+
+/** The workflow file is missing, unreadable, fails to compile or fails to load. */
+export class WorkflowFileError extends SalvoError {
+  constructor(
+    code: 'E_WORKFLOW_FILE' | 'E_WORKFLOW_SYNTAX' | 'E_WORKFLOW_TYPE',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
+
+/** A setup or teardown hook threw or ran past its timeout. */
+export class HookError extends SalvoError {
+  constructor(code: 'E_HOOK_TIMEOUT' | 'E_HOOK_FAILED', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/** Maps an error to the exit code the CLI documents for it. */
+export function exitCodeFor(error: unknown): ExitCode {
+  if (!(error instanceof SalvoError)) return EXIT.internal;
+  switch (error.code) {
+    case 'E_USAGE':
+    case 'E_OPTION':
+    case 'E_WORKFLOW_FILE':
+    case 'E_WORKFLOW_SYNTAX':
+    case 'E_WORKFLOW_TYPE':
+    case 'E_WORKFLOW_CONFIG':
+    case 'E_STEP_CYCLE':
+    case 'E_WORKFLOW_CYCLE':
+    case 'E_THRESHOLD_SYNTAX':
+      return EXIT.badInput;
+    case 'E_HOOK_TIMEOUT':
+    case 'E_HOOK_FAILED':
+    case 'E_HTTP':
+      return EXIT.runFailed;
+    case 'E_PROTOCOL':
+    case 'E_INTERNAL':
+      return EXIT.internal;
+  }
+}
+
+/** A readable one-line description of any thrown value (never "[object Object]"). */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  if (typeof error === 'string') return error;
+  try {
+    return JSON.stringify(error) ?? String(error);
+  } catch (jsonError) {
+    return `${String(error)} (unserialisable: ${String(jsonError)})`;
+  }
+}

@@ -1,0 +1,170 @@
+// The data shapes statistics travel in: a worker thread's one-second window, and the
+// versioned results document (`salvo.results/v1`). Shapes only; no behaviour lives here.
+
+/**
+ * A histogram in transit: only non-empty buckets. `buckets` is flattened pairs
+ * `[bucketIndex, count, bucketIndex, count, …]` in ascending index order, where the index is
+ * the one `Histogram` (src/stats/histogram.ts) uses; both ends use the same layout constants,
+ * so merging is exact. `sum`/`sumSquares` are of the recorded values in microseconds.
+ */
+export interface SparseHistogram {
+  count: number;
+  min: number;
+  max: number;
+  sum: number;
+  sumSquares: number;
+  buckets: number[];
+}
+
+/** What one step did during one window on one thread. */
+export interface StepWindow {
+  count: number;
+  ok: number;
+  failed: number;
+  /** Failures by kind: `connect_refused`, `timeout`, `status_503`, `check:<name>`, `exception`… */
+  errors: Record<string, number>;
+  /** One sample message per error kind (the first seen in the window), for the summary. */
+  errorSamples: Record<string, string>;
+  /** HTTP status codes seen, as strings ("200": 41). */
+  statuses: Record<string, number>;
+  /** Step duration in microseconds, successes and failures alike. */
+  latency: SparseHistogram;
+}
+
+export interface CheckWindow {
+  passes: number;
+  fails: number;
+}
+
+export type MetricWindow =
+  | { kind: 'counter'; value: number }
+  | { kind: 'gauge'; value: number; min: number; max: number; atMs: number }
+  | { kind: 'rate'; trues: number; total: number }
+  | { kind: 'trend'; values: SparseHistogram };
+
+/**
+ * One thread's statistics for one workflow over one window (about a second), as shipped to
+ * the main thread. Windows of a job carry consecutive `seq` numbers from 1, so the receiver
+ * can merge each exactly once.
+ */
+export interface StatsWindow {
+  workflow: string;
+  seq: number;
+  /** Wall-clock bounds of the window, epoch milliseconds. */
+  startMs: number;
+  endMs: number;
+  /** VUs busy at the end of the window, and VUs allocated (open model: the pool size). */
+  activeVus: number;
+  allocatedVus: number;
+  iterations: { started: number; completed: number; failed: number; dropped: number };
+  steps: Record<string, StepWindow>;
+  /** Check outcomes by step, then by check name. */
+  checks: Record<string, Record<string, CheckWindow>>;
+  metrics: Record<string, MetricWindow>;
+}
+
+// ─── Results document, schema "salvo.results/v1" (schema/salvo.results.v1.json) ───
+
+export const RESULTS_SCHEMA = 'salvo.results/v1' as const;
+
+export interface LatencySummary {
+  min: number;
+  max: number;
+  mean: number;
+  stdev: number;
+  p50: number;
+  p75: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  p999: number;
+}
+
+/** Counts per interval since the workflow started: `counts[i]` covers [i·intervalMs, (i+1)·intervalMs). */
+export interface Timeline {
+  intervalMs: number;
+  counts: number[];
+  failures: number[];
+}
+
+export interface StepResult {
+  name: string;
+  count: number;
+  ok: number;
+  failed: number;
+  /** count / workflow duration in seconds. */
+  rps: number;
+  errors: Record<string, number>;
+  errorSamples: Record<string, string>;
+  statuses: Record<string, number>;
+  /** Step duration in milliseconds (microsecond resolution). */
+  latencyMs: LatencySummary;
+  timeline: Timeline;
+  /** The exact histogram, so results can be merged again later without loss. */
+  histogram: SparseHistogram;
+}
+
+export interface CheckResult {
+  step: string;
+  name: string;
+  passes: number;
+  fails: number;
+}
+
+export type MetricResult =
+  | { name: string; kind: 'counter'; value: number; ratePerSecond: number }
+  | { name: string; kind: 'gauge'; value: number; min: number; max: number }
+  | { name: string; kind: 'rate'; rate: number; trues: number; total: number }
+  | { name: string; kind: 'trend'; summary: LatencySummary; count: number; histogram: SparseHistogram };
+
+export interface ThresholdResult {
+  /** A step name, a custom metric name, or `*` for the whole workflow. */
+  target: string;
+  expression: string;
+  /** The measured value the expression compared, in the expression's unit; null if no data. */
+  actual: number | null;
+  unit: 'ms' | '%' | '/s' | '';
+  passed: boolean;
+}
+
+export type WorkflowStatus = 'completed' | 'interrupted' | 'failed' | 'skipped';
+
+export interface WorkflowResult {
+  name: string;
+  status: WorkflowStatus;
+  /** Why the workflow failed or was skipped. */
+  error?: string;
+  executor: { type: string } & Record<string, unknown>;
+  startedAt: string | null;
+  endedAt: string | null;
+  durationMs: number;
+  vus: { max: number; allocated: number };
+  iterations: { started: number; completed: number; failed: number; dropped: number };
+  totals: { count: number; ok: number; failed: number; rps: number };
+  steps: StepResult[];
+  checks: CheckResult[];
+  metrics: MetricResult[];
+  thresholds: ThresholdResult[];
+  timeline: Timeline;
+}
+
+export interface RunResults {
+  schema: typeof RESULTS_SCHEMA;
+  run: {
+    id: string;
+    file: string;
+    startedAt: string;
+    endedAt: string;
+    durationMs: number;
+    status: 'completed' | 'interrupted' | 'failed';
+    exitCode: number;
+    workers: number;
+    salvoVersion: string;
+    nodeVersion: string;
+    host: { platform: string; arch: string; cpus: number; hostname: string };
+    /** Run-level problems worth a line in the summary (hook failures, unreachable target…). */
+    notes: string[];
+  };
+  thresholds: { total: number; passed: number; failed: number };
+  workflows: WorkflowResult[];
+}
