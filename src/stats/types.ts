@@ -14,6 +14,8 @@ export interface SparseHistogram {
   sum: number;
   sumSquares: number;
   buckets: number[];
+  /** Samples above the histogram's range (2^43−1), recorded as its top value. Absent when 0. */
+  clamped?: number;
 }
 
 /** What one step did during one window on one thread. */
@@ -125,6 +127,8 @@ export interface ThresholdResult {
   actual: number | null;
   unit: 'ms' | '%' | '/s' | '';
   passed: boolean;
+  /** Why the threshold could not be evaluated (unknown target, no data, wrong kind…). */
+  message?: string;
 }
 
 export type WorkflowStatus = 'completed' | 'interrupted' | 'failed' | 'skipped';
