@@ -39,7 +39,7 @@ function exactPercentile(sorted: number[], p: number): number {
   return sorted[Math.max(1, Math.ceil((p * sorted.length) / 100 - 1e-9)) - 1]!;
 }
 
-test('index layout: every index maps back to a range containing its values', () => {
+void test('index layout: every index maps back to a range containing its values', () => {
   for (let index = 0; index < HISTOGRAM_INDEX_COUNT; index++) {
     const lo = histogramLowestEquivalent(index);
     const hi = histogramHighestEquivalent(index);
@@ -53,7 +53,7 @@ test('index layout: every index maps back to a range containing its values', () 
   assert.equal(histogramHighestEquivalent(HISTOGRAM_INDEX_COUNT - 1), HISTOGRAM_MAX_VALUE);
 });
 
-test('percentileRank avoids floating-point noise', () => {
+void test('percentileRank avoids floating-point noise', () => {
   assert.equal(percentileRank(99.9, 1000), 999);
   assert.equal(percentileRank(50, 1), 1);
   assert.equal(percentileRank(0.0001, 10), 1);
@@ -61,7 +61,7 @@ test('percentileRank avoids floating-point noise', () => {
   assert.equal(percentileRank(50, 3), 2);
 });
 
-test('percentiles are within 0.1% (+1µs) of exact sorted-array percentiles on random data', () => {
+void test('percentiles are within 0.1% (+1µs) of exact sorted-array percentiles on random data', () => {
   for (const seed of [1, 2, 3]) {
     const values = samples(seed, 50_000, seed === 3 ? 12.9 : 9);
     const h = new Histogram();
@@ -80,7 +80,7 @@ test('percentiles are within 0.1% (+1µs) of exact sorted-array percentiles on r
   }
 });
 
-test('count, min, max, mean and stdev are exact', () => {
+void test('count, min, max, mean and stdev are exact', () => {
   const values = samples(7, 20_000, 7);
   const h = new Histogram();
   for (const v of values) h.record(v);
@@ -102,7 +102,7 @@ test('count, min, max, mean and stdev are exact', () => {
   assert.equal(single.percentile(0.1), 42, 'never below min');
 });
 
-test('small values are exact and percentiles never exceed max', () => {
+void test('small values are exact and percentiles never exceed max', () => {
   const h = new Histogram();
   for (let v = 0; v < 2048; v++) h.record(v);
   assert.equal(h.percentile(50), 1023);
@@ -110,7 +110,7 @@ test('small values are exact and percentiles never exceed max', () => {
   assert.equal(h.percentile(100), 1_234_567, 'clamped to recorded max, not bucket top');
 });
 
-test('empty histogram reports zeros and isEmpty', () => {
+void test('empty histogram reports zeros and isEmpty', () => {
   const h = new Histogram();
   assert.equal(h.isEmpty, true);
   assert.equal(h.count, 0);
@@ -122,7 +122,7 @@ test('empty histogram reports zeros and isEmpty', () => {
   assert.deepEqual(h.toSparse().buckets, []);
 });
 
-test('values above 2^43-1 are clamped and counted; fractions truncate; bad input throws', () => {
+void test('values above 2^43-1 are clamped and counted; fractions truncate; bad input throws', () => {
   const h = new Histogram();
   h.record(2 ** 50);
   h.record(HISTOGRAM_MAX_VALUE);
@@ -140,7 +140,7 @@ test('values above 2^43-1 are clamped and counted; fractions truncate; bad input
   assert.throws(() => h.percentile(100.5), RangeError);
 });
 
-test('recordCount equals repeated record', () => {
+void test('recordCount equals repeated record', () => {
   const a = new Histogram();
   const b = new Histogram();
   a.recordCount(5000, 3);
@@ -149,7 +149,7 @@ test('recordCount equals repeated record', () => {
   assert.deepEqual(a.toSparse(), b.toSparse());
 });
 
-test('histogram merge is exact: merged percentiles equal one histogram fed all samples', () => {
+void test('histogram merge is exact: merged percentiles equal one histogram fed all samples', () => {
   for (const [seed, parts] of [
     [11, 2],
     [12, 3],
@@ -187,7 +187,7 @@ test('histogram merge is exact: merged percentiles equal one histogram fed all s
   }
 });
 
-test('merging into an empty histogram and merging an empty one are identities', () => {
+void test('merging into an empty histogram and merging an empty one are identities', () => {
   const a = new Histogram();
   for (const v of samples(5, 1000)) a.record(v);
   const before = a.toSparse();
@@ -200,7 +200,7 @@ test('merging into an empty histogram and merging an empty one are identities', 
   assert.throws(() => a.merge(a), /itself/);
 });
 
-test('reset empties without reallocating', () => {
+void test('reset empties without reallocating', () => {
   const h = new Histogram();
   for (const v of samples(9, 5000)) h.record(v);
   const footprint = h.footprintBytes;
@@ -214,7 +214,7 @@ test('reset empties without reallocating', () => {
   assert.equal(h.max, 3);
 });
 
-test('malformed sparse input is rejected with a clear error and changes nothing', () => {
+void test('malformed sparse input is rejected with a clear error and changes nothing', () => {
   const good = new Histogram();
   good.record(100);
   good.record(5000);
@@ -242,7 +242,7 @@ test('malformed sparse input is rejected with a clear error and changes nothing'
   assert.deepEqual(target.toSparse(), before);
 });
 
-test('memory is bounded: 10M values over the full range stay under 300 KB; idle is small', () => {
+void test('memory is bounded: 10M values over the full range stay under 300 KB; idle is small', () => {
   const idle = new Histogram();
   assert.ok(idle.footprintBytes < 4096, `idle ${idle.footprintBytes} bytes`);
   const narrow = new Histogram();

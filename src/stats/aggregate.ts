@@ -1,0 +1,769 @@
+// Owns the main-thread merge of statistics windows into one workflow's cumulative statistics —
+// the single merge path for threads now and machines later. Never reads a clock or does I/O:
+// every time is passed in, and every window is validated before anything is changed.
+
+import type { LiveStepRow, LiveWorkflow } from '../ui/snapshot.js';
+import { Histogram, validateSparseHistogram } from './histogram.js';
+import {
+  MAX_ERROR_MESSAGE_CHARS,
+  OVERFLOW_ERROR_KIND,
+  TREND_SCALE,
+  type MetricKind,
+} from './recorder.js';
+import {
+  evaluateThreshold,
+  type ParsedThreshold,
+  type ThresholdMetricView,
+  type ThresholdStepView,
+  type ThresholdSubject,
+} from './thresholds.js';
+import type {
+  CheckResult,
+  LatencySummary,
+  MetricResult,
+  StatsWindow,
+  StepResult,
+  StepWindow,
+  Timeline,
+  WorkflowResult,
+  WorkflowStatus,
+} from './types.js';
+
+/** Points kept per timeline; when full, adjacent pairs merge and the interval doubles. */
+export const MAX_TIMELINE_POINTS = 1200;
+/** Timeline resolution until the first downsampling. */
+export const INITIAL_TIMELINE_INTERVAL_MS = 1000;
+/** Seconds of per-second counts kept for `rpsNow`. */
+const RECENT_SECONDS = 8;
+/** Merged seqs above a source's high-water mark kept before a gap is declared lost. */
+export const MAX_OUT_OF_ORDER_SEQS = 256;
+/** Distinct sources (threads, machines) per workflow. */
+export const MAX_SOURCES = 10_000;
+/** Distinct steps per workflow. */
+export const MAX_AGGREGATE_STEPS = 1000;
+/** Distinct custom metrics per workflow. */
+export const MAX_AGGREGATE_METRICS = 1000;
+/** Distinct (step, check) pairs per workflow. */
+export const MAX_AGGREGATE_CHECKS = 1000;
+/** Distinct error kinds (and, separately, statuses) kept per step; more go to `other`. */
+export const MAX_KINDS_PER_STEP = 100;
+
+export type AggregateStatus = LiveWorkflow['status'];
+
+export type ExecutorDescription = { type: string } & Record<string, unknown>;
+
+interface Series {
+  counts: number[];
+  failures: number[];
+}
+
+interface StepAggregate {
+  name: string;
+  latencyUs: Histogram;
+  count: number;
+  ok: number;
+  failed: number;
+  errors: Map<string, number>;
+  errorSamples: Map<string, string>;
+  statuses: Map<string, number>;
+  series: Series;
+}
+
+type MetricAggregate =
+  | { kind: 'counter'; value: number }
+  | { kind: 'gauge'; value: number; min: number; max: number; atMs: number }
+  | { kind: 'rate'; trues: number; total: number }
+  | { kind: 'trend'; scaled: Histogram };
+
+/** Which seqs of one source were merged: all ≤ `highWater`, plus those in `above`. */
+class SeqTracker {
+  highWater = 0;
+  readonly above = new Set<number>();
+  /** Seqs never received that were given up on to keep `above` bounded. */
+  skipped = 0;
+
+  has(seq: number): boolean {
+    return seq <= this.highWater || this.above.has(seq);
+  }
+
+  add(seq: number): void {
+    this.above.add(seq);
+    this.advance();
+    while (this.above.size > MAX_OUT_OF_ORDER_SEQS) {
+      let lowest = Number.POSITIVE_INFINITY;
+      for (const s of this.above) if (s < lowest) lowest = s;
+      this.skipped += lowest - this.highWater - 1;
+      this.highWater = lowest - 1;
+      this.advance();
+    }
+  }
+
+  private advance(): void {
+    while (this.above.delete(this.highWater + 1)) this.highWater++;
+  }
+}
+
+interface SourceState {
+  seqs: SeqTracker;
+  latestSeq: number;
+  activeVus: number;
+  allocatedVus: number;
+}
+
+function fail(what: string, problem: string): never {
+  throw new Error(`stats window ${what}: ${problem}`);
+}
+
+function isCount(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+}
+
+function isFiniteNumber(n: unknown): n is number {
+  return typeof n === 'number' && Number.isFinite(n);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkCounts(what: string, record: unknown): Record<string, number> {
+  if (!isRecord(record)) fail(what, 'must be an object');
+  for (const [key, n] of Object.entries(record)) {
+    if (!isCount(n)) fail(what, `'${key}' must be a non-negative integer, got ${String(n)}`);
+  }
+  return record as Record<string, number>;
+}
+
+function validateStep(what: string, step: unknown): StepWindow {
+  if (!isRecord(step)) fail(what, 'must be an object');
+  const { count, ok, failed, errors, errorSamples, statuses, latency } = step;
+  if (!isCount(count) || !isCount(ok) || !isCount(failed) || ok + failed !== count) {
+    fail(what, 'count, ok and failed must be non-negative integers with ok + failed = count');
+  }
+  checkCounts(`${what}.errors`, errors);
+  checkCounts(`${what}.statuses`, statuses);
+  if (!isRecord(errorSamples)) fail(`${what}.errorSamples`, 'must be an object');
+  for (const [k, v] of Object.entries(errorSamples)) {
+    if (typeof v !== 'string') fail(`${what}.errorSamples`, `'${k}' must be a string`);
+  }
+  validateSparseHistogram(latency, `stats window ${what}.latency`);
+  return step as unknown as StepWindow;
+}
+
+function validateMetric(what: string, metric: unknown, existing: MetricKind | undefined): void {
+  if (!isRecord(metric)) fail(what, 'must be an object');
+  const kind = metric.kind;
+  if (kind !== 'counter' && kind !== 'gauge' && kind !== 'rate' && kind !== 'trend') {
+    fail(what, `unknown metric kind ${JSON.stringify(kind)}`);
+  }
+  if (existing !== undefined && existing !== kind) {
+    fail(what, `metric is a ${existing} but this window reports it as a ${kind}`);
+  }
+  switch (kind) {
+    case 'counter':
+      if (!isFiniteNumber(metric.value)) fail(what, 'counter value must be a finite number');
+      break;
+    case 'gauge':
+      for (const field of ['value', 'min', 'max', 'atMs'] as const) {
+        if (!isFiniteNumber(metric[field])) fail(what, `gauge ${field} must be a finite number`);
+      }
+      break;
+    case 'rate':
+      if (!isCount(metric.trues) || !isCount(metric.total) || metric.trues > metric.total) {
+        fail(what, 'rate trues and total must be integers with 0 ≤ trues ≤ total');
+      }
+      break;
+    case 'trend':
+      validateSparseHistogram(metric.values, `stats window ${what}.values`);
+      break;
+  }
+}
+
+function truncate(message: string): string {
+  return message.length > MAX_ERROR_MESSAGE_CHARS
+    ? `${message.slice(0, MAX_ERROR_MESSAGE_CHARS - 1)}…`
+    : message;
+}
+
+/** Adds `n` to `map[key]`, sending new keys beyond MAX_KINDS_PER_STEP to `other`. */
+function addBounded(map: Map<string, number>, key: string, n: number): string {
+  const seen = map.get(key);
+  if (seen !== undefined) {
+    map.set(key, seen + n);
+    return key;
+  }
+  const target = map.size < MAX_KINDS_PER_STEP ? key : OVERFLOW_ERROR_KIND;
+  map.set(target, (map.get(target) ?? 0) + n);
+  return target;
+}
+
+function ms(us: number): number {
+  return Math.round(us) / 1000;
+}
+
+/** Summary of a histogram of integer units, divided by `divisor`, rounded to 1/1000. */
+function summarize(h: Histogram, divisor: number): LatencySummary {
+  const scale = (v: number): number => Math.round((v / divisor) * 1000) / 1000;
+  if (h.isEmpty) {
+    return { min: 0, max: 0, mean: 0, stdev: 0, p50: 0, p75: 0, p90: 0, p95: 0, p99: 0, p999: 0 };
+  }
+  return {
+    min: scale(h.min),
+    max: scale(h.max),
+    mean: scale(h.mean),
+    stdev: scale(h.stdev),
+    p50: scale(h.percentile(50)),
+    p75: scale(h.percentile(75)),
+    p90: scale(h.percentile(90)),
+    p95: scale(h.percentile(95)),
+    p99: scale(h.percentile(99)),
+    p999: scale(h.percentile(99.9)),
+  };
+}
+
+function toRecord<V>(map: Map<string, V>): Record<string, V> {
+  const out: Record<string, V> = {};
+  for (const [k, v] of map) out[k] = v;
+  return out;
+}
+
+function resultStatus(status: AggregateStatus): WorkflowStatus {
+  switch (status) {
+    case 'completed':
+    case 'interrupted':
+    case 'failed':
+    case 'skipped':
+      return status;
+    case 'waiting':
+      return 'skipped';
+    case 'running':
+    case 'stopping':
+      return 'interrupted';
+  }
+}
+
+/**
+ * One workflow's cumulative statistics, merged from windows of any number of sources.
+ * Windows are merged exactly once per (source, seq), in any order. A window that arrives
+ * before `markStarted` starts the workflow at the window's `startMs`.
+ */
+export class WorkflowAggregate implements ThresholdSubject {
+  readonly name: string;
+  readonly executor: ExecutorDescription;
+  private status: AggregateStatus = 'waiting';
+  private error: string | undefined;
+  private startedMs: number | null = null;
+  private endedMs: number | null = null;
+  private lastWindowEndMs: number | null = null;
+  private readonly sources = new Map<string, SourceState>();
+  private readonly steps = new Map<string, StepAggregate>();
+  private readonly checks = new Map<string, Map<string, { passes: number; fails: number }>>();
+  private checkCount = 0;
+  private readonly metrics = new Map<string, MetricAggregate>();
+  private readonly iterations = { started: 0, completed: 0, failed: 0, dropped: 0 };
+  private activeVus = 0;
+  private allocatedVus = 0;
+  private maxActiveVus = 0;
+  private maxAllocatedVus = 0;
+  private intervalMs = INITIAL_TIMELINE_INTERVAL_MS;
+  private readonly series: Series = { counts: [], failures: [] };
+  private readonly recentSecond = new Float64Array(RECENT_SECONDS).fill(-1);
+  private readonly recentCount = new Float64Array(RECENT_SECONDS);
+  /** Windows refused because their (source, seq) was already merged. */
+  duplicates = 0;
+
+  constructor(name: string, executorDescription: ExecutorDescription) {
+    this.name = name;
+    this.executor = executorDescription;
+  }
+
+  markStarted(ms: number): void {
+    if (this.startedMs === null) this.startedMs = ms;
+    if (this.status === 'waiting') this.status = 'running';
+  }
+
+  /** Records the end; a running/stopping/waiting workflow becomes `completed` unless set otherwise. */
+  markEnded(ms: number): void {
+    this.endedMs = ms;
+    if (this.status === 'running' || this.status === 'stopping' || this.status === 'waiting') {
+      this.status = 'completed';
+    }
+  }
+
+  setStatus(status: AggregateStatus, error?: string): void {
+    this.status = status;
+    if (error !== undefined) this.error = error;
+  }
+
+  getStatus(): AggregateStatus {
+    return this.status;
+  }
+
+  /** Makes steps known before they report, so results and thresholds list them. */
+  declareSteps(names: Iterable<string>): void {
+    for (const name of names) this.stepAggregate(name);
+  }
+
+  /** Seqs given up on across sources (see MAX_OUT_OF_ORDER_SEQS). */
+  get skippedSeqs(): number {
+    let n = 0;
+    for (const s of this.sources.values()) n += s.seqs.skipped;
+    return n;
+  }
+
+  /**
+   * Merges `w` from `source` unless this (source, seq) was merged before (returns false and
+   * changes nothing). Throws a descriptive Error, changing nothing, if `w` is malformed, is for
+   * another workflow, or would exceed a bound.
+   */
+  applyWindow(source: string, w: StatsWindow): boolean {
+    if (!isRecord(w)) fail(`from '${source}'`, 'must be an object');
+    const what = `from '${source}' seq ${String(w.seq)}`;
+    if (typeof w.seq !== 'number' || !Number.isSafeInteger(w.seq) || w.seq < 1) {
+      fail(what, 'seq must be a positive integer');
+    }
+    const state = this.sources.get(source);
+    if (state?.seqs.has(w.seq)) {
+      this.duplicates++;
+      return false;
+    }
+    this.validate(what, w, state === undefined);
+    const src = state ?? this.addSource(source);
+    src.seqs.add(w.seq);
+    this.merge(src, w);
+    return true;
+  }
+
+  private addSource(source: string): SourceState {
+    const state: SourceState = {
+      seqs: new SeqTracker(),
+      latestSeq: 0,
+      activeVus: 0,
+      allocatedVus: 0,
+    };
+    this.sources.set(source, state);
+    return state;
+  }
+
+  private validate(what: string, w: StatsWindow, newSource: boolean): void {
+    if (w.workflow !== this.name) {
+      fail(what, `is for workflow '${String(w.workflow)}', not '${this.name}'`);
+    }
+    if (newSource && this.sources.size >= MAX_SOURCES)
+      fail(what, `too many sources (limit ${MAX_SOURCES})`);
+    if (!isFiniteNumber(w.startMs) || !isFiniteNumber(w.endMs) || w.endMs < w.startMs) {
+      fail(what, 'startMs and endMs must be finite with startMs ≤ endMs');
+    }
+    if (!isCount(w.activeVus) || !isCount(w.allocatedVus)) {
+      fail(what, 'activeVus and allocatedVus must be non-negative integers');
+    }
+    checkCounts(`${what} iterations`, w.iterations);
+    for (const key of ['started', 'completed', 'failed', 'dropped'] as const) {
+      if (!isCount(w.iterations[key])) fail(`${what} iterations`, `${key} is missing`);
+    }
+    if (!isRecord(w.steps) || !isRecord(w.checks) || !isRecord(w.metrics)) {
+      fail(what, 'steps, checks and metrics must be objects');
+    }
+    let newSteps = 0;
+    for (const [name, step] of Object.entries(w.steps)) {
+      validateStep(`${what} step '${name}'`, step);
+      if (!this.steps.has(name)) newSteps++;
+    }
+    if (this.steps.size + newSteps > MAX_AGGREGATE_STEPS) {
+      fail(what, `too many steps (limit ${MAX_AGGREGATE_STEPS})`);
+    }
+    let newChecks = 0;
+    for (const [stepName, byName] of Object.entries(w.checks)) {
+      if (!isRecord(byName)) fail(`${what} checks of '${stepName}'`, 'must be an object');
+      for (const [checkName, c] of Object.entries(byName)) {
+        if (!isRecord(c) || !isCount(c.passes) || !isCount(c.fails)) {
+          fail(
+            `${what} check '${stepName}/${checkName}'`,
+            'passes and fails must be non-negative integers',
+          );
+        }
+        if (!this.checks.get(stepName)?.has(checkName)) newChecks++;
+      }
+    }
+    if (this.checkCount + newChecks > MAX_AGGREGATE_CHECKS) {
+      fail(what, `too many checks (limit ${MAX_AGGREGATE_CHECKS})`);
+    }
+    let newMetrics = 0;
+    for (const [name, metric] of Object.entries(w.metrics)) {
+      const existing = this.metrics.get(name);
+      validateMetric(`${what} metric '${name}'`, metric, existing?.kind);
+      if (!existing) newMetrics++;
+    }
+    if (this.metrics.size + newMetrics > MAX_AGGREGATE_METRICS) {
+      fail(what, `too many custom metrics (limit ${MAX_AGGREGATE_METRICS})`);
+    }
+  }
+
+  private stepAggregate(name: string): StepAggregate {
+    let step = this.steps.get(name);
+    if (!step) {
+      if (this.steps.size >= MAX_AGGREGATE_STEPS) {
+        throw new Error(`workflow '${this.name}': too many steps (limit ${MAX_AGGREGATE_STEPS})`);
+      }
+      step = {
+        name,
+        latencyUs: new Histogram(),
+        count: 0,
+        ok: 0,
+        failed: 0,
+        errors: new Map(),
+        errorSamples: new Map(),
+        statuses: new Map(),
+        series: { counts: [], failures: [] },
+      };
+      this.steps.set(name, step);
+    }
+    return step;
+  }
+
+  private merge(src: SourceState, w: StatsWindow): void {
+    if (this.startedMs === null) this.markStarted(w.startMs);
+    if (this.lastWindowEndMs === null || w.endMs > this.lastWindowEndMs) {
+      this.lastWindowEndMs = w.endMs;
+    }
+    this.iterations.started += w.iterations.started;
+    this.iterations.completed += w.iterations.completed;
+    this.iterations.failed += w.iterations.failed;
+    this.iterations.dropped += w.iterations.dropped;
+
+    if (w.seq > src.latestSeq) {
+      src.latestSeq = w.seq;
+      src.activeVus = w.activeVus;
+      src.allocatedVus = w.allocatedVus;
+      let active = 0;
+      let allocated = 0;
+      for (const s of this.sources.values()) {
+        active += s.activeVus;
+        allocated += s.allocatedVus;
+      }
+      this.activeVus = active;
+      this.allocatedVus = allocated;
+      this.maxActiveVus = Math.max(this.maxActiveVus, active);
+      this.maxAllocatedVus = Math.max(this.maxAllocatedVus, allocated);
+    }
+
+    const index = this.timelineIndex((w.startMs + w.endMs) / 2);
+    let windowCount = 0;
+    let windowFailed = 0;
+    for (const [name, sw] of Object.entries(w.steps)) {
+      const step = this.stepAggregate(name);
+      step.latencyUs.mergeSparse(sw.latency);
+      step.count += sw.count;
+      step.ok += sw.ok;
+      step.failed += sw.failed;
+      for (const [kind, n] of Object.entries(sw.errors)) {
+        const key = addBounded(step.errors, kind, n);
+        const sample = sw.errorSamples[kind];
+        if (sample !== undefined && !step.errorSamples.has(key)) {
+          step.errorSamples.set(key, truncate(key === kind ? sample : `${kind}: ${sample}`));
+        }
+      }
+      for (const [status, n] of Object.entries(sw.statuses)) addBounded(step.statuses, status, n);
+      addToSeries(step.series, index, sw.count, sw.failed);
+      windowCount += sw.count;
+      windowFailed += sw.failed;
+    }
+    addToSeries(this.series, index, windowCount, windowFailed);
+    this.addRecent((w.startMs + w.endMs) / 2, windowCount);
+
+    for (const [stepName, byName] of Object.entries(w.checks)) {
+      let target = this.checks.get(stepName);
+      if (!target) {
+        target = new Map();
+        this.checks.set(stepName, target);
+      }
+      for (const [checkName, c] of Object.entries(byName)) {
+        const entry = target.get(checkName);
+        if (entry) {
+          entry.passes += c.passes;
+          entry.fails += c.fails;
+        } else {
+          target.set(checkName, { passes: c.passes, fails: c.fails });
+          this.checkCount++;
+        }
+      }
+    }
+
+    for (const [name, m] of Object.entries(w.metrics)) {
+      const existing = this.metrics.get(name);
+      switch (m.kind) {
+        case 'counter':
+          if (existing?.kind === 'counter') existing.value += m.value;
+          else this.metrics.set(name, { kind: 'counter', value: m.value });
+          break;
+        case 'gauge':
+          if (existing?.kind === 'gauge') {
+            if (m.atMs >= existing.atMs) {
+              existing.value = m.value;
+              existing.atMs = m.atMs;
+            }
+            existing.min = Math.min(existing.min, m.min);
+            existing.max = Math.max(existing.max, m.max);
+          } else {
+            this.metrics.set(name, { ...m });
+          }
+          break;
+        case 'rate':
+          if (existing?.kind === 'rate') {
+            existing.trues += m.trues;
+            existing.total += m.total;
+          } else {
+            this.metrics.set(name, { kind: 'rate', trues: m.trues, total: m.total });
+          }
+          break;
+        case 'trend':
+          if (existing?.kind === 'trend') existing.scaled.mergeSparse(m.values);
+          else this.metrics.set(name, { kind: 'trend', scaled: Histogram.fromSparse(m.values) });
+          break;
+      }
+    }
+  }
+
+  /** Index of the timeline interval holding `atMs`, downsampling first if it would not fit. */
+  private timelineIndex(atMs: number): number {
+    const offset = Math.max(0, atMs - (this.startedMs ?? atMs));
+    let index = Math.floor(offset / this.intervalMs);
+    while (index >= MAX_TIMELINE_POINTS) {
+      this.intervalMs *= 2;
+      downsample(this.series);
+      for (const step of this.steps.values()) downsample(step.series);
+      index = Math.floor(offset / this.intervalMs);
+    }
+    return index;
+  }
+
+  private addRecent(atMs: number, count: number): void {
+    const second = Math.floor(atMs / 1000);
+    const slot = ((second % RECENT_SECONDS) + RECENT_SECONDS) % RECENT_SECONDS;
+    const held = this.recentSecond[slot]!;
+    if (held === second) this.recentCount[slot]! += count;
+    else if (second > held) {
+      this.recentSecond[slot] = second;
+      this.recentCount[slot] = count;
+    }
+  }
+
+  /** Step executions whose window midpoint fell in the last complete second before `nowMs`. */
+  rpsNow(nowMs: number): number {
+    const second = Math.floor(nowMs / 1000) - 1;
+    const slot = ((second % RECENT_SECONDS) + RECENT_SECONDS) % RECENT_SECONDS;
+    return this.recentSecond[slot] === second ? this.recentCount[slot]! : 0;
+  }
+
+  /** Milliseconds from start to end (or to `nowMs`, or the last window, while running). */
+  durationMs(nowMs?: number): number {
+    if (this.startedMs === null) return 0;
+    const end = this.endedMs ?? nowMs ?? this.lastWindowEndMs ?? this.startedMs;
+    return Math.max(0, end - this.startedMs);
+  }
+
+  durationSeconds(nowMs?: number): number {
+    return this.durationMs(nowMs) / 1000;
+  }
+
+  get totals(): { count: number; ok: number; failed: number } {
+    let count = 0;
+    let ok = 0;
+    let failed = 0;
+    for (const s of this.steps.values()) {
+      count += s.count;
+      ok += s.ok;
+      failed += s.failed;
+    }
+    return { count, ok, failed };
+  }
+
+  // ─── ThresholdSubject ───
+
+  hasStep(name: string): boolean {
+    return this.steps.has(name);
+  }
+
+  metricKind(name: string): MetricKind | undefined {
+    return this.metrics.get(name)?.kind;
+  }
+
+  stepView(name: string): ThresholdStepView | undefined {
+    const s = this.steps.get(name);
+    return s && { count: s.count, ok: s.ok, failed: s.failed, latencyUs: s.latencyUs };
+  }
+
+  allStepsView(): ThresholdStepView {
+    const latencyUs = new Histogram();
+    for (const s of this.steps.values()) latencyUs.merge(s.latencyUs);
+    return { ...this.totals, latencyUs };
+  }
+
+  metricView(name: string): ThresholdMetricView | undefined {
+    const m = this.metrics.get(name);
+    if (!m) return undefined;
+    return m.kind === 'gauge' ? { kind: 'gauge', value: m.value, min: m.min, max: m.max } : m;
+  }
+
+  // ─── Outputs ───
+
+  live(nowMs: number, plannedMs: number | null): LiveWorkflow {
+    const totals = this.totals;
+    const steps: LiveStepRow[] = [];
+    for (const s of this.steps.values()) {
+      const empty = s.latencyUs.isEmpty;
+      steps.push({
+        name: s.name,
+        count: s.count,
+        ok: s.ok,
+        failed: s.failed,
+        p50Ms: empty ? null : ms(s.latencyUs.percentile(50)),
+        p99Ms: empty ? null : ms(s.latencyUs.percentile(99)),
+      });
+    }
+    const rpsSeries: number[] = [];
+    if (this.startedMs !== null) {
+      const end = this.endedMs ?? nowMs;
+      const complete = Math.floor(Math.max(0, end - this.startedMs) / this.intervalMs);
+      const points = Math.min(complete, this.series.counts.length, MAX_TIMELINE_POINTS);
+      for (let i = 0; i < points; i++) {
+        rpsSeries.push((this.series.counts[i]! * 1000) / this.intervalMs);
+      }
+    }
+    return {
+      name: this.name,
+      status: this.status,
+      executor: this.executor.type,
+      elapsedMs: this.durationMs(nowMs),
+      plannedMs,
+      activeVus: this.activeVus,
+      allocatedVus: this.allocatedVus,
+      rpsNow: this.rpsNow(nowMs),
+      count: totals.count,
+      ok: totals.ok,
+      failed: totals.failed,
+      dropped: this.iterations.dropped,
+      rpsSeries,
+      steps,
+    };
+  }
+
+  /** The workflow's timeline: counts and failures per `intervalMs` since start. */
+  timeline(): Timeline {
+    return {
+      intervalMs: this.intervalMs,
+      counts: [...this.series.counts],
+      failures: [...this.series.failures],
+    };
+  }
+
+  /** The `salvo.results/v1` record of this workflow, with `thresholds` evaluated now. */
+  toResult(thresholds: readonly ParsedThreshold[] = [], nowMs?: number): WorkflowResult {
+    const durationMs = this.durationMs(nowMs);
+    const seconds = durationMs / 1000;
+    const perSecond = (n: number): number =>
+      seconds > 0 ? Math.round((n / seconds) * 1000) / 1000 : 0;
+    const points = this.series.counts.length;
+    const steps: StepResult[] = [];
+    for (const s of this.steps.values()) {
+      steps.push({
+        name: s.name,
+        count: s.count,
+        ok: s.ok,
+        failed: s.failed,
+        rps: perSecond(s.count),
+        errors: toRecord(s.errors),
+        errorSamples: toRecord(s.errorSamples),
+        statuses: toRecord(s.statuses),
+        latencyMs: summarize(s.latencyUs, 1000),
+        timeline: {
+          intervalMs: this.intervalMs,
+          counts: padded(s.series.counts, points),
+          failures: padded(s.series.failures, points),
+        },
+        histogram: s.latencyUs.toSparse(),
+      });
+    }
+    const checks: CheckResult[] = [];
+    for (const [step, byName] of this.checks) {
+      for (const [name, c] of byName) checks.push({ step, name, passes: c.passes, fails: c.fails });
+    }
+    const metrics: MetricResult[] = [];
+    for (const [name, m] of this.metrics) {
+      switch (m.kind) {
+        case 'counter':
+          metrics.push({
+            name,
+            kind: 'counter',
+            value: m.value,
+            ratePerSecond: perSecond(m.value),
+          });
+          break;
+        case 'gauge':
+          metrics.push({ name, kind: 'gauge', value: m.value, min: m.min, max: m.max });
+          break;
+        case 'rate':
+          metrics.push({
+            name,
+            kind: 'rate',
+            rate: m.total === 0 ? 0 : m.trues / m.total,
+            trues: m.trues,
+            total: m.total,
+          });
+          break;
+        case 'trend':
+          metrics.push({
+            name,
+            kind: 'trend',
+            summary: summarize(m.scaled, TREND_SCALE),
+            count: m.scaled.count,
+            histogram: m.scaled.toSparse(),
+          });
+          break;
+      }
+    }
+    const totals = this.totals;
+    const result: WorkflowResult = {
+      name: this.name,
+      status: resultStatus(this.status),
+      executor: { ...this.executor },
+      startedAt: this.startedMs === null ? null : new Date(this.startedMs).toISOString(),
+      endedAt: this.endedMs === null ? null : new Date(this.endedMs).toISOString(),
+      durationMs,
+      vus: { max: this.maxActiveVus, allocated: this.maxAllocatedVus },
+      iterations: { ...this.iterations },
+      totals: { ...totals, rps: perSecond(totals.count) },
+      steps,
+      checks,
+      metrics,
+      thresholds: thresholds.map((t) => evaluateThreshold(t, this, nowMs)),
+      timeline: this.timeline(),
+    };
+    if (this.error !== undefined) result.error = this.error;
+    return result;
+  }
+}
+
+function addToSeries(series: Series, index: number, count: number, failed: number): void {
+  while (series.counts.length <= index) {
+    series.counts.push(0);
+    series.failures.push(0);
+  }
+  series.counts[index]! += count;
+  series.failures[index]! += failed;
+}
+
+/** Merges adjacent pairs in place: point i becomes points 2i + 2i+1. Totals are unchanged. */
+function downsample(series: Series): void {
+  for (const arr of [series.counts, series.failures]) {
+    const half = Math.ceil(arr.length / 2);
+    for (let i = 0; i < half; i++) arr[i] = arr[2 * i]! + (arr[2 * i + 1] ?? 0);
+    arr.length = half;
+  }
+}
+
+function padded(values: number[], length: number): number[] {
+  const out = values.slice(0, length);
+  while (out.length < length) out.push(0);
+  return out;
+}
