@@ -65,15 +65,15 @@ function diagnostic(category: string, message: string) {
   return { type: 'diagnostic', level: 'info', category, message } as const;
 }
 
-describe('PoolCoordinator (seed 003)', () => {
-  test('rejects spawn before bootstrap', () => {
+void describe('PoolCoordinator (seed 003)', () => {
+  void test('rejects spawn before bootstrap', () => {
     const coord = new PoolCoordinator(SEED);
     expectError(spawn(coord, 1, [1, 2, 3]), 'worker_not_ready');
     assert.equal(coord.jobState(1), undefined);
     assert.equal(coord.pendingOutboundCount, 0);
   });
 
-  test('accepts spawn after bootstrap', () => {
+  void test('accepts spawn after bootstrap', () => {
     const coord = new PoolCoordinator(SEED);
     const events = expectEvents(coord.handleInbound(bootstrapReadyEnvelope(1)));
     assert.deepEqual(events, [{ type: 'worker_ready', workerId: WORKER_1 }]);
@@ -97,7 +97,7 @@ describe('PoolCoordinator (seed 003)', () => {
     });
   });
 
-  test('tracks full job lifecycle', () => {
+  void test('tracks full job lifecycle', () => {
     const coord = readyCoordinator();
     expectOk(spawn(coord, 1));
     drainExactly(coord, 1);
@@ -113,7 +113,7 @@ describe('PoolCoordinator (seed 003)', () => {
     assert.equal(coord.inflightCount, 0);
   });
 
-  test('tracks cancellation lifecycle', () => {
+  void test('tracks cancellation lifecycle', () => {
     const coord = runningJobCoordinator();
     expectOk(coord.cancelJob(1, 'test cancel'));
     assert.equal(coord.jobState(1), 'cancel_requested');
@@ -141,7 +141,7 @@ describe('PoolCoordinator (seed 003)', () => {
     assert.equal(coord.inflightCount, 0);
   });
 
-  test('rejects terminal status snapshot', () => {
+  void test('rejects terminal status snapshot', () => {
     const coord = readyCoordinator();
     expectOk(spawn(coord, 1));
     drainExactly(coord, 1);
@@ -161,7 +161,7 @@ describe('PoolCoordinator (seed 003)', () => {
     assert.equal(coord.jobState(1), 'queued');
   });
 
-  test('rejects status snapshot for protocol owned drain phase', () => {
+  void test('rejects status snapshot for protocol owned drain phase', () => {
     const coord = runningJobCoordinator();
     expectOk(coord.cancelJob(1, 'test cancel'));
     drainExactly(coord, 1);
@@ -182,7 +182,7 @@ describe('PoolCoordinator (seed 003)', () => {
     assert.equal(coord.jobState(1), 'cancel_requested');
   });
 
-  test('rejects status snapshot for protocol owned finalize phase', () => {
+  void test('rejects status snapshot for protocol owned finalize phase', () => {
     const coord = drainingJobCoordinator();
     drainExactly(coord, 1);
     const snapshot = snapshotEnvelope(
@@ -201,7 +201,7 @@ describe('PoolCoordinator (seed 003)', () => {
     assert.equal(coord.jobState(1), 'draining');
   });
 
-  test('rejects job completed while cancellation protocol active', () => {
+  void test('rejects job completed while cancellation protocol active', () => {
     const coord = drainingJobCoordinator();
     drainExactly(coord, 1);
     expectEvents(
@@ -222,7 +222,7 @@ describe('PoolCoordinator (seed 003)', () => {
     assert.equal(coord.jobState(1), 'finalizing');
   });
 
-  test('accepts job completed racing with cancel request', () => {
+  void test('accepts job completed racing with cancel request', () => {
     const coord = runningJobCoordinator();
     expectOk(coord.cancelJob(1, 'test cancel'));
     assert.equal(coord.jobState(1), 'cancel_requested');
@@ -237,7 +237,7 @@ describe('PoolCoordinator (seed 003)', () => {
     drainExactly(coord, 0);
   });
 
-  test('rejects invalid transition', () => {
+  void test('rejects invalid transition', () => {
     // The seed's body cancels a queued job (legal); the rejection half checks a second cancel.
     const coord = readyCoordinator();
     expectOk(spawn(coord, 1));
@@ -259,7 +259,7 @@ describe('PoolCoordinator (seed 003)', () => {
     drainExactly(coord, 0);
   });
 
-  test('allows cancel before running snapshot', () => {
+  void test('allows cancel before running snapshot', () => {
     const coord = readyCoordinator();
     expectOk(spawn(coord, 1));
     assert.equal(drainOne(coord).type, 'spawn_job');
@@ -272,7 +272,7 @@ describe('PoolCoordinator (seed 003)', () => {
     });
   });
 
-  test('rejects oversized payload', () => {
+  void test('rejects oversized payload', () => {
     const coord = readyCoordinator();
     const tooBig = coord.spawnJob({
       jobId: 1,
@@ -302,7 +302,7 @@ describe('PoolCoordinator (seed 003)', () => {
     );
   });
 
-  test('rejects duplicate job id', () => {
+  void test('rejects duplicate job id', () => {
     const coord = readyCoordinator();
     expectOk(spawn(coord, 1));
     const error = expectError(spawn(coord, 1), 'duplicate_job_id');
@@ -310,7 +310,7 @@ describe('PoolCoordinator (seed 003)', () => {
     drainExactly(coord, 1);
   });
 
-  test('shutdown lifecycle', () => {
+  void test('shutdown lifecycle', () => {
     const coord = readyCoordinator();
     expectOk(coord.requestShutdown('test shutdown'));
     assert.equal(coord.isShutdownRequested, true);
@@ -325,7 +325,7 @@ describe('PoolCoordinator (seed 003)', () => {
     expectError(spawn(coord, 1), 'worker_not_ready');
   });
 
-  test('request shutdown discards queued spawn before shutdown', () => {
+  void test('request shutdown discards queued spawn before shutdown', () => {
     const coord = readyCoordinator();
     expectOk(spawn(coord, 1, [1, 2, 3]));
     expectOk(coord.requestShutdown('shutdown now'));
@@ -333,7 +333,7 @@ describe('PoolCoordinator (seed 003)', () => {
     drainExactly(coord, 0);
   });
 
-  test('request shutdown discards queued poll and cancel before shutdown', () => {
+  void test('request shutdown discards queued poll and cancel before shutdown', () => {
     const coord = runningJobCoordinator();
     expectOk(coord.pollStatus(1));
     expectOk(coord.cancelJob(1, 'shutdown supersedes cancel'));
@@ -343,7 +343,7 @@ describe('PoolCoordinator (seed 003)', () => {
     drainExactly(coord, 0);
   });
 
-  test('rejects cancel after shutdown requested without mutating job', () => {
+  void test('rejects cancel after shutdown requested without mutating job', () => {
     const coord = runningJobCoordinator();
     expectOk(coord.requestShutdown('shutdown now'));
     expectError(coord.cancelJob(1, 'too late'), 'shutdown_in_progress');
@@ -352,7 +352,7 @@ describe('PoolCoordinator (seed 003)', () => {
     drainExactly(coord, 0);
   });
 
-  test('rejects poll after shutdown requested without enqueuing follow up', () => {
+  void test('rejects poll after shutdown requested without enqueuing follow up', () => {
     const coord = runningJobCoordinator();
     expectOk(coord.requestShutdown('shutdown now'));
     expectError(coord.pollStatus(1), 'shutdown_in_progress');
@@ -361,7 +361,7 @@ describe('PoolCoordinator (seed 003)', () => {
     drainExactly(coord, 0);
   });
 
-  test('shutdown supersedes cancel acknowledged follow up', () => {
+  void test('shutdown supersedes cancel acknowledged follow up', () => {
     const coord = runningJobCoordinator();
     expectOk(coord.cancelJob(1, 'begin cancel'));
     assert.deepEqual(drainOne(coord), { type: 'cancel_job', jobId: 1, reason: 'begin cancel' });
@@ -378,7 +378,7 @@ describe('PoolCoordinator (seed 003)', () => {
     drainExactly(coord, 0);
   });
 
-  test('shutdown supersedes drain completed follow up', () => {
+  void test('shutdown supersedes drain completed follow up', () => {
     const coord = drainingJobCoordinator();
     assert.deepEqual(drainOne(coord), { type: 'drain_job', jobId: 1 });
     expectOk(coord.requestShutdown('shutdown now'));
@@ -393,7 +393,7 @@ describe('PoolCoordinator (seed 003)', () => {
     drainExactly(coord, 0);
   });
 
-  test('marks nonterminal job failed when shutdown completes', () => {
+  void test('marks nonterminal job failed when shutdown completes', () => {
     const coord = drainingJobCoordinator();
     drainExactly(coord, 1);
     expectEvents(
@@ -413,7 +413,7 @@ describe('PoolCoordinator (seed 003)', () => {
     assert.equal(coord.isWorkerReady, false);
   });
 
-  test('rejects wrong direction messages', () => {
+  void test('rejects wrong direction messages', () => {
     const coord = readyCoordinator();
     const bad = mainEnvelope(2, 2, 1, {
       type: 'spawn_job',
@@ -432,7 +432,7 @@ describe('PoolCoordinator (seed 003)', () => {
     assert.equal(coord.jobState(1), undefined);
   });
 
-  test('polls status and applies snapshot', () => {
+  void test('polls status and applies snapshot', () => {
     const coord = readyCoordinator();
     expectOk(spawn(coord, 1));
     drainExactly(coord, 1);
@@ -443,7 +443,7 @@ describe('PoolCoordinator (seed 003)', () => {
     assert.equal(coord.jobState(1), 'running');
   });
 
-  test('rejects duplicate inbound sequence', () => {
+  void test('rejects duplicate inbound sequence', () => {
     const coord = readyCoordinator();
     const diag = testWorkerEnvelope(2, 2, 1, diagnostic('lifecycle', 'worker initialized'));
     expectEvents(coord.handleInbound(diag));
@@ -456,7 +456,7 @@ describe('PoolCoordinator (seed 003)', () => {
     assert.equal(coord.isWorkerReady, true);
   });
 
-  test('accepts fresh bootstrap after shutdown completed', () => {
+  void test('accepts fresh bootstrap after shutdown completed', () => {
     const coord = readyCoordinator();
     expectOk(coord.requestShutdown('done'));
     drainExactly(coord, 1);
@@ -471,7 +471,7 @@ describe('PoolCoordinator (seed 003)', () => {
     assert.equal(coord.activeWorker, WORKER_2);
   });
 
-  test('marks running job failed when worker instance changes', () => {
+  void test('marks running job failed when worker instance changes', () => {
     const coord = runningJobCoordinator();
     assert.equal(coord.inflightCount, 1);
     const events = expectEvents(coord.handleInbound(bootstrapReadyEnvelope(1, WORKER_2)));
@@ -485,7 +485,7 @@ describe('PoolCoordinator (seed 003)', () => {
     assert.equal(coord.inflightCount, 0);
   });
 
-  test('discards queued spawn when worker instance changes', () => {
+  void test('discards queued spawn when worker instance changes', () => {
     const coord = readyCoordinator();
     expectOk(spawn(coord, 1, [1, 2, 3]));
     expectEvents(coord.handleInbound(bootstrapReadyEnvelope(1, WORKER_2)));
@@ -498,7 +498,7 @@ describe('PoolCoordinator (seed 003)', () => {
     assert.equal(fresh.type === 'spawn_job' ? fresh.jobId : -1, 2);
   });
 
-  test('discards queued cancel when worker instance changes', () => {
+  void test('discards queued cancel when worker instance changes', () => {
     const coord = runningJobCoordinator();
     expectOk(coord.cancelJob(1, 'worker replaced'));
     assert.equal(coord.jobState(1), 'cancel_requested');
@@ -507,7 +507,7 @@ describe('PoolCoordinator (seed 003)', () => {
     drainExactly(coord, 0);
   });
 
-  test('discards queued finalize when shutdown completes', () => {
+  void test('discards queued finalize when shutdown completes', () => {
     // The seed drains the finalize and re-queues a copy through a private method; here the
     // finalize_job is simply left queued when shutdown_completed arrives.
     const coord = drainingJobCoordinator();
@@ -523,7 +523,7 @@ describe('PoolCoordinator (seed 003)', () => {
     drainExactly(coord, 0);
   });
 
-  test('accepts fresh bootstrap after bootstrap failed', () => {
+  void test('accepts fresh bootstrap after bootstrap failed', () => {
     const coord = new PoolCoordinator(SEED);
     const failed = bootstrapFailedEnvelope(1, 'failed-worker-1', 'synthetic boot failure');
     const events = expectEvents(coord.handleInbound(failed));
@@ -546,7 +546,7 @@ describe('PoolCoordinator (seed 003)', () => {
     assert.equal(coord.lastInboundSeqNo, 1);
   });
 
-  test('accepts fresh bootstrap failed after live session', () => {
+  void test('accepts fresh bootstrap failed after live session', () => {
     const coord = runningJobCoordinator();
     const failed = bootstrapFailedEnvelope(1, 'failed-worker-2', 'reboot failed to init');
     const events = expectEvents(coord.handleInbound(failed));
@@ -561,7 +561,7 @@ describe('PoolCoordinator (seed 003)', () => {
     assert.equal(coord.inflightCount, 0);
   });
 
-  test('keeps prior high water mark until rebootstrap', () => {
+  void test('keeps prior high water mark until rebootstrap', () => {
     const coord = readyCoordinator();
     expectOk(coord.requestShutdown('done'));
     drainExactly(coord, 1);
@@ -583,7 +583,7 @@ describe('PoolCoordinator (seed 003)', () => {
     assert.equal(coord.lastInboundSeqNo, 1);
   });
 
-  test('rejects replayed bootstrap from same worker session', () => {
+  void test('rejects replayed bootstrap from same worker session', () => {
     const coord = new PoolCoordinator(SEED);
     expectEvents(coord.handleInbound(bootstrapReadyEnvelope(5, 'stable-worker')));
     const replay = workerEnvelope('stable-worker', 1, 1, 1, {
@@ -594,7 +594,7 @@ describe('PoolCoordinator (seed 003)', () => {
     assert.deepEqual(error.detail, { kind: 'inbound_sequence_not_fresh', lastSeen: 5, actual: 1 });
   });
 
-  test('rejects replayed bootstrap failed from same worker session', () => {
+  void test('rejects replayed bootstrap failed from same worker session', () => {
     const coord = new PoolCoordinator(SEED);
     expectEvents(coord.handleInbound(bootstrapReadyEnvelope(5, 'stable-worker')));
     const replay = bootstrapFailedEnvelope(1, 'stable-worker', 'stale failure replay');
@@ -603,7 +603,7 @@ describe('PoolCoordinator (seed 003)', () => {
     assert.equal(coord.isWorkerReady, true);
   });
 
-  test('rejects out of order job message sequence', () => {
+  void test('rejects out of order job message sequence', () => {
     const coord = readyCoordinator();
     expectOk(spawn(coord, 1));
     drainExactly(coord, 1);
@@ -622,7 +622,7 @@ describe('PoolCoordinator (seed 003)', () => {
     assert.equal(coord.jobState(1), 'running');
   });
 
-  test('envelope validates version', () => {
+  void test('envelope validates version', () => {
     const env = workerEnvelope('w', 1, 1, 0, { type: 'bootstrap_ready', workerId: 'w' });
     assert.equal(validateEnvelope(env), null);
     const error = validateEnvelope({ ...env, version: 99 });
@@ -633,7 +633,7 @@ describe('PoolCoordinator (seed 003)', () => {
     });
   });
 
-  test('envelope validates replay metadata', () => {
+  void test('envelope validates replay metadata', () => {
     const env = workerEnvelope('w', 1, 1, 0, { type: 'bootstrap_ready', workerId: 'w' });
     assert.equal(validateEnvelope(env), null);
     const resealed = { ...env, decisionSeq: 2 };
@@ -650,7 +650,7 @@ describe('PoolCoordinator (seed 003)', () => {
     assert.equal(error.detail.actual, rehashed.replayHash);
   });
 
-  test('envelope validates payload size', () => {
+  void test('envelope validates payload size', () => {
     const spawnTooBig = mainEnvelope(1, 1, 0, {
       type: 'spawn_job',
       jobId: 1,
@@ -671,7 +671,7 @@ describe('PoolCoordinator (seed 003)', () => {
     assert.equal(error.detail.field, 'op.outcome.payload');
   });
 
-  test('job state transitions are correct', () => {
+  void test('job state transitions are correct', () => {
     const legal = [
       ['created', 'queued'],
       ['created', 'failed'],
@@ -701,7 +701,7 @@ describe('PoolCoordinator (seed 003)', () => {
       assert.equal(canTransition(from, to), false, `${from} → ${to}`);
   });
 
-  test('envelope serialization round trip', () => {
+  void test('envelope serialization round trip', () => {
     // The port boundary is structured clone, then decodeEnvelope.
     const env = mainEnvelope(1, 1, 0, {
       type: 'spawn_job',
@@ -717,7 +717,7 @@ describe('PoolCoordinator (seed 003)', () => {
     assert.equal(validateEnvelope(decoded.envelope), null);
   });
 
-  test('worker envelope serialization round trip preserves worker identity', () => {
+  void test('worker envelope serialization round trip preserves worker identity', () => {
     const env = workerEnvelope('worker-round-trip', 7, 9, 3, {
       type: 'diagnostic',
       level: 'info',
@@ -734,7 +734,7 @@ describe('PoolCoordinator (seed 003)', () => {
     }
   });
 
-  test('sequence numbers are monotonic', () => {
+  void test('sequence numbers are monotonic', () => {
     const coord = readyCoordinator();
     expectOk(spawn(coord, 1));
     expectOk(spawn(coord, 2));
@@ -744,7 +744,7 @@ describe('PoolCoordinator (seed 003)', () => {
     assert.ok(second.messageId > first.messageId);
   });
 
-  test('emits independent decision sequence', () => {
+  void test('emits independent decision sequence', () => {
     const coord = new PoolCoordinator(SEED, { firstDecisionSeq: 19 });
     expectEvents(coord.handleInbound(bootstrapReadyEnvelope(1)));
     expectOk(spawn(coord, 1));
@@ -759,7 +759,7 @@ describe('PoolCoordinator (seed 003)', () => {
     assert.equal(validateEnvelope(second), null);
   });
 
-  test('diagnostic events are accepted', () => {
+  void test('diagnostic events are accepted', () => {
     const coord = readyCoordinator();
     const diag = testWorkerEnvelope(2, 2, 1, diagnostic('lifecycle', 'worker initialized'));
     assert.deepEqual(expectEvents(coord.handleInbound(diag)), [
@@ -773,7 +773,7 @@ describe('PoolCoordinator (seed 003)', () => {
     ]);
   });
 
-  test('rejects stale old worker message after rebootstrap', () => {
+  void test('rejects stale old worker message after rebootstrap', () => {
     const coord = readyCoordinator();
     expectEvents(coord.handleInbound(bootstrapReadyEnvelope(1, WORKER_2)));
     const stale = testWorkerEnvelope(9, 9, 1, {
@@ -793,7 +793,7 @@ describe('PoolCoordinator (seed 003)', () => {
     assert.equal(coord.lastInboundSeqNo, 2);
   });
 
-  test('envelope rejects worker message without session identity', () => {
+  void test('envelope rejects worker message without session identity', () => {
     const env = sealEnvelope(
       { messageId: 2, seqNo: 2, decisionSeq: 2, seed: SEED, turn: 1 },
       { type: 'shutdown_completed' },
