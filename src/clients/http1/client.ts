@@ -1,0 +1,401 @@
+// HttpClient: the HTTP/1.1 client one virtual user drives (keep-alive pools per origin,
+// redirects, the promise and callback APIs). Hand-written on node:net/node:tls instead of
+// undici or node:http because it is the load generator's hot path: a repeated request is a
+// cache hit that writes one pre-serialised Buffer, reads land in one shared buffer, and the
+// parser copies out only the head and the body. It never throws on a request; every failure
+// is an HttpError delivered to the callback or the rejected promise.
+import {
+  type OriginPool as OriginPoolType,
+  OriginPool,
+  PendingRequest,
+  type PoolHost,
+  type ResponseCallback,
+} from './connection.js';
+import { type HttpErrorKind, HttpError, zeroTimings } from './errors.js';
+import { buildTarget, configKeyPrefix, headCache, type RequestTarget } from './head.js';
+import type { HttpResponse } from './response.js';
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+export const DEFAULT_MAX_CONNECTIONS_PER_ORIGIN = 6;
+
+export interface HttpClientOptions {
+  /** Relative request URLs resolve against it. */
+  baseUrl?: string;
+  /** Default headers on every request (a request's own headers override them). */
+  headers?: Record<string, string>;
+  /** Per request, covering the wait for a connection, connect, send and the full response. */
+  timeoutMs?: number;
+  /** DNS + TCP connect + TLS handshake of a new connection. */
+  connectTimeoutMs?: number;
+  /** Beyond it, requests wait in a FIFO queue of at most 1024 per origin. */
+  maxConnectionsPerOrigin?: number;
+  tls?: { rejectUnauthorized?: boolean; ca?: string | Buffer; servername?: string };
+  /** Maximum redirects to follow; 0 (the default) returns 3xx responses as they are. */
+  followRedirects?: number;
+  /** Reuse connections (default true); false sends `connection: close`. */
+  keepAlive?: boolean;
+}
+
+export interface RequestOptions {
+  headers?: Record<string, string>;
+  body?: string | Uint8Array;
+  /** Serialised with JSON.stringify; sets `content-type: application/json`. */
+  json?: unknown;
+  timeoutMs?: number;
+  followRedirects?: number;
+  /** Count the body's bytes but do not keep them (`res.body` is empty). */
+  discardBody?: boolean;
+}
+
+export type HttpCallback = ResponseCallback;
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** Headers not forwarded to another origin on a redirect. */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+const BODY_HEADERS = new Set(['content-type', 'content-length', 'content-encoding']);
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new HttpError(
+      'bad_request',
+      `${name} must be a positive number of milliseconds`,
+      '-',
+      '-',
+      zeroTimings(),
+    );
+  }
+  return value;
+}
+
+function count(value: number | undefined, fallback: number, name: string, min: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min) {
+    throw new HttpError(
+      'bad_request',
+      `${name} must be an integer ≥ ${min}`,
+      '-',
+      '-',
+      zeroTimings(),
+    );
+  }
+  return value;
+}
+
+/** Everything behind the public API; the pools call back into it. */
+class ClientCore implements PoolHost {
+  readonly stats = { connectionsOpened: 0, requestsSent: 0 };
+  readonly maxConnectionsPerOrigin: number;
+  readonly connectTimeoutMs: number;
+  readonly keepAlive: boolean;
+  readonly tls: { rejectUnauthorized?: boolean; ca?: string | Buffer; servername?: string };
+  readonly timeoutMs: number;
+  readonly followRedirects: number;
+  private readonly base: URL | undefined;
+  private readonly headers: Record<string, string> | undefined;
+  private readonly keyPrefix: string;
+  private readonly pools = new Map<string, OriginPool>();
+
+  constructor(options: HttpClientOptions) {
+    this.timeoutMs = positive(options.timeoutMs, DEFAULT_TIMEOUT_MS, 'timeoutMs');
+    this.connectTimeoutMs = positive(
+      options.connectTimeoutMs,
+      DEFAULT_CONNECT_TIMEOUT_MS,
+      'connectTimeoutMs',
+    );
+    this.maxConnectionsPerOrigin = count(
+      options.maxConnectionsPerOrigin,
+      DEFAULT_MAX_CONNECTIONS_PER_ORIGIN,
+      'maxConnectionsPerOrigin',
+      1,
+    );
+    this.followRedirects = count(options.followRedirects, 0, 'followRedirects', 0);
+    this.keepAlive = options.keepAlive ?? true;
+    this.tls = { ...options.tls };
+    this.headers = options.headers === undefined ? undefined : { ...options.headers };
+    if (options.baseUrl !== undefined) {
+      try {
+        this.base = new URL(options.baseUrl);
+      } catch (error) {
+        throw new HttpError('bad_request', `invalid baseUrl`, '-', options.baseUrl, zeroTimings(), {
+          cause: error,
+        });
+      }
+    }
+    this.keyPrefix = configKeyPrefix(
+      JSON.stringify([options.baseUrl, this.headers, this.keepAlive, this.tls.servername]),
+    );
+  }
+
+  start(
+    method: string,
+    url: string,
+    options: RequestOptions | undefined,
+    cb: ResponseCallback,
+    redirects: number,
+  ): void {
+    const json = options !== undefined && options.json !== undefined;
+    const headers = options?.headers;
+    let key = this.keyPrefix + method + ' ' + url;
+    if (json) key += '\u0000j';
+    if (headers !== undefined) {
+      for (const name in headers) key += '\u0000' + name + '\u0000' + String(headers[name]);
+    }
+    let target = headCache.get(key);
+    if (target === undefined) {
+      const built = buildTarget({
+        method,
+        url,
+        base: this.base,
+        clientHeaders: this.headers,
+        requestHeaders: headers,
+        json,
+        keepAlive: this.keepAlive,
+        servername: this.tls.servername,
+      });
+      if (typeof built === 'string') return this.failEarly(method, url, built, cb);
+      target = built;
+      headCache.set(key, built);
+    }
+
+    let body: string | Uint8Array | null = null;
+    let bodyLength = 0;
+    let timeoutMs = this.timeoutMs;
+    let followLimit = this.followRedirects;
+    let discardBody = false;
+    if (options !== undefined) {
+      if (json) {
+        let text: string | undefined;
+        try {
+          text = JSON.stringify(options.json) as string | undefined;
+        } catch (error) {
+          return this.failEarly(
+            method,
+            url,
+            `json body cannot be serialised: ${String(error)}`,
+            cb,
+          );
+        }
+        if (typeof text !== 'string') {
+          return this.failEarly(method, url, 'json body serialises to nothing', cb);
+        }
+        body = text;
+        bodyLength = Buffer.byteLength(text);
+      } else if (options.body !== undefined) {
+        const given: unknown = options.body;
+        if (typeof given === 'string') {
+          body = given;
+          bodyLength = Buffer.byteLength(given);
+        } else if (given instanceof Uint8Array) {
+          body = given;
+          bodyLength = given.byteLength;
+        } else {
+          return this.failEarly(method, url, 'body must be a string or a Uint8Array', cb);
+        }
+      }
+      if (options.timeoutMs !== undefined) {
+        if (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0) {
+          return this.failEarly(method, url, 'timeoutMs must be a positive number', cb);
+        }
+        timeoutMs = options.timeoutMs;
+      }
+      if (options.followRedirects !== undefined) {
+        if (!Number.isInteger(options.followRedirects) || options.followRedirects < 0) {
+          return this.failEarly(method, url, 'followRedirects must be an integer ≥ 0', cb);
+        }
+        followLimit = options.followRedirects;
+      }
+      discardBody = options.discardBody === true;
+    }
+    const req = new PendingRequest(
+      method,
+      target,
+      body,
+      bodyLength,
+      timeoutMs,
+      discardBody,
+      cb,
+      options,
+      followLimit,
+      redirects,
+    );
+    this.poolFor(target).dispatch(req, false);
+  }
+
+  close(): void {
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    for (const pool of pools) pool.closeAll('the client was closed');
+  }
+
+  // PoolHost
+
+  complete(req: PendingRequest, res: HttpResponse): void {
+    if (req.followLimit > 0 && REDIRECT_STATUSES.has(res.status)) {
+      const location = res.header('location');
+      if (location !== undefined) {
+        this.redirect(req, res, location);
+        return;
+      }
+    }
+    req.cb(null, res);
+  }
+
+  failed(req: PendingRequest, kind: HttpErrorKind, message: string, cause?: unknown): void {
+    const timings = req.timings(performance.now());
+    const options = cause === undefined ? undefined : { cause };
+    req.cb(new HttpError(kind, message, req.method, req.target.href, timings, options), null);
+  }
+
+  retry(req: PendingRequest): void {
+    this.poolFor(req.target).dispatch(req, true);
+  }
+
+  poolEmpty(pool: OriginPoolType): void {
+    if (this.pools.get(pool.target.origin) === pool) this.pools.delete(pool.target.origin);
+  }
+
+  private poolFor(target: RequestTarget): OriginPool {
+    let pool = this.pools.get(target.origin);
+    if (pool === undefined) {
+      pool = new OriginPool(this, target);
+      this.pools.set(target.origin, pool);
+    }
+    return pool;
+  }
+
+  private failEarly(method: string, url: string, message: string, cb: ResponseCallback): void {
+    const error = new HttpError('bad_request', message, method, url, zeroTimings());
+    process.nextTick(cb, error, null);
+  }
+
+  private redirect(req: PendingRequest, res: HttpResponse, location: string): void {
+    if (req.redirects >= req.followLimit) {
+      req.cb(
+        new HttpError(
+          'too_many_redirects',
+          `more than ${req.followLimit} redirects (next: ${location})`,
+          req.method,
+          res.url,
+          res.timings,
+        ),
+        null,
+      );
+      return;
+    }
+    let next: URL;
+    try {
+      next = new URL(location, res.url);
+    } catch (error) {
+      req.cb(
+        new HttpError(
+          'bad_response',
+          `invalid redirect location ${JSON.stringify(location)}`,
+          req.method,
+          res.url,
+          res.timings,
+          {
+            cause: error,
+          },
+        ),
+        null,
+      );
+      return;
+    }
+    const status = res.status;
+    const toGet =
+      (status === 303 && req.method !== 'HEAD' && req.method !== 'GET') ||
+      ((status === 301 || status === 302) && req.method === 'POST');
+    const crossOrigin = next.origin !== req.target.origin;
+    let options = req.options;
+    if (options !== undefined && (toGet || crossOrigin)) {
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(options.headers ?? {})) {
+        const lower = name.toLowerCase();
+        if (crossOrigin && CREDENTIAL_HEADERS.has(lower)) continue;
+        if (toGet && BODY_HEADERS.has(lower)) continue;
+        headers[name] = value;
+      }
+      options = { ...options, headers };
+      if (toGet) {
+        delete options.body;
+        delete options.json;
+      }
+    }
+    this.start(toGet ? 'GET' : req.method, next.href, options, req.cb, req.redirects + 1);
+  }
+}
+
+/**
+ * An HTTP/1.1 client: one per virtual user. Keeps connections alive per origin (up to
+ * `maxConnectionsPerOrigin`, then a bounded FIFO queue) and never rejects with anything but
+ * an HttpError.
+ */
+export class HttpClient {
+  private readonly core: ClientCore;
+
+  constructor(options: HttpClientOptions = {}) {
+    this.core = new ClientCore(options);
+  }
+
+  /** Connections opened and requests written (retries included) since construction. */
+  get stats(): { readonly connectionsOpened: number; readonly requestsSent: number } {
+    return this.core.stats;
+  }
+
+  /** The callback core (no promise): `cb` is always called exactly once, asynchronously. */
+  requestCb(
+    method: string,
+    url: string,
+    options: RequestOptions | undefined,
+    cb: (err: HttpError | null, res: HttpResponse | null) => void,
+  ): void {
+    this.core.start(method, url, options, cb, 0);
+  }
+
+  request(method: string, url: string, options?: RequestOptions): Promise<HttpResponse> {
+    return new Promise<HttpResponse>((resolve, reject) => {
+      this.core.start(
+        method,
+        url,
+        options,
+        (err, res) => {
+          if (err !== null) reject(err);
+          else if (res !== null) resolve(res);
+        },
+        0,
+      );
+    });
+  }
+
+  get(url: string, options?: RequestOptions): Promise<HttpResponse> {
+    return this.request('GET', url, options);
+  }
+  head(url: string, options?: RequestOptions): Promise<HttpResponse> {
+    return this.request('HEAD', url, options);
+  }
+  delete(url: string, options?: RequestOptions): Promise<HttpResponse> {
+    return this.request('DELETE', url, options);
+  }
+  options(url: string, options?: RequestOptions): Promise<HttpResponse> {
+    return this.request('OPTIONS', url, options);
+  }
+  post(url: string, options?: RequestOptions): Promise<HttpResponse> {
+    return this.request('POST', url, options);
+  }
+  put(url: string, options?: RequestOptions): Promise<HttpResponse> {
+    return this.request('PUT', url, options);
+  }
+  patch(url: string, options?: RequestOptions): Promise<HttpResponse> {
+    return this.request('PATCH', url, options);
+  }
+
+  /**
+   * Destroys every socket; waiting and in-flight requests fail with 'connection_closed'.
+   * The client stays usable: later requests open new connections.
+   */
+  close(): void {
+    this.core.close();
+  }
+}

@@ -1,0 +1,576 @@
+// One origin's sockets: the per-origin pool (idle stack, bounded FIFO wait queue) and the
+// connection that writes a pre-serialised head and feeds reads to the response parser.
+// Owns sockets and timers; decides nothing about redirects or the public API.
+import net from 'node:net';
+import tls from 'node:tls';
+import { type HttpErrorKind, type SocketPhase, errorCode, kindForSocketError } from './errors.js';
+import type { RequestOptions } from './client.js';
+import type { HttpError } from './errors.js';
+import type { RequestTarget } from './head.js';
+import { PARSE_DONE, PARSE_ERROR, PARSE_MORE, ResponseParser } from './parser.js';
+import { type HttpTimings, HttpResponse } from './response.js';
+
+/** Requests waiting for a connection, per origin. */
+export const MAX_QUEUED_REQUESTS = 1024;
+/** A kept-alive connection unused this long is closed (below common server idle timeouts). */
+export const IDLE_TIMEOUT_MS = 4_000;
+/** Request bodies up to this size are copied into the head's write (one syscall). */
+const COALESCE_BODY_BYTES = 16 * 1024;
+/** Size of the read buffer every socket of this thread reads into. */
+const READ_BUFFER_BYTES = 64 * 1024;
+
+/**
+ * One read buffer for every socket of the thread. Safe because a read callback runs
+ * synchronously right after the kernel filled the buffer, and the parser copies out everything
+ * it keeps (head and body bytes) before returning; nothing holds a view into it afterwards.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+
+const ST_CONNECTING = 0;
+const ST_READY = 1;
+const ST_CLOSED = 2;
+
+export type ResponseCallback = (err: HttpError | null, res: HttpResponse | null) => void;
+
+/** A request in flight or waiting: everything the pool and connection need, no closures. */
+export class PendingRequest {
+  readonly method: string;
+  readonly target: RequestTarget;
+  readonly body: string | Uint8Array | null;
+  readonly bodyLength: number;
+  readonly timeoutMs: number;
+  readonly start: number;
+  readonly deadline: number;
+  readonly noBody: boolean;
+  readonly discardBody: boolean;
+  readonly idempotent: boolean;
+  // The client's bookkeeping (the pool never looks at these).
+  readonly cb: ResponseCallback;
+  readonly options: RequestOptions | undefined;
+  readonly followLimit: number;
+  readonly redirects: number;
+  retried = false;
+  done = false;
+  dnsMs = 0;
+  connectMs = 0;
+  tlsMs = 0;
+  sendStart = 0;
+  sendEnd = 0;
+  firstByte = 0;
+  reused = false;
+  queueTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    method: string,
+    target: RequestTarget,
+    body: string | Uint8Array | null,
+    bodyLength: number,
+    timeoutMs: number,
+    discardBody: boolean,
+    cb: ResponseCallback,
+    options: RequestOptions | undefined,
+    followLimit: number,
+    redirects: number,
+  ) {
+    this.method = method;
+    this.target = target;
+    this.body = body;
+    this.bodyLength = bodyLength;
+    this.timeoutMs = timeoutMs;
+    this.start = performance.now();
+    this.deadline = this.start + timeoutMs;
+    this.noBody = method === 'HEAD';
+    this.discardBody = discardBody;
+    this.idempotent = IDEMPOTENT.has(method);
+    this.cb = cb;
+    this.options = options;
+    this.followLimit = followLimit;
+    this.redirects = redirects;
+  }
+
+  /** The timings measured so far, as of `end`. */
+  timings(end: number): HttpTimings {
+    const { sendStart, sendEnd, firstByte } = this;
+    return {
+      dnsMs: this.dnsMs,
+      connectMs: this.connectMs,
+      tlsMs: this.tlsMs,
+      sendMs: sendEnd > 0 && sendStart > 0 ? Math.max(0, sendEnd - sendStart) : 0,
+      waitMs: firstByte > 0 && sendEnd > 0 ? Math.max(0, firstByte - sendEnd) : 0,
+      receiveMs: firstByte > 0 ? Math.max(0, end - firstByte) : 0,
+      ttfbMs: firstByte > 0 ? Math.max(0, firstByte - this.start) : 0,
+      totalMs: Math.max(0, end - this.start),
+      reused: this.reused,
+    };
+  }
+
+  /** Forgets what one attempt measured (before a retry on a new connection). */
+  resetAttempt(): void {
+    this.dnsMs = 0;
+    this.connectMs = 0;
+    this.tlsMs = 0;
+    this.sendStart = 0;
+    this.sendEnd = 0;
+    this.firstByte = 0;
+    this.reused = false;
+  }
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/** What a pool needs from the client that owns it. */
+export interface PoolHost {
+  readonly maxConnectionsPerOrigin: number;
+  readonly connectTimeoutMs: number;
+  readonly keepAlive: boolean;
+  readonly tls: { rejectUnauthorized?: boolean; ca?: string | Buffer; servername?: string };
+  readonly stats: { connectionsOpened: number; requestsSent: number };
+  /** A response arrived (the connection is already released). */
+  complete(req: PendingRequest, res: HttpResponse): void;
+  /** The request failed; `req.done` is already set. */
+  failed(req: PendingRequest, kind: HttpErrorKind, message: string, cause?: unknown): void;
+  /** Sends `req` again on a new connection of its origin (the old pool may be gone). */
+  retry(req: PendingRequest): void;
+  /** The pool has no connections and no waiters left. */
+  poolEmpty(pool: OriginPool): void;
+}
+
+/** All connections of one client to one origin. */
+export class OriginPool {
+  readonly host: PoolHost;
+  readonly target: RequestTarget;
+  /** The latest TLS session ticket, offered when opening the next connection. */
+  tlsSession: Buffer | undefined = undefined;
+  private readonly idle: Connection[] = [];
+  private readonly all = new Set<Connection>();
+  private readonly queue: PendingRequest[] = [];
+
+  constructor(host: PoolHost, target: RequestTarget) {
+    this.host = host;
+    this.target = target;
+  }
+
+  /** Sends `req` on an idle connection, a new one, or queues it. `fresh`: never reuse. */
+  dispatch(req: PendingRequest, fresh: boolean): void {
+    if (!fresh) {
+      const conn = this.idle.pop();
+      if (conn !== undefined) {
+        conn.assign(req);
+        return;
+      }
+    }
+    if (this.all.size < this.host.maxConnectionsPerOrigin) {
+      this.open().assign(req);
+      return;
+    }
+    if (fresh) {
+      // A retry needs a new connection but the pool is full: drop the oldest idle one.
+      const victim = this.idle.shift();
+      if (victim !== undefined) {
+        victim.close();
+        this.open().assign(req);
+        return;
+      }
+    }
+    if (this.queue.length >= MAX_QUEUED_REQUESTS) {
+      this.fail(
+        req,
+        'queue_full',
+        `more than ${MAX_QUEUED_REQUESTS} requests waiting for a connection to ${this.target.origin}`,
+      );
+      return;
+    }
+    const remaining = Math.max(1, req.deadline - performance.now());
+    req.queueTimer = setTimeout(onQueueTimeout, remaining, this, req);
+    req.queueTimer.unref();
+    this.queue.push(req);
+  }
+
+  /** A connection finished a response and can carry another request. */
+  release(conn: Connection): void {
+    const next = this.dequeue();
+    if (next !== undefined) {
+      conn.assign(next);
+      return;
+    }
+    this.idle.push(conn);
+    conn.idle();
+  }
+
+  /** A connection is gone: forget it, and open a replacement if requests are waiting. */
+  remove(conn: Connection): void {
+    this.all.delete(conn);
+    const i = this.idle.indexOf(conn);
+    if (i !== -1) this.idle.splice(i, 1);
+    if (this.queue.length > 0 && this.all.size < this.host.maxConnectionsPerOrigin) {
+      const next = this.dequeue();
+      if (next !== undefined) this.open().assign(next);
+    }
+    if (this.all.size === 0 && this.queue.length === 0) this.host.poolEmpty(this);
+  }
+
+  /** Fails every waiting and in-flight request with `connection_closed` and closes all sockets. */
+  closeAll(message: string): void {
+    for (const req of this.queue.splice(0)) {
+      if (req.queueTimer !== null) clearTimeout(req.queueTimer);
+      this.fail(req, 'connection_closed', message);
+    }
+    for (const conn of [...this.all]) conn.abort('connection_closed', message);
+  }
+
+  fail(req: PendingRequest, kind: HttpErrorKind, message: string, cause?: unknown): void {
+    if (req.done) return;
+    req.done = true;
+    if (req.queueTimer !== null) {
+      clearTimeout(req.queueTimer);
+      req.queueTimer = null;
+    }
+    this.host.failed(req, kind, message, cause);
+  }
+
+  timeoutQueued(req: PendingRequest): void {
+    req.queueTimer = null;
+    const i = this.queue.indexOf(req);
+    if (i === -1) return;
+    this.queue.splice(i, 1);
+    this.fail(
+      req,
+      'timeout',
+      `no connection to ${this.target.origin} became free within ${req.timeoutMs} ms`,
+    );
+    if (this.all.size === 0 && this.queue.length === 0) this.host.poolEmpty(this);
+  }
+
+  private dequeue(): PendingRequest | undefined {
+    const next = this.queue.shift();
+    if (next !== undefined && next.queueTimer !== null) {
+      clearTimeout(next.queueTimer);
+      next.queueTimer = null;
+    }
+    return next;
+  }
+
+  private open(): Connection {
+    const conn = new Connection(this);
+    this.all.add(conn);
+    this.host.stats.connectionsOpened++;
+    return conn;
+  }
+}
+
+function onQueueTimeout(pool: OriginPool, req: PendingRequest): void {
+  pool.timeoutQueued(req);
+}
+
+/** One socket. Carries one request at a time (no pipelining). */
+export class Connection {
+  private readonly pool: OriginPool;
+  private readonly socket: net.Socket;
+  private readonly parser = new ResponseParser();
+  private req: PendingRequest | null = null;
+  private state = ST_CONNECTING;
+  /** Responses completed on this socket. */
+  private served = 0;
+  private readonly openedAt: number;
+  private lookupAt = 0;
+  private connectAt = 0;
+  private connectTimer: NodeJS.Timeout | null;
+  private reqTimer: NodeJS.Timeout | null = null;
+  private reqTimerMs = -1;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private writing: PendingRequest | null = null;
+
+  private readonly onRead = (nread: number, buf: Buffer): boolean => this.read(nread, buf);
+  private readonly onWritten = (err?: Error | null): void => {
+    const req = this.writing;
+    this.writing = null;
+    if (err == null && req !== null && req.sendEnd === 0) req.sendEnd = performance.now();
+  };
+  private readonly onRequestTimeout = (): void => this.requestTimedOut();
+  private readonly onIdleTimeout = (): void => {
+    if (this.req === null && this.state === ST_READY) this.close();
+  };
+
+  constructor(pool: OriginPool) {
+    this.pool = pool;
+    const { target, host } = pool;
+    this.openedAt = performance.now();
+    const onread = { buffer: READ_BUFFER, callback: this.onRead };
+    let socket: net.Socket;
+    if (target.secure) {
+      const options: tls.ConnectionOptions & { onread: typeof onread } = {
+        host: target.hostname,
+        port: target.port,
+        rejectUnauthorized: host.tls.rejectUnauthorized ?? true,
+        ALPNProtocols: ['http/1.1'],
+        onread,
+      };
+      if (target.servername !== undefined) options.servername = target.servername;
+      if (host.tls.ca !== undefined) options.ca = host.tls.ca;
+      if (pool.tlsSession !== undefined) options.session = pool.tlsSession;
+      socket = tls.connect(options);
+      socket.once('secureConnect', () => this.ready());
+      socket.on('session', (session: Buffer) => {
+        pool.tlsSession = session;
+      });
+    } else {
+      socket = net.connect({ host: target.hostname, port: target.port, onread });
+    }
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.once('lookup', () => {
+      this.lookupAt = performance.now();
+    });
+    socket.once('connect', () => {
+      this.connectAt = performance.now();
+      if (!target.secure) this.ready();
+    });
+    socket.on('error', (err) => this.gone(err));
+    socket.on('end', () => this.gone(null));
+    socket.on('close', () => this.gone(null));
+    this.connectTimer = setTimeout(() => this.connectTimedOut(), host.connectTimeoutMs);
+    this.connectTimer.unref();
+  }
+
+  /** Takes `req`: sends it now, or once connected. */
+  assign(req: PendingRequest): void {
+    this.req = req;
+    req.reused = this.served > 0;
+    this.parser.reset(req.noBody, req.discardBody);
+    this.armRequestTimer(req);
+    if (this.state === ST_READY) {
+      this.socket.ref();
+      this.send(req);
+    }
+  }
+
+  /** Parked in the pool's idle stack: let the process exit, close after IDLE_TIMEOUT_MS. */
+  idle(): void {
+    this.socket.unref();
+    if (this.idleTimer === null) {
+      this.idleTimer = setTimeout(this.onIdleTimeout, IDLE_TIMEOUT_MS);
+      this.idleTimer.unref();
+    } else {
+      this.idleTimer.refresh();
+    }
+  }
+
+  /** Fails the current request (if any) and closes. */
+  abort(kind: HttpErrorKind, message: string): void {
+    const req = this.req;
+    this.req = null;
+    this.close();
+    if (req !== null) this.pool.fail(req, kind, message);
+  }
+
+  /** Closes the socket and leaves the pool; the current request must already be handled. */
+  close(): void {
+    if (this.state === ST_CLOSED) return;
+    this.state = ST_CLOSED;
+    this.clearTimers();
+    this.socket.destroy();
+    this.pool.remove(this);
+  }
+
+  private clearTimers(): void {
+    if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+    if (this.reqTimer !== null) clearTimeout(this.reqTimer);
+    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+    this.connectTimer = null;
+    this.reqTimer = null;
+    this.idleTimer = null;
+  }
+
+  /**
+   * Arms the request timeout. The hot path (same timeout as last time, no time spent queued)
+   * re-arms the connection's one Timeout with refresh() instead of allocating a new one.
+   */
+  private armRequestTimer(req: PendingRequest): void {
+    const remaining = req.deadline - performance.now();
+    if (
+      this.reqTimer !== null &&
+      this.reqTimerMs === req.timeoutMs &&
+      remaining > req.timeoutMs - 1
+    ) {
+      this.reqTimer.refresh();
+      return;
+    }
+    if (this.reqTimer !== null) clearTimeout(this.reqTimer);
+    const ms = Math.max(1, remaining);
+    this.reqTimer = setTimeout(this.onRequestTimeout, ms);
+    this.reqTimer.unref();
+    this.reqTimerMs = remaining > req.timeoutMs - 1 ? req.timeoutMs : -1;
+  }
+
+  private requestTimedOut(): void {
+    const req = this.req;
+    if (req === null || this.state === ST_CLOSED) return;
+    const remaining = req.deadline - performance.now();
+    if (remaining > 1) {
+      // Armed for an earlier request with a longer timeout; wait for this one's deadline.
+      this.reqTimer = setTimeout(this.onRequestTimeout, remaining);
+      this.reqTimer.unref();
+      this.reqTimerMs = -1;
+      return;
+    }
+    const phase = this.state === ST_CONNECTING ? 'while connecting' : 'waiting for the response';
+    this.abort('timeout', `no complete response within ${req.timeoutMs} ms (${phase})`);
+  }
+
+  private connectTimedOut(): void {
+    this.connectTimer = null;
+    if (this.state !== ST_CONNECTING) return;
+    const what = this.connectAt > 0 ? 'TLS handshake' : 'connect';
+    this.abort(
+      'connect_timeout',
+      `${what} to ${this.pool.target.origin} took longer than ${this.pool.host.connectTimeoutMs} ms`,
+    );
+  }
+
+  private ready(): void {
+    if (this.state !== ST_CONNECTING) return;
+    this.state = ST_READY;
+    if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+    this.connectTimer = null;
+    const req = this.req;
+    if (req === null) {
+      this.pool.release(this);
+      return;
+    }
+    const now = performance.now();
+    const dnsEnd = this.lookupAt > 0 ? this.lookupAt : this.openedAt;
+    req.dnsMs = dnsEnd - this.openedAt;
+    req.connectMs = Math.max(0, this.connectAt - dnsEnd);
+    req.tlsMs = this.pool.target.secure ? Math.max(0, now - this.connectAt) : 0;
+    this.send(req);
+  }
+
+  private send(req: PendingRequest): void {
+    req.sendStart = performance.now();
+    this.pool.host.stats.requestsSent++;
+    this.writing = req;
+    const { target, body } = req;
+    if (body === null) {
+      this.socket.write(target.headNoBody, this.onWritten);
+      return;
+    }
+    const lengthLine = `content-length: ${req.bodyLength}\r\n\r\n`;
+    if (req.bodyLength <= COALESCE_BODY_BYTES) {
+      const prefix = target.headPrefix;
+      const buf = Buffer.allocUnsafe(prefix.length + lengthLine.length + req.bodyLength);
+      prefix.copy(buf, 0);
+      let offset = prefix.length;
+      offset += buf.write(lengthLine, offset, 'latin1');
+      if (typeof body === 'string') buf.write(body, offset, 'utf8');
+      else buf.set(body, offset);
+      this.socket.write(buf, this.onWritten);
+      return;
+    }
+    this.socket.cork();
+    this.socket.write(target.headPrefix);
+    this.socket.write(lengthLine, 'latin1');
+    this.socket.write(body, this.onWritten);
+    this.socket.uncork();
+  }
+
+  private read(nread: number, buf: Buffer): boolean {
+    const req = this.req;
+    if (req === null || this.state !== ST_READY) {
+      // Bytes nobody asked for: the stream can no longer be trusted.
+      this.close();
+      return false;
+    }
+    if (req.firstByte === 0) {
+      req.firstByte = performance.now();
+      if (req.sendEnd === 0) req.sendEnd = req.firstByte;
+    }
+    const parser = this.parser;
+    const result = parser.execute(buf, 0, nread);
+    if (result === PARSE_MORE) return true;
+    if (result === PARSE_ERROR) {
+      this.abort('bad_response', parser.error);
+      return false;
+    }
+    this.respond(req, parser.pos < nread);
+    return true;
+  }
+
+  /** The parser completed a response for `req`. `leftover`: unsolicited bytes followed it. */
+  private respond(req: PendingRequest, leftover: boolean): void {
+    const parser = this.parser;
+    const end = performance.now();
+    this.req = null;
+    this.served++;
+    req.done = true;
+    const res = new HttpResponse(
+      parser.status,
+      parser.head,
+      parser.body,
+      parser.bodyBytes,
+      req.timings(end),
+      req.target.href,
+      req.method,
+      req.redirects,
+    );
+    if (
+      this.state === ST_READY &&
+      parser.keepAlive &&
+      !leftover &&
+      this.pool.host.keepAlive &&
+      !req.target.closeAfter
+    ) {
+      this.pool.release(this);
+    } else {
+      this.close();
+    }
+    this.pool.host.complete(req, res);
+  }
+
+  /** The socket errored or ended. Settles the current request, then closes. */
+  private gone(err: Error | null): void {
+    if (this.state === ST_CLOSED) return;
+    const wasConnecting = this.state === ST_CONNECTING;
+    const req = this.req;
+    if (req === null) {
+      this.close();
+      return;
+    }
+    if (err === null && !wasConnecting && this.parser.finish() === PARSE_DONE) {
+      // A body delimited by the end of the stream is complete; respond() closes the socket.
+      this.respond(req, false);
+      return;
+    }
+    this.req = null;
+    this.close();
+    const code = errorCode(err);
+    const staleReuse =
+      !wasConnecting &&
+      this.served > 0 &&
+      !this.parser.received &&
+      req.idempotent &&
+      !req.retried &&
+      (err === null || code === 'ECONNRESET' || code === 'EPIPE');
+    if (staleReuse) {
+      // The server closed a kept-alive socket as we reused it: retry once on a new one.
+      req.retried = true;
+      req.resetAttempt();
+      this.pool.host.retry(req);
+      return;
+    }
+    const phase: SocketPhase = wasConnecting
+      ? this.connectAt > 0 && this.pool.target.secure
+        ? 'tls'
+        : 'connect'
+      : 'request';
+    const kind = kindForSocketError(err, phase);
+    const detail =
+      err !== null
+        ? err.message
+        : wasConnecting
+          ? 'connection closed during the TLS handshake'
+          : this.parser.received
+            ? 'connection closed before the response was complete'
+            : 'connection closed before any response byte';
+    this.pool.fail(req, kind, detail, err ?? undefined);
+  }
+}
