@@ -264,7 +264,7 @@ export function ratio(part: number, whole: number): number {
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms)) return NO_VALUE;
   const value = Math.max(0, ms);
-  if (value < MS_PER_SECOND) return `${Math.round(value)}ms`;
+  if (Math.round(value) < MS_PER_SECOND) return `${Math.round(value)}ms`;
   if (value < SHORT_SECONDS_LIMIT * MS_PER_SECOND) {
     const seconds = (value / MS_PER_SECOND).toFixed(1).replace(/\.0$/, '');
     // 9.96s rounds up to "10.0": fall through to whole seconds.
@@ -390,6 +390,7 @@ export function table(
   const widths = columns.map((column, i) =>
     Math.max(visibleWidth(column.header), ...rows.map((row) => visibleWidth(row[i] ?? ''))),
   );
+  const natural = [...widths];
   const mins = columns.map((column, i) =>
     Math.min(widths[i] ?? 0, column.minWidth ?? DEFAULT_MIN_COLUMN),
   );
@@ -411,10 +412,23 @@ export function table(
       column.dropOrder === undefined ? [] : [{ i, order: column.dropOrder }],
     )
     .sort((a, b) => a.order - b.order);
+  let dropped = false;
   for (const { i } of optional) {
     if (excess <= 0) break;
     kept[i] = false;
+    dropped = true;
     excess = totalWidth() - opts.width;
+  }
+  if (dropped && excess < 0) {
+    // Dropping a column can free more room than needed: give it back to the flexible columns.
+    let spare = -excess;
+    columns.forEach((column, i) => {
+      if (!isFlex(column) || kept[i] !== true) return;
+      const grow = Math.min(spare, (natural[i] ?? 0) - (widths[i] ?? 0));
+      widths[i] = (widths[i] ?? 0) + grow;
+      spare -= grow;
+    });
+    excess = -spare;
   }
   if (excess > 0) {
     const rigid = columns.flatMap((column, i) => (isFlex(column) || kept[i] !== true ? [] : [i]));

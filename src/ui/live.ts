@@ -3,6 +3,7 @@
 
 import {
   createStyle,
+  ELLIPSIS,
   formatClock,
   formatCount,
   formatLatency,
@@ -160,15 +161,20 @@ function stepTable(wf: LiveWorkflow, width: number, maxSteps: number, style: Sty
     { header: 'p99', align: 'right' },
   ];
   const shown = wf.steps.slice(0, maxSteps);
-  const rows = shown.map((step) => [
-    sanitize(step.name),
-    formatCount(step.count),
-    formatCount(step.ok),
-    step.failed > 0 ? style.red(formatCount(step.failed)) : '0',
-    formatLatency(step.p50Ms),
-    formatLatency(step.p99Ms),
-  ]);
-  const lines = table(rows, columns, { width, indent: INDENT, headerStyle: style.dim });
+  const rowsWith = (compact: boolean): string[][] =>
+    shown.map((step) => [
+      sanitize(step.name),
+      formatCount(step.count, { compact }),
+      formatCount(step.ok, { compact }),
+      step.failed > 0 ? style.red(formatCount(step.failed, { compact })) : '0',
+      formatLatency(step.p50Ms),
+      formatLatency(step.p99Ms),
+    ]);
+  const options = { width, indent: INDENT, headerStyle: style.dim };
+  let lines = table(rowsWith(false), columns, options);
+  // Huge counts squeeze the step names: switch to compact counts ("1.2M") when names get cut.
+  if (lines.some((line) => line.includes(ELLIPSIS)))
+    lines = table(rowsWith(true), columns, options);
   const hidden = wf.steps.length - shown.length;
   if (hidden > 0) {
     lines.push(style.dim(`${' '.repeat(INDENT)}… ${hidden} more step${hidden === 1 ? '' : 's'}`));
