@@ -94,7 +94,9 @@ export function validateSparseHistogram(s: unknown, what = 'sparse histogram'): 
     throw new Error(`${what}: count must be a non-negative integer, got ${String(count)}`);
   }
   if (clamped !== undefined && (!isNonNegativeInteger(clamped) || clamped > count)) {
-    throw new Error(`${what}: clamped must be an integer in 0…count, got ${String(clamped)}`);
+    throw new Error(
+      `${what}: clamped must be an integer in 0…count, got ${JSON.stringify(clamped)}`,
+    );
   }
   for (const [name, v] of [
     ['min', min],

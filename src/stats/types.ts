@@ -117,7 +117,13 @@ export type MetricResult =
   | { name: string; kind: 'counter'; value: number; ratePerSecond: number }
   | { name: string; kind: 'gauge'; value: number; min: number; max: number }
   | { name: string; kind: 'rate'; rate: number; trues: number; total: number }
-  | { name: string; kind: 'trend'; summary: LatencySummary; count: number; histogram: SparseHistogram };
+  | {
+      name: string;
+      kind: 'trend';
+      summary: LatencySummary;
+      count: number;
+      histogram: SparseHistogram;
+    };
 
 export interface ThresholdResult {
   /** A step name, a custom metric name, or `*` for the whole workflow. */
