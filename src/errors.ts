@@ -95,7 +95,11 @@ export class WorkflowFileError extends SalvoError {
 
 /** A setup or teardown hook threw or ran past its timeout. */
 export class HookError extends SalvoError {
-  constructor(code: 'E_HOOK_TIMEOUT' | 'E_HOOK_FAILED', message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: 'E_HOOK_TIMEOUT' | 'E_HOOK_FAILED',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(code, message, options);
   }
 }

@@ -1,0 +1,206 @@
+// The `salvo` command: parses arguments with commander, runs a subcommand, and returns the
+// documented exit code. Rendering lives in src/ui; running lives in src/pool.
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { Command, CommanderError, Option } from 'commander';
+import { EXECUTOR_TYPES } from '../api/executors.js';
+import { EXIT, SalvoError, describeError, exitCodeFor } from '../errors.js';
+import { runCommand } from './run.js';
+import { pingCommand, serveCommand, demoCommand } from './tools.js';
+import { starterWorkflow } from './starter.js';
+import {
+  durationOption,
+  headerOption,
+  portOption,
+  positiveIntOption,
+  positiveNumberOption,
+  urlOption,
+} from './options.js';
+import { SALVO_VERSION } from '../pool/local-run.js';
+import { availableParallelism } from 'node:os';
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0    the run completed and every threshold passed
+  1    internal error (a bug in Salvo; please report it)
+  2    bad options or a bad workflow file (missing, syntax or type error, cycle, invalid config)
+  3    the run completed but a threshold failed
+  4    the run failed: a setup/teardown hook failed or timed out, a workflow was skipped,
+       or no request succeeded (e.g. the target is unreachable)
+  130  interrupted (Ctrl-C); partial results were written`;
+
+export interface CliIo {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
+function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
+  const program = new Command('salvo')
+    .description(
+      'Load and performance testing: write a workflow in TypeScript, run it on every core, watch it live.',
+    )
+    .version(SALVO_VERSION, '-v, --version')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(s.replace(/^error: /, 'salvo: ')),
+    })
+    .addHelpText('after', EXIT_CODES_HELP);
+
+  program
+    .command('run')
+    .description('Run a workflow file (.ts or .js) on every core and write its results.')
+    .argument('<file>', 'the workflow file')
+    .option(
+      '--vus <n>',
+      'virtual users: for constant executors the count, for ramping ones the peak, for arrival-rate ones the pre-allocated pool',
+      positiveIntOption(1_000_000),
+    )
+    .option(
+      '--duration <duration>',
+      'how long each workflow runs, e.g. 30s, 1m30s (ramping stages are stretched to fit)',
+      durationOption,
+    )
+    .option(
+      '--rate <n>',
+      'iterations per time unit for arrival-rate executors (ramping ones: the peak)',
+      positiveNumberOption,
+    )
+    .option(
+      '--workers <n>',
+      `worker threads (default: one per core, ${availableParallelism()} here)`,
+      positiveIntOption(256),
+    )
+    .option(
+      '--target <url>',
+      "base URL for the workflows' relative requests (overrides baseUrl in the file)",
+      urlOption,
+    )
+    .option(
+      '--out <file>',
+      'write the results JSON here (default: ./salvo-results/<workflow>-<time>.json)',
+    )
+    .option('--csv <file>', 'also write per-step results as CSV')
+    .option(
+      '--grace <duration>',
+      'after Ctrl-C, how long in-flight requests may finish',
+      durationOption,
+      3000,
+    )
+    .option(
+      '--no-check',
+      'skip type-checking the workflow file (esbuild still reports syntax errors)',
+    )
+    .option('--no-color', 'plain output without colours')
+    .option('-q, --quiet', 'no live view and no summary; results are still written')
+    .addHelpText(
+      'after',
+      `
+Executors: ${EXECUTOR_TYPES.join(', ')}.
+Flags override the file: --vus, --duration and --rate apply to every workflow in it.
+
+Examples:
+  salvo run load.ts
+  salvo run load.ts --vus 50 --duration 1m --out results.json
+  salvo run load.ts --target http://127.0.0.1:8080 --workers 2 -q
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (file: string, opts: Record<string, unknown>) => {
+      setExit(await runCommand(file, opts, io));
+    });
+
+  program
+    .command('new')
+    .description('Write a commented starter workflow to FILE.')
+    .argument('<file>', 'where to write it, e.g. load.ts')
+    .option('-f, --force', 'overwrite FILE if it exists')
+    .action(async (file: string, opts: { force?: boolean }) => {
+      if (existsSync(file) && !opts.force) {
+        throw new SalvoError('E_USAGE', `${file} already exists; use --force to overwrite it`);
+      }
+      const name =
+        (file.split('/').pop() ?? 'workflow')
+          .replace(/\.[cm]?[jt]s$/, '')
+          .replace(/[^A-Za-z0-9_-]/g, '-') || 'workflow';
+      await writeFile(file, starterWorkflow(name));
+      io.stdout.write(`wrote ${file}\nrun it with:  salvo run ${file}\n`);
+      setExit(EXIT.ok);
+    });
+
+  program
+    .command('ping')
+    .description(
+      'Send one HTTP request and show the status, headers, timings and the start of the body.',
+    )
+    .argument('<url>', 'an absolute http:// or https:// URL', urlOption)
+    .addOption(new Option('-X, --method <method>', 'HTTP method').default('GET'))
+    .option(
+      '-H, --header <header>',
+      "a request header 'Name: value' (repeatable)",
+      headerOption,
+      {},
+    )
+    .option('-d, --data <body>', 'request body')
+    .option('--timeout <duration>', 'give up after this long', durationOption, 10_000)
+    .option('-k, --insecure', 'accept any TLS certificate')
+    .option('-L, --follow <n>', 'follow up to n redirects', positiveIntOption(50))
+    .action(async (url: string, opts: Record<string, unknown>) => {
+      setExit(await pingCommand(url, opts, io));
+    });
+
+  program
+    .command('serve')
+    .description('Run the embedded target server, for trying workflows without a real service.')
+    .option('-p, --port <port>', 'port to listen on (0 picks a free one)', portOption, 8080)
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .action(async (opts: { port: number; host: string }) => {
+      setExit(await serveCommand(opts, io));
+    });
+
+  program
+    .command('demo')
+    .description(
+      'Start the embedded target and run examples/quickstart.ts against it with the live view.',
+    )
+    .option('--duration <duration>', 'how long the demo runs', durationOption, 10_000)
+    .option('--workers <n>', 'worker threads (default: one per core)', positiveIntOption(256))
+    .action(async (opts: Record<string, unknown>) => {
+      setExit(await demoCommand(opts, io));
+    });
+
+  return program;
+}
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function main(
+  argv: string[],
+  io: CliIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram(io, (c) => (code = c));
+  if (argv.length === 0) {
+    program.outputHelp({ error: true });
+    return EXIT.badInput;
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.code === 'commander.help'
+      ) {
+        return EXIT.ok;
+      }
+      return EXIT.badInput; // commander already printed the message
+    }
+    io.stderr.write(`salvo: ${describeError(error)}\n`);
+    if (!(error instanceof SalvoError) && error instanceof Error && error.stack)
+      io.stderr.write(`${error.stack}\n`);
+    return exitCodeFor(error);
+  }
+}

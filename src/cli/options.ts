@@ -1,0 +1,66 @@
+// Parsers for command-line option values: each rejects a bad value with a message naming the
+// accepted forms (commander prefixes it with the option's name).
+import { InvalidArgumentError } from 'commander';
+import { DURATION_FORMS, tryParseDuration } from '../api/duration.js';
+
+export function durationOption(value: string): number {
+  const parsed = tryParseDuration(value);
+  if (!parsed.ok) throw new InvalidArgumentError(`${parsed.reason}; use ${DURATION_FORMS}.`);
+  if (parsed.ms <= 0) throw new InvalidArgumentError('must be longer than zero.');
+  return parsed.ms;
+}
+
+export function positiveIntOption(max: number): (value: string) => number {
+  return (value: string) => {
+    if (!/^\d+$/.test(value.trim())) {
+      throw new InvalidArgumentError(`expected a whole number from 1 to ${max}.`);
+    }
+    const n = Number(value);
+    if (n < 1 || n > max)
+      throw new InvalidArgumentError(`expected a whole number from 1 to ${max}.`);
+    return n;
+  };
+}
+
+export function positiveNumberOption(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+    throw new InvalidArgumentError('expected a number greater than zero, e.g. 100 or 12.5.');
+  }
+  return n;
+}
+
+export function portOption(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n > 65535)
+    throw new InvalidArgumentError('expected a port number from 0 to 65535 (0 picks a free port).');
+  return n;
+}
+
+export function urlOption(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch (error) {
+    void error; // the message below says what a valid value looks like
+    throw new InvalidArgumentError(
+      'expected an absolute http:// or https:// URL, e.g. http://127.0.0.1:8080.',
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidArgumentError(
+      `the scheme must be http or https, not ${url.protocol.replace(':', '')}.`,
+    );
+  }
+  return value;
+}
+
+export function headerOption(
+  value: string,
+  previous: Record<string, string> = {},
+): Record<string, string> {
+  const colon = value.indexOf(':');
+  if (colon <= 0)
+    throw new InvalidArgumentError("expected 'Name: value', e.g. 'Authorization: Bearer x'.");
+  return { ...previous, [value.slice(0, colon).trim()]: value.slice(colon + 1).trim() };
+}

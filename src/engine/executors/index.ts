@@ -1,0 +1,232 @@
+// The five executors as schedulers over an ExecutorHost: they decide when iterations start
+// and on which VU; the host (src/engine/job.ts) runs iterations and records statistics.
+// Closed model: VU loops. Open model: a timer schedule that never waits for the service.
+import type { ExecutorConfig, Stage } from '../../api/executors.js';
+
+export interface HostVu {
+  /** Set when the VU should stop looping after its current iteration (ramp-down). */
+  retire: boolean;
+}
+
+export interface ExecutorHost<V extends HostVu> {
+  now(): number;
+  /** True once the job is stopping: no new iteration may start. */
+  readonly stopping: boolean;
+  /** A new VU (closed model), counted as allocated. */
+  newVu(): V;
+  /** An idle VU, or a new one while under `maxVus`; null when the pool is exhausted. */
+  acquireVu(maxVus: number): V | null;
+  releaseVu(vu: V): void;
+  /** Runs one iteration; root steps are timed from `scheduledStart` (ms, host clock). */
+  iterate(vu: V, scheduledStart: number): Promise<void>;
+  /** Counts an iteration the schedule wanted but no VU could take. */
+  dropped(): void;
+  setTimer(fn: () => void, ms: number): void;
+  /** Lets other work run (I/O, timers) before continuing a tight loop. */
+  yieldNow(): Promise<void>;
+}
+
+export interface ExecutorRun {
+  /** Resolves when the executor will start no more iterations. */
+  readonly scheduled: Promise<void>;
+}
+
+const YIELD_EVERY_ITERATIONS = 32;
+const RAMP_TICK_MS = 100;
+const MAX_STARTS_PER_TICK = 2000;
+
+async function vuLoop<V extends HostVu>(
+  host: ExecutorHost<V>,
+  vu: V,
+  more: () => boolean,
+): Promise<void> {
+  let sinceYield = 0;
+  while (!host.stopping && !vu.retire && more()) {
+    await host.iterate(vu, host.now());
+    if (++sinceYield >= YIELD_EVERY_ITERATIONS) {
+      sinceYield = 0;
+      await host.yieldNow();
+    }
+  }
+}
+
+function constantVus<V extends HostVu>(
+  host: ExecutorHost<V>,
+  vus: number,
+  durationMs: number,
+): ExecutorRun {
+  const endAt = host.now() + durationMs;
+  const more = (): boolean => host.now() < endAt;
+  const loops = Array.from({ length: vus }, () => vuLoop(host, host.newVu(), more));
+  return { scheduled: Promise.all(loops).then(() => undefined) };
+}
+
+function sharedIterations<V extends HostVu>(
+  host: ExecutorHost<V>,
+  vus: number,
+  iterations: number,
+  maxDurationMs: number,
+): ExecutorRun {
+  const endAt = host.now() + maxDurationMs;
+  let remaining = iterations;
+  const more = (): boolean => {
+    if (remaining <= 0 || host.now() >= endAt) return false;
+    remaining--;
+    return true;
+  };
+  const loops = Array.from({ length: Math.min(vus, iterations) }, () =>
+    vuLoop(host, host.newVu(), more),
+  );
+  return { scheduled: Promise.all(loops).then(() => undefined) };
+}
+
+/** Value of a piecewise-linear stage profile `elapsedMs` into it (held at the last target). */
+export function stageValue(start: number, stages: readonly Stage[], elapsedMs: number): number {
+  let from = start;
+  let t = elapsedMs;
+  for (const stage of stages) {
+    if (t < stage.durationMs) return from + ((stage.target - from) * t) / stage.durationMs;
+    t -= stage.durationMs;
+    from = stage.target;
+  }
+  return from;
+}
+
+function rampingVus<V extends HostVu>(
+  host: ExecutorHost<V>,
+  startVus: number,
+  stages: readonly Stage[],
+): ExecutorRun {
+  const startedAt = host.now();
+  const totalMs = stages.reduce((sum, s) => sum + s.durationMs, 0);
+  const endAt = startedAt + totalMs;
+  const active: V[] = [];
+  const loops: Promise<void>[] = [];
+  const more = (): boolean => host.now() < endAt;
+  let finish: () => void = () => undefined;
+  const scheduled = new Promise<void>((resolve) => (finish = resolve));
+  const adjust = (): void => {
+    const now = host.now();
+    if (host.stopping || now >= endAt) {
+      void Promise.all(loops).then(finish);
+      return;
+    }
+    const target = Math.round(stageValue(startVus, stages, now - startedAt));
+    while (active.length < target) {
+      const vu = host.newVu();
+      active.push(vu);
+      loops.push(vuLoop(host, vu, more));
+    }
+    while (active.length > target) {
+      const vu = active.pop();
+      if (vu) vu.retire = true;
+    }
+    host.setTimer(adjust, RAMP_TICK_MS);
+  };
+  adjust();
+  return { scheduled };
+}
+
+/**
+ * Open model. `iterationTime(k)` gives the offset (ms from start) at which iteration k is due,
+ * or null when the schedule is over. Each due iteration takes an idle VU (allocating up to
+ * maxVus) or is counted as dropped: the schedule never waits for the service.
+ */
+function arrivals<V extends HostVu>(
+  host: ExecutorHost<V>,
+  maxVus: number,
+  preAllocatedVus: number,
+  iterationTime: (k: number) => number | null,
+): ExecutorRun {
+  for (let i = 0; i < preAllocatedVus; i++) host.releaseVu(host.newVu());
+  const startedAt = host.now();
+  let k = 0;
+  let finish: () => void = () => undefined;
+  const scheduled = new Promise<void>((resolve) => (finish = resolve));
+  const run = (vu: V, due: number): void => {
+    void host.iterate(vu, due).then(() => host.releaseVu(vu));
+  };
+  const tick = (): void => {
+    let started = 0;
+    for (;;) {
+      if (host.stopping) return finish();
+      const offset = iterationTime(k);
+      if (offset === null) return finish();
+      const due = startedAt + offset;
+      const now = host.now();
+      if (due > now) {
+        host.setTimer(tick, due - now);
+        return;
+      }
+      k++;
+      const vu = host.acquireVu(maxVus);
+      if (vu) run(vu, due);
+      else host.dropped();
+      if (++started >= MAX_STARTS_PER_TICK) {
+        host.setTimer(tick, 0);
+        return;
+      }
+    }
+  };
+  tick();
+  return { scheduled };
+}
+
+/** Offset in ms at which `count` arrivals have accumulated under a piecewise-linear rate. */
+export function arrivalOffset(
+  startRate: number,
+  stages: readonly Stage[],
+  timeUnitMs: number,
+  count: number,
+): number | null {
+  let from = startRate / timeUnitMs; // arrivals per ms
+  let offset = 0;
+  let need = count;
+  for (const stage of stages) {
+    const to = stage.target / timeUnitMs;
+    const T = stage.durationMs;
+    const area = ((from + to) / 2) * T;
+    if (need <= area && T > 0) {
+      // Solve from·t + (to − from)·t²/(2T) = need for t in [0, T].
+      const a = (to - from) / (2 * T);
+      let t: number;
+      if (Math.abs(a) < 1e-15) t = from > 0 ? need / from : T;
+      else {
+        const disc = from * from + 4 * a * need;
+        t = (-from + Math.sqrt(Math.max(0, disc))) / (2 * a);
+      }
+      return offset + Math.min(Math.max(t, 0), T);
+    }
+    need -= area;
+    offset += T;
+    from = to;
+  }
+  return null;
+}
+
+/** Starts the executor `config` on `host`; `phase` (0 ≤ phase < 1) staggers open-model schedules. */
+export function startExecutor<V extends HostVu>(
+  host: ExecutorHost<V>,
+  config: ExecutorConfig,
+  phase: number,
+): ExecutorRun {
+  switch (config.type) {
+    case 'constant-vus':
+      return constantVus(host, config.vus, config.durationMs);
+    case 'shared-iterations':
+      return sharedIterations(host, config.vus, config.iterations, config.maxDurationMs);
+    case 'ramping-vus':
+      return rampingVus(host, config.startVus, config.stages);
+    case 'constant-arrival-rate': {
+      const intervalMs = config.timeUnitMs / config.rate;
+      return arrivals(host, config.maxVus, config.preAllocatedVus, (k) => {
+        const offset = (k + phase) * intervalMs;
+        return offset < config.durationMs ? offset : null;
+      });
+    }
+    case 'ramping-arrival-rate':
+      return arrivals(host, config.maxVus, config.preAllocatedVus, (k) =>
+        arrivalOffset(config.startRate, config.stages, config.timeUnitMs, k + phase),
+      );
+  }
+}

@@ -1,0 +1,242 @@
+// Loads a user's workflow file: bundles it with esbuild (the user needs no tsconfig), type-
+// checks it with TypeScript, stores the bundle in a content-addressed cache, and imports it.
+// Every failure becomes a WorkflowFileError that names the file, line and column.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as esbuild from 'esbuild';
+import { SalvoError, WorkflowFileError, describeError } from '../errors.js';
+import type { AnyWorkflow } from '../api/workflow.js';
+import { collectWorkflows } from './plan.js';
+
+export interface Bundle {
+  /** Absolute path of the bundled module in the cache. */
+  path: string;
+  /** sha256 of the bundle's bytes: the cache key, and what the pool ships to workers. */
+  hash: string;
+  /** The workflow file as the user named it, absolute. */
+  source: string;
+  /** Source files that went into the bundle (absolute). */
+  inputs: string[];
+}
+
+const API_ENTRY = fileURLToPath(new URL('../api/index.js', import.meta.url));
+const API_TYPES = fileURLToPath(new URL('../api/index.d.ts', import.meta.url));
+const MAX_TYPE_ERRORS_SHOWN = 10;
+
+/** Where bundles and type-check marks live: $SALVO_CACHE_DIR, else ~/.cache/salvo, else the temp dir. */
+export function cacheDir(): string {
+  const explicit = process.env['SALVO_CACHE_DIR'];
+  if (explicit) return resolve(explicit);
+  const xdg = process.env['XDG_CACHE_HOME'];
+  if (xdg) return join(xdg, 'salvo');
+  const home = homedir();
+  return home ? join(home, '.cache', 'salvo') : join(tmpdir(), 'salvo-cache');
+}
+
+function display(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel.startsWith('..') ? file : rel;
+}
+
+const salvoResolver: esbuild.Plugin = {
+  name: 'salvo',
+  setup(build) {
+    // Workflows import the very module instance the engine uses, by absolute URL, never a copy.
+    build.onResolve({ filter: /^salvo$/ }, () => ({
+      path: pathToFileURL(API_ENTRY).href,
+      external: true,
+    }));
+  },
+};
+
+async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  await writeFile(tmp, data);
+  await rename(tmp, path);
+}
+
+/** Bundles `file` into the cache; throws WorkflowFileError for a missing file or a syntax error. */
+export async function bundleWorkflow(file: string): Promise<Bundle> {
+  const source = resolve(file);
+  try {
+    const info = await stat(source);
+    if (!info.isFile())
+      throw new WorkflowFileError('E_WORKFLOW_FILE', `${display(source)} is not a file`);
+  } catch (error) {
+    if (error instanceof SalvoError) throw error;
+    throw new WorkflowFileError('E_WORKFLOW_FILE', `workflow file not found: ${file}`, {
+      cause: error,
+    });
+  }
+  let result: esbuild.BuildResult & {
+    metafile: esbuild.Metafile;
+    outputFiles: esbuild.OutputFile[];
+  };
+  try {
+    result = await esbuild.build({
+      entryPoints: [source],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      write: false,
+      sourcemap: 'inline',
+      sourcesContent: false,
+      metafile: true,
+      logLevel: 'silent',
+      absWorkingDir: dirname(source),
+      banner: {
+        js: "import { createRequire as __salvoRequire } from 'node:module'; const require = __salvoRequire(import.meta.url);",
+      },
+      plugins: [salvoResolver],
+    });
+  } catch (error) {
+    const failure = error as esbuild.BuildFailure;
+    const first = failure.errors?.[0];
+    if (!first)
+      throw new WorkflowFileError(
+        'E_WORKFLOW_SYNTAX',
+        `${display(source)}: ${describeError(error)}`,
+      );
+    const where = first.location
+      ? `${display(resolve(dirname(source), first.location.file))}:${first.location.line}:${first.location.column + 1}`
+      : display(source);
+    const excerpt = first.location
+      ? `\n  ${first.location.lineText}\n  ${' '.repeat(first.location.column)}^`
+      : '';
+    const more =
+      failure.errors.length > 1 ? `\n(and ${failure.errors.length - 1} more errors)` : '';
+    throw new WorkflowFileError('E_WORKFLOW_SYNTAX', `${where}: ${first.text}${excerpt}${more}`, {
+      cause: error,
+    });
+  }
+  const output = result.outputFiles[0];
+  if (!output)
+    throw new WorkflowFileError(
+      'E_WORKFLOW_SYNTAX',
+      `${display(source)}: esbuild produced no output`,
+    );
+  const hash = createHash('sha256').update(output.contents).digest('hex');
+  const path = join(cacheDir(), 'bundles', `${hash}.mjs`);
+  if (!existsSync(path)) await writeAtomic(path, output.contents);
+  const inputs = Object.keys(result.metafile.inputs)
+    .filter((p) => !p.startsWith('file:'))
+    .map((p) => resolve(dirname(source), p));
+  return { path, hash, source, inputs };
+}
+
+/**
+ * Type-checks the workflow file (and the local files it imports) against Salvo's own types.
+ * Results are cached by the content of every input, so an unchanged file is not checked twice.
+ */
+export async function typecheckWorkflow(bundle: Bundle): Promise<void> {
+  const key = createHash('sha256');
+  key.update(API_TYPES);
+  for (const input of [...bundle.inputs].sort()) {
+    key.update(input);
+    key.update(await readFile(input));
+  }
+  const mark = join(cacheDir(), 'typecheck', `${key.digest('hex')}.ok`);
+  if (existsSync(mark)) return;
+
+  const { default: ts } = await import('typescript');
+  const require = createRequire(import.meta.url);
+  let typeRoots: string[] | undefined;
+  try {
+    typeRoots = [dirname(dirname(require.resolve('@types/node/package.json')))];
+  } catch (error) {
+    typeRoots = undefined;
+    void error; // Node's types are optional: without them a workflow may not use `process`.
+  }
+  const options: import('typescript').CompilerOptions = {
+    strict: true,
+    noEmit: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    allowImportingTsExtensions: true,
+    resolveJsonModule: true,
+    esModuleInterop: true,
+    skipLibCheck: true,
+    lib: ['lib.es2023.d.ts'],
+    types: typeRoots ? ['node'] : [],
+    ...(typeRoots ? { typeRoots } : {}),
+    paths: { salvo: [API_TYPES] },
+  };
+  const program = ts.createProgram([bundle.source], options);
+  const diagnostics = ts
+    .getPreEmitDiagnostics(program)
+    .filter((d) => d.category === ts.DiagnosticCategory.Error)
+    .filter(
+      (d) =>
+        !d.file ||
+        (!d.file.fileName.includes('/node_modules/') && !d.file.fileName.includes('/dist/src/')),
+    );
+  if (diagnostics.length === 0) {
+    await writeAtomic(mark, '');
+    return;
+  }
+  const lines = diagnostics.slice(0, MAX_TYPE_ERRORS_SHOWN).map((d) => {
+    const text = ts.flattenDiagnosticMessageText(d.messageText, '\n  ');
+    if (!d.file || d.start === undefined) return `error TS${d.code}: ${text}`;
+    const { line, character } = d.file.getLineAndCharacterOfPosition(d.start);
+    return `${display(d.file.fileName)}:${line + 1}:${character + 1}: error TS${d.code}: ${text}`;
+  });
+  if (diagnostics.length > MAX_TYPE_ERRORS_SHOWN)
+    lines.push(`(and ${diagnostics.length - MAX_TYPE_ERRORS_SHOWN} more)`);
+  throw new WorkflowFileError(
+    'E_WORKFLOW_TYPE',
+    `${lines.join('\n')}\n(type errors in the workflow; run with --no-check to skip type checking)`,
+  );
+}
+
+/** The user's own frame (file:line:col) in an error's stack, if any. */
+export function userLocation(error: unknown, source: string): string | undefined {
+  const stack = error instanceof Error ? (error.stack ?? '') : '';
+  const base = source.replace(/\\/g, '/');
+  for (const line of stack.split('\n')) {
+    const match = /((?:file:\/\/)?\/[^()\s:]+):(\d+):(\d+)/.exec(line);
+    if (!match) continue;
+    const path = (match[1] ?? '').replace(/^file:\/\//, '');
+    if (
+      path === base ||
+      (!path.includes('/node_modules/') &&
+        !path.includes('/dist/src/') &&
+        !path.includes('/bundles/'))
+    ) {
+      return `${display(path)}:${match[2]}:${match[3]}`;
+    }
+  }
+  return undefined;
+}
+
+/** Imports a bundle and returns the workflows it defines (exports and their dependencies). */
+export async function importWorkflows(
+  bundle: Pick<Bundle, 'path' | 'source'>,
+): Promise<AnyWorkflow[]> {
+  let exports: Record<string, unknown>;
+  try {
+    exports = (await import(pathToFileURL(bundle.path).href)) as Record<string, unknown>;
+  } catch (error) {
+    const where = userLocation(error, bundle.source) ?? display(bundle.source);
+    if (error instanceof SalvoError) {
+      throw new WorkflowFileError('E_WORKFLOW_FILE', `${where}: ${error.message}`, {
+        cause: error,
+      });
+    }
+    throw new WorkflowFileError(
+      'E_WORKFLOW_FILE',
+      `${where}: the workflow file threw while loading: ${describeError(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return collectWorkflows(exports);
+}

@@ -1,0 +1,352 @@
+// The main-thread shell of the local pool: one worker thread per slot, each driven by its own
+// sans-I/O PoolCoordinator over the thread's MessagePort. Everything from a worker is decoded
+// and validated at this boundary; a bad message is counted and reported, never trusted.
+import { Worker } from 'node:worker_threads';
+import { describeError } from '../errors.js';
+import type { StatsWindow } from '../stats/types.js';
+import { decodeCompletion, decodeWindow, type CompletionPayload } from './payloads.js';
+import { PoolCoordinator, type CoordinatorEvent } from './protocol/coordinator.js';
+import { decodeEnvelope, type PoolEnvelope } from './protocol/envelope.js';
+
+export interface WorkerReport {
+  index: number;
+  completion: CompletionPayload | undefined;
+  /** Set when the job failed on this worker (error outcome, panic, worker died, protocol error). */
+  failure: string | undefined;
+  cancelled: boolean;
+}
+
+export interface PoolJobReport {
+  workers: WorkerReport[];
+}
+
+export interface PoolJobHandle {
+  readonly done: Promise<PoolJobReport>;
+  /** Starts cancel → drain → finalize on every worker still running the job. Idempotent. */
+  cancel(reason: string): void;
+}
+
+export interface WorkerPool {
+  readonly size: number;
+  runJob(
+    workflow: string,
+    payloads: readonly (Uint8Array | null)[],
+    onWindow: (worker: number, window: StatsWindow) => void,
+  ): PoolJobHandle;
+  shutdown(): Promise<void>;
+}
+
+export interface PoolOptions {
+  size: number;
+  seed?: number;
+  /** How long a worker may take to report bootstrap readiness. */
+  bootTimeoutMs?: number;
+  /** Extra time, past the job's cancel grace, a worker may take to finalize a cancelled job. */
+  finalizeSlackMs?: number;
+  onDiagnostic?: (worker: number, level: string, message: string) => void;
+}
+
+interface JobPart {
+  readonly jobId: number;
+  readonly slot: Slot;
+  readonly onWindow: (worker: number, window: StatsWindow) => void;
+  readonly resolve: (report: WorkerReport) => void;
+  finished: boolean;
+  cancelTimer: NodeJS.Timeout | undefined;
+}
+
+interface Slot {
+  readonly index: number;
+  readonly worker: Worker;
+  readonly coordinator: PoolCoordinator;
+  readonly parts: Map<number, JobPart>;
+  alive: boolean;
+  onReady: ((error?: Error) => void) | undefined;
+  onShutdown: (() => void) | undefined;
+}
+
+const WORKER_ENTRY = new URL('./worker-main.js', import.meta.url);
+const DEFAULT_BOOT_TIMEOUT_MS = 15_000;
+const SHUTDOWN_TIMEOUT_MS = 3_000;
+const DEFAULT_FINALIZE_SLACK_MS = 10_000;
+
+export class ThreadPool implements WorkerPool {
+  readonly size: number;
+  private readonly slots: Slot[] = [];
+  private readonly options: PoolOptions;
+  private nextJobId = 1;
+  /** Messages from workers that failed decoding or validation. */
+  protocolErrors = 0;
+
+  private constructor(options: PoolOptions) {
+    this.options = options;
+    this.size = options.size;
+  }
+
+  /** Starts `size` worker threads and waits until every one reports bootstrap readiness. */
+  static async start(options: PoolOptions): Promise<ThreadPool> {
+    const pool = new ThreadPool(options);
+    const seed = options.seed ?? 1;
+    const ready: Promise<void>[] = [];
+    for (let index = 0; index < options.size; index++) {
+      const worker = new Worker(WORKER_ENTRY, { workerData: { seed, index } });
+      const slot: Slot = {
+        index,
+        worker,
+        coordinator: new PoolCoordinator(seed),
+        parts: new Map(),
+        alive: true,
+        onReady: undefined,
+        onShutdown: undefined,
+      };
+      pool.slots.push(slot);
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(
+            () =>
+              reject(
+                new Error(
+                  `worker ${index} did not start within ${options.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS}ms`,
+                ),
+              ),
+            options.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS,
+          );
+          slot.onReady = (error) => {
+            clearTimeout(timer);
+            slot.onReady = undefined;
+            if (error) reject(error);
+            else resolve();
+          };
+        }),
+      );
+      worker.on('message', (message: unknown) => pool.receive(slot, message));
+      worker.on('error', (error) =>
+        pool.workerDied(slot, `worker thread crashed: ${describeError(error)}`),
+      );
+      worker.on('exit', (code) => pool.workerDied(slot, `worker thread exited with code ${code}`));
+    }
+    try {
+      await Promise.all(ready);
+    } catch (error) {
+      await pool.terminate();
+      throw error;
+    }
+    return pool;
+  }
+
+  runJob(
+    workflow: string,
+    payloads: readonly (Uint8Array | null)[],
+    onWindow: (worker: number, window: StatsWindow) => void,
+  ): PoolJobHandle {
+    const jobId = this.nextJobId++;
+    const parts: JobPart[] = [];
+    const reports: Promise<WorkerReport>[] = [];
+    this.slots.forEach((slot, index) => {
+      const payload = payloads[index];
+      if (!payload) return;
+      reports.push(
+        new Promise<WorkerReport>((resolve) => {
+          const part: JobPart = {
+            jobId,
+            slot,
+            onWindow,
+            resolve,
+            finished: false,
+            cancelTimer: undefined,
+          };
+          parts.push(part);
+          if (!slot.alive) return this.finish(part, { failure: 'worker thread is not running' });
+          slot.parts.set(jobId, part);
+          const accepted = slot.coordinator.spawnJob({
+            jobId,
+            regionId: 0,
+            taskId: index,
+            obligationId: jobId,
+            payload,
+          });
+          if (!accepted.ok)
+            return this.finish(part, {
+              failure: `could not start '${workflow}': ${accepted.error.message}`,
+            });
+          this.flush(slot);
+        }),
+      );
+    });
+    let cancelled = false;
+    return {
+      done: Promise.all(reports).then((workers) => ({ workers })),
+      cancel: (reason: string) => {
+        if (cancelled) return;
+        cancelled = true;
+        for (const part of parts) this.cancelPart(part, reason);
+      },
+    };
+  }
+
+  private cancelPart(part: JobPart, reason: string): void {
+    if (part.finished) return;
+    const accepted = part.slot.coordinator.cancelJob(part.jobId, reason);
+    if (!accepted.ok) return; // the job already ended; its completion is on its way
+    this.flush(part.slot);
+    const limitMs = this.options.finalizeSlackMs ?? DEFAULT_FINALIZE_SLACK_MS;
+    part.cancelTimer = setTimeout(
+      () =>
+        this.finish(part, {
+          failure: `worker ${part.slot.index} did not finalize the cancelled job within ${limitMs}ms`,
+        }),
+      limitMs,
+    );
+  }
+
+  private finish(part: JobPart, report: Partial<Omit<WorkerReport, 'index'>>): void {
+    if (part.finished) return;
+    part.finished = true;
+    clearTimeout(part.cancelTimer);
+    part.slot.parts.delete(part.jobId);
+    const state = part.slot.coordinator.jobState(part.jobId);
+    if (state === 'completed' || state === 'failed') part.slot.coordinator.removeJob(part.jobId);
+    part.resolve({
+      index: part.slot.index,
+      completion: report.completion,
+      failure: report.failure,
+      cancelled: report.cancelled ?? false,
+    });
+  }
+
+  private flush(slot: Slot): void {
+    if (!slot.alive) return;
+    for (const envelope of slot.coordinator.drainOutbox())
+      slot.worker.postMessage(envelope satisfies PoolEnvelope);
+  }
+
+  private diagnostic(slot: Slot, level: string, message: string): void {
+    this.options.onDiagnostic?.(slot.index, level, message);
+  }
+
+  private receive(slot: Slot, message: unknown): void {
+    const decoded = decodeEnvelope(message);
+    if (!decoded.ok) {
+      this.protocolErrors++;
+      this.diagnostic(
+        slot,
+        'error',
+        `rejected a malformed message from worker ${slot.index}: ${decoded.error.message}`,
+      );
+      return;
+    }
+    const result = slot.coordinator.handleInbound(decoded.envelope);
+    if (!result.ok) {
+      this.protocolErrors++;
+      if (result.error.detail.kind === 'bootstrap_failed') slot.onReady?.(result.error);
+      else
+        this.diagnostic(
+          slot,
+          'error',
+          `rejected a message from worker ${slot.index}: ${result.error.message}`,
+        );
+      return;
+    }
+    for (const event of result.events) this.apply(slot, event);
+    this.flush(slot);
+  }
+
+  private apply(slot: Slot, event: CoordinatorEvent): void {
+    switch (event.type) {
+      case 'worker_ready':
+        slot.onReady?.();
+        return;
+      case 'bootstrap_failed':
+        slot.onReady?.(new Error(`worker ${slot.index} failed to start: ${event.reason}`));
+        return;
+      case 'stats_window': {
+        const part = slot.parts.get(event.jobId);
+        if (!part) return;
+        try {
+          part.onWindow(slot.index, decodeWindow(event.payload));
+        } catch (error) {
+          this.protocolErrors++;
+          this.diagnostic(
+            slot,
+            'error',
+            `dropped a statistics window from worker ${slot.index}: ${describeError(error)}`,
+          );
+        }
+        return;
+      }
+      case 'job_completed': {
+        const part = slot.parts.get(event.jobId);
+        if (!part) return;
+        const outcome = event.outcome;
+        if (outcome.status === 'ok') {
+          try {
+            this.finish(part, { completion: decodeCompletion(outcome.payload) });
+          } catch (error) {
+            this.finish(part, { failure: describeError(error) });
+          }
+        } else if (outcome.status === 'cancelled') this.finish(part, { cancelled: true });
+        else if (outcome.status === 'err') this.finish(part, { failure: outcome.message });
+        else this.finish(part, { failure: `worker panicked: ${outcome.message}` });
+        return;
+      }
+      case 'finalized': {
+        const part = slot.parts.get(event.jobId);
+        if (part) this.finish(part, { cancelled: true });
+        return;
+      }
+      case 'jobs_failed':
+        for (const jobId of event.jobIds) {
+          const part = slot.parts.get(jobId);
+          if (part) this.finish(part, { failure: `job failed: ${event.cause.replace(/_/g, ' ')}` });
+        }
+        return;
+      case 'shutdown_completed':
+        slot.onShutdown?.();
+        return;
+      case 'diagnostic':
+        this.diagnostic(slot, event.level, `${event.category}: ${event.message}`);
+        return;
+      case 'job_status':
+      case 'cancel_acknowledged':
+      case 'drained':
+        return;
+    }
+  }
+
+  private workerDied(slot: Slot, why: string): void {
+    if (!slot.alive) return;
+    slot.alive = false;
+    slot.onReady?.(new Error(`worker ${slot.index}: ${why}`));
+    slot.onShutdown?.();
+    for (const part of [...slot.parts.values()]) this.finish(part, { failure: why });
+  }
+
+  /** Graceful shutdown: every worker is asked to stop and given a moment, then terminated. */
+  async shutdown(): Promise<void> {
+    await Promise.all(
+      this.slots.map(
+        (slot) =>
+          new Promise<void>((resolve) => {
+            if (!slot.alive) return resolve();
+            const timer = setTimeout(resolve, SHUTDOWN_TIMEOUT_MS);
+            slot.onShutdown = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+            const accepted = slot.coordinator.requestShutdown('run finished');
+            if (!accepted.ok) {
+              clearTimeout(timer);
+              return resolve();
+            }
+            this.flush(slot);
+          }),
+      ),
+    );
+    await this.terminate();
+  }
+
+  private async terminate(): Promise<void> {
+    for (const slot of this.slots) slot.alive = false;
+    await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
+  }
+}
