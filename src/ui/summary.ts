@@ -39,7 +39,7 @@ const RULE_MAX_WIDTH = 80;
 
 // ─── Diagnosis ───
 
-/** Failure kinds that mean requests never got a response from the target. */
+/** Failure kinds (see HttpErrorKind) that mean requests never got a response from the target. */
 const UNREACHABLE_KIND =
   /refused|reset|unreachable|dns|not_?found|enotfound|eai_|connect|socket|tls|ssl/i;
 const TIMEOUT_KIND = /timeout|timed_?out/i;
