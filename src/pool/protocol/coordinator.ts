@@ -365,8 +365,16 @@ export class PoolCoordinator {
       case 'finalize_completed': {
         const job = this.jobs.get(op.jobId);
         if (job === undefined) return new ChannelError({ kind: 'unknown_job_id', jobId: op.jobId });
-        const moved = transition(job, 'completed');
-        if (moved !== null) return moved;
+        // Stricter than the seed, which let finalize_completed end a queued or running job:
+        // only a job in the finalize phase can report that phase's end.
+        if (job.state !== 'finalizing') {
+          return new ChannelError({
+            kind: 'unexpected_completion_phase',
+            jobId: op.jobId,
+            state: job.state,
+          });
+        }
+        job.state = 'completed';
         events.push({ type: 'finalized', jobId: op.jobId });
         return null;
       }
