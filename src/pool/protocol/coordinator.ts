@@ -275,8 +275,9 @@ export class PoolCoordinator {
   removeJob(jobId: number): Accepted {
     const job = this.jobs.get(jobId);
     if (job === undefined) return refused({ kind: 'unknown_job_id', jobId });
-    if (!isTerminal(job.state))
+    if (!isTerminal(job.state)) {
       return refused({ kind: 'job_not_terminal', jobId, state: job.state });
+    }
     this.jobs.delete(jobId);
     return ACCEPTED;
   }
@@ -419,8 +420,9 @@ export class PoolCoordinator {
     events: CoordinatorEvent[],
   ): ChannelError | null {
     const { jobId, state } = op;
-    if (isTerminal(state))
+    if (isTerminal(state)) {
       return new ChannelError({ kind: 'terminal_status_snapshot', jobId, state });
+    }
     if (!allowedInStatusSnapshot(state)) {
       return new ChannelError({ kind: 'invalid_status_snapshot_state', jobId, state });
     }

@@ -287,8 +287,9 @@ export class WorkerEndpoint {
     if (this.phaseNow !== 'ready') return new ChannelError({ kind: 'worker_not_ready' });
     switch (op.type) {
       case 'spawn_job': {
-        if (this.jobs.has(op.jobId))
+        if (this.jobs.has(op.jobId)) {
           return new ChannelError({ kind: 'duplicate_job_id', jobId: op.jobId });
+        }
         if (!this.makeRoomForJob()) {
           return new ChannelError({
             kind: 'limit_exceeded',
@@ -308,15 +309,17 @@ export class WorkerEndpoint {
       }
       case 'poll_status': {
         const phase = this.jobs.get(op.jobId);
-        if (phase === undefined)
+        if (phase === undefined) {
           return new ChannelError({ kind: 'unknown_job_id', jobId: op.jobId });
+        }
         // Only a queued or running job has a state a snapshot may report.
         return phase === 'queued' || phase === 'running' ? [{ type: 'poll', jobId: op.jobId }] : [];
       }
       case 'cancel_job': {
         const phase = this.jobs.get(op.jobId);
-        if (phase === undefined)
+        if (phase === undefined) {
           return new ChannelError({ kind: 'unknown_job_id', jobId: op.jobId });
+        }
         if (phase === 'completed' || phase === 'failed') return []; // completion won the race
         if (phase !== 'queued' && phase !== 'running') {
           return new ChannelError({
