@@ -7,7 +7,22 @@ const simulatedOnly = {
   'no-restricted-imports': [
     'error',
     {
-      paths: ['net', 'dgram', 'fs', 'tls', 'timers', 'node:net', 'node:dgram', 'node:fs', 'node:tls', 'node:timers', 'node:fs/promises', 'fs/promises', 'node:child_process', 'node:worker_threads'].map((name) => ({
+      paths: [
+        'net',
+        'dgram',
+        'fs',
+        'tls',
+        'timers',
+        'node:net',
+        'node:dgram',
+        'node:fs',
+        'node:tls',
+        'node:timers',
+        'node:fs/promises',
+        'fs/promises',
+        'node:child_process',
+        'node:worker_threads',
+      ].map((name) => ({
         name,
         message: 'src/cluster and src/nodes reach the world only through the Runtime.',
       })),
@@ -29,7 +44,16 @@ const simulatedOnly = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/results/**', 'salvo-results/**', 'examples/**', 'bin/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'bench/results/**',
+      'salvo-results/**',
+      'examples/**',
+      'bin/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -39,7 +63,10 @@ export default tseslint.config(
     rules: {
       'no-empty': ['error', { allowEmptyCatch: false }],
       '@typescript-eslint/no-floating-promises': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
@@ -47,6 +74,33 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/restrict-template-expressions': 'off',
+    },
+  },
+  {
+    // node:test's test()/describe() return promises the runner itself awaits.
+    files: ['test/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              package: 'node:test',
+              name: [
+                'test',
+                'describe',
+                'it',
+                'suite',
+                'before',
+                'after',
+                'beforeEach',
+                'afterEach',
+              ],
+            },
+          ],
+        },
+      ],
     },
   },
   { files: ['src/cluster/**/*.ts', 'src/nodes/**/*.ts'], rules: simulatedOnly },

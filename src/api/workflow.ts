@@ -347,8 +347,8 @@ export class Workflow<
         `workflow '${this.definition.name}': after() needs a workflow, got ${typeof other}`,
       );
     }
-    if (!this.definition.dependsOn.includes(other as AnyWorkflow))
-      this.definition.dependsOn.push(other as AnyWorkflow);
+    if (!this.definition.dependsOn.includes(other))
+      this.definition.dependsOn.push(other);
     return this as unknown as Workflow<Name, Results, Data, Ctx & { [K in N2]: P2 }, Pub>;
   }
 

@@ -2,7 +2,7 @@
 // handle Ctrl-C (first: graceful stop with partial results; second: write and quit at once),
 // then print the summary, write results JSON/CSV and return the documented exit code.
 import { availableParallelism } from 'node:os';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { bundleWorkflow, importWorkflows, typecheckWorkflow } from '../engine/loader.js';
 import { buildPlan } from '../engine/plan.js';
@@ -37,14 +37,20 @@ function display(path: string): string {
   return rel.startsWith('..') ? path : rel;
 }
 
-/** Writes results synchronously: also used on a second Ctrl-C, when there is no time to wait. */
+function writeAtomicSync(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+/**
+ * Writes results synchronously (temp file, then rename), so a second Ctrl-C, which cannot
+ * wait for anything, still leaves whole files behind.
+ */
 export function writeResultsSync(results: RunResults, out: string, csv: string | undefined): void {
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
-  if (csv) {
-    mkdirSync(dirname(csv), { recursive: true });
-    writeFileSync(csv, resultsToCsv(results));
-  }
+  writeAtomicSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  if (csv) writeAtomicSync(csv, resultsToCsv(results));
 }
 
 export async function runCommand(

@@ -17,7 +17,7 @@ export async function pingCommand(
     tls: { rejectUnauthorized: opts['insecure'] !== true },
     followRedirects: (opts['follow'] as number | undefined) ?? 0,
   });
-  const method = String(opts['method'] ?? 'GET').toUpperCase();
+  const method = typeof opts['method'] === 'string' ? opts['method'].toUpperCase() : 'GET';
   try {
     const res = await client.request(method, url, {
       headers: opts['header'] as Record<string, string>,

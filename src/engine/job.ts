@@ -3,7 +3,7 @@
 // window every second, and supports stop → drain → finalize. Never touches MessagePort.
 import { setImmediate as immediate } from 'node:timers/promises';
 import { parseDuration, type Duration } from '../api/duration.js';
-import type { StepContext, VuInfo, WorkflowDefinition, Metrics } from '../api/workflow.js';
+import type { StepContext, WorkflowDefinition, Metrics } from '../api/workflow.js';
 import { HttpClient, HttpError, HttpResponse } from '../clients/http1/index.js';
 import { SalvoError, WorkflowConfigError, describeError } from '../errors.js';
 import { WorkflowRecorder } from '../stats/recorder.js';
@@ -296,7 +296,7 @@ export class WorkflowJob {
       data: this.spec.data,
       context: this.spec.context,
       metrics: this.metrics,
-      vu: vu.info as VuInfo,
+      vu: vu.info,
       sleep: (d: Duration) => this.sleep(d),
     };
   }

@@ -88,6 +88,8 @@ export class LocalRun {
   private readonly startedAtMs = Date.now();
   private endedAtMs: number | undefined;
   private interruptedFlag = false;
+  /** Statistics windows that failed validation and were not merged. */
+  rejectedWindows = 0;
   private phase = 'starting';
 
   constructor(config: LocalRunConfig) {
@@ -248,7 +250,14 @@ export class LocalRun {
       return describeError(error);
     }
     const handle = pool.runJob(run.plan.name, payloads, (worker, window) => {
-      run.aggregate.applyWindow(`w${worker}`, window);
+      try {
+        run.aggregate.applyWindow(`w${worker}`, window);
+      } catch (error) {
+        this.rejectedWindows++;
+        this.note(
+          `dropped a malformed statistics window from worker ${worker}: ${describeError(error)}`,
+        );
+      }
     });
     run.handle = handle;
     if (this.interruptedFlag) handle.cancel('interrupted by the user');
