@@ -166,9 +166,10 @@ class ClientCore implements PoolHost {
     let discardBody = false;
     if (options !== undefined) {
       if (json) {
-        let text: string | undefined;
+        let text: unknown;
         try {
-          text = JSON.stringify(options.json) as string | undefined;
+          // JSON.stringify returns undefined for functions, symbols and undefined.
+          text = JSON.stringify(options.json);
         } catch (error) {
           return this.failEarly(
             method,
