@@ -347,8 +347,7 @@ export class Workflow<
         `workflow '${this.definition.name}': after() needs a workflow, got ${typeof other}`,
       );
     }
-    if (!this.definition.dependsOn.includes(other))
-      this.definition.dependsOn.push(other);
+    if (!this.definition.dependsOn.includes(other)) this.definition.dependsOn.push(other);
     return this as unknown as Workflow<Name, Results, Data, Ctx & { [K in N2]: P2 }, Pub>;
   }
 

@@ -88,6 +88,8 @@ export async function bundleWorkflow(file: string): Promise<Bundle> {
       write: false,
       sourcemap: 'inline',
       sourcesContent: false,
+      // Stack traces then name the user's own files, not paths inside the bundle cache.
+      sourceRoot: `${pathToFileURL(dirname(source)).href}/`,
       metafile: true,
       logLevel: 'silent',
       absWorkingDir: dirname(source),
@@ -196,24 +198,26 @@ export async function typecheckWorkflow(bundle: Bundle): Promise<void> {
   );
 }
 
-/** The user's own frame (file:line:col) in an error's stack, if any. */
+const SALVO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const FRAME = /(?:\(|at )(?:file:\/\/)?(\/[^()]+?):(\d+):(\d+)\)?$/;
+
+/**
+ * The user's own frame (file:line:col) in an error's stack: the workflow file itself if it
+ * appears, else the first frame outside Salvo, node_modules and Node's internals.
+ */
 export function userLocation(error: unknown, source: string): string | undefined {
   const stack = error instanceof Error ? (error.stack ?? '') : '';
-  const base = source.replace(/\\/g, '/');
+  const frames: { path: string; where: string }[] = [];
   for (const line of stack.split('\n')) {
-    const match = /((?:file:\/\/)?\/[^()\s:]+):(\d+):(\d+)/.exec(line);
-    if (!match) continue;
-    const path = (match[1] ?? '').replace(/^file:\/\//, '');
-    if (
-      path === base ||
-      (!path.includes('/node_modules/') &&
-        !path.includes('/dist/src/') &&
-        !path.includes('/bundles/'))
-    ) {
-      return `${display(path)}:${match[2]}:${match[3]}`;
-    }
+    const match = FRAME.exec(line.trim());
+    if (!match?.[1]) continue;
+    frames.push({ path: match[1], where: `${display(match[1])}:${match[2]}:${match[3]}` });
   }
-  return undefined;
+  const own = (path: string): boolean =>
+    path.startsWith(join(SALVO_ROOT, 'src')) ||
+    path.startsWith(join(SALVO_ROOT, 'dist')) ||
+    path.includes('/node_modules/');
+  return (frames.find((f) => f.path === source) ?? frames.find((f) => !own(f.path)))?.where;
 }
 
 /** Imports a bundle and returns the workflows it defines (exports and their dependencies). */

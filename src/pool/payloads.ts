@@ -91,7 +91,7 @@ export function decodeSpawn(bytes: Uint8Array): SpawnPayload {
     'share',
   );
   need(Number.isInteger(v['thread']) && Number.isInteger(v['threads']), what, 'thread/threads');
-  need(typeof v['windowMs'] === 'number' && (v['windowMs']) > 0, what, 'windowMs');
+  need(typeof v['windowMs'] === 'number' && v['windowMs'] > 0, what, 'windowMs');
   need(typeof v['cancelGraceMs'] === 'number', what, 'cancelGraceMs');
   need(typeof v['context'] === 'object' && v['context'] !== null, what, 'context');
   return v as unknown as SpawnPayload;
