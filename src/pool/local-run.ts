@@ -295,7 +295,14 @@ export class LocalRun {
       if (cached !== undefined) return cached;
       const run = this.runs.get(name);
       if (!run) return 0;
-      const value = run.plannedMs + Math.max(0, ...run.plan.dependsOn.map(chain));
+      // A finished workflow took what it took (a shared-iterations one often ends early).
+      const own =
+        run.startedAt !== undefined && run.endedAt !== undefined
+          ? run.endedAt - run.startedAt
+          : run.status === 'skipped'
+            ? 0
+            : run.plannedMs;
+      const value = own + Math.max(0, ...run.plan.dependsOn.map(chain));
       memo.set(name, value);
       return value;
     };

@@ -33,8 +33,8 @@ import type {
 export const MAX_TIMELINE_POINTS = 1200;
 /** Timeline resolution until the first downsampling. */
 export const INITIAL_TIMELINE_INTERVAL_MS = 1000;
-/** Seconds of per-second counts kept for `rpsNow`. */
-const RECENT_SECONDS = 8;
+/** A source whose newest window is older than this no longer counts towards `rpsNow`. */
+const STALE_SOURCE_MS = 2500;
 /** Merged seqs above a source's high-water mark kept before a gap is declared lost. */
 export const MAX_OUT_OF_ORDER_SEQS = 256;
 /** Distinct sources (threads, machines) per workflow. */
@@ -108,6 +108,9 @@ interface SourceState {
   latestSeq: number;
   activeVus: number;
   allocatedVus: number;
+  /** Actions per second in this source's newest window, and when that window ended. */
+  latestRate: number;
+  latestEndMs: number;
 }
 
 function fail(what: string, problem: string): never {
@@ -267,8 +270,6 @@ export class WorkflowAggregate implements ThresholdSubject {
   private maxAllocatedVus = 0;
   private intervalMs = INITIAL_TIMELINE_INTERVAL_MS;
   private readonly series: Series = { counts: [], failures: [] };
-  private readonly recentSecond = new Float64Array(RECENT_SECONDS).fill(-1);
-  private readonly recentCount = new Float64Array(RECENT_SECONDS);
   /** Windows refused because their (source, seq) was already merged. */
   duplicates = 0;
 
@@ -340,6 +341,8 @@ export class WorkflowAggregate implements ThresholdSubject {
       latestSeq: 0,
       activeVus: 0,
       allocatedVus: 0,
+      latestRate: 0,
+      latestEndMs: 0,
     };
     this.sources.set(source, state);
     return state;
@@ -469,7 +472,10 @@ export class WorkflowAggregate implements ThresholdSubject {
       windowFailed += sw.failed;
     }
     addToSeries(this.series, index, windowCount, windowFailed);
-    this.addRecent((w.startMs + w.endMs) / 2, windowCount);
+    if (w.endMs > src.latestEndMs) {
+      src.latestEndMs = w.endMs;
+      src.latestRate = w.endMs > w.startMs ? (windowCount * 1000) / (w.endMs - w.startMs) : 0;
+    }
 
     for (const [stepName, byName] of Object.entries(w.checks)) {
       let target = this.checks.get(stepName);
@@ -537,22 +543,16 @@ export class WorkflowAggregate implements ThresholdSubject {
     return index;
   }
 
-  private addRecent(atMs: number, count: number): void {
-    const second = Math.floor(atMs / 1000);
-    const slot = ((second % RECENT_SECONDS) + RECENT_SECONDS) % RECENT_SECONDS;
-    const held = this.recentSecond[slot]!;
-    if (held === second) this.recentCount[slot]! += count;
-    else if (second > held) {
-      this.recentSecond[slot] = second;
-      this.recentCount[slot] = count;
-    }
-  }
-
-  /** Step executions whose window midpoint fell in the last complete second before `nowMs`. */
+  /**
+   * Actions per second now: the sum over sources of the rate in each one's newest window,
+   * counting only sources that reported within the last STALE_SOURCE_MS.
+   */
   rpsNow(nowMs: number): number {
-    const second = Math.floor(nowMs / 1000) - 1;
-    const slot = ((second % RECENT_SECONDS) + RECENT_SECONDS) % RECENT_SECONDS;
-    return this.recentSecond[slot] === second ? this.recentCount[slot]! : 0;
+    let total = 0;
+    for (const src of this.sources.values()) {
+      if (nowMs - src.latestEndMs <= STALE_SOURCE_MS) total += src.latestRate;
+    }
+    return total;
   }
 
   /** Milliseconds from start to end (or to `nowMs`, or the last window, while running). */
@@ -625,7 +625,9 @@ export class WorkflowAggregate implements ThresholdSubject {
     if (this.startedMs !== null) {
       const end = this.endedMs ?? nowMs;
       const complete = Math.floor(Math.max(0, end - this.startedMs) / this.intervalMs);
-      const points = Math.min(complete, this.series.counts.length, MAX_TIMELINE_POINTS);
+      // Once ended, the last (partial) interval is shown too; while running only complete ones.
+      const available = this.endedMs !== null ? this.series.counts.length : complete;
+      const points = Math.min(available, this.series.counts.length, MAX_TIMELINE_POINTS);
       for (let i = 0; i < points; i++) {
         rpsSeries.push((this.series.counts[i]! * 1000) / this.intervalMs);
       }

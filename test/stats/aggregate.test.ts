@@ -192,8 +192,9 @@ void test('live view: rpsNow, VUs summed over sources, percentiles, status', () 
   assert.equal(live.executor, 'ramping-vus');
   assert.equal(live.elapsedMs, 2000);
   assert.equal(live.plannedMs, 60_000);
-  assert.equal(live.rpsNow, 7, 'the last complete second is [T0+1000, T0+2000)');
-  assert.equal(agg.rpsNow(T0 + 1000), 15);
+  assert.equal(live.rpsNow, 12, "the sum of each source's newest window rate: a 7/s, b 5/s");
+  assert.equal(agg.rpsNow(T0 + 4000), 7, "b's newest window ended 3s ago: stale, not counted");
+  assert.equal(agg.rpsNow(T0 + 5000), 0, 'every source is stale');
   assert.equal(live.activeVus, 4);
   assert.equal(live.allocatedVus, 8);
   assert.equal(live.count, 22);
