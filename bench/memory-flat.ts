@@ -1,5 +1,7 @@
 // Memory stays flat: runs the same steady workflow at the same rate for a short and a long
-// duration and compares the salvo process's peak RSS (VmHWM from /proc). Not part of npm test.
+// duration and compares the salvo process's peak RSS (VmHWM from /proc). Both runs skip the
+// one-time type check (--no-check), whose compiler would dominate the short run's peak.
+// Not part of npm test.
 //   npm run bench:memory [-- --rate 2000 --short 10s --long 60s]
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync, mkdtempSync } from 'node:fs';
@@ -46,6 +48,7 @@ async function measure(
       '--workers',
       '2',
       '-q',
+      '--no-check',
       '--out',
       out,
     ],

@@ -33,6 +33,8 @@ export interface CliProcess {
   /** Resolves when some stderr/stdout output matches `pattern`. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
   done: Promise<CliResult>;
+  /** What the process printed so far. */
+  output(): { stdout: string; stderr: string };
 }
 
 export function startCli(
@@ -69,6 +71,7 @@ export function startCli(
   return {
     child,
     done,
+    output: () => ({ stdout, stderr }),
     waitFor: (pattern, timeoutMs = 30_000) =>
       new Promise<void>((resolve, reject) => {
         const timer = setTimeout(
