@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HttpClient } from '../../src/clients/http1/index.js';
 import { startTargetServer } from '../../src/target/server.js';
-import { readResults, runCli, startCli, tempDir } from '../support/cli.js';
+import { readResults, runCli, schemaErrors, startCli, tempDir } from '../support/cli.js';
 
 let target: Awaited<ReturnType<typeof startTargetServer>>;
 before(async () => {
@@ -112,5 +112,20 @@ describe('salvo serve', () => {
     const r = await runCli(['serve', '--port', String(target.port)]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, new RegExp(String(target.port)));
+  });
+});
+
+describe('salvo demo', () => {
+  test('runs the quickstart against the embedded target and writes schema-valid results', async () => {
+    const cwd = tempDir();
+    const r = await runCli(['demo', '--duration', '2s', '--workers', '1'], { cwd });
+    assert.equal(r.code, 0, r.stderr);
+    const path = /results: (\S+\.json)/.exec(r.stdout)?.[1];
+    assert.ok(path, r.stdout);
+    const results = readResults(join(cwd, path));
+    assert.deepEqual(schemaErrors(results), []);
+    const quickstart = results.workflows.find((w) => w.name === 'quickstart');
+    assert.ok((quickstart?.totals.count ?? 0) > 0);
+    assert.match(r.stdout, /all 3 thresholds passed/);
   });
 });
