@@ -130,6 +130,19 @@ function vus(
   return n;
 }
 
+/** The open model's VU pool: pre-allocated, growing up to maxVus (default: no growth). */
+function vuPool(
+  executor: string,
+  options: { preAllocatedVus: number; maxVus?: number },
+): { preAllocatedVus: number; maxVus: number } {
+  const preAllocatedVus = vus(executor, 'preAllocatedVus', options.preAllocatedVus, 1);
+  const maxVus = vus(executor, 'maxVus', options.maxVus, 1, preAllocatedVus);
+  if (maxVus < preAllocatedVus) {
+    fail(executor, `'maxVus' (${maxVus}) is below 'preAllocatedVus' (${preAllocatedVus})`);
+  }
+  return { preAllocatedVus, maxVus };
+}
+
 /** `vus` virtual users each loop over the workflow's steps for `duration`. */
 export function constantVus(options: {
   vus: number;
@@ -187,10 +200,7 @@ export function constantArrivalRate(options: {
   gracefulStop?: Duration;
 }): ExecutorConfig {
   const name = 'constant-arrival-rate';
-  const preAllocatedVus = vus(name, 'preAllocatedVus', options.preAllocatedVus, 1);
-  const maxVus = vus(name, 'maxVus', options.maxVus, 1, preAllocatedVus);
-  if (maxVus < preAllocatedVus)
-    fail(name, `'maxVus' (${maxVus}) is below 'preAllocatedVus' (${preAllocatedVus})`);
+  const { preAllocatedVus, maxVus } = vuPool(name, options);
   const r = rate(name, 'rate', options.rate, Number.MIN_VALUE);
   return {
     type: name,
@@ -213,10 +223,7 @@ export function rampingArrivalRate(options: {
   gracefulStop?: Duration;
 }): ExecutorConfig {
   const name = 'ramping-arrival-rate';
-  const preAllocatedVus = vus(name, 'preAllocatedVus', options.preAllocatedVus, 1);
-  const maxVus = vus(name, 'maxVus', options.maxVus, 1, preAllocatedVus);
-  if (maxVus < preAllocatedVus)
-    fail(name, `'maxVus' (${maxVus}) is below 'preAllocatedVus' (${preAllocatedVus})`);
+  const { preAllocatedVus, maxVus } = vuPool(name, options);
   return {
     type: name,
     startRate: rate(name, 'startRate', options.startRate ?? 0, 0),

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTargetServer } from '../../src/target/server.js';
-import { fixture, readResults, runCli, schemaErrors, tempDir } from '../support/cli.js';
+import { fixture, readResults, runCli, runFixture, schemaErrors, tempDir } from '../support/cli.js';
 
 let target: Awaited<ReturnType<typeof startTargetServer>>;
 const dir = tempDir();
@@ -158,18 +158,10 @@ describe('failures during the run', () => {
   });
 
   test('a teardown that throws fails the run (exit 4) after the iterations were recorded', async () => {
-    const out = join(dir, 'teardown.json');
-    const r = await runCli([
-      'run',
-      fixture('teardown-fails.ts'),
-      '--target',
-      target.url,
-      '--workers',
-      '1',
-      '-q',
-      '--out',
-      out,
-    ]);
+    const { cli: r, out } = await runFixture('teardown-fails.ts', {
+      target: target.url,
+      workers: 1,
+    });
     assert.equal(r.code, 4, r.stderr);
     const w = readResults(out).workflows[0];
     assert.equal(w?.status, 'failed');
@@ -194,18 +186,10 @@ describe('failures during the run', () => {
   });
 
   test('thresholds that fail exit 3 and are listed as failed', async () => {
-    const out = join(dir, 'strict.json');
-    const r = await runCli([
-      'run',
-      fixture('thresholds-fail.ts'),
-      '--target',
-      target.url,
-      '--workers',
-      '1',
-      '-q',
-      '--out',
-      out,
-    ]);
+    const { cli: r, out } = await runFixture('thresholds-fail.ts', {
+      target: target.url,
+      workers: 1,
+    });
     assert.equal(r.code, 3, r.stderr);
     const t = readResults(out).workflows[0]?.thresholds ?? [];
     assert.deepEqual(

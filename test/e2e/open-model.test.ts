@@ -4,8 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { fixture, readResults, runCli, tempDir } from '../support/cli.js';
+import { readResults, runFixture } from '../support/cli.js';
 
 const STALL_FROM_MS = 1000;
 const STALL_UNTIL_MS = 2000;
@@ -48,18 +47,7 @@ function stallingServer(): Promise<{ url: string; close: () => Promise<void> }> 
 test('a /delay-style stall of the server shows in the open-model p99 (no coordinated omission)', async () => {
   const server = await stallingServer();
   try {
-    const out = join(tempDir(), 'stall.json');
-    const r = await runCli([
-      'run',
-      fixture('stall.ts'),
-      '--target',
-      server.url,
-      '--workers',
-      '1',
-      '-q',
-      '--out',
-      out,
-    ]);
+    const { cli: r, out } = await runFixture('stall.ts', { target: server.url, workers: 1 });
     assert.equal(r.code, 0, r.stderr);
     const w = readResults(out).workflows[0];
     const step = w?.steps[0];

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTargetServer } from '../../src/target/server.js';
 import type { StepResult, WorkflowResult } from '../../src/stats/types.js';
-import { fixture, readResults, runCli, schemaErrors, tempDir } from '../support/cli.js';
+import { fixture, readResults, runCli, runFixture, schemaErrors, tempDir } from '../support/cli.js';
 
 let target: Awaited<ReturnType<typeof startTargetServer>>;
 const dir = tempDir();
@@ -32,18 +32,7 @@ function stepOf(w: WorkflowResult, name: string): StepResult {
 
 describe('salvo run', () => {
   test('step DAG runs independent steps concurrently, passes results and publishes context to a dependent workflow', async () => {
-    const out = join(dir, 'dag.json');
-    const r = await runCli([
-      'run',
-      fixture('dag.ts'),
-      '--target',
-      target.url,
-      '--workers',
-      '2',
-      '-q',
-      '--out',
-      out,
-    ]);
+    const { cli: r, out } = await runFixture('dag.ts', { target: target.url, workers: 2 });
     assert.equal(r.code, 0, r.stderr);
     const results = readResults(out);
     assert.deepEqual(schemaErrors(results), []);
@@ -118,18 +107,7 @@ describe('salvo run', () => {
   });
 
   test('constant-arrival-rate holds its rate within ±5% over a few seconds across 2 workers', async () => {
-    const out = join(dir, 'open.json');
-    const r = await runCli([
-      'run',
-      fixture('open-rate.ts'),
-      '--target',
-      target.url,
-      '--workers',
-      '2',
-      '-q',
-      '--out',
-      out,
-    ]);
+    const { cli: r, out } = await runFixture('open-rate.ts', { target: target.url, workers: 2 });
     assert.equal(r.code, 0, r.stderr);
     const w = workflowOf(readResults(out), 'open-rate');
     const expected = 200 * 3;
@@ -142,18 +120,7 @@ describe('salvo run', () => {
   });
 
   test('iterations the open model cannot start because VUs are exhausted are counted as dropped', async () => {
-    const out = join(dir, 'exhausted.json');
-    const r = await runCli([
-      'run',
-      fixture('exhausted.ts'),
-      '--target',
-      target.url,
-      '--workers',
-      '1',
-      '-q',
-      '--out',
-      out,
-    ]);
+    const { cli: r, out } = await runFixture('exhausted.ts', { target: target.url, workers: 1 });
     assert.equal(r.code, 0, r.stderr);
     const w = workflowOf(readResults(out), 'exhausted');
     assert.ok(w.iterations.dropped >= 50, `dropped ${w.iterations.dropped}`);
@@ -166,18 +133,7 @@ describe('salvo run', () => {
   });
 
   test('ramping-vus follows its stages and ramping-arrival-rate starts the integral of its rate', async () => {
-    const out = join(dir, 'ramping.json');
-    const r = await runCli([
-      'run',
-      fixture('ramping.ts'),
-      '--target',
-      target.url,
-      '--workers',
-      '2',
-      '-q',
-      '--out',
-      out,
-    ]);
+    const { cli: r, out } = await runFixture('ramping.ts', { target: target.url, workers: 2 });
     assert.equal(r.code, 0, r.stderr);
     const results = readResults(out);
     const vus = workflowOf(results, 'ramp-vus');

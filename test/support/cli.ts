@@ -125,3 +125,19 @@ export function schemaErrors(document: unknown): unknown[] {
   }
   return validator(document) ? [] : ((validator.errors as unknown[] | undefined) ?? ['invalid']);
 }
+
+/**
+ * `salvo run <fixture> --target <url> --workers <n> [-q] --out <tmp>/<name>.json [...extra]`:
+ * the shape most end-to-end tests share.
+ */
+export async function runFixture(
+  name: string,
+  options: { target?: string; workers?: number; quiet?: boolean; extra?: string[] } = {},
+): Promise<{ cli: CliResult; out: string }> {
+  const out = join(tempDir(), `${name.replace(/\.ts$/, '')}.json`);
+  const args = ['run', fixture(name), '--workers', String(options.workers ?? 1), '--out', out];
+  if (options.target) args.push('--target', options.target);
+  if (options.quiet ?? true) args.push('-q');
+  args.push(...(options.extra ?? []));
+  return { cli: await runCli(args), out };
+}
