@@ -1,0 +1,660 @@
+// Owns one protocol conversation over a StreamConnection (real or simulated): the hello
+// exchange, request ids and timeouts, replies, notifications, dispatch to handlers, and
+// structured error replies to anything bad a peer sends — counted, never thrown. Never opens
+// sockets or reads the clock directly (only the Runtime's Timers), never quarantines (yet).
+
+import type {
+  Logger,
+  NodeAddress,
+  StreamConnection,
+  StreamTransport,
+  Timers,
+  TimerHandle,
+  FrameError,
+} from '../runtime/types.js';
+import { ProtocolCounters } from './counters.js';
+import {
+  errorMessage,
+  isProtocolErrorCode,
+  ProtocolError,
+  type ErrorMessage,
+  type ProtocolErrorCode,
+} from './errors.js';
+import { MAX_FRAME_BYTES } from './framing.js';
+import {
+  evaluateHello,
+  HANDSHAKE_TIMEOUT_MS,
+  helloFor,
+  type LocalIdentity,
+  type Session,
+} from './handshake.js';
+import {
+  HelloDef,
+  MAX_REQUEST_ID,
+  type AnyMessage,
+  type HelloMessage,
+  type MessageDef,
+  type MessageOf,
+  type MessageRegistry,
+} from './messages.js';
+
+/** REFERENCE §2.2: request timeout 30 s. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** REFERENCE §2.2: max concurrency 4096 — outstanding requests this side may have open. */
+export const DEFAULT_MAX_IN_FLIGHT = 4096;
+/** Peer requests being handled at once on one connection; more get `over_capacity`. */
+export const DEFAULT_MAX_CONCURRENT_HANDLERS = 1024;
+/** Hint sent with `over_capacity` replies. */
+export const DEFAULT_RETRY_AFTER_MS = 1_000;
+
+/** A message as a sender builds it; `id`/`re` are filled in by the connection. */
+export type OutgoingMessage = { readonly t: string } & Readonly<Record<string, unknown>>;
+
+/** What `request` resolves to — never rejects. */
+export type RpcReply =
+  | { readonly ok: true; readonly message: AnyMessage }
+  | { readonly ok: false; readonly error: ErrorMessage };
+
+export type HandshakeOutcome =
+  | { readonly ok: true; readonly session: Session }
+  | { readonly ok: false; readonly error: ErrorMessage };
+
+export interface RequestContext {
+  readonly peer: RpcConnection;
+  readonly session: Session;
+  /** True when the sender expects a reply (the message had an `id`). */
+  readonly isRequest: boolean;
+}
+
+/** A handler's answer: a reply message (or an ErrorMessage) for requests; ignored for notifications. */
+export type HandlerResult = OutgoingMessage | ErrorMessage | undefined | void;
+export type Handler<M extends AnyMessage = AnyMessage> = (
+  message: M,
+  ctx: RequestContext,
+) => HandlerResult | Promise<HandlerResult>;
+/** Handlers by message type; a server shares one table across its connections. */
+export type HandlerTable = Map<string, Handler>;
+
+export interface RpcOptions {
+  readonly registry: MessageRegistry;
+  readonly identity: LocalIdentity;
+  readonly timers: Timers;
+  readonly log?: Logger;
+  /** Shared counters (a server passes its own so they aggregate per node). */
+  readonly counters?: ProtocolCounters;
+  /** Shared handler table; per-connection `handle` registrations take precedence. */
+  readonly handlers?: HandlerTable;
+  readonly maxInFlight?: number;
+  readonly maxConcurrentHandlers?: number;
+  readonly defaultTimeoutMs?: number;
+  readonly handshakeTimeoutMs?: number;
+  /** Largest body this side will send (the peer's decoder limit; same default everywhere). */
+  readonly maxFrameBytes?: number;
+  readonly retryAfterMs?: number;
+  /** Validate outgoing messages against their schema before sending (default true). */
+  readonly validateOutgoing?: boolean;
+}
+
+interface Pending {
+  readonly type: string;
+  readonly resolve: (reply: RpcReply) => void;
+  readonly timer: TimerHandle;
+}
+
+type State = 'handshaking' | 'open' | 'closed';
+
+/**
+ * Both sides send `hello` first: the initiator ('outbound') at once, the acceptor ('inbound')
+ * after it has accepted the initiator's hello (or an `error` and close if not). Until the
+ * handshake completes, anything but `hello` is answered with `handshake_required`; frame and
+ * decode errors are answered at any time and the connection keeps serving.
+ */
+export class RpcConnection {
+  readonly connection: StreamConnection;
+  readonly direction: 'inbound' | 'outbound';
+  readonly counters: ProtocolCounters;
+  /** Resolves once: with the agreed session, or with the error that ended the handshake. */
+  readonly ready: Promise<HandshakeOutcome>;
+
+  private state: State = 'handshaking';
+  private sessionValue: Session | null = null;
+  private resolveReady!: (o: HandshakeOutcome) => void;
+  private handshakeTimer: TimerHandle | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private activeHandlers = 0;
+  private readonly localHandlers: HandlerTable = new Map();
+  private readonly sharedHandlers: HandlerTable | undefined;
+  private readonly closeHandlers: ((reason: Error | undefined) => void)[] = [];
+  private readonly peerErrorHandlers: ((error: ErrorMessage) => void)[] = [];
+  private readonly opts: Required<
+    Pick<
+      RpcOptions,
+      | 'maxInFlight'
+      | 'maxConcurrentHandlers'
+      | 'defaultTimeoutMs'
+      | 'maxFrameBytes'
+      | 'retryAfterMs'
+    >
+  >;
+
+  constructor(
+    connection: StreamConnection,
+    direction: 'inbound' | 'outbound',
+    private readonly options: RpcOptions,
+  ) {
+    this.connection = connection;
+    this.direction = direction;
+    this.counters = options.counters ?? new ProtocolCounters();
+    this.sharedHandlers = options.handlers;
+    this.opts = {
+      maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+      maxConcurrentHandlers: options.maxConcurrentHandlers ?? DEFAULT_MAX_CONCURRENT_HANDLERS,
+      defaultTimeoutMs: options.defaultTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      maxFrameBytes: options.maxFrameBytes ?? MAX_FRAME_BYTES,
+      retryAfterMs: options.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS,
+    };
+    this.ready = new Promise<HandshakeOutcome>((resolve) => {
+      this.resolveReady = resolve;
+    });
+    connection.onFrame((frame) => this.onFrame(frame));
+    connection.onFrameError((error) => this.onFrameError(error));
+    connection.onClose((reason) => this.onTransportClose(reason));
+    if (connection.closed) return;
+    this.handshakeTimer = options.timers.after(
+      options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
+      () => {
+        this.handshakeTimer = null;
+        if (this.state !== 'handshaking') return;
+        this.counters.error('handshake_timeouts');
+        this.failHandshake(
+          errorMessage(
+            'timeout',
+            `handshake not completed within ${options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS} ms`,
+            {
+              timeoutMs: options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
+            },
+          ),
+          true,
+        );
+      },
+    );
+    if (direction === 'outbound') this.sendRaw(helloFor(options.identity));
+  }
+
+  get session(): Session | null {
+    return this.sessionValue;
+  }
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+  get isClosed(): boolean {
+    return this.state === 'closed';
+  }
+  get inFlight(): number {
+    return this.pending.size;
+  }
+  get remote(): NodeAddress {
+    return this.connection.remote;
+  }
+
+  /** Serves `type` on this connection only (a server's table serves all its connections). */
+  handle<D extends MessageDef>(def: D | string, handler: Handler<MessageOf<D>>): this {
+    this.localHandlers.set(typeof def === 'string' ? def : def.type, handler as Handler);
+    return this;
+  }
+
+  onClose(handler: (reason: Error | undefined) => void): void {
+    this.closeHandlers.push(handler);
+  }
+
+  /** Errors a peer reported that answer no pending request (e.g. about a frame we sent). */
+  onPeerError(handler: (error: ErrorMessage) => void): void {
+    this.peerErrorHandlers.push(handler);
+  }
+
+  /**
+   * Sends `message` as a request and resolves with the reply, or with a structured error:
+   * `timeout`, `connection_closed`, `over_capacity` (too many in flight here), `frame_too_large`,
+   * the peer's own error reply, or the handshake's failure. Never rejects.
+   */
+  async request(message: OutgoingMessage, options: { timeoutMs?: number } = {}): Promise<RpcReply> {
+    if (this.state === 'handshaking') {
+      const outcome = await this.ready;
+      if (!outcome.ok) return { ok: false, error: outcome.error };
+    }
+    if (this.state === 'closed') {
+      return {
+        ok: false,
+        error: errorMessage('connection_closed', `connection to ${this.peerName()} is closed`, {
+          type: message.t,
+        }),
+      };
+    }
+    if (this.pending.size >= this.opts.maxInFlight) {
+      this.counters.error('in_flight_rejected');
+      return {
+        ok: false,
+        error: errorMessage(
+          'over_capacity',
+          `${this.pending.size} requests already in flight to ${this.peerName()}`,
+          {
+            limit: this.opts.maxInFlight,
+            retryAfterMs: this.opts.retryAfterMs,
+          },
+        ),
+      };
+    }
+    const id = this.allocateId();
+    const timeoutMs = options.timeoutMs ?? this.opts.defaultTimeoutMs;
+    const bytes = this.encode({ ...message, id, re: undefined });
+    if (!bytes.ok) return { ok: false, error: bytes.error };
+    return new Promise<RpcReply>((resolve) => {
+      const timer = this.options.timers.after(timeoutMs, () => {
+        if (this.pending.get(id)?.timer !== timer) return;
+        this.pending.delete(id);
+        this.counters.error('timeouts');
+        resolve({
+          ok: false,
+          error: errorMessage(
+            'timeout',
+            `no reply to "${message.t}" from ${this.peerName()} within ${timeoutMs} ms`,
+            {
+              type: message.t,
+              timeoutMs,
+            },
+          ),
+        });
+      });
+      this.pending.set(id, { type: message.t, resolve, timer });
+      this.counters.inc('requests_sent');
+      if (!this.sendBytes(bytes.bytes)) {
+        this.pending.delete(id);
+        timer.cancel();
+        resolve({
+          ok: false,
+          error: errorMessage('connection_closed', `connection to ${this.peerName()} is closed`, {
+            type: message.t,
+          }),
+        });
+      }
+    });
+  }
+
+  /** Sends a notification (no reply expected). False if not open or not sendable. */
+  notify(message: OutgoingMessage): boolean {
+    if (this.state !== 'open') return false;
+    const bytes = this.encode({ ...message, id: undefined, re: undefined });
+    if (!bytes.ok) return false;
+    this.counters.inc('notifications_sent');
+    return this.sendBytes(bytes.bytes);
+  }
+
+  /** Closes the connection; pending requests resolve with `connection_closed`. */
+  close(): void {
+    if (this.state === 'closed') return;
+    this.connection.close();
+    this.finalize(undefined);
+  }
+
+  // ─── Receiving ────────────────────────────────────────────────────────────────────────────
+
+  private onFrameError(error: FrameError): void {
+    this.counters.error(`frame_errors.${error.kind}`);
+    if (error.kind === 'oversized') {
+      this.sendError(
+        errorMessage('frame_too_large', error.message, {
+          sizeBytes: error.sizeBytes,
+          limitBytes: error.limitBytes,
+        }),
+      );
+    } else if (error.kind === 'checksum') {
+      this.sendError(errorMessage('bad_checksum', error.message, { sizeBytes: error.sizeBytes }));
+    }
+    // 'truncated' arrives as the stream ends: nobody is left to answer.
+  }
+
+  private onFrame(frame: Uint8Array): void {
+    if (this.state === 'closed') return;
+    this.counters.inc('frames_in');
+    const decoded = this.options.registry.decode(frame);
+    if (!decoded.ok) {
+      const e = decoded.error;
+      this.counters.error(`decode_errors.${e.code}`);
+      // Never answer a broken error message with another error (no ping-pong of errors).
+      if (e.details?.type !== 'error') this.sendError(e);
+      return;
+    }
+    const m = decoded.message;
+    if (m.t === 'error') {
+      this.onPeerErrorMessage(m as unknown as ErrorMessage);
+      return;
+    }
+    if (m.t === HelloDef.type) {
+      this.onHello(m as HelloMessage);
+      return;
+    }
+    if (this.state === 'handshaking') {
+      this.counters.error('before_handshake');
+      this.sendError(
+        errorMessage(
+          'handshake_required',
+          `"${m.t}" before hello: send hello first`,
+          { type: m.t },
+          m.id,
+        ),
+      );
+      return;
+    }
+    if (m.re !== undefined) {
+      this.onReply(m.re, { ok: true, message: m });
+      return;
+    }
+    this.dispatch(m);
+  }
+
+  private onPeerErrorMessage(e: ErrorMessage): void {
+    const code = isProtocolErrorCode(e.code) ? e.code : 'other';
+    this.counters.error(`errors_received.${code}`);
+    if (e.re !== undefined && this.pending.has(e.re)) {
+      this.onReply(e.re, { ok: false, error: e });
+      return;
+    }
+    if (this.state === 'handshaking' && this.direction === 'outbound') {
+      // The acceptor refused us (version, cluster, role, capacity …): that ends the handshake.
+      this.failHandshake(e, false);
+      return;
+    }
+    this.options.log?.log('debug', 'peer reported an error', {
+      peer: this.peerName(),
+      code: e.code,
+      message: e.message,
+    });
+    for (const h of this.peerErrorHandlers) h(e);
+  }
+
+  private onHello(hello: HelloMessage): void {
+    if (this.state !== 'handshaking') {
+      this.counters.error('duplicate_hello');
+      this.sendError(
+        errorMessage(
+          'malformed',
+          'duplicate hello after the handshake completed',
+          { type: 'hello' },
+          hello.id,
+        ),
+      );
+      return;
+    }
+    const verdict = evaluateHello(this.options.identity, hello, this.direction);
+    if (!verdict.ok) {
+      this.counters.error(`handshake_rejected.${verdict.error.code}`);
+      this.options.log?.log('warn', 'handshake rejected', {
+        peer: this.peerName(),
+        remoteNodeId: hello.nodeId,
+        code: verdict.error.code,
+        message: verdict.error.message,
+      });
+      this.failHandshake(verdict.error, true);
+      return;
+    }
+    if (this.direction === 'inbound') this.sendRaw(helloFor(this.options.identity));
+    this.state = 'open';
+    this.sessionValue = verdict.session;
+    this.handshakeTimer?.cancel();
+    this.handshakeTimer = null;
+    this.counters.inc('handshakes');
+    this.resolveReady({ ok: true, session: verdict.session });
+  }
+
+  private onReply(re: number, reply: RpcReply): void {
+    const p = this.pending.get(re);
+    if (p === undefined) {
+      this.counters.error('late_replies');
+      return;
+    }
+    this.pending.delete(re);
+    p.timer.cancel();
+    this.counters.inc('replies_received');
+    p.resolve(reply);
+  }
+
+  private dispatch(m: AnyMessage): void {
+    const isRequest = m.id !== undefined;
+    const handler =
+      this.localHandlers.get(m.t) ??
+      this.sharedHandlers?.get(m.t) ??
+      (m.t === 'ping' ? this.pingHandler : undefined);
+    if (handler === undefined) {
+      if (isRequest) {
+        this.counters.error('no_handler');
+        this.sendError(
+          errorMessage('no_handler', `this node does not serve "${m.t}"`, { type: m.t }, m.id),
+        );
+      } else {
+        this.counters.error('unhandled_notifications');
+      }
+      return;
+    }
+    if (this.activeHandlers >= this.opts.maxConcurrentHandlers) {
+      if (isRequest) {
+        this.counters.error('handlers_over_capacity');
+        this.sendError(
+          errorMessage(
+            'over_capacity',
+            `${this.activeHandlers} requests already being handled`,
+            {
+              limit: this.opts.maxConcurrentHandlers,
+              retryAfterMs: this.opts.retryAfterMs,
+            },
+            m.id,
+          ),
+        );
+      } else {
+        this.counters.error('notifications_shed');
+      }
+      return;
+    }
+    const ctx: RequestContext = { peer: this, session: this.sessionValue!, isRequest };
+    this.counters.inc(isRequest ? 'requests_received' : 'notifications_received');
+    let result: HandlerResult | Promise<HandlerResult>;
+    try {
+      result = handler(m, ctx);
+    } catch (err) {
+      this.onHandlerFailure(m, err);
+      return;
+    }
+    if (result instanceof Promise) {
+      this.activeHandlers++;
+      result.then(
+        (r) => {
+          this.activeHandlers--;
+          this.finishHandler(m, r);
+        },
+        (err: unknown) => {
+          this.activeHandlers--;
+          this.onHandlerFailure(m, err);
+        },
+      );
+    } else {
+      this.finishHandler(m, result);
+    }
+  }
+
+  private readonly pingHandler: Handler = () => ({
+    t: 'pong',
+    nodeId: this.options.identity.nodeId,
+  });
+
+  private finishHandler(m: AnyMessage, result: HandlerResult): void {
+    if (m.id === undefined || this.state === 'closed') return;
+    if (result === undefined) {
+      this.counters.error('handler_no_reply');
+      this.sendError(
+        errorMessage('internal', `handler for "${m.t}" produced no reply`, { type: m.t }, m.id),
+      );
+      return;
+    }
+    if (result.t === 'error') {
+      this.sendError({ ...(result as ErrorMessage), re: m.id });
+      return;
+    }
+    const bytes = this.encode({ ...result, id: undefined, re: m.id });
+    if (!bytes.ok) {
+      // Our own reply is broken or too big: tell the peer instead of leaving it to time out.
+      this.sendError({ ...bytes.error, re: m.id });
+      return;
+    }
+    this.sendBytes(bytes.bytes);
+  }
+
+  private onHandlerFailure(m: AnyMessage, err: unknown): void {
+    this.counters.error('handler_failures');
+    this.options.log?.log('error', 'handler failed', {
+      type: m.t,
+      peer: this.peerName(),
+      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    });
+    if (m.id !== undefined)
+      this.sendError(errorMessage('internal', `handler for "${m.t}" failed`, { type: m.t }, m.id));
+  }
+
+  // ─── Sending ──────────────────────────────────────────────────────────────────────────────
+
+  private encode(
+    message: Record<string, unknown> & { t: string },
+  ): { ok: true; bytes: Uint8Array } | { ok: false; error: ErrorMessage } {
+    const clean: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(message)) if (v !== undefined) clean[k] = v;
+    const out = this.options.registry.encode(clean as AnyMessage, {
+      validate: this.options.validateOutgoing !== false,
+    });
+    if (!out.ok) {
+      this.counters.error('encode_errors');
+      this.options.log?.log('error', 'refusing to send an invalid message', {
+        type: message.t,
+        error: out.error.message,
+      });
+      return out;
+    }
+    if (out.bytes.length > this.opts.maxFrameBytes) {
+      this.counters.error('send_too_large');
+      return {
+        ok: false,
+        error: errorMessage(
+          'frame_too_large',
+          `"${message.t}" encodes to ${out.bytes.length} bytes, over the ${this.opts.maxFrameBytes}-byte frame limit`,
+          {
+            type: message.t,
+            sizeBytes: out.bytes.length,
+            limitBytes: this.opts.maxFrameBytes,
+          },
+        ),
+      };
+    }
+    return out;
+  }
+
+  private sendBytes(bytes: Uint8Array): boolean {
+    const sent = this.connection.send(bytes);
+    if (sent) this.counters.inc('frames_out');
+    return sent;
+  }
+
+  private sendRaw(message: OutgoingMessage): boolean {
+    const bytes = this.encode({ ...message });
+    return bytes.ok && this.sendBytes(bytes.bytes);
+  }
+
+  /** Sends an error reply and counts it under errors_sent.<code> (the cause is counted by the caller). */
+  private sendError(e: ErrorMessage): void {
+    const code: ProtocolErrorCode | 'other' = isProtocolErrorCode(e.code) ? e.code : 'other';
+    this.counters.inc(`errors_sent.${code}`);
+    this.sendErrorRaw(e);
+  }
+
+  private sendErrorRaw(e: ErrorMessage): void {
+    if (this.state === 'closed') return;
+    const bytes = this.encode({ ...e });
+    if (bytes.ok) this.sendBytes(bytes.bytes);
+  }
+
+  // ─── Lifecycle ────────────────────────────────────────────────────────────────────────────
+
+  private failHandshake(error: ErrorMessage, tellPeer: boolean): void {
+    if (this.state !== 'handshaking') return;
+    if (tellPeer) this.sendError(error);
+    this.resolveReady({ ok: false, error });
+    this.close();
+  }
+
+  private onTransportClose(reason: Error | undefined): void {
+    this.finalize(reason);
+  }
+
+  private finalize(reason: Error | undefined): void {
+    if (this.state === 'closed') return;
+    const wasHandshaking = this.state === 'handshaking';
+    this.state = 'closed';
+    this.handshakeTimer?.cancel();
+    this.handshakeTimer = null;
+    if (wasHandshaking) {
+      this.resolveReady({
+        ok: false,
+        error: errorMessage(
+          'connection_closed',
+          `connection to ${this.peerName()} closed during the handshake${reason ? `: ${reason.message}` : ''}`,
+        ),
+      });
+    }
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) {
+      p.timer.cancel();
+      p.resolve({
+        ok: false,
+        error: errorMessage(
+          'connection_closed',
+          `connection to ${this.peerName()} closed before "${p.type}" was answered${reason ? `: ${reason.message}` : ''}`,
+          { type: p.type },
+        ),
+      });
+    }
+    for (const h of this.closeHandlers) h(reason);
+  }
+
+  private allocateId(): number {
+    for (;;) {
+      const id = this.nextId;
+      this.nextId = id >= MAX_REQUEST_ID ? 1 : id + 1;
+      if (!this.pending.has(id)) return id;
+    }
+  }
+
+  private peerName(): string {
+    return (
+      this.sessionValue?.remoteNodeId ??
+      `${this.connection.remote.host}:${this.connection.remote.port}`
+    );
+  }
+}
+
+/**
+ * Dials `to`, runs the hello exchange and returns the open connection. Rejects with the
+ * transport's Error (refused, unreachable, timeout) or a ProtocolError carrying the peer's
+ * refusal (`version`, `cluster_mismatch`, `role_forbidden`, `over_capacity` with retryAfterMs …).
+ */
+export async function connectPeer(
+  stream: StreamTransport,
+  to: NodeAddress,
+  options: RpcOptions & { readonly connectTimeoutMs?: number },
+): Promise<RpcConnection> {
+  const connection = await stream.connect(
+    to,
+    options.connectTimeoutMs ?? options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
+  );
+  const peer = new RpcConnection(connection, 'outbound', options);
+  const outcome = await peer.ready;
+  if (!outcome.ok) throw ProtocolError.fromMessage(outcome.error);
+  return peer;
+}

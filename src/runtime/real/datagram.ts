@@ -1,0 +1,97 @@
+// Owns the real datagram transport: one UDP socket (udp4 or udp6 by the bind host), fire-and-
+// forget sends, oversized datagrams dropped and counted in both directions. Never retries,
+// never fragments, never throws on send.
+
+import dgram from 'node:dgram';
+import net from 'node:net';
+import type { DatagramTransport, Logger, NodeAddress } from '../types.js';
+
+/** REFERENCE §2.2: a SWIM datagram is ≤ 1400 bytes (fits a typical 1500-byte MTU). */
+export const DEFAULT_MAX_DATAGRAM_BYTES = 1400;
+
+export interface DatagramStats {
+  sent: number;
+  received: number;
+  droppedOversizedOut: number;
+  droppedOversizedIn: number;
+  droppedNotBound: number;
+  sendErrors: number;
+}
+
+export class RealDatagramTransport implements DatagramTransport {
+  readonly stats: DatagramStats = {
+    sent: 0,
+    received: 0,
+    droppedOversizedOut: 0,
+    droppedOversizedIn: 0,
+    droppedNotBound: 0,
+    sendErrors: 0,
+  };
+  private socket: dgram.Socket | null = null;
+
+  constructor(
+    private readonly address: NodeAddress,
+    private readonly log: Logger,
+    readonly maxDatagramBytes: number = DEFAULT_MAX_DATAGRAM_BYTES,
+  ) {}
+
+  async bind(onDatagram: (from: NodeAddress, data: Uint8Array) => void): Promise<NodeAddress> {
+    if (this.socket !== null) throw new Error('datagram transport is already bound');
+    const socket = dgram.createSocket({ type: net.isIPv6(this.address.host) ? 'udp6' : 'udp4' });
+    socket.on('message', (msg: Buffer, rinfo: dgram.RemoteInfo) => {
+      if (msg.length > this.maxDatagramBytes) {
+        this.stats.droppedOversizedIn++;
+        return;
+      }
+      this.stats.received++;
+      try {
+        onDatagram({ host: rinfo.address, port: rinfo.port }, msg);
+      } catch (err) {
+        this.log.log('error', 'datagram handler failed', { error: err });
+      }
+    });
+    socket.on('error', (err: Error) => {
+      this.log.log('error', 'datagram socket error', { error: err });
+    });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      socket.once('error', onError);
+      socket.bind(this.address.port, this.address.host, () => {
+        socket.off('error', onError);
+        resolve();
+      });
+    });
+    this.socket = socket;
+    const bound = socket.address();
+    return { host: this.address.host, port: bound.port };
+  }
+
+  send(to: NodeAddress, data: Uint8Array): void {
+    const socket = this.socket;
+    if (socket === null) {
+      this.stats.droppedNotBound++;
+      return;
+    }
+    if (data.length > this.maxDatagramBytes) {
+      this.stats.droppedOversizedOut++;
+      return;
+    }
+    this.stats.sent++;
+    socket.send(data, to.port, to.host, (err: Error | null) => {
+      if (err !== null) {
+        this.stats.sendErrors++;
+        this.log.log('debug', 'datagram send failed', {
+          to: `${to.host}:${to.port}`,
+          error: err.message,
+        });
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    const socket = this.socket;
+    this.socket = null;
+    if (socket === null) return;
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
+}
