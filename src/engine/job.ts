@@ -1,7 +1,8 @@
 // One workflow's share of VUs on one thread: runs the executor, executes each iteration's
 // step DAG on a VU, records every step into the thread's WorkflowRecorder, ships a statistics
 // window every second, and supports stop → drain → finalize. Never touches MessagePort.
-import { setImmediate as immediate } from 'node:timers/promises';
+// Hot path: a single-step workflow runs each iteration with no per-iteration allocation of its
+// own (per-VU context and promise handlers; step deadlines checked by one sweeper per job).
 import { parseDuration, type Duration } from '../api/duration.js';
 import type { StepContext, WorkflowDefinition, Metrics } from '../api/workflow.js';
 import { HttpClient, HttpError, HttpResponse } from '../clients/http1/index.js';
@@ -46,15 +47,46 @@ interface PendingStep {
   reject: (error: Error) => void;
 }
 
+type IterationDone = (vu: Vu) => void;
+
 class Vu {
   retire = false;
   iteration = 0;
   readonly info: { id: number; iteration: number };
+  /** The context every step of this VU receives on the single-step fast path. */
+  ctx: StepContext<unknown, unknown, unknown> | undefined = undefined;
+  /** Fast path: the running iteration's start, its step deadline and its end callback. */
+  stepStart = 0;
+  deadline = Number.POSITIVE_INFINITY;
+  done: IterationDone | null = null;
+  /** Fast path: the handlers attached to the running step's promise. */
+  attempt: StepAttempt | undefined = undefined;
   constructor(
     readonly id: number,
     readonly http: HttpClient,
   ) {
     this.info = { id, iteration: 0 };
+  }
+}
+
+/**
+ * The settle handlers of one VU's step promise on the fast path. Reused iteration after
+ * iteration; replaced (and this one disarmed) only when a step is abandoned on timeout or
+ * finalize, so a late settlement of the abandoned promise is ignored.
+ */
+class StepAttempt {
+  live = true;
+  readonly onValue: (value: unknown) => void;
+  readonly onError: (error: unknown) => void;
+  constructor(job: WorkflowJob, vu: Vu) {
+    this.onValue = (value) => {
+      if (this.live) job.fastSettled(vu, value, false);
+    };
+    this.onError = (error) => {
+      if (this.live) {
+        job.fastSettled(vu, error instanceof Error ? error : new Error(describeError(error)), true);
+      }
+    };
   }
 }
 
@@ -94,6 +126,9 @@ export class WorkflowJob {
   private windowTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private idleWaiters: (() => void)[] = [];
+  /** A single step and no DAG: iterations take the allocation-free fast path. */
+  private readonly fast: boolean;
+  private readonly sleepFn = (d: Duration): Promise<void> => this.sleep(d);
 
   constructor(
     def: WorkflowDefinition,
@@ -108,6 +143,7 @@ export class WorkflowJob {
     this.recorder = new WorkflowRecorder(def.name);
     this.stepRecorders = def.steps.map((s) => this.recorder.step(s.name));
     this.checksByStep = def.steps.map((s) => def.checks.filter((c) => c.step === s.name));
+    this.fast = graph.order.length === 1 && def.steps.length === 1;
     const r = this.recorder;
     this.metrics = {
       counter: (name) => r.counter(name),
@@ -151,10 +187,15 @@ export class WorkflowJob {
     if (!this.closed) {
       this.flushWindow();
       this.closed = true;
+      // A finalized job starts no more iterations, whatever ends the abandoned ones.
+      this.stoppingFlag = true;
       clearInterval(this.windowTimer);
       clearInterval(this.sweepTimer);
       for (const p of this.pending) p.reject(new StepTimeoutError('(finalize)', 0));
       this.pending.clear();
+      for (const vu of this.allVus) {
+        if (vu.done !== null) this.abandon(vu, new StepTimeoutError('(finalize)', 0));
+      }
       for (const vu of this.allVus) vu.http.close();
     }
     return { published: { ...this.published }, interrupted: this.inflight, notes: [...this.notes] };
@@ -188,8 +229,13 @@ export class WorkflowJob {
   }
 
   private sweepTimeouts(): void {
-    if (this.pending.size === 0) return;
     const now = performance.now();
+    if (this.fast) {
+      for (const vu of this.allVus) {
+        if (vu.deadline <= now) this.abandon(vu, new StepTimeoutError('', 0));
+      }
+    }
+    if (this.pending.size === 0) return;
     for (const p of this.pending) {
       if (p.deadline <= now) {
         this.pending.delete(p);
@@ -208,6 +254,18 @@ export class WorkflowJob {
       timeoutMs: def.requestTimeoutMs,
     });
     const vu = new Vu(id, http);
+    if (this.fast) {
+      vu.ctx = {
+        http,
+        results: {},
+        data: this.spec.data,
+        context: this.spec.context,
+        metrics: this.metrics,
+        vu: vu.info,
+        sleep: this.sleepFn,
+      };
+      vu.attempt = new StepAttempt(this, vu);
+    }
     this.allVus.push(vu);
     return vu;
   }
@@ -225,20 +283,102 @@ export class WorkflowJob {
       releaseVu: (vu) => {
         this.idle.push(vu);
       },
-      iterate: (vu, scheduledStart) => this.iterate(vu, scheduledStart),
+      iterate: this.fast
+        ? (vu, scheduledStart, done) => this.fastIterate(vu, scheduledStart, done)
+        : (vu, scheduledStart, done) => {
+            void this.iterate(vu, scheduledStart).then(() => done(vu));
+          },
       dropped: () => this.recorder.iterationDropped(),
       setTimer: (fn, ms) => {
         if (!this.closed) setTimeout(fn, ms);
       },
-      yieldNow: () => immediate(),
+      defer: (fn) => {
+        setImmediate(fn);
+      },
     };
   }
 
-  private async iterate(vu: Vu, rootStart: number): Promise<void> {
+  private beginIteration(vu: Vu): void {
     this.inflight++;
     if (++this.active > this.peakActive) this.peakActive = this.active;
     vu.info.iteration = vu.iteration++;
     this.recorder.iterationStarted();
+  }
+
+  private endIteration(ok: boolean): void {
+    if (!this.closed) this.recorder.iterationCompleted(ok);
+    this.active--;
+    if (--this.inflight === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /**
+   * The single-step fast path: runs the step with the VU's own context and, when it returns a
+   * promise, attaches the VU's reusable handlers; its deadline is checked by the sweeper.
+   */
+  private fastIterate(vu: Vu, start: number, done: IterationDone): void {
+    this.beginIteration(vu);
+    const step = this.def.steps[0];
+    const ctx = vu.ctx;
+    const attempt = vu.attempt;
+    if (step === undefined || ctx === undefined || attempt === undefined) {
+      this.note('internal error in iteration: fast path without a step or context');
+      this.endIteration(false);
+      done(vu);
+      return;
+    }
+    vu.stepStart = start;
+    vu.done = done;
+    let value: unknown;
+    try {
+      value = step.run(ctx);
+    } catch (error) {
+      this.fastSettled(vu, error, true);
+      return;
+    }
+    if (value instanceof Promise || isThenable(value)) {
+      vu.deadline = start + step.timeoutMs;
+      const promise = value instanceof Promise ? value : Promise.resolve(value);
+      promise.then(attempt.onValue, attempt.onError);
+      return;
+    }
+    this.fastSettled(vu, value, false);
+  }
+
+  /** @internal The fast-path step of `vu` ended: `outcome` is its value, or what it threw. */
+  fastSettled(vu: Vu, outcome: unknown, failed: boolean): void {
+    const done = vu.done;
+    if (done === null) return;
+    vu.done = null;
+    vu.deadline = Number.POSITIVE_INFINITY;
+    let ok = false;
+    try {
+      ok = failed
+        ? this.recordError(0, vu.stepStart, outcome)
+        : this.recordValue(0, vu.stepStart, outcome, null);
+      if (ok && this.def.publishes.length > 0) {
+        const name = this.def.steps[0]?.name ?? '';
+        this.publish({ [name]: outcome });
+      }
+    } catch (internal) {
+      this.note(`internal error in iteration: ${describeError(internal)}`);
+    }
+    this.endIteration(ok);
+    done(vu);
+  }
+
+  /** Gives up on the fast-path step of `vu` (timeout or finalize); its promise is ignored. */
+  private abandon(vu: Vu, reason: StepTimeoutError): void {
+    if (vu.attempt !== undefined) vu.attempt.live = false;
+    vu.attempt = new StepAttempt(this, vu);
+    this.fastSettled(vu, reason, true);
+  }
+
+  private async iterate(vu: Vu, rootStart: number): Promise<void> {
+    this.beginIteration(vu);
     let ok = false;
     const results: Record<string, unknown> = {};
     try {
@@ -248,13 +388,7 @@ export class WorkflowJob {
       // runSteps records step failures itself; reaching here is a bug in the engine.
       this.note(`internal error in iteration: ${describeError(error)}`);
     }
-    if (!this.closed) this.recorder.iterationCompleted(ok);
-    this.active--;
-    if (--this.inflight === 0 && this.idleWaiters.length > 0) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const w of waiters) w();
-    }
+    this.endIteration(ok);
   }
 
   private publish(results: Record<string, unknown>): void {
@@ -297,7 +431,7 @@ export class WorkflowJob {
       context: this.spec.context,
       metrics: this.metrics,
       vu: vu.info,
-      sleep: (d: Duration) => this.sleep(d),
+      sleep: this.sleepFn,
     };
   }
 
@@ -340,25 +474,46 @@ export class WorkflowJob {
     results: Record<string, unknown>,
   ): Promise<boolean> {
     const step = this.def.steps[index];
-    const rec = this.stepRecorders[index];
-    if (!step || !rec) return false;
+    if (!step) return false;
     let value: unknown;
     try {
       value = await this.guard(step.run(ctx), step.timeoutMs);
     } catch (error) {
-      if (this.closed) return false;
-      const latencyUs = (performance.now() - start) * 1000;
-      const failure =
-        error instanceof StepTimeoutError
-          ? {
-              kind: 'timeout',
-              message: `step '${step.name}' did not finish within ${step.timeoutMs}ms`,
-            }
-          : classifyFailure(error);
-      rec.fail(latencyUs, failure.kind, failure.message);
-      return false;
+      return this.recordError(index, start, error);
     }
-    if (this.closed) return false;
+    return this.recordValue(index, start, value, results);
+  }
+
+  /** Records step `index` failing with `error`; always false. */
+  private recordError(index: number, start: number, error: unknown): boolean {
+    const step = this.def.steps[index];
+    const rec = this.stepRecorders[index];
+    if (this.closed || !step || !rec) return false;
+    const latencyUs = (performance.now() - start) * 1000;
+    const failure =
+      error instanceof StepTimeoutError
+        ? {
+            kind: 'timeout',
+            message: `step '${step.name}' did not finish within ${step.timeoutMs}ms`,
+          }
+        : classifyFailure(error);
+    rec.fail(latencyUs, failure.kind, failure.message);
+    return false;
+  }
+
+  /**
+   * Records step `index` returning `value`: its status against `expectStatus`, then its checks.
+   * Stores the value in `results` (when given). True when the step succeeded.
+   */
+  private recordValue(
+    index: number,
+    start: number,
+    value: unknown,
+    results: Record<string, unknown> | null,
+  ): boolean {
+    const step = this.def.steps[index];
+    const rec = this.stepRecorders[index];
+    if (this.closed || !step || !rec) return false;
     const latencyUs = (performance.now() - start) * 1000;
     const status = value instanceof HttpResponse ? value.status : undefined;
     let failure: { kind: string; message: string } | undefined;
@@ -384,7 +539,7 @@ export class WorkflowJob {
           failure = { kind: `check:${check.name}`, message: `check '${check.name}' failed${why}` };
       }
     }
-    results[step.name] = value;
+    if (results !== null) results[step.name] = value;
     if (failure) {
       rec.fail(latencyUs, failure.kind, failure.message, status);
       return false;
@@ -392,4 +547,12 @@ export class WorkflowJob {
     rec.ok(latencyUs, status);
     return true;
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }

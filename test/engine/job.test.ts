@@ -159,4 +159,84 @@ describe('WorkflowJob', () => {
       200,
     );
   });
+
+  test('single-step fast path: a timed-out step fails as timeout and its late result is ignored', async () => {
+    const windows: StatsWindow[] = [];
+    const w = workflow('ft', { executor: sharedIterations({ iterations: 2 }) }).step(
+      'slow',
+      { timeout: '100ms' },
+      () => new Promise((resolve) => setTimeout(resolve, 400, 'late')),
+    );
+    const job = jobFor(w, windows);
+    await job.run();
+    await new Promise((r) => setTimeout(r, 500));
+    job.finalize();
+    assert.deepEqual(errors(windows, 'slow'), { timeout: 2 });
+    assert.equal(sum(windows, 'slow', 'ok'), 0, 'the late resolutions were not counted');
+    assert.equal(sum(windows, 'slow', 'count'), 2);
+  });
+
+  test('single-step fast path: sync values, sync throws, rejections with non-Errors and thenables', async () => {
+    const windows: StatsWindow[] = [];
+    const w = workflow('fs', { executor: sharedIterations({ iterations: 8 }) })
+      .step('mixed', ({ vu }) => {
+        const i = vu.iteration % 4;
+        if (i === 0) return 'sync';
+        if (i === 1) throw new TypeError('boom');
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a non-Error on purpose
+        if (i === 2) return Promise.reject('plain string');
+        return { then: (resolve: (v: string) => void) => resolve('thenable') };
+      })
+      .check('mixed', 'is a string', (v) => typeof v === 'string');
+    const job = jobFor(w, windows);
+    await job.run();
+    job.finalize();
+    assert.equal(sum(windows, 'mixed', 'ok'), 4);
+    assert.deepEqual(errors(windows, 'mixed'), { exception: 4 });
+    const samples = windows.map((x) => x.steps['mixed']?.errorSamples['exception']).find(Boolean);
+    assert.ok(samples === 'boom' || samples === 'plain string', String(samples));
+    assert.equal(
+      windows.reduce((t, x) => t + x.iterations.failed, 0),
+      4,
+    );
+  });
+
+  test('single-step fast path: status failures, checks on responses and publish', async () => {
+    const windows: StatsWindow[] = [];
+    const w = workflow('fp', { executor: sharedIterations({ vus: 2, iterations: 6 }) })
+      .step('get', { expectStatus: [201] }, ({ http }) => http.get('/'))
+      .check('get', 'body is ok', (res) => res.text() === 'ok')
+      .publish('status', (results) => results.get.status);
+    const job = jobFor(w, windows);
+    const outcome = await job.run();
+    job.finalize();
+    assert.deepEqual(errors(windows, 'get'), { status_200: 6 });
+    const checks = windows.reduce((t, x) => t + (x.checks['get']?.['body is ok']?.passes ?? 0), 0);
+    assert.equal(checks, 6);
+    assert.deepEqual(outcome.published, {}, 'failed iterations publish nothing');
+
+    const ok = workflow('fq', { executor: sharedIterations({ iterations: 3 }) })
+      .step('get', ({ http }) => http.get('/'))
+      .publish('status', (results) => results.get.status);
+    const okJob = jobFor(ok, []);
+    const okOutcome = await okJob.run();
+    okJob.finalize();
+    assert.equal(okOutcome.published['status']?.value, 200);
+  });
+
+  test('single-step fast path: finalize abandons in-flight steps without recording them', async () => {
+    const windows: StatsWindow[] = [];
+    const w = workflow('ff', { executor: constantVus({ vus: 2, duration: '30s' }) }).step(
+      'hang',
+      () => new Promise<never>(() => undefined),
+    );
+    const job = jobFor(w, windows);
+    const running = job.run();
+    await new Promise((r) => setTimeout(r, 60));
+    const outcome = job.finalize();
+    assert.equal(outcome.interrupted, 0, 'abandoned iterations ended at finalize');
+    await running;
+    assert.equal(sum(windows, 'hang', 'count'), 0);
+    assert.equal(job.stopping, true);
+  });
 });

@@ -1,6 +1,7 @@
 // The five executors as schedulers over an ExecutorHost: they decide when iterations start
 // and on which VU; the host (src/engine/job.ts) runs iterations and records statistics.
-// Closed model: VU loops. Open model: a timer schedule that never waits for the service.
+// Closed model: callback-driven VU loops (no promise per iteration). Open model: a timer
+// schedule that starts every due iteration per tick and never waits for the service.
 import type { ExecutorConfig, Stage } from '../../api/executors.js';
 
 export interface HostVu {
@@ -17,13 +18,16 @@ export interface ExecutorHost<V extends HostVu> {
   /** An idle VU, or a new one while under `maxVus`; null when the pool is exhausted. */
   acquireVu(maxVus: number): V | null;
   releaseVu(vu: V): void;
-  /** Runs one iteration; root steps are timed from `scheduledStart` (ms, host clock). */
-  iterate(vu: V, scheduledStart: number): Promise<void>;
+  /**
+   * Runs one iteration; root steps are timed from `scheduledStart` (ms, host clock). Calls
+   * `done(vu)` exactly once when it ends — possibly synchronously, before `iterate` returns.
+   */
+  iterate(vu: V, scheduledStart: number, done: (vu: V) => void): void;
   /** Counts an iteration the schedule wanted but no VU could take. */
   dropped(): void;
   setTimer(fn: () => void, ms: number): void;
-  /** Lets other work run (I/O, timers) before continuing a tight loop. */
-  yieldNow(): Promise<void>;
+  /** Runs `fn` after pending I/O and timers (lets them run before continuing a tight loop). */
+  defer(fn: () => void): void;
 }
 
 export interface ExecutorRun {
@@ -35,19 +39,51 @@ const YIELD_EVERY_ITERATIONS = 32;
 const RAMP_TICK_MS = 100;
 const MAX_STARTS_PER_TICK = 2000;
 
-async function vuLoop<V extends HostVu>(
+/**
+ * One closed-model VU: starts the next iteration as soon as the last one ends, while
+ * `more(now)` allows. An iteration that ends synchronously continues the loop in place (no
+ * recursion); every YIELD_EVERY_ITERATIONS iterations the loop defers, so a step that never
+ * does I/O cannot starve timers and sockets.
+ */
+function vuLoop<V extends HostVu>(
   host: ExecutorHost<V>,
   vu: V,
-  more: () => boolean,
+  more: (now: number) => boolean,
 ): Promise<void> {
-  let sinceYield = 0;
-  while (!host.stopping && !vu.retire && more()) {
-    await host.iterate(vu, host.now());
-    if (++sinceYield >= YIELD_EVERY_ITERATIONS) {
-      sinceYield = 0;
-      await host.yieldNow();
-    }
-  }
+  return new Promise<void>((resolve) => {
+    let sinceYield = 0;
+    let inside = false;
+    let endedInside = false;
+    const next = (): void => {
+      for (;;) {
+        if (host.stopping || vu.retire) return resolve();
+        const now = host.now();
+        if (!more(now)) return resolve();
+        inside = true;
+        endedInside = false;
+        host.iterate(vu, now, done);
+        inside = false;
+        if (!endedInside) return; // done() continues the loop later
+        if (++sinceYield >= YIELD_EVERY_ITERATIONS) {
+          sinceYield = 0;
+          return host.defer(next);
+        }
+      }
+    };
+    const done = (): void => {
+      if (inside) {
+        endedInside = true;
+        return;
+      }
+      if (++sinceYield >= YIELD_EVERY_ITERATIONS) {
+        sinceYield = 0;
+        host.defer(next);
+        return;
+      }
+      next();
+    };
+    next();
+  });
 }
 
 function constantVus<V extends HostVu>(
@@ -56,7 +92,7 @@ function constantVus<V extends HostVu>(
   durationMs: number,
 ): ExecutorRun {
   const endAt = host.now() + durationMs;
-  const more = (): boolean => host.now() < endAt;
+  const more = (now: number): boolean => now < endAt;
   const loops = Array.from({ length: vus }, () => vuLoop(host, host.newVu(), more));
   return { scheduled: Promise.all(loops).then(() => undefined) };
 }
@@ -69,8 +105,8 @@ function sharedIterations<V extends HostVu>(
 ): ExecutorRun {
   const endAt = host.now() + maxDurationMs;
   let remaining = iterations;
-  const more = (): boolean => {
-    if (remaining <= 0 || host.now() >= endAt) return false;
+  const more = (now: number): boolean => {
+    if (remaining <= 0 || now >= endAt) return false;
     remaining--;
     return true;
   };
@@ -102,7 +138,7 @@ function rampingVus<V extends HostVu>(
   const endAt = startedAt + totalMs;
   const active: V[] = [];
   const loops: Promise<void>[] = [];
-  const more = (): boolean => host.now() < endAt;
+  const more = (now: number): boolean => now < endAt;
   let finish: () => void = () => undefined;
   const scheduled = new Promise<void>((resolve) => (finish = resolve));
   const adjust = (): void => {
@@ -143,24 +179,26 @@ function arrivals<V extends HostVu>(
   let k = 0;
   let finish: () => void = () => undefined;
   const scheduled = new Promise<void>((resolve) => (finish = resolve));
-  const run = (vu: V, due: number): void => {
-    void host.iterate(vu, due).then(() => host.releaseVu(vu));
-  };
+  const release = (vu: V): void => host.releaseVu(vu);
   const tick = (): void => {
     let started = 0;
+    // One clock read per tick; read again only when the next arrival looks early.
+    let now = host.now();
     for (;;) {
       if (host.stopping) return finish();
       const offset = iterationTime(k);
       if (offset === null) return finish();
       const due = startedAt + offset;
-      const now = host.now();
       if (due > now) {
-        host.setTimer(tick, due - now);
-        return;
+        now = host.now();
+        if (due > now) {
+          host.setTimer(tick, due - now);
+          return;
+        }
       }
       k++;
       const vu = host.acquireVu(maxVus);
-      if (vu) run(vu, due);
+      if (vu) host.iterate(vu, due, release);
       else host.dropped();
       if (++started >= MAX_STARTS_PER_TICK) {
         host.setTimer(tick, 0);
