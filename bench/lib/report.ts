@@ -1,0 +1,163 @@
+// Turns the bench's samples into figures: medians per tool and scenario, the top-level ratios,
+// the issue's goals (met or missed), the printed table and the latest.json document.
+import type { Sample, Tool, WorkflowFigures } from './generators.js';
+
+export interface Figures {
+  rps: number;
+  requests: number;
+  cpuS: number | null;
+  cpuPer100k: number | null;
+  rssMiB: number | null;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+
+export interface ToolResult {
+  median: Figures;
+  samples: (Figures & { durationS: number })[];
+}
+
+export type ByTool = Partial<Record<Tool, ToolResult>>;
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const hi = sorted[mid] ?? Number.NaN;
+  return sorted.length % 2 === 1 ? hi : ((sorted[mid - 1] ?? hi) + hi) / 2;
+}
+
+function medianOrNull(values: readonly (number | null)[]): number | null {
+  const present = values.filter((v): v is number => v !== null);
+  return present.length === 0 ? null : median(present);
+}
+
+export function figuresOf(sample: Sample): Figures & { durationS: number } {
+  const cpuS = sample.usage ? sample.usage.userS + sample.usage.sysS : null;
+  return {
+    rps: sample.rps,
+    requests: sample.requests,
+    durationS: sample.durationS,
+    cpuS,
+    cpuPer100k: cpuS !== null && sample.requests > 0 ? (cpuS / sample.requests) * 100_000 : null,
+    rssMiB: sample.usage ? sample.usage.maxRssKb / 1024 : null,
+    p50Ms: sample.latencyMs.p50,
+    p99Ms: sample.latencyMs.p99,
+    errors: sample.errors,
+  };
+}
+
+export function summarize(samples: readonly Sample[]): ToolResult {
+  const figures = samples.map(figuresOf);
+  return {
+    samples: figures,
+    median: {
+      rps: median(figures.map((f) => f.rps)),
+      requests: median(figures.map((f) => f.requests)),
+      cpuS: medianOrNull(figures.map((f) => f.cpuS)),
+      cpuPer100k: medianOrNull(figures.map((f) => f.cpuPer100k)),
+      rssMiB: medianOrNull(figures.map((f) => f.rssMiB)),
+      p50Ms: median(figures.map((f) => f.p50Ms)),
+      p99Ms: median(figures.map((f) => f.p99Ms)),
+      errors: median(figures.map((f) => f.errors)),
+    },
+  };
+}
+
+export function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
+  if (a === null || a === undefined || b === null || b === undefined) return null;
+  if (!Number.isFinite(a) || !Number.isFinite(b) || b === 0) return null;
+  return Math.round((a / b) * 1000) / 1000;
+}
+
+export interface Goal {
+  name: string;
+  key: string;
+  value: number | null;
+  goal: string;
+  /** null when the figure could not be measured in this run. */
+  met: boolean | null;
+  /** Aims are reported but are not part of "Done means". */
+  aim?: boolean;
+}
+
+export function goal(
+  name: string,
+  key: string,
+  value: number | null,
+  op: '>=' | '<=',
+  bound: number,
+  aim = false,
+): Goal {
+  const met = value === null ? null : op === '>=' ? value >= bound : value <= bound;
+  return { name, key, value, goal: `${op} ${bound}`, met, ...(aim ? { aim } : {}) };
+}
+
+export interface CoWorkflow extends WorkflowFigures {
+  passed: boolean;
+}
+
+// ---- printing ---------------------------------------------------------------------------------
+
+function fmt(v: number | null | undefined, digits = 0): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+  return v.toLocaleString('en-US', {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+export function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows
+    .map((row) =>
+      row
+        .map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+export function closedRows(scenario: string, byTool: ByTool): string[][] {
+  const rows: string[][] = [];
+  for (const [tool, result] of Object.entries(byTool)) {
+    if (!result) continue;
+    const m = result.median;
+    rows.push([
+      scenario,
+      tool,
+      fmt(m.rps),
+      fmt(m.cpuS, 2),
+      fmt(m.cpuPer100k, 2),
+      fmt(m.rssMiB, 1),
+      fmt(m.p50Ms, 2),
+      fmt(m.p99Ms, 2),
+      fmt(m.errors),
+    ]);
+  }
+  return rows;
+}
+
+export const HEADER = [
+  'scenario',
+  'tool',
+  'req/s',
+  'CPU s',
+  'CPU s/100k',
+  'peak RSS MiB',
+  'p50 ms',
+  'p99 ms',
+  'errors',
+];
+
+export function goalLines(goals: readonly Goal[]): string[] {
+  return goals.map((g) => {
+    const verdict = g.met === null ? 'not measured' : g.met ? 'met' : 'MISSED';
+    return `  ${g.name.padEnd(44)} ${fmt(g.value, 3).padStart(8)}  goal ${g.goal.padEnd(7)} ${verdict}${g.aim ? ' (aim)' : ''}`;
+  });
+}
+
+export { fmt };

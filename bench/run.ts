@@ -1,0 +1,455 @@
+// `npm run bench`: Salvo against autocannon and wrk at the hardware limit (issue 3). Sets up the
+// target, runs every generator A/B interleaved over several rounds, prints a table and writes
+// bench/results/latest.json. Exit 0 even when a goal is missed (it is a report); 1 when the
+// harness or a generator run failed. Never part of `npm test`.
+//   npm run bench [-- --quick] [--only salvo,autocannon] [--rounds 3] [--duration 10]
+//                 [--skip-setup] [--builtin-target] [--markdown]
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import {
+  TOOLS,
+  runAutocannon,
+  runSalvo,
+  runWrk,
+  type Context,
+  type Sample,
+  type Tool,
+} from './lib/generators.js';
+import { describeMachine } from './lib/machine.js';
+import { killAll, run, which } from './lib/proc.js';
+import {
+  HEADER,
+  closedRows,
+  fmt,
+  goal,
+  goalLines,
+  ratio,
+  summarize,
+  table,
+  type ByTool,
+  type CoWorkflow,
+  type Goal,
+} from './lib/report.js';
+import { markdown } from './lib/markdown.js';
+import { startMainTarget, startStallTarget, type Target } from './lib/targets.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TARGETS_DIR = fileURLToPath(new URL('./targets/', import.meta.url));
+const LATEST = join(ROOT, 'bench', 'results', 'latest.json');
+const SETUP_TIMEOUT_MS = 15 * 60_000;
+const OPEN_RATE = 10_000;
+const OPEN_CONNECTIONS = 100;
+const CO_P99_MIN_MS = 800;
+const CO_P50_MAX_MS = 100;
+const CONNECTIONS = [100, 1000] as const;
+const USAGE = `npm run bench [-- options]
+  --quick            1 round, 3 s runs, 6 s coordinated-omission check (for iteration)
+  --only LIST        generators to run, e.g. salvo,autocannon (default: salvo,autocannon,wrk)
+  --rounds N         interleaved rounds; the median is reported (default 3)
+  --duration S       seconds per run (default 10)
+  --skip-setup       do not run scripts/bench-setup.sh
+  --builtin-target   use the built-in fixed-response target even when nginx is installed
+  --markdown         print bench/results/latest.json as the README's Markdown table and exit`;
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    rounds: { type: 'string' },
+    duration: { type: 'string' },
+    'skip-setup': { type: 'boolean', default: false },
+    'builtin-target': { type: 'boolean', default: false },
+    markdown: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+if (values.markdown) {
+  console.log(markdown(JSON.parse(readFileSync(LATEST, 'utf8'))));
+  process.exit(0);
+}
+
+const quick = values.quick;
+const rounds = Number(values.rounds ?? (quick ? 1 : 3));
+const durationS = Number(values.duration ?? (quick ? 3 : 10));
+const coDurationS = quick ? 6 : 12;
+if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error('--rounds: 1..20');
+if (!Number.isInteger(durationS) || durationS < 1 || durationS > 600) {
+  throw new Error('--duration: whole seconds, 1..600');
+}
+const only = values.only?.split(',').map((s) => s.trim()) ?? [...TOOLS];
+for (const t of only) {
+  if (!TOOLS.includes(t as Tool))
+    throw new Error(`--only: unknown tool '${t}' (${TOOLS.join(', ')})`);
+}
+
+const failures: string[] = [];
+const startedAt = Date.now();
+function progress(message: string): void {
+  const s = Math.round((Date.now() - startedAt) / 1000);
+  console.log(
+    `[${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}] ${message}`,
+  );
+}
+
+process.on('SIGINT', () => {
+  killAll();
+  process.exit(130);
+});
+process.on('SIGTERM', () => {
+  killAll();
+  process.exit(143);
+});
+
+// ---- setup --------------------------------------------------------------------------------
+
+if (!values['skip-setup']) {
+  progress('setup: scripts/bench-setup.sh (installs nginx-light and wrk when missing and root)');
+  const setup = await run('bash', [join(ROOT, 'scripts', 'bench-setup.sh')], SETUP_TIMEOUT_MS, {
+    cwd: ROOT,
+    echo: '  setup: ',
+  });
+  if (setup.code !== 0) progress(`setup exited with ${setup.code}; continuing with what is there`);
+}
+const cores = cpus().length;
+const targetCpu = cores >= 2 ? 0 : undefined;
+const generatorCpu = cores >= 2 ? 1 : undefined;
+const wrkInstalled = which('wrk') !== null;
+const tools = TOOLS.filter((t) => only.includes(t) && (t !== 'wrk' || wrkInstalled));
+if (only.includes('wrk') && !wrkInstalled) progress('wrk is not installed: its rows are skipped');
+
+const scratch = mkdtempSync(join(tmpdir(), 'salvo-bench-'));
+const ctx: Context = {
+  root: ROOT,
+  scratch,
+  cpu: generatorCpu,
+  env: { ...process.env, SALVO_CACHE_DIR: join(scratch, 'cache') },
+};
+const machine = describeMachine(ROOT, targetCpu, generatorCpu);
+progress(
+  `machine: ${machine.cpuCount} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Linux ${machine.kernel}, Node ${machine.node}; ${machine.pinning}; usage via ${machine.usageMethod}`,
+);
+progress(
+  `plan: ${rounds} round(s) × ${durationS} s; tools: ${tools.join(', ')}; closed c=${CONNECTIONS.join(', ')}; open ${OPEN_RATE}/s; CO check ${coDurationS} s; about ${Math.ceil(estimateS() / 60)} min`,
+);
+
+const retried: string[] = [];
+
+/** Runs `fn`; on failure retries once (a shared machine has hiccups) and records what failed. */
+/** Rough wall time of the plan: each run costs its duration plus ~2 s of start and stop. */
+function estimateS(): number {
+  const openCount = tools.filter((t) => t !== 'wrk').length;
+  const perRound = (CONNECTIONS.length * tools.length + openCount) * (durationS + 2);
+  return 5 + rounds * perRound + 2 * (coDurationS + 3);
+}
+
+async function attempt<T>(label: string, fn: () => Promise<T>): Promise<T | null> {
+  for (let i = 0; ; i++) {
+    try {
+      const value = await fn();
+      if (i > 0) retried.push(label);
+      return value;
+    } catch (error) {
+      const message = `${label}: ${error instanceof Error ? error.message : String(error)}`;
+      if (i === 0) {
+        progress(`retrying after a failure — ${message}`);
+        continue;
+      }
+      failures.push(message);
+      progress(`FAILED ${message}`);
+      return null;
+    }
+  }
+}
+
+function rotate<T>(list: readonly T[], by: number): T[] {
+  return list.map((_, i) => list[(i + by) % list.length] as T);
+}
+
+function line(s: Sample): string {
+  const u = s.usage;
+  const cpu = u
+    ? `${(u.userS + u.sysS).toFixed(2)} CPU s, ${(u.maxRssKb / 1024).toFixed(0)} MiB`
+    : 'no usage';
+  return `${fmt(s.rps)} req/s, p99 ${s.latencyMs.p99.toFixed(1)} ms, ${cpu}${s.errors ? `, ${s.errors} errors` : ''}`;
+}
+
+async function closedRun(tool: Tool, target: Target, connections: number): Promise<Sample> {
+  switch (tool) {
+    case 'salvo':
+      return runSalvo(ctx, target.url, { workflow: 'closed.ts', durationS, vus: connections });
+    case 'autocannon':
+      return runAutocannon(ctx, target.url, { connections, durationS });
+    case 'wrk':
+      return runWrk(ctx, target.url, { connections, durationS });
+  }
+}
+
+// ---- the runs -----------------------------------------------------------------------------
+
+const closed: Record<string, Partial<Record<Tool, Sample[]>>> = { c100: {}, c1000: {} };
+const open: Partial<Record<Tool, Sample[]>> = {};
+const openTools = tools.filter((t): t is 'salvo' | 'autocannon' => t !== 'wrk');
+let coSalvo: Sample | null = null;
+let coAutocannon: Sample | null = null;
+let target: Target | null = null;
+let targetKind: 'nginx' | 'builtin' | null = null;
+let targetNote: string | null = null;
+
+try {
+  target = await startMainTarget(
+    join(scratch, 'nginx'),
+    targetCpu,
+    TARGETS_DIR,
+    values['builtin-target'],
+  );
+  progress(
+    target.kind === 'nginx'
+      ? `target: nginx ${machine.nginx ?? ''} on ${target.url}`
+      : `target: BUILT-IN fixed-response target on ${target.url} — ${target.note ?? ''}`,
+  );
+  const main = target;
+  targetKind = target.kind === 'nginx' ? 'nginx' : 'builtin';
+  targetNote = target.note ?? null;
+
+  if (tools.includes('salvo')) {
+    progress('warm-up: salvo 2 s (bundle cache, connections)');
+    await attempt('warm-up', () =>
+      runSalvo(ctx, main.url, { workflow: 'closed.ts', durationS: 2, vus: 10 }),
+    );
+  }
+
+  for (let r = 0; r < rounds; r++) {
+    for (const connections of r % 2 === 0 ? CONNECTIONS : [...CONNECTIONS].reverse()) {
+      for (const tool of rotate(tools, r)) {
+        const label = `round ${r + 1}/${rounds} closed c=${connections} ${tool}`;
+        const s = await attempt(label, () => closedRun(tool, main, connections));
+        if (s) {
+          ((closed[`c${connections}`] ??= {})[tool] ??= []).push(s);
+          progress(`${label}: ${line(s)}`);
+        }
+      }
+    }
+    for (const tool of rotate(openTools, r)) {
+      const label = `round ${r + 1}/${rounds} open ${OPEN_RATE}/s ${tool}`;
+      const s = await attempt(label, () =>
+        tool === 'salvo'
+          ? runSalvo(ctx, main.url, {
+              workflow: 'open.ts',
+              durationS,
+              rate: OPEN_RATE,
+              vus: OPEN_CONNECTIONS,
+            })
+          : runAutocannon(ctx, main.url, {
+              connections: OPEN_CONNECTIONS,
+              durationS,
+              overallRate: OPEN_RATE,
+            }),
+      );
+      if (s) {
+        (open[tool] ??= []).push(s);
+        const per100k = s.usage ? ((s.usage.userS + s.usage.sysS) / s.requests) * 100_000 : NaN;
+        progress(`${label}: ${line(s)}, ${per100k.toFixed(2)} CPU s/100k`);
+      }
+    }
+  }
+  await target.close();
+  target = null;
+
+  // Coordinated omission: a fresh stalling target for each generator, so both see the same
+  // stall schedule from their first request.
+  if (tools.includes('salvo')) {
+    progress(`CO check: salvo open-model executors against the stalling target, ${coDurationS} s`);
+    const stall = await startStallTarget(targetCpu, TARGETS_DIR);
+    coSalvo = await attempt('CO check salvo', () =>
+      runSalvo(ctx, stall.url, { workflow: 'stall.ts', durationS: coDurationS }),
+    );
+    await stall.close();
+    for (const w of coSalvo?.workflows ?? []) {
+      progress(
+        `CO check ${w.name}: p50 ${w.latencyMs.p50.toFixed(1)} ms, p99 ${w.latencyMs.p99.toFixed(1)} ms, ${w.requests} requests, ${w.dropped} dropped`,
+      );
+    }
+  }
+  if (tools.includes('autocannon')) {
+    progress(
+      `CO contrast: autocannon closed model (-c 100) against the stalling target, ${coDurationS} s`,
+    );
+    const stall = await startStallTarget(targetCpu, TARGETS_DIR);
+    coAutocannon = await attempt('CO contrast autocannon', () =>
+      runAutocannon(ctx, stall.url, { connections: 100, durationS: coDurationS }),
+    );
+    await stall.close();
+    if (coAutocannon) {
+      progress(
+        `CO contrast autocannon: p50 ${coAutocannon.latencyMs.p50} ms, p99 ${coAutocannon.latencyMs.p99} ms`,
+      );
+    }
+  }
+} catch (error) {
+  failures.push(
+    `harness: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+  );
+  progress(`FAILED harness: ${error instanceof Error ? error.message : String(error)}`);
+} finally {
+  if (target) await target.close();
+  killAll();
+}
+
+// ---- figures ------------------------------------------------------------------------------
+
+function byTool(samples: Partial<Record<Tool, Sample[]>>): ByTool {
+  const out: ByTool = {};
+  for (const tool of TOOLS) {
+    const list = samples[tool];
+    if (list && list.length > 0) out[tool] = summarize(list);
+  }
+  return out;
+}
+
+const c100 = byTool(closed['c100'] ?? {});
+const c1000 = byTool(closed['c1000'] ?? {});
+const openFigures = byTool(open);
+const coWorkflows: CoWorkflow[] = (coSalvo?.workflows ?? []).map((w) => ({
+  ...w,
+  passed: w.latencyMs.p99 >= CO_P99_MIN_MS && w.latencyMs.p50 <= CO_P50_MAX_MS,
+}));
+const coPassed =
+  coWorkflows.length === 0 ? null : coWorkflows.every((w) => w.passed) && coWorkflows.length >= 2;
+
+const top = {
+  salvo_over_autocannon_c100: ratio(c100.salvo?.median.rps, c100.autocannon?.median.rps),
+  salvo_over_autocannon_c1000: ratio(c1000.salvo?.median.rps, c1000.autocannon?.median.rps),
+  salvo_over_wrk_c100: ratio(c100.salvo?.median.rps, c100.wrk?.median.rps),
+  cpu_per_100k_salvo_over_autocannon: ratio(
+    openFigures.salvo?.median.cpuPer100k,
+    openFigures.autocannon?.median.cpuPer100k,
+  ),
+  rss_c1000_salvo_over_autocannon: ratio(
+    c1000.salvo?.median.rssMiB,
+    c1000.autocannon?.median.rssMiB,
+  ),
+  co_check_passed: coPassed,
+};
+
+const goals: Goal[] = [
+  goal(
+    'closed req/s salvo/autocannon, 100 connections',
+    'salvo_over_autocannon_c100',
+    top.salvo_over_autocannon_c100,
+    '>=',
+    1.5,
+  ),
+  goal(
+    'closed req/s salvo/autocannon, 1000 connections',
+    'salvo_over_autocannon_c1000',
+    top.salvo_over_autocannon_c1000,
+    '>=',
+    1.5,
+  ),
+  goal(
+    'open CPU s/100k salvo/autocannon',
+    'cpu_per_100k_salvo_over_autocannon',
+    top.cpu_per_100k_salvo_over_autocannon,
+    '<=',
+    0.67,
+  ),
+  goal(
+    'peak RSS at 1000 connections salvo/autocannon',
+    'rss_c1000_salvo_over_autocannon',
+    top.rss_c1000_salvo_over_autocannon,
+    '<=',
+    1.0,
+  ),
+  goal(
+    'closed req/s salvo/wrk, 100 connections',
+    'salvo_over_wrk_c100',
+    top.salvo_over_wrk_c100,
+    '>=',
+    0.6,
+    true,
+  ),
+];
+
+const document = {
+  schema: 'salvo.bench/v1',
+  date: new Date().toISOString(),
+  command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+  mode: quick ? 'quick' : 'full',
+  rounds,
+  durationS,
+  target: targetKind,
+  targetNote,
+  ...top,
+  goals,
+  machine,
+  closed: { c100, c1000 },
+  open: { rate: OPEN_RATE, connections: OPEN_CONNECTIONS, durationS, byTool: openFigures },
+  coordinatedOmission: {
+    target: 'bench/targets/stall.ts: every response held 1 s every 5 s',
+    durationS: coDurationS,
+    passCriterion: `each open-model executor: p99 >= ${CO_P99_MIN_MS} ms and p50 <= ${CO_P50_MAX_MS} ms`,
+    passed: coPassed,
+    salvo: coWorkflows,
+    autocannonClosedC100: coAutocannon
+      ? {
+          p50Ms: coAutocannon.latencyMs.p50,
+          p99Ms: coAutocannon.latencyMs.p99,
+          requests: coAutocannon.requests,
+        }
+      : null,
+  },
+  failures,
+  retried,
+  runtimeS: Math.round((Date.now() - startedAt) / 1000),
+};
+
+// ---- output -------------------------------------------------------------------------------
+
+const rows = [
+  HEADER,
+  ...closedRows('closed c=100', c100),
+  ...closedRows('closed c=1000', c1000),
+  ...closedRows(`open ${OPEN_RATE}/s`, openFigures),
+];
+console.log('');
+console.log(
+  `Salvo bench — target: ${targetKind === 'nginx' ? `nginx ${machine.nginx ?? ''}` : `BUILT-IN (${targetNote ?? 'nginx unavailable'})`}; median of ${rounds} round(s) × ${durationS} s`,
+);
+console.log(table(rows));
+console.log('');
+console.log(
+  `coordinated omission (stall 1 s every 5 s, ${coDurationS} s): ${coPassed === null ? 'not run' : coPassed ? 'PASSED' : 'FAILED'}`,
+);
+for (const w of coWorkflows) {
+  console.log(
+    `  salvo ${w.executor.padEnd(22)} p50 ${fmt(w.latencyMs.p50, 1).padStart(7)} ms  p99 ${fmt(w.latencyMs.p99, 1).padStart(7)} ms  dropped ${w.dropped}  ${w.passed ? 'shows the stall' : 'does NOT show the stall'}`,
+  );
+}
+if (coAutocannon) {
+  console.log(
+    `  autocannon closed -c 100        p50 ${fmt(coAutocannon.latencyMs.p50, 1).padStart(7)} ms  p99 ${fmt(coAutocannon.latencyMs.p99, 1).padStart(7)} ms  (contrast, not a criterion)`,
+  );
+}
+console.log('');
+console.log('goals (issue 3, "Done means" 2):');
+for (const l of goalLines(goals)) console.log(l);
+if (failures.length > 0) {
+  console.log('');
+  console.log(`${failures.length} run(s) failed:`);
+  for (const f of failures) console.log(`  ${f.split('\n')[0] ?? ''}`);
+}
+
+mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+writeFileSync(LATEST, `${JSON.stringify(document, null, 2)}\n`);
+console.log('');
+progress(`wrote ${LATEST}`);
+rmSync(scratch, { recursive: true, force: true });
+process.exitCode = failures.length > 0 ? 1 : 0;
