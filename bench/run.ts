@@ -213,7 +213,7 @@ try {
   progress(
     target.kind === 'nginx'
       ? `target: nginx ${machine.nginx ?? ''} on ${target.url}`
-      : `target: BUILT-IN fixed-response target on ${target.url} — ${target.note ?? ''}`,
+      : `target: BUILT-IN fixed-response target on ${target.url} (${target.note ?? 'nginx unavailable'}) — figures are not comparable with nginx runs`,
   );
   const main = target;
   targetKind = target.kind === 'nginx' ? 'nginx' : 'builtin';
@@ -421,7 +421,7 @@ const rows = [
 ];
 console.log('');
 console.log(
-  `Salvo bench — target: ${targetKind === 'nginx' ? `nginx ${machine.nginx ?? ''}` : `BUILT-IN (${targetNote ?? 'nginx unavailable'})`}; median of ${rounds} round(s) × ${durationS} s`,
+  `Salvo bench — target: ${targetKind === 'nginx' ? `nginx ${machine.nginx ?? ''}` : `BUILT-IN fixed-response target (${targetNote ?? 'nginx unavailable'})`}; median of ${rounds} round(s) × ${durationS} s`,
 );
 console.log(table(rows));
 console.log('');

@@ -41,7 +41,9 @@ export function markdown(doc: Latest): string {
   out.push('| --- | ---: | --- | --- |');
   for (const g of doc.goals) {
     const verdict = g.met === null ? 'not measured' : g.met ? 'met' : 'missed';
-    out.push(`| ${g.name}${g.aim ? ' (aim)' : ''} | ${fmt(g.value, 2)} | ${g.goal} | ${verdict} |`);
+    out.push(
+      `| ${g.name}${g.aim ? ' (aim)' : ''} | ${fmt(g.value, 2)} | ${g.goal.replace('>=', '≥').replace('<=', '≤')} | ${verdict} |`,
+    );
   }
   const co = doc.coordinatedOmission;
   const parts = co.salvo.map(

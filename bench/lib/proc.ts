@@ -150,8 +150,11 @@ let chosen: { method: UsageMethod; path: string | null } | undefined;
 /** Which resource wrapper this machine has: GNU time, else python3, else /proc polling. */
 export function usageMethod(): { method: UsageMethod; path: string | null } {
   if (chosen) return chosen;
+  // SALVO_BENCH_USAGE=python-rusage|proc-poll forces a fallback (to check it works).
+  const forced = process.env['SALVO_BENCH_USAGE'];
+  if (forced === 'proc-poll') return (chosen = { method: 'proc-poll', path: null });
   const time = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
-  if (time !== null) {
+  if (time !== null && forced !== 'python-rusage') {
     const probe = spawnSync(time, ['-f', '%U', 'true'], { encoding: 'utf8', timeout: 5000 });
     if (probe.status === 0 && /^\d/.test(probe.stderr.trim())) {
       return (chosen = { method: 'gnu-time', path: time });

@@ -156,7 +156,7 @@ export const HEADER = [
 export function goalLines(goals: readonly Goal[]): string[] {
   return goals.map((g) => {
     const verdict = g.met === null ? 'not measured' : g.met ? 'met' : 'MISSED';
-    return `  ${g.name.padEnd(44)} ${fmt(g.value, 3).padStart(8)}  goal ${g.goal.padEnd(7)} ${verdict}${g.aim ? ' (aim)' : ''}`;
+    return `  ${g.name.padEnd(48)} ${fmt(g.value, 3).padStart(8)}  goal ${g.goal.padEnd(7)} ${verdict}${g.aim ? ' (aim)' : ''}`;
   });
 }
 

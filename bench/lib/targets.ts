@@ -181,7 +181,7 @@ export async function startMainTarget(
     }
   }
   const target = await startNodeTarget(join(targetsDir, 'fixed.js'), 'builtin', cpu);
-  return { ...target, note: `built-in fixed-response target (${reason})` };
+  return { ...target, note: reason };
 }
 
 export async function startStallTarget(
