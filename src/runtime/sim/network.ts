@@ -1,0 +1,198 @@
+// The simulated network's model: link characteristics per directed node pair, per datacenter
+// pair and by default, and which directions are cut (partitions, isolation). Pure state; it
+// never schedules anything and never draws randomness itself except through the rng it is given.
+
+import type { SimRng } from './rng.js';
+
+/**
+ * How one direction of a link behaves. Latency is uniform in [min, max] plus uniform jitter in
+ * [0, jitterMs). Probabilities are per datagram (or per stream frame where stated).
+ */
+export interface LinkModel {
+  latencyMs: { min: number; max: number };
+  jitterMs?: number;
+  /** Datagrams: dropped. Streams: the connection resets (unless `streamBreak` says otherwise). */
+  loss?: number;
+  /** Datagrams only: a second copy is delivered with its own latency. */
+  duplicate?: number;
+  /** Datagrams only: extra delay in [0, reorderDelayMs) that lets later datagrams overtake. */
+  reorder?: number;
+  /** Extra delay bound for `reorder`; default max(1, 2 × latencyMs.max). */
+  reorderDelayMs?: number;
+  /** Streams: per-frame probability that the connection resets (default: `loss`). */
+  streamBreak?: number;
+  /** Per datagram: one byte flipped. Per stream frame: delivered as a `checksum` frame error. */
+  corrupt?: number;
+}
+
+/** A LAN-like default: 1–3 ms, nothing lost. */
+export const DEFAULT_LINK: LinkModel = {
+  latencyMs: { min: 1, max: 3 },
+  jitterMs: 0,
+  loss: 0,
+  duplicate: 0,
+  reorder: 0,
+  corrupt: 0,
+};
+
+/** The latency used between a node and itself. */
+export const LOOPBACK_LATENCY_MS = 0.01;
+
+const PROBABILITY_FIELDS = ['loss', 'duplicate', 'reorder', 'streamBreak', 'corrupt'] as const;
+
+/** Throws a RangeError naming the bad field; returns the model for chaining. */
+export function validateLinkModel(model: Partial<LinkModel>, where: string): Partial<LinkModel> {
+  const latency = model.latencyMs;
+  if (latency !== undefined) {
+    if (
+      !Number.isFinite(latency.min) ||
+      !Number.isFinite(latency.max) ||
+      latency.min < 0 ||
+      latency.max < latency.min
+    ) {
+      throw new RangeError(
+        `${where}: latencyMs needs 0 <= min <= max, got ${latency.min}..${latency.max}`,
+      );
+    }
+  }
+  for (const field of PROBABILITY_FIELDS) {
+    const p = model[field];
+    if (p !== undefined && (!Number.isFinite(p) || p < 0 || p > 1)) {
+      throw new RangeError(`${where}: ${field} must be in [0, 1], got ${p}`);
+    }
+  }
+  for (const field of ['jitterMs', 'reorderDelayMs'] as const) {
+    const v = model[field];
+    if (v !== undefined && (!Number.isFinite(v) || v < 0)) {
+      throw new RangeError(`${where}: ${field} must be >= 0, got ${v}`);
+    }
+  }
+  return model;
+}
+
+function pairKey(a: string, b: string): string {
+  return `${a}\u0000${b}`;
+}
+
+export class NetworkModel {
+  private defaultLink: LinkModel;
+  private readonly dcLinks = new Map<string, Partial<LinkModel>>();
+  private readonly links = new Map<string, Partial<LinkModel>>();
+  private readonly resolved = new Map<string, LinkModel>();
+  private readonly blockedPairs = new Set<string>();
+  private readonly blockedDcPairs = new Set<string>();
+  private readonly isolated = new Set<string>();
+
+  constructor(
+    defaultLink: LinkModel,
+    private readonly dcOf: (nodeId: string) => string,
+  ) {
+    this.defaultLink = { ...DEFAULT_LINK, ...validateLinkModel(defaultLink, 'defaultLink') };
+  }
+
+  setDefault(model: Partial<LinkModel>): void {
+    this.defaultLink = { ...this.defaultLink, ...validateLinkModel(model, 'setDefaultLink') };
+    this.resolved.clear();
+  }
+
+  setOneWay(from: string, to: string, model: Partial<LinkModel>): void {
+    validateLinkModel(model, `link ${from}->${to}`);
+    const key = pairKey(from, to);
+    this.links.set(key, { ...this.links.get(key), ...model });
+    this.resolved.clear();
+  }
+
+  setDcOneWay(fromDc: string, toDc: string, model: Partial<LinkModel>): void {
+    validateLinkModel(model, `dc link ${fromDc}->${toDc}`);
+    const key = pairKey(fromDc, toDc);
+    this.dcLinks.set(key, { ...this.dcLinks.get(key), ...model });
+    this.resolved.clear();
+  }
+
+  /** Forgets every per-link and per-DC override (the default stays). */
+  clearLinks(): void {
+    this.links.clear();
+    this.dcLinks.clear();
+    this.resolved.clear();
+  }
+
+  /** default ← DC pair override ← node pair override; loopback is fast and lossless. */
+  link(from: string, to: string): LinkModel {
+    const key = pairKey(from, to);
+    const cached = this.resolved.get(key);
+    if (cached !== undefined) {
+      return cached;
+    }
+    let model: LinkModel;
+    if (from === to) {
+      model = {
+        latencyMs: { min: LOOPBACK_LATENCY_MS, max: LOOPBACK_LATENCY_MS },
+        jitterMs: 0,
+        loss: 0,
+        duplicate: 0,
+        reorder: 0,
+        corrupt: 0,
+      };
+    } else {
+      model = {
+        ...this.defaultLink,
+        ...this.dcLinks.get(pairKey(this.dcOf(from), this.dcOf(to))),
+        ...this.links.get(key),
+      };
+    }
+    this.resolved.set(key, model);
+    return model;
+  }
+
+  block(from: string, to: string): void {
+    if (from !== to) {
+      this.blockedPairs.add(pairKey(from, to));
+    }
+  }
+
+  blockDc(fromDc: string, toDc: string): void {
+    if (fromDc !== toDc) {
+      this.blockedDcPairs.add(pairKey(fromDc, toDc));
+    }
+  }
+
+  isolate(id: string): void {
+    this.isolated.add(id);
+  }
+
+  heal(): void {
+    this.blockedPairs.clear();
+    this.blockedDcPairs.clear();
+    this.isolated.clear();
+  }
+
+  /** True when nothing sent from `from` reaches `to` right now. */
+  blocked(from: string, to: string): boolean {
+    if (from === to) {
+      return false;
+    }
+    if (this.isolated.size > 0 && (this.isolated.has(from) || this.isolated.has(to))) {
+      return true;
+    }
+    if (this.blockedPairs.size > 0 && this.blockedPairs.has(pairKey(from, to))) {
+      return true;
+    }
+    return (
+      this.blockedDcPairs.size > 0 &&
+      this.blockedDcPairs.has(pairKey(this.dcOf(from), this.dcOf(to)))
+    );
+  }
+
+  /** One-way delay for a packet on `model` (uniform latency + jitter; reordering only if asked). */
+  sampleDelayMs(model: LinkModel, rng: SimRng, allowReorder: boolean): number {
+    let delay = rng.between(model.latencyMs.min, model.latencyMs.max);
+    if (model.jitterMs !== undefined && model.jitterMs > 0) {
+      delay += rng.between(0, model.jitterMs);
+    }
+    if (allowReorder && rng.chance(model.reorder)) {
+      const bound = model.reorderDelayMs ?? Math.max(1, 2 * model.latencyMs.max);
+      delay += rng.between(0, bound);
+    }
+    return delay;
+  }
+}
