@@ -120,6 +120,8 @@ export class RpcConnection {
   private sessionValue: Session | null = null;
   private resolveReady!: (o: HandshakeOutcome) => void;
   private handshakeTimer: TimerHandle | null = null;
+  /** Why the handshake failed, reported to later requests. */
+  private handshakeFailure: ErrorMessage | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private activeHandlers = 0;
@@ -224,6 +226,7 @@ export class RpcConnection {
       if (!outcome.ok) return { ok: false, error: outcome.error };
     }
     if (this.state === 'closed') {
+      if (this.handshakeFailure !== null) return { ok: false, error: this.handshakeFailure };
       return {
         ok: false,
         error: errorMessage('connection_closed', `connection to ${this.peerName()} is closed`, {
@@ -576,13 +579,26 @@ export class RpcConnection {
   private sendErrorRaw(e: ErrorMessage): void {
     if (this.state === 'closed') return;
     const bytes = this.encode({ ...e });
-    if (bytes.ok) this.sendBytes(bytes.bytes);
+    if (bytes.ok) {
+      this.sendBytes(bytes.bytes);
+      return;
+    }
+    // Too big (tiny frame limit) or unencodable details: the code and request id still go out.
+    const minimal: Record<string, unknown> & { t: string } = {
+      t: 'error',
+      code: e.code,
+      message: '',
+    };
+    if (e.re !== undefined) minimal.re = e.re;
+    const fallback = this.encode(minimal);
+    if (fallback.ok) this.sendBytes(fallback.bytes);
   }
 
   // ─── Lifecycle ────────────────────────────────────────────────────────────────────────────
 
   private failHandshake(error: ErrorMessage, tellPeer: boolean): void {
     if (this.state !== 'handshaking') return;
+    this.handshakeFailure = error;
     if (tellPeer) this.sendError(error);
     this.resolveReady({ ok: false, error });
     this.close();

@@ -234,8 +234,9 @@ export class RecordSchema<T> extends Schema<Record<string, T>> {
     if (!isPlainObject(v)) return this.fail(ctx, path, v);
     const keys = Object.keys(v);
     if (keys.length > this.maxKeys) return this.fail(ctx, path, v);
-    const out: Record<string, T> = Object.create(null) as Record<string, T>;
+    const out: Record<string, T> = {};
     for (const key of keys) {
+      if (key === '__proto__') continue; // never let a peer's key reach an object's prototype
       const r = this.value.check(v[key], ctx, `${path}.${key}`);
       if (r === FAIL) return FAIL;
       out[key] = r;
