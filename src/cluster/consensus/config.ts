@@ -25,6 +25,8 @@ export interface RaftConfig {
   readonly quorumFailuresToStepDown: number;
   /** At most this many entries in one AppendEntries message. */
   readonly maxEntriesPerAppend: number;
+  /** At most this many bytes of entry data in one AppendEntries (at least one entry is sent). */
+  readonly maxAppendBytes: number;
   /** At most this many AppendEntries in flight per follower in replicate state. */
   readonly maxInflightAppends: number;
   /** Proposals above this size are refused. */
@@ -46,8 +48,9 @@ export const LOCAL_RAFT_CONFIG: RaftConfig = {
   checkQuorum: true,
   quorumFailuresToStepDown: 3,
   maxEntriesPerAppend: 256,
+  maxAppendBytes: 512 * 1024,
   maxInflightAppends: 64,
-  maxProposalBytes: 1024 * 1024,
+  maxProposalBytes: 256 * 1024,
   maxUncommittedEntries: 10_000,
   compactionRetainEntries: 256,
   transferTimeoutTicks: 15,
@@ -77,6 +80,7 @@ export function validateRaftConfig(c: RaftConfig): RaftConfig {
     'heartbeatTicks',
     'quorumFailuresToStepDown',
     'maxEntriesPerAppend',
+    'maxAppendBytes',
     'maxInflightAppends',
     'maxProposalBytes',
     'maxUncommittedEntries',

@@ -347,6 +347,19 @@ export class Raft {
     return this.log.term(index);
   }
 
+  /** The follower whose log matches the leader's furthest (for a graceful hand-over), or null. */
+  bestTransferTarget(): NodeId | null {
+    let best: NodeId | null = null;
+    let bestMatch = -1;
+    for (const [id, pr] of this.progress) {
+      if (pr.match > bestMatch) {
+        best = id;
+        bestMatch = pr.match;
+      }
+    }
+    return best;
+  }
+
   currentSnapshot(): Snapshot | null {
     return this.snapshot;
   }
@@ -866,6 +879,14 @@ export class Raft {
       return;
     }
     const entries = this.log.slice(pr.next, pr.next + this.cfg.maxEntriesPerAppend);
+    let bytes = 0;
+    for (let k = 0; k < entries.length; k++) {
+      bytes += entries[k]?.data.byteLength ?? 0;
+      if (k > 0 && bytes > this.cfg.maxAppendBytes) {
+        entries.length = k;
+        break;
+      }
+    }
     if (entries.length === 0 && !sendIfEmpty) return;
     const last = entries[entries.length - 1];
     this.send({
