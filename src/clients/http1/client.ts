@@ -1,9 +1,11 @@
 // HttpClient: the HTTP/1.1 client one virtual user drives (keep-alive pools per origin,
 // redirects, the promise and callback APIs). Hand-written on node:net/node:tls instead of
 // undici or node:http because it is the load generator's hot path: a repeated request is a
-// cache hit that writes one pre-serialised Buffer, reads land in one shared buffer, and the
-// parser copies out only the head and the body. It never throws on a request; every failure
-// is an HttpError delivered to the callback or the rejected promise.
+// cache hit (the client's last target, else the thread's head cache) that writes one
+// pre-serialised Buffer, reads land in one shared buffer and are parsed in place, a whole
+// response is copied out once, and a promise request costs one promise, settled directly.
+// It never throws on a request; every failure is an HttpError delivered to the callback or
+// the rejected promise.
 import {
   type OriginPool as OriginPoolType,
   OriginPool,
@@ -14,6 +16,9 @@ import {
 import { type HttpErrorKind, HttpError, zeroTimings } from './errors.js';
 import { buildTarget, configKeyPrefix, headCache, type RequestTarget } from './head.js';
 import type { HttpResponse } from './response.js';
+
+type Resolve = (res: HttpResponse) => void;
+type Reject = (err: HttpError) => void;
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -96,6 +101,10 @@ class ClientCore implements PoolHost {
   private readonly headers: Record<string, string> | undefined;
   private readonly keyPrefix: string;
   private readonly pools = new Map<string, OriginPool>();
+  /** The target of the last request without options: repeated requests skip the key build. */
+  private lastMethod = '';
+  private lastUrl = '';
+  private lastTarget: RequestTarget | undefined = undefined;
 
   constructor(options: HttpClientOptions) {
     this.timeoutMs = positive(options.timeoutMs, DEFAULT_TIMEOUT_MS, 'timeoutMs');
@@ -128,13 +137,37 @@ class ClientCore implements PoolHost {
     );
   }
 
+  /** Starts a request that settles `cb`, or else the promise pair `resolve`/`reject`. */
   start(
     method: string,
     url: string,
     options: RequestOptions | undefined,
-    cb: ResponseCallback,
     redirects: number,
+    cb: ResponseCallback | null,
+    resolve: Resolve | null,
+    reject: Reject | null,
   ): void {
+    if (options === undefined && url === this.lastUrl && method === this.lastMethod) {
+      const last = this.lastTarget;
+      if (last !== undefined) {
+        const req = new PendingRequest(
+          method,
+          last,
+          null,
+          0,
+          this.timeoutMs,
+          false,
+          cb,
+          resolve,
+          reject,
+          undefined,
+          this.followRedirects,
+          redirects,
+        );
+        this.poolFor(last).dispatch(req, false, req.start);
+        return;
+      }
+    }
     const json = options !== undefined && options.json !== undefined;
     const headers = options?.headers;
     let key = this.keyPrefix + method + ' ' + url;
@@ -154,9 +187,16 @@ class ClientCore implements PoolHost {
         keepAlive: this.keepAlive,
         servername: this.tls.servername,
       });
-      if (typeof built === 'string') return this.failEarly(method, url, built, cb);
+      if (typeof built === 'string') {
+        return this.failEarly(method, url, built, cb, reject);
+      }
       target = built;
       headCache.set(key, built);
+    }
+    if (options === undefined) {
+      this.lastMethod = method;
+      this.lastUrl = url;
+      this.lastTarget = target;
     }
 
     let body: string | Uint8Array | null = null;
@@ -176,10 +216,11 @@ class ClientCore implements PoolHost {
             url,
             `json body cannot be serialised: ${String(error)}`,
             cb,
+            reject,
           );
         }
         if (typeof text !== 'string') {
-          return this.failEarly(method, url, 'json body serialises to nothing', cb);
+          return this.failEarly(method, url, 'json body serialises to nothing', cb, reject);
         }
         body = text;
         bodyLength = Buffer.byteLength(text);
@@ -192,18 +233,18 @@ class ClientCore implements PoolHost {
           body = given;
           bodyLength = given.byteLength;
         } else {
-          return this.failEarly(method, url, 'body must be a string or a Uint8Array', cb);
+          return this.failEarly(method, url, 'body must be a string or a Uint8Array', cb, reject);
         }
       }
       if (options.timeoutMs !== undefined) {
         if (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0) {
-          return this.failEarly(method, url, 'timeoutMs must be a positive number', cb);
+          return this.failEarly(method, url, 'timeoutMs must be a positive number', cb, reject);
         }
         timeoutMs = options.timeoutMs;
       }
       if (options.followRedirects !== undefined) {
         if (!Number.isInteger(options.followRedirects) || options.followRedirects < 0) {
-          return this.failEarly(method, url, 'followRedirects must be an integer ≥ 0', cb);
+          return this.failEarly(method, url, 'followRedirects must be an integer ≥ 0', cb, reject);
         }
         followLimit = options.followRedirects;
       }
@@ -217,11 +258,13 @@ class ClientCore implements PoolHost {
       timeoutMs,
       discardBody,
       cb,
+      resolve,
+      reject,
       options,
       followLimit,
       redirects,
     );
-    this.poolFor(target).dispatch(req, false);
+    this.poolFor(target).dispatch(req, false, req.start);
   }
 
   close(): void {
@@ -240,17 +283,21 @@ class ClientCore implements PoolHost {
         return;
       }
     }
-    req.cb(null, res);
+    if (req.cb !== null) req.cb(null, res);
+    else if (req.resolve !== null) req.resolve(res);
   }
 
   failed(req: PendingRequest, kind: HttpErrorKind, message: string, cause?: unknown): void {
     const timings = req.timings(performance.now());
     const options = cause === undefined ? undefined : { cause };
-    req.cb(new HttpError(kind, message, req.method, req.target.href, timings, options), null);
+    this.settleError(
+      req,
+      new HttpError(kind, message, req.method, req.target.href, timings, options),
+    );
   }
 
   retry(req: PendingRequest): void {
-    this.poolFor(req.target).dispatch(req, true);
+    this.poolFor(req.target).dispatch(req, true, performance.now());
   }
 
   poolEmpty(pool: OriginPoolType): void {
@@ -266,14 +313,27 @@ class ClientCore implements PoolHost {
     return pool;
   }
 
-  private failEarly(method: string, url: string, message: string, cb: ResponseCallback): void {
+  private settleError(req: PendingRequest, error: HttpError): void {
+    if (req.cb !== null) req.cb(error, null);
+    else if (req.reject !== null) req.reject(error);
+  }
+
+  private failEarly(
+    method: string,
+    url: string,
+    message: string,
+    cb: ResponseCallback | null,
+    reject: Reject | null,
+  ): void {
     const error = new HttpError('bad_request', message, method, url, zeroTimings());
-    process.nextTick(cb, error, null);
+    if (cb !== null) process.nextTick(cb, error, null);
+    else if (reject !== null) reject(error);
   }
 
   private redirect(req: PendingRequest, res: HttpResponse, location: string): void {
     if (req.redirects >= req.followLimit) {
-      req.cb(
+      this.settleError(
+        req,
         new HttpError(
           'too_many_redirects',
           `more than ${req.followLimit} redirects (next: ${location})`,
@@ -281,7 +341,6 @@ class ClientCore implements PoolHost {
           res.url,
           res.timings,
         ),
-        null,
       );
       return;
     }
@@ -289,7 +348,8 @@ class ClientCore implements PoolHost {
     try {
       next = new URL(location, res.url);
     } catch (error) {
-      req.cb(
+      this.settleError(
+        req,
         new HttpError(
           'bad_response',
           `invalid redirect location ${JSON.stringify(location)}`,
@@ -300,7 +360,6 @@ class ClientCore implements PoolHost {
             cause: error,
           },
         ),
-        null,
       );
       return;
     }
@@ -324,7 +383,15 @@ class ClientCore implements PoolHost {
         delete options.json;
       }
     }
-    this.start(toGet ? 'GET' : req.method, next.href, options, req.cb, req.redirects + 1);
+    this.start(
+      toGet ? 'GET' : req.method,
+      next.href,
+      options,
+      req.redirects + 1,
+      req.cb,
+      req.resolve,
+      req.reject,
+    );
   }
 }
 
@@ -352,21 +419,12 @@ export class HttpClient {
     options: RequestOptions | undefined,
     cb: (err: HttpError | null, res: HttpResponse | null) => void,
   ): void {
-    this.core.start(method, url, options, cb, 0);
+    this.core.start(method, url, options, 0, cb, null, null);
   }
 
   request(method: string, url: string, options?: RequestOptions): Promise<HttpResponse> {
     return new Promise<HttpResponse>((resolve, reject) => {
-      this.core.start(
-        method,
-        url,
-        options,
-        (err, res) => {
-          if (err !== null) reject(err);
-          else if (res !== null) resolve(res);
-        },
-        0,
-      );
+      this.core.start(method, url, options, 0, null, resolve, reject);
     });
   }
 

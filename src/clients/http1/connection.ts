@@ -1,6 +1,8 @@
 // One origin's sockets: the per-origin pool (idle stack, bounded FIFO wait queue) and the
 // connection that writes a pre-serialised head and feeds reads to the response parser.
-// Owns sockets and timers; decides nothing about redirects or the public API.
+// Owns sockets and timers; decides nothing about redirects or the public API. Hot path: no
+// timer operation and no socket ref/unref per request (timers are lazy and re-arm themselves;
+// a connection's request timer, ref'd while a request is in flight, keeps the process alive).
 import net from 'node:net';
 import tls from 'node:tls';
 import { type HttpErrorKind, type SocketPhase, errorCode, kindForSocketError } from './errors.js';
@@ -8,7 +10,7 @@ import type { RequestOptions } from './client.js';
 import type { HttpError } from './errors.js';
 import type { RequestTarget } from './head.js';
 import { PARSE_DONE, PARSE_ERROR, PARSE_MORE, ResponseParser } from './parser.js';
-import { type HttpTimings, HttpResponse } from './response.js';
+import { type HttpTimings, type TimingSource, HttpResponse } from './response.js';
 
 /** Requests waiting for a connection, per origin. */
 export const MAX_QUEUED_REQUESTS = 1024;
@@ -33,7 +35,7 @@ const ST_CLOSED = 2;
 export type ResponseCallback = (err: HttpError | null, res: HttpResponse | null) => void;
 
 /** A request in flight or waiting: everything the pool and connection need, no closures. */
-export class PendingRequest {
+export class PendingRequest implements TimingSource {
   readonly method: string;
   readonly target: RequestTarget;
   readonly body: string | Uint8Array | null;
@@ -44,8 +46,10 @@ export class PendingRequest {
   readonly noBody: boolean;
   readonly discardBody: boolean;
   readonly idempotent: boolean;
-  // The client's bookkeeping (the pool never looks at these).
-  readonly cb: ResponseCallback;
+  // The client's bookkeeping (the pool never looks at these): a callback, or a promise's pair.
+  readonly cb: ResponseCallback | null;
+  readonly resolve: ((res: HttpResponse) => void) | null;
+  readonly reject: ((err: HttpError) => void) | null;
   readonly options: RequestOptions | undefined;
   readonly followLimit: number;
   readonly redirects: number;
@@ -57,6 +61,8 @@ export class PendingRequest {
   sendStart = 0;
   sendEnd = 0;
   firstByte = 0;
+  /** When the last response byte arrived (0 until then). */
+  endedAt = 0;
   reused = false;
   queueTimer: NodeJS.Timeout | null = null;
 
@@ -67,7 +73,9 @@ export class PendingRequest {
     bodyLength: number,
     timeoutMs: number,
     discardBody: boolean,
-    cb: ResponseCallback,
+    cb: ResponseCallback | null,
+    resolve: ((res: HttpResponse) => void) | null,
+    reject: ((err: HttpError) => void) | null,
     options: RequestOptions | undefined,
     followLimit: number,
     redirects: number,
@@ -79,10 +87,12 @@ export class PendingRequest {
     this.timeoutMs = timeoutMs;
     this.start = performance.now();
     this.deadline = this.start + timeoutMs;
-    this.noBody = method === 'HEAD';
+    this.noBody = target.noBody;
     this.discardBody = discardBody;
-    this.idempotent = IDEMPOTENT.has(method);
+    this.idempotent = target.idempotent;
     this.cb = cb;
+    this.resolve = resolve;
+    this.reject = reject;
     this.options = options;
     this.followLimit = followLimit;
     this.redirects = redirects;
@@ -104,6 +114,11 @@ export class PendingRequest {
     };
   }
 
+  /** The timings of the completed response (TimingSource). */
+  responseTimings(): HttpTimings {
+    return this.timings(this.endedAt);
+  }
+
   /** Forgets what one attempt measured (before a retry on a new connection). */
   resetAttempt(): void {
     this.dnsMs = 0;
@@ -115,8 +130,6 @@ export class PendingRequest {
     this.reused = false;
   }
 }
-
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 /** What a pool needs from the client that owns it. */
 export interface PoolHost {
@@ -150,17 +163,20 @@ export class OriginPool {
     this.target = target;
   }
 
-  /** Sends `req` on an idle connection, a new one, or queues it. `fresh`: never reuse. */
-  dispatch(req: PendingRequest, fresh: boolean): void {
+  /**
+   * Sends `req` on an idle connection, a new one, or queues it. `fresh`: never reuse. `now`:
+   * the current time (performance.now()).
+   */
+  dispatch(req: PendingRequest, fresh: boolean, now: number): void {
     if (!fresh) {
       const conn = this.idle.pop();
       if (conn !== undefined) {
-        conn.assign(req);
+        conn.assign(req, now);
         return;
       }
     }
     if (this.all.size < this.host.maxConnectionsPerOrigin) {
-      this.open().assign(req);
+      this.open().assign(req, now);
       return;
     }
     if (fresh) {
@@ -168,7 +184,7 @@ export class OriginPool {
       const victim = this.idle.shift();
       if (victim !== undefined) {
         victim.close();
-        this.open().assign(req);
+        this.open().assign(req, now);
         return;
       }
     }
@@ -180,21 +196,23 @@ export class OriginPool {
       );
       return;
     }
-    const remaining = Math.max(1, req.deadline - performance.now());
+    const remaining = Math.max(1, req.deadline - now);
     req.queueTimer = setTimeout(onQueueTimeout, remaining, this, req);
     req.queueTimer.unref();
     this.queue.push(req);
   }
 
-  /** A connection finished a response and can carry another request. */
-  release(conn: Connection): void {
-    const next = this.dequeue();
-    if (next !== undefined) {
-      conn.assign(next);
-      return;
+  /** A connection finished a response at `now` and can carry another request. */
+  release(conn: Connection, now: number): void {
+    if (this.queue.length > 0) {
+      const next = this.dequeue();
+      if (next !== undefined) {
+        conn.assign(next, now);
+        return;
+      }
     }
     this.idle.push(conn);
-    conn.idle();
+    conn.idle(now);
   }
 
   /** A connection is gone: forget it, and open a replacement if requests are waiting. */
@@ -204,7 +222,7 @@ export class OriginPool {
     if (i !== -1) this.idle.splice(i, 1);
     if (this.queue.length > 0 && this.all.size < this.host.maxConnectionsPerOrigin) {
       const next = this.dequeue();
-      if (next !== undefined) this.open().assign(next);
+      if (next !== undefined) this.open().assign(next, performance.now());
     }
     if (this.all.size === 0 && this.queue.length === 0) this.host.poolEmpty(this);
   }
@@ -275,9 +293,16 @@ export class Connection {
   private lookupAt = 0;
   private connectAt = 0;
   private connectTimer: NodeJS.Timeout | null;
+  /**
+   * The request timer, armed lazily: it is left running across requests and, when it fires
+   * early for the current request, re-arms itself for the rest (one timer operation per
+   * timeout period, not per request). Ref'd while a request is in flight; null when not armed.
+   */
   private reqTimer: NodeJS.Timeout | null = null;
-  private reqTimerMs = -1;
+  private reqTimerAt = 0;
+  /** The idle timer, armed lazily the same way; `idleSince` is when the socket went idle. */
   private idleTimer: NodeJS.Timeout | null = null;
+  private idleSince = 0;
   private writing: PendingRequest | null = null;
 
   private readonly onRead = (nread: number, buf: Buffer): boolean => this.read(nread, buf);
@@ -287,9 +312,7 @@ export class Connection {
     if (err == null && req !== null && req.sendEnd === 0) req.sendEnd = performance.now();
   };
   private readonly onRequestTimeout = (): void => this.requestTimedOut();
-  private readonly onIdleTimeout = (): void => {
-    if (this.req === null && this.state === ST_READY) this.close();
-  };
+  private readonly onIdleTimeout = (): void => this.idleTimedOut();
 
   constructor(pool: OriginPool) {
     this.pool = pool;
@@ -318,6 +341,8 @@ export class Connection {
     }
     this.socket = socket;
     socket.setNoDelay(true);
+    // The socket never keeps the process alive; the request timer does while a request runs.
+    socket.unref();
     socket.once('lookup', () => {
       this.lookupAt = performance.now();
     });
@@ -332,27 +357,35 @@ export class Connection {
     this.connectTimer.unref();
   }
 
-  /** Takes `req`: sends it now, or once connected. */
-  assign(req: PendingRequest): void {
+  /** Takes `req` at `now`: sends it now, or once connected. */
+  assign(req: PendingRequest, now: number): void {
     this.req = req;
     req.reused = this.served > 0;
     this.parser.reset(req.noBody, req.discardBody);
-    this.armRequestTimer(req);
-    if (this.state === ST_READY) {
-      this.socket.ref();
-      this.send(req);
-    }
+    this.armRequestTimer(req, now);
+    if (this.state === ST_READY) this.send(req, now);
   }
 
-  /** Parked in the pool's idle stack: let the process exit, close after IDLE_TIMEOUT_MS. */
-  idle(): void {
-    this.socket.unref();
+  /** Parked in the pool's idle stack at `now`: let the process exit, close after IDLE_TIMEOUT_MS. */
+  idle(now: number): void {
+    if (this.reqTimer !== null) this.reqTimer.unref();
+    this.idleSince = now;
     if (this.idleTimer === null) {
       this.idleTimer = setTimeout(this.onIdleTimeout, IDLE_TIMEOUT_MS);
       this.idleTimer.unref();
-    } else {
-      this.idleTimer.refresh();
     }
+  }
+
+  private idleTimedOut(): void {
+    this.idleTimer = null;
+    if (this.req !== null || this.state !== ST_READY) return; // busy: idle() re-arms later
+    const left = this.idleSince + IDLE_TIMEOUT_MS - performance.now();
+    if (left > 1) {
+      this.idleTimer = setTimeout(this.onIdleTimeout, left);
+      this.idleTimer.unref();
+      return;
+    }
+    this.close();
   }
 
   /** Fails the current request (if any) and closes. */
@@ -382,35 +415,34 @@ export class Connection {
   }
 
   /**
-   * Arms the request timeout. The hot path (same timeout as last time, no time spent queued)
-   * re-arms the connection's one Timeout with refresh() instead of allocating a new one.
+   * Makes sure the request timer fires at or before `req.deadline`, and refs it. The hot path
+   * (a timer still armed from an earlier request, due no later than this deadline) costs
+   * nothing but a ref: the timer re-arms itself when it fires early.
    */
-  private armRequestTimer(req: PendingRequest): void {
-    const remaining = req.deadline - performance.now();
-    if (
-      this.reqTimer !== null &&
-      this.reqTimerMs === req.timeoutMs &&
-      remaining > req.timeoutMs - 1
-    ) {
-      this.reqTimer.refresh();
+  private armRequestTimer(req: PendingRequest, now: number): void {
+    const timer = this.reqTimer;
+    if (timer !== null && this.reqTimerAt <= req.deadline) {
+      timer.ref();
       return;
     }
-    if (this.reqTimer !== null) clearTimeout(this.reqTimer);
-    const ms = Math.max(1, remaining);
+    if (timer !== null) clearTimeout(timer);
+    this.startRequestTimer(req.deadline, now);
+  }
+
+  private startRequestTimer(deadline: number, now: number): void {
+    const ms = Math.max(1, deadline - now);
     this.reqTimer = setTimeout(this.onRequestTimeout, ms);
-    this.reqTimer.unref();
-    this.reqTimerMs = remaining > req.timeoutMs - 1 ? req.timeoutMs : -1;
+    this.reqTimerAt = now + ms;
   }
 
   private requestTimedOut(): void {
+    this.reqTimer = null;
     const req = this.req;
-    if (req === null || this.state === ST_CLOSED) return;
-    const remaining = req.deadline - performance.now();
-    if (remaining > 1) {
-      // Armed for an earlier request with a longer timeout; wait for this one's deadline.
-      this.reqTimer = setTimeout(this.onRequestTimeout, remaining);
-      this.reqTimer.unref();
-      this.reqTimerMs = -1;
+    if (req === null || this.state === ST_CLOSED) return; // idle: the next assign re-arms
+    const now = performance.now();
+    if (req.deadline - now > 1) {
+      // Armed for an earlier request; wait for this one's deadline.
+      this.startRequestTimer(req.deadline, now);
       return;
     }
     const phase = this.state === ST_CONNECTING ? 'while connecting' : 'waiting for the response';
@@ -433,25 +465,28 @@ export class Connection {
     if (this.connectTimer !== null) clearTimeout(this.connectTimer);
     this.connectTimer = null;
     const req = this.req;
+    const now = performance.now();
     if (req === null) {
-      this.pool.release(this);
+      this.pool.release(this, now);
       return;
     }
-    const now = performance.now();
     const dnsEnd = this.lookupAt > 0 ? this.lookupAt : this.openedAt;
     req.dnsMs = dnsEnd - this.openedAt;
     req.connectMs = Math.max(0, this.connectAt - dnsEnd);
     req.tlsMs = this.pool.target.secure ? Math.max(0, now - this.connectAt) : 0;
-    this.send(req);
+    this.send(req, now);
   }
 
-  private send(req: PendingRequest): void {
-    req.sendStart = performance.now();
+  /** Writes `req` (its send starts at `now`); a write the kernel took at once ends it. */
+  private send(req: PendingRequest, now: number): void {
+    req.sendStart = now;
     this.pool.host.stats.requestsSent++;
     this.writing = req;
     const { target, body } = req;
+    const socket = this.socket;
     if (body === null) {
-      this.socket.write(target.headNoBody, this.onWritten);
+      socket.write(target.headNoBody, this.onWritten);
+      if (socket.writableLength === 0) req.sendEnd = performance.now();
       return;
     }
     const lengthLine = `content-length: ${req.bodyLength}\r\n\r\n`;
@@ -463,7 +498,8 @@ export class Connection {
       offset += buf.write(lengthLine, offset, 'latin1');
       if (typeof body === 'string') buf.write(body, offset, 'utf8');
       else buf.set(body, offset);
-      this.socket.write(buf, this.onWritten);
+      socket.write(buf, this.onWritten);
+      if (socket.writableLength === 0) req.sendEnd = performance.now();
       return;
     }
     this.socket.cork();
@@ -480,9 +516,12 @@ export class Connection {
       this.close();
       return false;
     }
+    // A response that arrives whole in its first read ends when it starts: one clock read.
+    let first = 0;
     if (req.firstByte === 0) {
-      req.firstByte = performance.now();
-      if (req.sendEnd === 0) req.sendEnd = req.firstByte;
+      first = performance.now();
+      req.firstByte = first;
+      if (req.sendEnd === 0) req.sendEnd = first;
     }
     const parser = this.parser;
     const result = parser.execute(buf, 0, nread);
@@ -491,26 +530,30 @@ export class Connection {
       this.abort('bad_response', parser.error);
       return false;
     }
-    this.respond(req, parser.pos < nread);
+    this.respond(req, parser.pos < nread, first !== 0 ? first : performance.now());
     return true;
   }
 
-  /** The parser completed a response for `req`. `leftover`: unsolicited bytes followed it. */
-  private respond(req: PendingRequest, leftover: boolean): void {
+  /**
+   * The parser completed a response for `req` at `end`. `leftover`: unsolicited bytes
+   * followed it.
+   */
+  private respond(req: PendingRequest, leftover: boolean, end: number): void {
     const parser = this.parser;
-    const end = performance.now();
     this.req = null;
     this.served++;
     req.done = true;
+    req.endedAt = end;
     const res = new HttpResponse(
       parser.status,
-      parser.head,
-      parser.body,
+      parser.raw,
+      parser.bodyInRaw ? null : parser.bodyOut,
       parser.bodyBytes,
-      req.timings(end),
+      req,
       req.target.href,
       req.method,
       req.redirects,
+      parser.headLength,
     );
     if (
       this.state === ST_READY &&
@@ -519,7 +562,7 @@ export class Connection {
       this.pool.host.keepAlive &&
       !req.target.closeAfter
     ) {
-      this.pool.release(this);
+      this.pool.release(this, end);
     } else {
       this.close();
     }
@@ -537,7 +580,7 @@ export class Connection {
     }
     if (err === null && !wasConnecting && this.parser.finish() === PARSE_DONE) {
       // A body delimited by the end of the stream is complete; respond() closes the socket.
-      this.respond(req, false);
+      this.respond(req, false, performance.now());
       return;
     }
     this.req = null;

@@ -26,6 +26,10 @@ export interface RequestTarget {
   readonly headPrefix: Buffer;
   /** The request itself asks the server to close the connection. */
   readonly closeAfter: boolean;
+  /** HEAD: the response has no body whatever its headers say. */
+  readonly noBody: boolean;
+  /** The method may be retried once on a fresh connection after a stale keep-alive reuse. */
+  readonly idempotent: boolean;
 }
 
 const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -34,6 +38,7 @@ const HEADER_NAME = METHOD;
 // eslint-disable-next-line no-control-regex
 const BAD_VALUE = /[\r\n\0]|[^\u0000-\u00ff]/;
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 /** A bounded first-in-first-out cache of request targets. */
 class HeadCache {
@@ -153,5 +158,7 @@ export function buildTarget(input: HeadInput): RequestTarget | string {
     headNoBody: Buffer.from(noBody, 'latin1'),
     headPrefix,
     closeAfter,
+    noBody: method === 'HEAD',
+    idempotent: IDEMPOTENT.has(method),
   };
 }

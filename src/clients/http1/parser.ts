@@ -1,8 +1,8 @@
 // Incremental HTTP/1.x response parser: bytes in (any chunk boundaries), one message out at a
 // time. Pure state machine — it never touches a socket, a timer or the clock. Hand-written for
-// the load generator's hot path: the head is found with one native `indexOf`, only the framing
-// headers are decoded eagerly (byte compares, no strings), and only the head and body bytes
-// are copied out of the (shared, reused) read buffer.
+// the load generator's hot path: the head is found with one native `indexOf` and parsed in place
+// in the (shared, reused) read buffer, only the framing headers are decoded eagerly (byte
+// compares, no strings), and a response that arrived whole is copied out in one allocation.
 
 /** Largest accepted response head (status line + header lines + blank line), in bytes. */
 export const MAX_HEADER_BYTES = 64 * 1024;
@@ -10,6 +10,8 @@ export const MAX_HEADER_BYTES = 64 * 1024;
 export const MAX_BODY_BYTES = 512 * 1024 * 1024;
 /** Largest chunk-size line (hex size + extensions), in bytes. */
 export const MAX_CHUNK_LINE_BYTES = 4 * 1024;
+/** A response up to this size that arrives in one read is kept as one copy (head + body). */
+export const SINGLE_COPY_MAX_BYTES = 64 * 1024;
 
 /** `execute`/`finish` results. */
 export const PARSE_MORE = 0;
@@ -100,9 +102,15 @@ export class ResponseParser {
   versionMinor = 1;
   /** Whether the connection may carry another request after this message. */
   keepAlive = true;
-  /** A private copy of the head (status line through the blank line). */
-  head: Buffer = EMPTY_BUFFER;
-  body: Buffer = EMPTY_BUFFER;
+  /**
+   * A private copy of the head (status line through the blank line) at [0, headLength), followed
+   * by the body at [headLength, headLength + bodyBytes) when `bodyInRaw`.
+   */
+  raw: Buffer = EMPTY_BUFFER;
+  headLength = 0;
+  bodyInRaw = false;
+  /** The body when it is not in `raw`. */
+  bodyOut: Buffer = EMPTY_BUFFER;
   bodyBytes = 0;
 
   private state = S_HEAD;
@@ -131,14 +139,27 @@ export class ResponseParser {
     this.status = 0;
     this.versionMinor = 1;
     this.keepAlive = true;
-    this.head = EMPTY_BUFFER;
-    this.body = EMPTY_BUFFER;
+    this.raw = EMPTY_BUFFER;
+    this.headLength = 0;
+    this.bodyInRaw = false;
+    this.bodyOut = EMPTY_BUFFER;
     this.bodyBytes = 0;
     this.resetHead();
     this.remaining = 0;
     this.bodyBuf = null;
     this.parts = null;
     this.trailerBytes = 0;
+  }
+
+  /** The head of the last complete message (a view into `raw`). */
+  get head(): Buffer {
+    return this.headLength === this.raw.length ? this.raw : this.raw.subarray(0, this.headLength);
+  }
+
+  /** The body of the last complete message. */
+  get body(): Buffer {
+    if (!this.bodyInRaw) return this.bodyOut;
+    return this.raw.subarray(this.headLength, this.headLength + this.bodyBytes);
   }
 
   /** Whether the parser is reading a body that only the end of the stream can end. */
@@ -246,9 +267,9 @@ export class ResponseParser {
 
   private finishBody(): void {
     if (this.bodyBuf !== null) {
-      this.body = this.bodyBuf;
+      this.bodyOut = this.bodyBuf;
     } else if (this.parts !== null) {
-      this.body =
+      this.bodyOut =
         this.parts.length === 1 && this.parts[0] !== undefined
           ? this.parts[0]
           : Buffer.concat(this.parts, this.bodyBytes);
@@ -295,13 +316,52 @@ export class ResponseParser {
           this.fail(`response head exceeds ${MAX_HEADER_BYTES} bytes`);
           return -1;
         }
-        const head = Buffer.allocUnsafe(headEnd - p);
-        data.copy(head, 0, p, headEnd);
-        return this.onHead(head) ? headEnd : -1;
+        if (!this.onHead(data, p, headEnd)) return -1;
+        if (this.state === S_HEAD) return headEnd; // an informational response, skipped
+        return this.keepHead(data, p, headEnd, end);
       }
       return this.accumulate(data, p, end);
     }
     return this.accumulate(data, p, end);
+  }
+
+  /**
+   * Copies the final response's head, parsed in place at data[p, headEnd), out of the read
+   * buffer. A small length-delimited body already in data[headEnd, end) comes along in the same
+   * copy and completes the message. Returns the offset after what was consumed.
+   */
+  private keepHead(data: Buffer, p: number, headEnd: number, end: number): number {
+    const headLen = headEnd - p;
+    const n = this.remaining;
+    if (
+      this.state === S_BODY_LENGTH &&
+      !this.discard &&
+      n <= end - headEnd &&
+      headLen + n <= SINGLE_COPY_MAX_BYTES
+    ) {
+      const raw = Buffer.allocUnsafe(headLen + n);
+      data.copy(raw, 0, p, headEnd + n);
+      this.raw = raw;
+      this.headLength = headLen;
+      this.bodyInRaw = true;
+      this.bodyBytes = n;
+      this.remaining = 0;
+      this.state = S_DONE;
+      return headEnd + n;
+    }
+    const raw = Buffer.allocUnsafe(headLen);
+    data.copy(raw, 0, p, headEnd);
+    this.raw = raw;
+    this.headLength = headLen;
+    this.prepareBody();
+    return headEnd;
+  }
+
+  /** Allocates the buffer a length-delimited body is copied into (unless discarding). */
+  private prepareBody(): void {
+    if (this.state === S_BODY_LENGTH && !this.discard) {
+      this.bodyBuf = Buffer.allocUnsafe(this.remaining);
+    }
   }
 
   /** Appends a partial head to the accumulator; completes the head if its end is found. */
@@ -329,7 +389,13 @@ export class ResponseParser {
       acc.copy(head, 0, 0, headLen);
       this.acc = null;
       this.accLen = 0;
-      return this.onHead(head) ? p + (headLen - had) : -1;
+      if (!this.onHead(head, 0, headLen)) return -1;
+      if (this.state !== S_HEAD) {
+        this.raw = head;
+        this.headLength = headLen;
+        this.prepareBody();
+      }
+      return p + (headLen - had);
     }
     if (need >= MAX_HEADER_BYTES) {
       this.fail(`response head exceeds ${MAX_HEADER_BYTES} bytes`);
@@ -338,24 +404,26 @@ export class ResponseParser {
     return -1;
   }
 
-  /** Parses a complete head and chooses the body framing. False on error. */
-  private onHead(head: Buffer): boolean {
-    const len = head.length;
-    if (len < MIN_HEAD_BYTES) return this.bad('malformed status line');
-    const minor = head[7];
-    if ((minor !== 0x30 && minor !== 0x31) || head[8] !== SP) {
+  /**
+   * Parses a complete head at head[s, e) (which ends with CRLFCRLF) and chooses the body
+   * framing; reads nothing outside that range and keeps no reference to `head`. False on error.
+   */
+  private onHead(head: Buffer, s: number, e: number): boolean {
+    if (e - s < MIN_HEAD_BYTES) return this.bad('malformed status line');
+    const minor = head[s + 7];
+    if ((minor !== 0x30 && minor !== 0x31) || head[s + 8] !== SP) {
       return this.bad('unsupported HTTP version');
     }
-    const d1 = (head[9] ?? 0) - 0x30;
-    const d2 = (head[10] ?? 0) - 0x30;
-    const d3 = (head[11] ?? 0) - 0x30;
+    const d1 = (head[s + 9] ?? 0) - 0x30;
+    const d2 = (head[s + 10] ?? 0) - 0x30;
+    const d3 = (head[s + 11] ?? 0) - 0x30;
     if (d1 < 1 || d1 > 5 || d2 < 0 || d2 > 9 || d3 < 0 || d3 > 9) {
       return this.bad('malformed status code');
     }
-    const after = head[12];
+    const after = head[s + 12];
     if (after !== SP && after !== CR) return this.bad('malformed status line');
     const status = d1 * 100 + d2 * 10 + d3;
-    const statusEnd = head.indexOf(LF, 12);
+    const statusEnd = head.indexOf(LF, s + 12);
     if (head[statusEnd - 1] !== CR) return this.bad('bare LF in status line');
 
     let contentLength = -1;
@@ -364,7 +432,7 @@ export class ResponseParser {
     let connClose = false;
     let connKeepAlive = false;
     let p = statusEnd + 1;
-    while (p < len - 2) {
+    while (p < e - 2) {
       const nl = head.indexOf(LF, p);
       const lineEnd = nl - 1;
       if (head[lineEnd] !== CR) return this.bad('bare LF in header line');
@@ -420,7 +488,6 @@ export class ResponseParser {
 
     this.status = status;
     this.versionMinor = minor === 0x31 ? 1 : 0;
-    this.head = head;
     this.keepAlive = this.versionMinor === 1 ? !connClose : connKeepAlive && !connClose;
     if (this.noBody || status === 204 || status === 304) {
       this.state = S_DONE;
@@ -434,11 +501,8 @@ export class ResponseParser {
     } else if (contentLength === 0) {
       this.state = S_DONE;
     } else {
-      if (!this.discard) {
-        if (contentLength > MAX_BODY_BYTES) {
-          return this.bad(`content-length exceeds ${MAX_BODY_BYTES} bytes`);
-        }
-        this.bodyBuf = Buffer.allocUnsafe(contentLength);
+      if (!this.discard && contentLength > MAX_BODY_BYTES) {
+        return this.bad(`content-length exceeds ${MAX_BODY_BYTES} bytes`);
       }
       this.remaining = contentLength;
       this.state = S_BODY_LENGTH;

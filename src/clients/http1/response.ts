@@ -1,5 +1,6 @@
 // What a completed HTTP/1.x request hands back: status, lazily decoded headers, body, timings.
-// Holds a private copy of the raw head and decodes it only when asked; never does I/O.
+// Holds a private copy of the raw head (and usually the body, in the same buffer) and decodes
+// headers, the body view and the timings only when asked; never does I/O.
 import { HttpError } from './errors.js';
 
 /** Phases of one request in milliseconds (performance.now() deltas). */
@@ -32,40 +33,74 @@ const HT = 0x09;
 /** Offset of the reason phrase in "HTTP/1.1 200 OK". */
 const REASON_OFFSET = 13;
 
+/** Computes a response's timings on first access (the client's in-flight request record). */
+export interface TimingSource {
+  responseTimings(): HttpTimings;
+}
+
+function isTimingSource(t: HttpTimings | TimingSource): t is TimingSource {
+  return typeof (t as Partial<TimingSource>).responseTimings === 'function';
+}
+
 export class HttpResponse {
   readonly status: number;
-  readonly body: Buffer;
   /** Body bytes received (also counted when the request set `discardBody`). */
   readonly bodyBytes: number;
-  readonly timings: HttpTimings;
   /** The URL that produced this response (the last one when redirects were followed). */
   readonly url: string;
   readonly method: string;
   /** How many redirects were followed to get here. */
   readonly redirects: number;
+  /** The head at [0, headLength), and the body right after it when `bodyBuf` is null. */
   private readonly head: Buffer;
+  private readonly headLength: number;
+  private bodyBuf: Buffer | null;
+  private timingsOf: HttpTimings | TimingSource;
   private headerMap: Record<string, string> | null = null;
   private raw: string[] | null = null;
   private reason: string | null = null;
 
+  /**
+   * `head` holds the head at [0, headLength) (default: all of it). `body` null means the body
+   * is the `bodyBytes` bytes right after the head in the same buffer.
+   */
   constructor(
     status: number,
     head: Buffer,
-    body: Buffer,
+    body: Buffer | null,
     bodyBytes: number,
-    timings: HttpTimings,
+    timings: HttpTimings | TimingSource,
     url: string,
     method: string,
     redirects: number,
+    headLength: number = head.length,
   ) {
     this.status = status;
     this.head = head;
-    this.body = body;
+    this.headLength = headLength;
+    this.bodyBuf = body;
     this.bodyBytes = bodyBytes;
-    this.timings = timings;
+    this.timingsOf = timings;
     this.url = url;
     this.method = method;
     this.redirects = redirects;
+  }
+
+  /** The body bytes (empty when the request set `discardBody`). */
+  get body(): Buffer {
+    if (this.bodyBuf === null) {
+      this.bodyBuf = this.head.subarray(this.headLength, this.headLength + this.bodyBytes);
+    }
+    return this.bodyBuf;
+  }
+
+  /** Phases of the request in milliseconds. */
+  get timings(): HttpTimings {
+    const t = this.timingsOf;
+    if (!isTimingSource(t)) return t;
+    const computed = t.responseTimings();
+    this.timingsOf = computed;
+    return computed;
   }
 
   /** 200–399. */
@@ -84,7 +119,7 @@ export class HttpResponse {
 
   /** Header names and values as received, flattened: [name, value, name, value, …]. */
   get rawHeaders(): string[] {
-    if (this.raw === null) this.raw = decodeRawHeaders(this.head);
+    if (this.raw === null) this.raw = decodeRawHeaders(this.head, this.headLength);
     return this.raw;
   }
 
@@ -130,11 +165,11 @@ export class HttpResponse {
   }
 }
 
-/** Decodes the header lines of a head the parser already validated. */
-function decodeRawHeaders(head: Buffer): string[] {
+/** Decodes the header lines of a head the parser already validated, at head[0, length). */
+function decodeRawHeaders(head: Buffer, length: number): string[] {
   const out: string[] = [];
   let p = head.indexOf(LF) + 1;
-  const end = head.length - 2;
+  const end = length - 2;
   while (p > 0 && p < end) {
     const nl = head.indexOf(LF, p);
     if (nl === -1) break;
