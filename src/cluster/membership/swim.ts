@@ -43,6 +43,11 @@ export const HELPER_CIRCUIT_OPEN_FAILURES = 2;
 /** The agenda is compacted when it holds more than this many entries per live item (plus slack). */
 const AGENDA_ENTRIES_PER_ITEM = 4;
 const AGENDA_SLACK_ENTRIES = 64;
+/**
+ * Deadlines this close to `now` count as due: a shell that arms a timer for `wakeAt − now` may
+ * be woken a floating-point hair early, and must not spin re-arming sub-nanosecond timers.
+ */
+const DUE_TOLERANCE_MS = 1e-6;
 
 interface MemberRecord {
   readonly id: MemberId;
@@ -332,7 +337,8 @@ export class SwimMembership {
   // ───────────────────────────── agenda ─────────────────────────────
 
   private runDue(): void {
-    for (let d = this.agenda.popDue(this.now); d; d = this.agenda.popDue(this.now)) {
+    const dueBy = this.now + DUE_TOLERANCE_MS;
+    for (let d = this.agenda.popDue(dueBy); d; d = this.agenda.popDue(dueBy)) {
       if (!this.isLive(d.what, d.atMs)) continue;
       this.fire(d.what);
     }

@@ -1,0 +1,14 @@
+// Owns the public surface of the membership node shell (re-exports only). Never adds behaviour.
+
+export {
+  MembershipNode,
+  type MembershipNodeOptions,
+  type MembershipListener,
+  type MembershipNodeStats,
+} from './node.js';
+export {
+  encodeSwimMessage,
+  decodeSwimMessage,
+  encodeWithinLimit,
+  type WireDecode,
+} from './wire.js';
