@@ -49,8 +49,21 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function shellDoubleQuote(text: string): string {
-  return `"${text.replace(/["\\$`]/g, '\\$&')}"`;
+/** Double-quotes `text` for a POSIX shell, escaping only what the shell would interpret. */
+export function shellDoubleQuote(text: string): string {
+  let out = '"';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (c === '\\') {
+      const next = text[i + 1];
+      out += next === undefined || '$`"\\\n'.includes(next) ? '\\\\' : '\\';
+    } else if (c === '$' || c === '`' || c === '"') {
+      out += `\\${c}`;
+    } else {
+      out += c;
+    }
+  }
+  return `${out}"`;
 }
 
 /** The command that runs exactly this seed of this test again. */
@@ -58,8 +71,8 @@ export function replayCommand(name: string, seed: number, file: string): string 
   return `SALVO_SIM_SEED=${seed} node --test --test-name-pattern=${shellDoubleQuote(escapeRegExp(name))} ${file}`;
 }
 
-/** The caller's compiled test file, relative to the repository root. */
-function callerFile(): string {
+/** The compiled test file that called into this module, relative to the repository root. */
+export function callerFile(): string {
   const stack = new Error().stack ?? '';
   const self = fileURLToPath(import.meta.url);
   for (const line of stack.split('\n').slice(1)) {
