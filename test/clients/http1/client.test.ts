@@ -1,6 +1,7 @@
 // HttpClient against real sockets on 127.0.0.1: framing over arbitrary reads, pipelined bytes,
 // keep-alive reuse and connection-close handling, large heads, timings, concurrency limits.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { HttpClient, HttpError, MAX_HEADER_BYTES } from '../../../src/clients/http1/index.js';
 import { nodeServer, rawServer, writeSlowly, type RawServer } from './servers.js';
@@ -272,6 +273,105 @@ void describe('HttpClient framing over real sockets', () => {
     assert.ok(lines.includes('X-Default: d'));
     assert.ok(lines.includes('x-extra: e'));
     client.close();
+  });
+});
+
+void describe('HttpClient hot-path caches and lazy timers', () => {
+  void it('a repeated request reuses its head; requests with options still send their own', async () => {
+    const server = await rawServer((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    });
+    const client = new HttpClient({ baseUrl: server.url });
+    await client.get('/a');
+    await client.get('/a');
+    await client.get('/a', { headers: { 'x-once': '1' } });
+    await client.get('/a');
+    await client.head('/a');
+    await client.get('/b');
+    await client.get('/a');
+    const heads = server.requests.map((r) => r.head.split('\r\n'));
+    assert.deepEqual(
+      heads.map((lines) => lines[0]),
+      [
+        'GET /a HTTP/1.1',
+        'GET /a HTTP/1.1',
+        'GET /a HTTP/1.1',
+        'GET /a HTTP/1.1',
+        'HEAD /a HTTP/1.1',
+        'GET /b HTTP/1.1',
+        'GET /a HTTP/1.1',
+      ],
+    );
+    assert.deepEqual(
+      heads.map((lines) => lines.includes('x-once: 1')),
+      [false, false, true, false, false, false, false],
+    );
+    client.close();
+    await server.close();
+  });
+
+  void it('a short timeout after long-timeout requests on the same connection still fires', async () => {
+    const server = await rawServer((socket, req) => {
+      if (req.head.startsWith('GET /hang')) return;
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    });
+    const client = new HttpClient({ baseUrl: server.url, timeoutMs: 60_000 });
+    for (let i = 0; i < 3; i++) assert.equal((await client.get('/')).text(), 'ok');
+    const caught = await client.get('/hang', { timeoutMs: 80 }).then(
+      () => assert.fail('expected a timeout'),
+      (error: unknown) => error,
+    );
+    assert.ok(caught instanceof HttpError && caught.kind === 'timeout', String(caught));
+    assert.equal(
+      client.stats.connectionsOpened,
+      1,
+      'the timed-out request used the kept-alive socket',
+    );
+    // The client stays usable after the timeout (a new connection).
+    assert.equal((await client.get('/')).text(), 'ok');
+    client.close();
+    await server.close();
+  });
+
+  void it('a response keeps its body, headers and timings after later responses reuse the read buffer', async () => {
+    const server = await rawServer((socket, req) => {
+      const n = String(req.indexOnSocket);
+      socket.write(`HTTP/1.1 200 OK\r\nX-N: ${n}\r\nContent-Length: ${n.length}\r\n\r\n${n}`);
+    });
+    const client = new HttpClient({ baseUrl: server.url });
+    const kept = [];
+    for (let i = 0; i < 5; i++) kept.push(await client.get('/'));
+    assert.deepEqual(
+      kept.map((r) => [r.text(), r.header('x-n'), r.bodyBytes]),
+      [0, 1, 2, 3, 4].map((i) => [String(i), String(i), 1]),
+    );
+    for (const r of kept) assertTimings(r.timings);
+    assert.equal(kept[0]?.timings, kept[0]?.timings, 'timings are computed once');
+    client.close();
+    await server.close();
+  });
+});
+
+void describe('HttpClient and process lifetime', () => {
+  void it('an in-flight request keeps the process alive; idle kept-alive sockets do not', async () => {
+    const server = await nodeServer((_req, res) => setTimeout(() => res.end('late'), 150));
+    const clientModule = new URL('../../../src/clients/http1/index.js', import.meta.url).href;
+    const script = `
+      const { HttpClient } = await import(${JSON.stringify(clientModule)});
+      const client = new HttpClient({ baseUrl: ${JSON.stringify(server.url)} });
+      const res = await client.get('/');
+      process.stdout.write(res.text());
+      // Nothing else to do: the idle kept-alive socket must not hold the process.
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.equal(code, 0);
+    assert.equal(out, 'late');
+    await server.close();
   });
 });
 

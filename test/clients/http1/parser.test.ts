@@ -8,6 +8,7 @@ import {
   PARSE_ERROR,
   PARSE_MORE,
   ResponseParser,
+  SINGLE_COPY_MAX_BYTES,
 } from '../../../src/clients/http1/parser.js';
 import { HttpResponse, type HttpTimings } from '../../../src/clients/http1/response.js';
 
@@ -418,6 +419,47 @@ void describe('ResponseParser', () => {
     for (const chunk of chunked(raw, 7919)) result = parser.execute(chunk, 0, chunk.length);
     assert.equal(result, PARSE_DONE);
     assert.ok(parser.body.equals(body));
+  });
+
+  void it('copies a response that arrived whole out of the read buffer in one piece', () => {
+    const wire = b('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\n\r\nhello');
+    const readBuffer = Buffer.alloc(256, 0x7e);
+    wire.copy(readBuffer, 10);
+    const parser = new ResponseParser();
+    parser.reset(false, false);
+    assert.equal(parser.execute(readBuffer, 10, 10 + wire.length), PARSE_DONE);
+    assert.equal(parser.bodyInRaw, true, 'head and body share one copy');
+    assert.equal(parser.raw.length, wire.length);
+    readBuffer.fill(0x21); // the next read overwrites the shared buffer
+    const res = new HttpResponse(
+      parser.status,
+      parser.raw,
+      null,
+      parser.bodyBytes,
+      TIMINGS,
+      'http://x/',
+      'GET',
+      0,
+      parser.headLength,
+    );
+    assert.equal(res.text(), 'hello');
+    assert.equal(res.header('x-a'), '1');
+    assert.deepEqual(res.rawHeaders, ['Content-Length', '5', 'X-A', '1']);
+    assert.equal(res.statusText, 'OK');
+  });
+
+  void it('keeps a body bigger than the single-copy limit in its own buffer', () => {
+    const body = Buffer.alloc(SINGLE_COPY_MAX_BYTES + 1, 0x61);
+    const wire = Buffer.concat([
+      b(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`),
+      body,
+    ]);
+    const parser = new ResponseParser();
+    parser.reset(false, false);
+    assert.equal(parser.execute(wire, 0, wire.length), PARSE_DONE);
+    assert.equal(parser.bodyInRaw, false);
+    assert.ok(parser.body.equals(body));
+    assert.equal(parser.head.toString('latin1').endsWith('\r\n\r\n'), true);
   });
 });
 
