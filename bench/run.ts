@@ -23,6 +23,7 @@ import { killAll, run, which } from './lib/proc.js';
 import {
   HEADER,
   closedRows,
+  contention,
   fmt,
   goal,
   goalLines,
@@ -175,8 +176,12 @@ function rotate<T>(list: readonly T[], by: number): T[] {
 
 function line(s: Sample): string {
   const u = s.usage;
+  const other =
+    u?.coreOtherS !== undefined && u.coreOtherS !== null && u.coreOtherS >= 0.05
+      ? ` (others took ${u.coreOtherS.toFixed(2)} CPU s of the generator core)`
+      : '';
   const cpu = u
-    ? `${(u.userS + u.sysS).toFixed(2)} CPU s, ${(u.maxRssKb / 1024).toFixed(0)} MiB`
+    ? `${(u.userS + u.sysS).toFixed(2)} CPU s, ${(u.maxRssKb / 1024).toFixed(0)} MiB${other}`
     : 'no usage';
   return `${fmt(s.rps)} req/s, p99 ${s.latencyMs.p99.toFixed(1)} ms, ${cpu}${s.errors ? `, ${s.errors} errors` : ''}`;
 }
@@ -324,6 +329,11 @@ const coWorkflows: CoWorkflow[] = (coSalvo?.workflows ?? []).map((w) => ({
 const coPassed =
   coWorkflows.length === 0 ? null : coWorkflows.every((w) => w.passed) && coWorkflows.length >= 2;
 
+const allSamples = [c100, c1000, openFigures].flatMap((b) =>
+  Object.values(b).flatMap((r) => r?.samples ?? []),
+);
+const generatorCoreContention = contention(allSamples);
+
 const top = {
   salvo_over_autocannon_c100: ratio(c100.salvo?.median.rps, c100.autocannon?.median.rps),
   salvo_over_autocannon_c1000: ratio(c1000.salvo?.median.rps, c1000.autocannon?.median.rps),
@@ -389,6 +399,7 @@ const document = {
   targetNote,
   ...top,
   goals,
+  generatorCoreContention,
   machine,
   closed: { c100, c1000 },
   open: { rate: OPEN_RATE, connections: OPEN_CONNECTIONS, durationS, byTool: openFigures },
@@ -424,6 +435,11 @@ console.log(
   `Salvo bench — target: ${targetKind === 'nginx' ? `nginx ${machine.nginx ?? ''}` : `BUILT-IN fixed-response target (${targetNote ?? 'nginx unavailable'})`}; median of ${rounds} round(s) × ${durationS} s`,
 );
 console.log(table(rows));
+if (generatorCoreContention !== null && generatorCoreContention >= 0.02) {
+  console.log(
+    `note: other processes took ${(generatorCoreContention * 100).toFixed(0)}% of the generator core during the runs; the figures are noisy (a quiet machine gives ~0%; interrupts and steal count too).`,
+  );
+}
 console.log('');
 console.log(
   `coordinated omission (stall 1 s every 5 s, ${coDurationS} s): ${coPassed === null ? 'not run' : coPassed ? 'PASSED' : 'FAILED'}`,

@@ -14,6 +14,12 @@ export interface Usage {
   sysS: number;
   maxRssKb: number;
   method: UsageMethod;
+  /**
+   * CPU seconds that other processes (and interrupts, and a hypervisor's steal) took on the
+   * generator's core while it ran: busy time of that core minus the generator's own CPU time.
+   * Near 0 on a quiet machine; null when not pinned or /proc/stat is unavailable.
+   */
+  coreOtherS?: number | null;
 }
 
 export interface Finished {
@@ -198,6 +204,45 @@ export interface MeasuredResult extends Finished {
  * The usage covers the generator and every child it waited for (threads included).
  */
 export async function measured(
+  cmd: string,
+  args: string[],
+  timeoutMs: number,
+  usageFile: string,
+  options: SpawnOptions = {},
+): Promise<MeasuredResult> {
+  const before = options.cpu === undefined ? null : coreBusyS(options.cpu);
+  const done = await measuredProcess(cmd, args, timeoutMs, usageFile, options);
+  const after = options.cpu === undefined ? null : coreBusyS(options.cpu);
+  if (done.usage) {
+    done.usage.coreOtherS =
+      before === null || after === null
+        ? null
+        : Math.max(
+            0,
+            Math.round((after - before - done.usage.userS - done.usage.sysS) * 100) / 100,
+          );
+  }
+  return done;
+}
+
+/** Busy seconds of one CPU since boot, from /proc/stat (everything but idle and iowait). */
+function coreBusyS(cpu: number): number | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`cpu${cpu} `));
+    if (line === undefined) return null;
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already in user)
+    const busy = [0, 1, 2, 5, 6, 7].reduce((t, i) => t + (f[i] ?? 0), 0);
+    return busy / CLK_TCK;
+  } catch (error) {
+    void error; // no /proc/stat: contention is not reported
+    return null;
+  }
+}
+
+async function measuredProcess(
   cmd: string,
   args: string[],
   timeoutMs: number,

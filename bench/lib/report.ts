@@ -15,7 +15,7 @@ export interface Figures {
 
 export interface ToolResult {
   median: Figures;
-  samples: (Figures & { durationS: number })[];
+  samples: SampleFigures[];
 }
 
 export type ByTool = Partial<Record<Tool, ToolResult>>;
@@ -33,7 +33,14 @@ function medianOrNull(values: readonly (number | null)[]): number | null {
   return present.length === 0 ? null : median(present);
 }
 
-export function figuresOf(sample: Sample): Figures & { durationS: number } {
+export interface SampleFigures extends Figures {
+  durationS: number;
+  /** CPU seconds other processes took on the generator core during this run (noise). */
+  coreOtherS: number | null;
+  wallS: number | null;
+}
+
+export function figuresOf(sample: Sample): SampleFigures {
   const cpuS = sample.usage ? sample.usage.userS + sample.usage.sysS : null;
   return {
     rps: sample.rps,
@@ -45,7 +52,21 @@ export function figuresOf(sample: Sample): Figures & { durationS: number } {
     p50Ms: sample.latencyMs.p50,
     p99Ms: sample.latencyMs.p99,
     errors: sample.errors,
+    coreOtherS: sample.usage?.coreOtherS ?? null,
+    wallS: sample.usage?.wallS ?? null,
   };
+}
+
+/** Share of the generator core's wall time that other processes took, over all samples. */
+export function contention(samples: readonly SampleFigures[]): number | null {
+  let other = 0;
+  let wall = 0;
+  for (const s of samples) {
+    if (s.coreOtherS === null || s.wallS === null) continue;
+    other += s.coreOtherS;
+    wall += s.wallS;
+  }
+  return wall > 0 ? Math.round((other / wall) * 1000) / 1000 : null;
 }
 
 export function summarize(samples: readonly Sample[]): ToolResult {
