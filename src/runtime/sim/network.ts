@@ -78,7 +78,8 @@ export class NetworkModel {
   private defaultLink: LinkModel;
   private readonly dcLinks = new Map<string, Partial<LinkModel>>();
   private readonly links = new Map<string, Partial<LinkModel>>();
-  private readonly resolved = new Map<string, LinkModel>();
+  /** Resolved models by sender, then receiver (cleared on every change). */
+  private readonly resolved = new Map<string, Map<string, LinkModel>>();
   private readonly blockedPairs = new Set<string>();
   private readonly blockedDcPairs = new Set<string>();
   private readonly isolated = new Set<string>();
@@ -118,8 +119,12 @@ export class NetworkModel {
 
   /** default ← DC pair override ← node pair override; loopback is fast and lossless. */
   link(from: string, to: string): LinkModel {
-    const key = pairKey(from, to);
-    const cached = this.resolved.get(key);
+    let row = this.resolved.get(from);
+    if (row === undefined) {
+      row = new Map();
+      this.resolved.set(from, row);
+    }
+    const cached = row.get(to);
     if (cached !== undefined) {
       return cached;
     }
@@ -137,10 +142,10 @@ export class NetworkModel {
       model = {
         ...this.defaultLink,
         ...this.dcLinks.get(pairKey(this.dcOf(from), this.dcOf(to))),
-        ...this.links.get(key),
+        ...this.links.get(pairKey(from, to)),
       };
     }
-    this.resolved.set(key, model);
+    row.set(to, model);
     return model;
   }
 

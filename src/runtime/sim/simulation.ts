@@ -220,6 +220,8 @@ export class Simulation implements RuntimeKernel {
   private readonly faultRng: SimRng;
   private readonly nodes = new Map<string, NodeRecord>();
   private readonly byAddress = new Map<string, NodeRecord>();
+  /** Address objects already looked up (addresses are immutable and nodes never removed). */
+  private readonly addressCache = new WeakMap<NodeAddress, NodeRecord>();
   private readonly maxEvents: number;
   private readonly traceRing: LineRing;
   private readonly logRing: LineRing;
@@ -351,7 +353,15 @@ export class Simulation implements RuntimeKernel {
   }
 
   nodeByAddress(address: NodeAddress): NodeState | undefined {
-    return this.byAddress.get(addressKey(address));
+    const known = this.addressCache.get(address);
+    if (known !== undefined) {
+      return known;
+    }
+    const node = this.byAddress.get(addressKey(address));
+    if (node !== undefined) {
+      this.addressCache.set(address, node);
+    }
+    return node;
   }
 
   private dcOf(id: string): string {

@@ -1,6 +1,7 @@
 // Simulated stream connections: TCP-like, in order per direction, whole frames or a closed
-// connection. Loss on the link resets the connection; a partition stalls it and closes it after
-// the stall timeout. Never reorders frames within one connection and never reads a real clock.
+// connection. Loss on the link resets the connection; a cut direction stalls its data (a cut
+// way back leaves data unacknowledged) and closes the connection after the stall timeout.
+// Never reorders frames within one connection and never reads a real clock.
 
 import type {
   FrameError,
@@ -41,6 +42,8 @@ class Pipe {
   private stallTimer: SimEvent | undefined;
   private lastArrivalMs = 0;
   private broken = false;
+  /** Sent while the reverse direction was cut: unacknowledged until it heals. */
+  private awaitingAck = false;
 
   constructor(
     private readonly kernel: Kernel,
@@ -96,6 +99,12 @@ class Pipe {
     if (packet.kind === 'frame' && k.netRng.chance(model.corrupt)) {
       packet.corrupt = true;
     }
+    if (packet.kind !== 'synack' && k.net.blocked(toId, fromId)) {
+      // The data gets through but no acknowledgement comes back: TCP keeps retransmitting
+      // and gives up at the stall timeout unless the way back opens first.
+      this.awaitingAck = true;
+      this.armStallTimer();
+    }
     const entry: InFlight = { packet, event: undefined };
     entry.event = k.schedule(
       arrivalMs - k.nowMs,
@@ -137,51 +146,60 @@ class Pipe {
 
   /** Holds `packets` (in order) until the link heals; closes the connection at the stall timeout. */
   private stall(packets: Packet[]): void {
-    const k = this.kernel;
     this.stalled.push(...packets);
+    this.armStallTimer();
+  }
+
+  private armStallTimer(): void {
+    const k = this.kernel;
     k.stalledPipes.add(this);
-    if (this.stallTimer === undefined) {
-      this.stallTimer = k.schedule(
-        k.streamStallTimeoutMs,
-        undefined,
-        ANY_INCARNATION,
-        'stream-stall-timeout',
-        k.tracing ? `c${this.from.id} ${this.from.node.id}->${this.to.node.id}` : '',
-        () => {
-          this.stallTimer = undefined;
-          if (this.stalled.length === 0) {
-            return;
-          }
-          this.broken = true;
-          this.countDropped(this.stalled);
-          this.stalled = [];
-          k.stalledPipes.delete(this);
-          const reason = `connection ${this.from.id} timed out: no progress ${this.from.node.id}->${this.to.node.id} for ${k.streamStallTimeoutMs}ms`;
-          this.from.abort(new SimNetworkError('ETIMEDOUT', reason));
-          this.to.abort(new SimNetworkError('ETIMEDOUT', reason));
-        },
-      );
+    if (this.stallTimer !== undefined) {
+      return;
     }
+    this.stallTimer = k.schedule(
+      k.streamStallTimeoutMs,
+      undefined,
+      ANY_INCARNATION,
+      'stream-stall-timeout',
+      k.tracing ? `c${this.from.id} ${this.from.node.id}->${this.to.node.id}` : '',
+      () => {
+        this.stallTimer = undefined;
+        if (this.stalled.length === 0 && !this.awaitingAck) {
+          return;
+        }
+        this.broken = true;
+        this.countDropped(this.stalled);
+        this.stalled = [];
+        this.awaitingAck = false;
+        k.stalledPipes.delete(this);
+        const reason = `connection ${this.from.id} timed out: no progress between ${this.from.node.id} and ${this.to.node.id} for ${k.streamStallTimeoutMs}ms`;
+        this.from.abort(new SimNetworkError('ETIMEDOUT', reason));
+        this.to.abort(new SimNetworkError('ETIMEDOUT', reason));
+      },
+    );
   }
 
   /** Called when the network changes: retransmits stalled packets if the way is open again. */
   resume(): void {
-    if (this.stalled.length === 0) {
-      this.kernel.stalledPipes.delete(this);
-      return;
+    const k = this.kernel;
+    const fromId = this.from.node.id;
+    const toId = this.to.node.id;
+    if (this.awaitingAck && !k.net.blocked(toId, fromId)) {
+      this.awaitingAck = false;
     }
-    if (this.kernel.net.blocked(this.from.node.id, this.to.node.id)) {
-      return;
+    if (this.stalled.length > 0 && !k.net.blocked(fromId, toId)) {
+      const packets = this.stalled;
+      this.stalled = [];
+      for (const p of packets) {
+        this.transmit(p);
+      }
     }
-    const packets = this.stalled;
-    this.stalled = [];
-    this.kernel.stalledPipes.delete(this);
-    if (this.stallTimer !== undefined) {
-      this.stallTimer.cancelled = true;
-      this.stallTimer = undefined;
-    }
-    for (const p of packets) {
-      this.transmit(p);
+    if (this.stalled.length === 0 && !this.awaitingAck) {
+      k.stalledPipes.delete(this);
+      if (this.stallTimer !== undefined) {
+        this.stallTimer.cancelled = true;
+        this.stallTimer = undefined;
+      }
     }
   }
 }

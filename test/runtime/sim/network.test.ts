@@ -398,6 +398,30 @@ describe('streams', () => {
     assert.deepEqual(server.frames, []);
   });
 
+  test('a one-way cut delivers data but times the connection out for want of acknowledgements', async () => {
+    for (const healAfterMs of [500, undefined]) {
+      const sim = new Simulation({ seed: SEED, streamStallTimeoutMs: 1_000 });
+      sim.addNode({ id: 'a' }, () => undefined);
+      const server = streamSink(sim, 'b');
+      const conn = await connect(sim, 'a', 'b');
+      sim.network.partition(['b'], ['a'], { oneWay: true });
+      conn.send(bytes('through'));
+      await sim.run(healAfterMs ?? 1_100);
+      assert.deepEqual(
+        server.frames.map((f) => f.text),
+        ['through'],
+      );
+      if (healAfterMs === undefined) {
+        assert.equal(conn.closed, true);
+        assert.equal((server.closes[0] as SimNetworkError | undefined)?.code, 'ETIMEDOUT');
+      } else {
+        sim.network.heal();
+        await sim.run(2_000);
+        assert.equal(conn.closed, false, 'healed before the stall timeout');
+      }
+    }
+  });
+
   test('a crash closes the peer side with ECONNRESET', async () => {
     const sim = new Simulation({ seed: SEED });
     sim.addNode({ id: 'a' }, () => undefined);
