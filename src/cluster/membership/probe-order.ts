@@ -7,6 +7,7 @@ import type { MemberId } from './types.js';
 
 export class ProbeOrder {
   private order: MemberId[] = [];
+  private readonly present = new Set<MemberId>();
   private index = 0;
 
   constructor(private readonly rng: Pick<Rng, 'int'>) {}
@@ -16,18 +17,20 @@ export class ProbeOrder {
   }
 
   has(id: MemberId): boolean {
-    return this.order.includes(id);
+    return this.present.has(id);
   }
 
   /** A new member: probed within the current cycle, at a random remaining position. */
   insert(id: MemberId): void {
-    if (this.order.includes(id)) return;
+    if (this.present.has(id)) return;
+    this.present.add(id);
     const at = this.index + this.rng.int(this.order.length - this.index + 1);
     this.order.splice(at, 0, id);
   }
 
   /** A reaped member leaves the order entirely. */
   remove(id: MemberId): void {
+    if (!this.present.delete(id)) return;
     const at = this.order.indexOf(id);
     if (at < 0) return;
     this.order.splice(at, 1);
@@ -45,6 +48,8 @@ export class ProbeOrder {
         if (probeable(id)) return id;
       }
       this.order = all();
+      this.present.clear();
+      for (const id of this.order) this.present.add(id);
       for (let i = this.order.length - 1; i > 0; i--) {
         const j = this.rng.int(i + 1);
         const t = this.order[i]!;

@@ -16,7 +16,6 @@ import type {
   MembershipInput,
   Seed,
 } from '../../cluster/membership/types.js';
-import { LIMITS } from '../../cluster/membership/config.js';
 import { decodeSwimMessage, encodeWithinLimit } from './wire.js';
 
 export interface MembershipNodeOptions {
@@ -24,7 +23,11 @@ export interface MembershipNodeOptions {
   readonly profile?: MembershipProfile;
   /** … with these fields overridden. */
   readonly config?: Partial<MembershipConfig>;
-  /** Seeds to join through (addresses; ids optional). The node's own address is skipped. */
+  /**
+   * Seeds to join through (addresses; ids optional). The node's own address is skipped. Seeds
+   * with ids are added at once as UNCONFIRMED members (a static bootstrap list); the core keeps
+   * at most LIMITS.maxSeeds of them for retries.
+   */
   readonly seeds?: readonly Seed[];
   /** Member id; defaults to the runtime's node id. */
   readonly id?: MemberId;
@@ -79,7 +82,7 @@ export class MembershipNode {
     });
     const node = new MembershipNode(rt, swim);
     box.node = node;
-    const seeds = (options.seeds ?? []).slice(0, LIMITS.maxSeeds);
+    const seeds = options.seeds ?? [];
     node.drive(seeds.length > 0 ? { type: 'join', seeds } : { type: 'tick' });
     return node;
   }
@@ -104,7 +107,7 @@ export class MembershipNode {
   }
 
   join(seeds: readonly Seed[]): void {
-    this.drive({ type: 'join', seeds: seeds.slice(0, LIMITS.maxSeeds) });
+    this.drive({ type: 'join', seeds });
   }
 
   /** Stops probing and closes the datagram port. */
