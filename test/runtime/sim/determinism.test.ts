@@ -101,3 +101,25 @@ test('a different seed gives a different trace', async () => {
   assert.notEqual(a.digest, b.digest);
   assert.notDeepEqual(a.trace, b.trace);
 });
+
+test('two simulations running at once in one process do not disturb each other', async () => {
+  const alone = await scenario(42);
+  const [x, y] = await Promise.all([scenario(42), scenario(42)]);
+  assert.equal(x.digest, alone.digest);
+  assert.equal(y.digest, alone.digest);
+});
+
+test('scheduled faults (sim.at) are part of the deterministic run', async () => {
+  const run = async (): Promise<string> => {
+    const sim = new Simulation({ seed: 5, trace: true });
+    sim.addNode({ id: 'a' }, (rt) => {
+      rt.timers.every(10, () => rt.log.log('info', 'tick'));
+    });
+    sim.at(25, 'crash a', () => sim.crash('a'));
+    sim.at(40, 'restart a', () => sim.restart('a'));
+    await sim.run(60);
+    assert.equal(sim.node('a').incarnation, 1);
+    return sim.traceDigest;
+  };
+  assert.equal(await run(), await run());
+});
