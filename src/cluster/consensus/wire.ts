@@ -6,7 +6,7 @@ import { MAX_FRAME_BYTES } from '../../protocol/framing.js';
 import { defineMessage, type AnyMessage, type MessageDef } from '../../protocol/messages.js';
 import { s } from '../../protocol/schema.js';
 import { MAX_NODE_ID_CHARS } from './config-change.js';
-import type { Entry, Message, MessageType } from './types.js';
+import type { Message, MessageType } from './types.js';
 
 const nodeId = s.string({ minLength: 1, maxLength: MAX_NODE_ID_CHARS });
 const base = { from: nodeId, to: nodeId, term: s.uint() };

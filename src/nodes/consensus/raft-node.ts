@@ -236,10 +236,11 @@ export class RaftNode<R = unknown> {
     if (options.transfer === true && this.raft.status().role === 'leader') {
       const target = this.raft.bestTransferTarget();
       if (target !== null && this.transferLeadership(target).ok) {
-        await this.waitFor(
-          () => this.raft.status().role !== 'leader',
-          options.waitMs ?? DEFAULT_TRANSFER_WAIT_MS,
-        );
+        // Done once this node follows someone else (it heard the new leader's first append).
+        await this.waitFor(() => {
+          const st = this.raft.status();
+          return st.role !== 'leader' && st.leader !== null && st.leader !== this.id;
+        }, options.waitMs ?? DEFAULT_TRANSFER_WAIT_MS);
       }
     }
     this.stopped = true;
