@@ -16,7 +16,12 @@ export {
   type SimStats,
   type SimulationOptions,
 } from './simulation.js';
-export { DEFAULT_LINK, LOOPBACK_LATENCY_MS, type LinkModel } from './network.js';
+export {
+  DEFAULT_LINK,
+  LOOPBACK_LATENCY_MS,
+  type LatencyDistribution,
+  type LinkModel,
+} from './network.js';
 export { SimNetworkError, SimulationError, type SimNetworkErrorCode } from './errors.js';
 export { SimRng } from './rng.js';
 export { MAX_DATAGRAM_BYTES } from './datagram.js';

@@ -5,11 +5,18 @@
 import type { SimRng } from './rng.js';
 
 /**
- * How one direction of a link behaves. Latency is uniform in [min, max] plus uniform jitter in
- * [0, jitterMs). Probabilities are per datagram (or per stream frame where stated).
+ * How latency spreads over [min, max]: `uniform` (default); `normal`, centred with σ = range/6
+ * and clamped; `tail`, mostly near min with an exponential tail (mean min + range/5) clamped at max.
+ */
+export type LatencyDistribution = 'uniform' | 'normal' | 'tail';
+
+/**
+ * How one direction of a link behaves. Latency is drawn from [min, max] (see
+ * LatencyDistribution) plus uniform jitter in [0, jitterMs). Probabilities are per datagram
+ * (or per stream frame where stated).
  */
 export interface LinkModel {
-  latencyMs: { min: number; max: number };
+  latencyMs: { min: number; max: number; distribution?: LatencyDistribution };
   jitterMs?: number;
   /** Datagrams: dropped. Streams: the connection resets (unless `streamBreak` says otherwise). */
   loss?: number;
@@ -53,6 +60,10 @@ export function validateLinkModel(model: Partial<LinkModel>, where: string): Par
       throw new RangeError(
         `${where}: latencyMs needs 0 <= min <= max, got ${latency.min}..${latency.max}`,
       );
+    }
+    const d = latency.distribution;
+    if (d !== undefined && d !== 'uniform' && d !== 'normal' && d !== 'tail') {
+      throw new RangeError(`${where}: unknown latency distribution ${String(d)}`);
     }
   }
   for (const field of PROBABILITY_FIELDS) {
@@ -190,7 +201,7 @@ export class NetworkModel {
 
   /** One-way delay for a packet on `model` (uniform latency + jitter; reordering only if asked). */
   sampleDelayMs(model: LinkModel, rng: SimRng, allowReorder: boolean): number {
-    let delay = rng.between(model.latencyMs.min, model.latencyMs.max);
+    let delay = sampleLatencyMs(model.latencyMs, rng);
     if (model.jitterMs !== undefined && model.jitterMs > 0) {
       delay += rng.between(0, model.jitterMs);
     }
@@ -199,5 +210,28 @@ export class NetworkModel {
       delay += rng.between(0, bound);
     }
     return delay;
+  }
+}
+
+/** Box–Muller: one standard normal value from two uniforms. */
+function standardNormal(rng: SimRng): number {
+  const u = 1 - rng.next();
+  const v = rng.next();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+}
+
+function sampleLatencyMs(latency: LinkModel['latencyMs'], rng: SimRng): number {
+  const { min, max } = latency;
+  const range = max - min;
+  if (range <= 0) {
+    return min;
+  }
+  switch (latency.distribution ?? 'uniform') {
+    case 'uniform':
+      return rng.between(min, max);
+    case 'normal':
+      return Math.min(max, Math.max(min, min + range / 2 + (range / 6) * standardNormal(rng)));
+    case 'tail':
+      return Math.min(max, min - (range / 5) * Math.log(1 - rng.next()));
   }
 }

@@ -39,6 +39,28 @@ describe('datagrams', () => {
     assert.ok(spread > 10, `latency should vary across the range, spread ${spread}`);
   });
 
+  test('latency distributions stay in bounds and shape the spread', async () => {
+    const medians: Record<string, number> = {};
+    for (const distribution of ['uniform', 'normal', 'tail'] as const) {
+      const sim = new Simulation({
+        seed: SEED,
+        defaultLink: { latencyMs: { min: 10, max: 110, distribution } },
+      });
+      sim.addNode({ id: 'a' }, () => undefined);
+      const { got } = datagramSink(sim, 'b');
+      for (let i = 0; i < 2_000; i++) {
+        runtimeOf(sim, 'a').datagram.send(sim.node('b').address, bytes(String(i)));
+      }
+      await sim.run(200);
+      const delays = got.map((r) => r.atMs).sort((x, y) => x - y);
+      assert.ok((delays[0] ?? 0) >= 10 && (delays.at(-1) ?? 999) <= 110, distribution);
+      medians[distribution] = delays[delays.length >> 1] ?? 0;
+    }
+    assert.ok(Math.abs((medians['uniform'] ?? 0) - 60) < 5, `uniform median ${medians['uniform']}`);
+    assert.ok(Math.abs((medians['normal'] ?? 0) - 60) < 3, `normal median ${medians['normal']}`);
+    assert.ok((medians['tail'] ?? 99) < 30, `tail median ${medians['tail']}`);
+  });
+
   test('loss is honoured statistically and every drop is counted', async () => {
     const sent = 10_000;
     const sim = new Simulation({
