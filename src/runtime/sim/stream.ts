@@ -15,8 +15,13 @@ import { SimNetworkError } from './errors.js';
 import { ANY_INCARNATION, type Kernel, type NodeState, type SimEvent } from './kernel.js';
 import { hashBytes } from './rng.js';
 
-/** Frames that arrive before any onFrame handler is set are held, up to this many. */
-export const MAX_BUFFERED_FRAMES = 4096;
+/**
+ * Frames (and frame errors) that arrive before a handler for them is set are held, up to this
+ * many; one more resets the connection (as the real runtime does).
+ */
+export const MAX_BUFFERED_FRAMES = 1024;
+
+type Unclaimed = { kind: 'frame'; frame: Uint8Array } | { kind: 'error'; error: FrameError };
 
 type Packet =
   | { kind: 'synack'; onArrive: () => void }
@@ -214,7 +219,8 @@ export class SimStreamEndpoint implements StreamConnection {
   private readonly frameHandlers: Array<(frame: Uint8Array) => void> = [];
   private readonly errorHandlers: Array<(error: FrameError) => void> = [];
   private readonly closeHandlers: Array<(reason: Error | undefined) => void> = [];
-  private buffered: Uint8Array[] = [];
+  /** Arrivals not yet handed to a handler, in arrival order. */
+  private unclaimed: Unclaimed[] = [];
 
   constructor(
     private readonly kernel: Kernel,
@@ -248,19 +254,12 @@ export class SimStreamEndpoint implements StreamConnection {
 
   onFrame(handler: (frame: Uint8Array) => void): void {
     this.frameHandlers.push(handler);
-    if (this.frameHandlers.length === 1 && this.buffered.length > 0) {
-      this.onThisNode('stream-flush', () => {
-        const frames = this.buffered;
-        this.buffered = [];
-        for (const f of frames) {
-          this.deliver(f);
-        }
-      });
-    }
+    this.drainUnclaimed();
   }
 
   onFrameError(handler: (error: FrameError) => void): void {
     this.errorHandlers.push(handler);
+    this.drainUnclaimed();
   }
 
   onClose(handler: (reason: Error | undefined) => void): void {
@@ -303,6 +302,7 @@ export class SimStreamEndpoint implements StreamConnection {
     }
     this.state = 'closed';
     this.closeReason = reason;
+    this.unclaimed = [];
     this.node.endpoints.delete(this);
     this.notifyClose();
   }
@@ -371,22 +371,54 @@ export class SimStreamEndpoint implements StreamConnection {
 
   private frameError(error: FrameError): void {
     this.kernel.stats.messagesDropped++;
-    for (const h of this.errorHandlers) {
-      h(error);
-    }
+    this.arrived({ kind: 'error', error });
   }
 
   private deliver(frame: Uint8Array): void {
-    if (this.frameHandlers.length === 0) {
-      if (this.buffered.length >= MAX_BUFFERED_FRAMES) {
-        this.kernel.stats.messagesDropped++;
-        return;
-      }
-      this.buffered.push(frame);
+    this.arrived({ kind: 'frame', frame });
+  }
+
+  private hasHandlerFor(u: Unclaimed): boolean {
+    return u.kind === 'frame' ? this.frameHandlers.length > 0 : this.errorHandlers.length > 0;
+  }
+
+  private arrived(u: Unclaimed): void {
+    if (this.unclaimed.length === 0 && this.hasHandlerFor(u)) {
+      this.dispatch(u);
       return;
     }
-    for (const h of this.frameHandlers) {
-      h(frame);
+    if (this.unclaimed.length >= MAX_BUFFERED_FRAMES) {
+      this.kernel.stats.messagesDropped++;
+      const reason = `connection ${this.id}: ${MAX_BUFFERED_FRAMES} frames arrived with no handler registered`;
+      this.kernel.stats.connectionsReset++;
+      this.out.transmit({ kind: 'rst', reason });
+      this.closeNow(new SimNetworkError('ECONNRESET', reason));
+      return;
+    }
+    this.unclaimed.push(u);
+  }
+
+  /** Hands held arrivals to handlers in order, stopping at the first one nobody handles yet. */
+  private drainUnclaimed(): void {
+    while (this.unclaimed.length > 0) {
+      const u = this.unclaimed[0] as Unclaimed;
+      if (!this.hasHandlerFor(u)) {
+        return;
+      }
+      this.unclaimed.shift();
+      this.dispatch(u);
+    }
+  }
+
+  private dispatch(u: Unclaimed): void {
+    if (u.kind === 'frame') {
+      for (const h of this.frameHandlers) {
+        h(u.frame);
+      }
+    } else {
+      for (const h of this.errorHandlers) {
+        h(u.error);
+      }
     }
   }
 

@@ -3,7 +3,12 @@
 // partitions with heal, DC-pair link models, refusals, oversize and corruption.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_DATAGRAM_BYTES, SimNetworkError, Simulation } from '../../../src/runtime/sim/index.js';
+import {
+  MAX_BUFFERED_FRAMES,
+  MAX_DATAGRAM_BYTES,
+  SimNetworkError,
+  Simulation,
+} from '../../../src/runtime/sim/index.js';
 import type { FrameError } from '../../../src/runtime/types.js';
 import {
   bytes,
@@ -484,6 +489,23 @@ describe('streams', () => {
       ],
     );
     assert.equal(conn.closed, false);
+  });
+
+  test('too many unclaimed frames reset the connection instead of piling up', async () => {
+    const sim = new Simulation({ seed: SEED });
+    sim.addNode({ id: 'a' }, () => undefined);
+    const closes: Array<Error | undefined> = [];
+    sim.addNode({ id: 'b' }, async (rt) => {
+      await rt.stream.listen((conn) => conn.onClose((r) => closes.push(r)));
+    });
+    const conn = await connect(sim, 'a', 'b');
+    for (let i = 0; i <= MAX_BUFFERED_FRAMES; i++) {
+      conn.send(bytes(String(i)));
+    }
+    await sim.run(20);
+    assert.equal(closes.length, 1);
+    assert.match(String(closes[0]?.message), /frames arrived with no handler registered/);
+    assert.equal(conn.closed, true, 'the sender is reset too');
   });
 
   test('frames that arrive before onFrame is set are held and then delivered', async () => {
