@@ -178,7 +178,20 @@ export class Histogram {
    * negative or NaN values throw a RangeError (a caller bug, e.g. a wall-clock latency).
    */
   record(value: number): void {
-    this.recordCount(value, 1);
+    if (!(value >= 0)) throw new RangeError(`Histogram: cannot record ${value}`);
+    let v = Math.trunc(value);
+    if (v > HISTOGRAM_MAX_VALUE) {
+      v = HISTOGRAM_MAX_VALUE;
+      this.clamped++;
+    }
+    const index = v < SUB_BUCKET_COUNT ? v : histogramIndexOf(v);
+    const chunk = this.chunks[index >>> CHUNK_SHIFT] ?? this.allocate(index >>> CHUNK_SHIFT);
+    chunk[index & CHUNK_MASK]! += 1;
+    this.total++;
+    this.sum += v;
+    this.sumSquares += v * v;
+    if (v < this.minValue) this.minValue = v;
+    if (v > this.maxValue) this.maxValue = v;
   }
 
   /** Records `n` (a non-negative integer) occurrences of `value`. */

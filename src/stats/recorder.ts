@@ -1,5 +1,6 @@
 // Owns the worker-thread side of statistics: per-step and custom-metric recording into a window
-// that `takeWindow` ships and resets. Hot path: never allocates per sample, never reads a clock.
+// that `takeWindow` ships and resets. Hot path: never allocates per sample, never reads a clock;
+// HTTP statuses are counted in an array indexed by code (no Map lookup per sample).
 
 import { Histogram } from './histogram.js';
 import type { CheckWindow, MetricWindow, StatsWindow, StepWindow } from './types.js';
@@ -18,6 +19,9 @@ export const MAX_CHECKS = 1000;
 export const MAX_STEPS = 1000;
 /** Distinct HTTP statuses kept per step per window; others are counted under "other". */
 export const MAX_STATUSES_PER_WINDOW = 100;
+/** Statuses 100–599 are counted in an array; anything else (never from the client) in a Map. */
+const STATUS_ARRAY_MIN = 100;
+const STATUS_ARRAY_MAX = 599;
 /** Trend values are stored as Math.round(value · TREND_SCALE) in a Histogram. */
 export const TREND_SCALE = 1000;
 
@@ -43,7 +47,11 @@ export class StepRecorder {
   private failedCount = 0;
   private readonly errors = new Map<string, number>();
   private readonly errorSamples = new Map<string, string>();
-  private readonly statuses = new Map<number, number>();
+  /** Counts of statuses 100–599 in this window, by code − 100; `seenCodes` lists the non-zero. */
+  private readonly statusCounts = new Float64Array(STATUS_ARRAY_MAX - STATUS_ARRAY_MIN + 1);
+  private readonly seenCodes: number[] = [];
+  /** Other statuses, and -1 for those beyond MAX_STATUSES_PER_WINDOW distinct ones. */
+  private readonly otherStatuses = new Map<number, number>();
   private readonly owner: WorkflowRecorder;
   /** True until the step has appeared in one window, so the receiver learns its name. */
   reported = false;
@@ -90,10 +98,36 @@ export class StepRecorder {
   }
 
   private countStatus(status: number): void {
-    const seen = this.statuses.get(status);
-    if (seen !== undefined) this.statuses.set(status, seen + 1);
-    else if (this.statuses.size < MAX_STATUSES_PER_WINDOW) this.statuses.set(status, 1);
-    else this.statuses.set(-1, (this.statuses.get(-1) ?? 0) + 1);
+    const slot = status - STATUS_ARRAY_MIN;
+    if (Number.isInteger(status) && slot >= 0 && status <= STATUS_ARRAY_MAX) {
+      const n = this.statusCounts[slot] ?? 0;
+      if (n > 0) {
+        this.statusCounts[slot] = n + 1;
+        return;
+      }
+      if (this.distinctStatuses() < MAX_STATUSES_PER_WINDOW) {
+        this.statusCounts[slot] = 1;
+        this.seenCodes.push(status);
+        return;
+      }
+    } else {
+      const seen = this.otherStatuses.get(status);
+      if (seen !== undefined) {
+        this.otherStatuses.set(status, seen + 1);
+        return;
+      }
+      if (this.distinctStatuses() < MAX_STATUSES_PER_WINDOW) {
+        this.otherStatuses.set(status, 1);
+        return;
+      }
+    }
+    this.otherStatuses.set(-1, (this.otherStatuses.get(-1) ?? 0) + 1);
+  }
+
+  /** Distinct statuses kept in this window (the overflow bucket not counted). */
+  private distinctStatuses(): number {
+    const others = this.otherStatuses.size - (this.otherStatuses.has(-1) ? 1 : 0);
+    return this.seenCodes.length + others;
   }
 
   get hasData(): boolean {
@@ -103,7 +137,14 @@ export class StepRecorder {
   /** @internal the window's content; `resetWindow` must follow. */
   toWindow(): StepWindow {
     const statuses: Record<string, number> = {};
-    for (const [code, n] of this.statuses) statuses[code === -1 ? 'other' : String(code)] = n;
+    for (const code of this.seenCodes) {
+      statuses[String(code)] = this.statusCounts[code - STATUS_ARRAY_MIN] ?? 0;
+    }
+    for (const [code, n] of this.otherStatuses) {
+      if (code !== -1) statuses[String(code)] = n;
+    }
+    const overflow = this.otherStatuses.get(-1);
+    if (overflow !== undefined) statuses['other'] = overflow;
     return {
       count: this.okCount + this.failedCount,
       ok: this.okCount,
@@ -122,7 +163,9 @@ export class StepRecorder {
     this.failedCount = 0;
     this.errors.clear();
     this.errorSamples.clear();
-    this.statuses.clear();
+    for (const code of this.seenCodes) this.statusCounts[code - STATUS_ARRAY_MIN] = 0;
+    this.seenCodes.length = 0;
+    this.otherStatuses.clear();
     this.reported = true;
   }
 }

@@ -7,6 +7,7 @@ import {
   MAX_CUSTOM_METRICS,
   MAX_ERROR_KINDS_PER_WINDOW,
   MAX_ERROR_MESSAGE_CHARS,
+  MAX_STATUSES_PER_WINDOW,
   WorkflowRecorder,
 } from '../../src/stats/recorder.js';
 
@@ -180,4 +181,29 @@ void test('window end never precedes its start', () => {
   const w = rec.takeWindow(4000);
   assert.equal(w.startMs, 5000);
   assert.equal(w.endMs, 5000);
+});
+
+void test('statuses are counted per window, bounded to MAX_STATUSES_PER_WINDOW distinct, overflow as other', () => {
+  const rec = new WorkflowRecorder('w', 0);
+  const step = rec.step('s');
+  step.ok(10, 200);
+  step.ok(10, 200);
+  step.fail(10, 'status_503', 'x', 503);
+  step.ok(10, 0); // not an HTTP status code the client produces: still counted
+  step.ok(10, 1000);
+  step.ok(10); // no status (not an HTTP step)
+  assert.deepEqual(rec.takeWindow(1).steps.s!.statuses, { '0': 1, '200': 2, '503': 1, '1000': 1 });
+  assert.deepEqual(rec.takeWindow(2).steps, {}, 'counts reset with the window');
+  step.ok(10, 204);
+  assert.deepEqual(rec.takeWindow(3).steps.s!.statuses, { '204': 1 });
+
+  for (let code = 100; code < 100 + MAX_STATUSES_PER_WINDOW; code++) step.ok(10, code);
+  step.ok(10, 100); // already seen: counted as itself
+  step.ok(10, 100 + MAX_STATUSES_PER_WINDOW); // one distinct too many
+  step.ok(10, 999);
+  const statuses = rec.takeWindow(4).steps.s!.statuses;
+  assert.equal(Object.keys(statuses).length, MAX_STATUSES_PER_WINDOW + 1);
+  assert.equal(statuses['100'], 2);
+  assert.equal(statuses['other'], 2);
+  assert.equal(statuses[String(100 + MAX_STATUSES_PER_WINDOW)], undefined);
 });
