@@ -73,6 +73,16 @@ function equalsLower(head: Buffer, start: number, end: number, lower: string): b
   return true;
 }
 
+/**
+ * Offset of the first LF in buf[from, end), or `end` if there is none. A plain loop: header
+ * lines are short, and a native Buffer#indexOf call per line costs more than scanning them.
+ */
+function findLF(buf: Buffer, from: number, end: number): number {
+  let i = from;
+  while (i < end && buf[i] !== LF) i++;
+  return i;
+}
+
 /** Comma-separated tokens of a header value, trimmed and lowercased (slow path only). */
 function lowerTokens(head: Buffer, start: number, end: number): string[] {
   return head
@@ -423,7 +433,7 @@ export class ResponseParser {
     const after = head[s + 12];
     if (after !== SP && after !== CR) return this.bad('malformed status line');
     const status = d1 * 100 + d2 * 10 + d3;
-    const statusEnd = head.indexOf(LF, s + 12);
+    const statusEnd = findLF(head, s + 12, e);
     if (head[statusEnd - 1] !== CR) return this.bad('bare LF in status line');
 
     let contentLength = -1;
@@ -433,7 +443,7 @@ export class ResponseParser {
     let connKeepAlive = false;
     let p = statusEnd + 1;
     while (p < e - 2) {
-      const nl = head.indexOf(LF, p);
+      const nl = findLF(head, p, e);
       const lineEnd = nl - 1;
       if (head[lineEnd] !== CR) return this.bad('bare LF in header line');
       let q = p;
