@@ -15,6 +15,8 @@ export interface Sample {
   durationS: number;
   rps: number;
   errors: number;
+  /** Open model: iterations the executor could not start for lack of a free VU (Salvo). */
+  dropped?: number;
   latencyMs: { p50: number; p99: number; max: number };
   usage: Usage | null;
   /** For Salvo's multi-workflow runs: the same figures per workflow. */
@@ -125,6 +127,7 @@ export async function runSalvo(ctx: Context, target: string, load: SalvoLoad): P
     durationS: first.durationS,
     rps: workflows.reduce((t, w) => t + w.rps, 0),
     errors: workflows.reduce((t, w) => t + w.failed, 0),
+    dropped: workflows.reduce((t, w) => t + w.dropped, 0),
     latencyMs: first.latencyMs,
     usage: done.usage,
     workflows,

@@ -15,11 +15,13 @@ export interface Usage {
   maxRssKb: number;
   method: UsageMethod;
   /**
-   * CPU seconds that other processes (and interrupts, and a hypervisor's steal) took on the
-   * generator's core while it ran: busy time of that core minus the generator's own CPU time.
+   * CPU seconds that other processes took on the generator's core while it ran: user and
+   * system time of that core minus the generator's own CPU time.
    * Near 0 on a quiet machine; null when not pinned or /proc/stat is unavailable.
    */
   coreOtherS?: number | null;
+  /** Interrupt, softirq and steal seconds on the generator's core while it ran (part ours). */
+  coreIrqS?: number | null;
 }
 
 export interface Finished {
@@ -214,19 +216,17 @@ export async function measured(
   const done = await measuredProcess(cmd, args, timeoutMs, usageFile, options);
   const after = options.cpu === undefined ? null : coreBusyS(options.cpu);
   if (done.usage) {
+    const own = done.usage.userS + done.usage.sysS;
+    const round = (v: number): number => Math.max(0, Math.round(v * 100) / 100);
     done.usage.coreOtherS =
-      before === null || after === null
-        ? null
-        : Math.max(
-            0,
-            Math.round((after - before - done.usage.userS - done.usage.sysS) * 100) / 100,
-          );
+      before === null || after === null ? null : round(after.task - before.task - own);
+    done.usage.coreIrqS = before === null || after === null ? null : round(after.irq - before.irq);
   }
   return done;
 }
 
-/** Busy seconds of one CPU since boot, from /proc/stat (everything but idle and iowait). */
-function coreBusyS(cpu: number): number | null {
+/** Seconds one CPU spent since boot on tasks (user, nice, system) and on irq/softirq/steal. */
+function coreBusyS(cpu: number): { task: number; irq: number } | null {
   try {
     const line = readFileSync('/proc/stat', 'utf8')
       .split('\n')
@@ -234,8 +234,8 @@ function coreBusyS(cpu: number): number | null {
     if (line === undefined) return null;
     const f = line.trim().split(/\s+/).slice(1).map(Number);
     // user nice system idle iowait irq softirq steal (guest time is already in user)
-    const busy = [0, 1, 2, 5, 6, 7].reduce((t, i) => t + (f[i] ?? 0), 0);
-    return busy / CLK_TCK;
+    const sum = (idx: number[]): number => idx.reduce((t, i) => t + (f[i] ?? 0), 0) / CLK_TCK;
+    return { task: sum([0, 1, 2]), irq: sum([5, 6, 7]) };
   } catch (error) {
     void error; // no /proc/stat: contention is not reported
     return null;

@@ -36,7 +36,10 @@ function medianOrNull(values: readonly (number | null)[]): number | null {
 export interface SampleFigures extends Figures {
   durationS: number;
   /** CPU seconds other processes took on the generator core during this run (noise). */
+  dropped: number | null;
   coreOtherS: number | null;
+  /** Interrupt, softirq and steal seconds on the generator core during this run. */
+  coreIrqS: number | null;
   wallS: number | null;
 }
 
@@ -52,7 +55,9 @@ export function figuresOf(sample: Sample): SampleFigures {
     p50Ms: sample.latencyMs.p50,
     p99Ms: sample.latencyMs.p99,
     errors: sample.errors,
+    dropped: sample.dropped ?? null,
     coreOtherS: sample.usage?.coreOtherS ?? null,
+    coreIrqS: sample.usage?.coreIrqS ?? null,
     wallS: sample.usage?.wallS ?? null,
   };
 }
