@@ -37,6 +37,9 @@ else
   for pkg in "${need_pkgs[@]}"; do
     if apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null; then
       echo "bench-setup: installed $pkg"
+    elif [ "$pkg" = nginx-light ] && apt-get install -y -qq --no-install-recommends nginx >/dev/null; then
+      # Debian 13 has no nginx-light; its plain nginx package is small enough.
+      echo "bench-setup: nginx-light unavailable; installed nginx"
     else
       echo "bench-setup: could not install $pkg"
     fi
