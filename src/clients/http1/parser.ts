@@ -2,7 +2,8 @@
 // time. Pure state machine — it never touches a socket, a timer or the clock. Hand-written for
 // the load generator's hot path: the head is found with one native `indexOf` and parsed in place
 // in the (shared, reused) read buffer, only the framing headers are decoded eagerly (byte
-// compares, no strings), and a response that arrived whole is copied out in one allocation.
+// compares, no strings), a head identical to the previous one on the connection reuses its
+// parse, and a response that arrived whole is copied out in one allocation.
 
 /** Largest accepted response head (status line + header lines + blank line), in bytes. */
 export const MAX_HEADER_BYTES = 64 * 1024;
@@ -135,6 +136,20 @@ export class ResponseParser {
   private chunkDigits = 0;
   private lineBytes = 0;
   private trailerBytes = 0;
+  /**
+   * The previous final head parsed on this connection ([0, prevHeadLength) of `prevHead`, a
+   * private immutable copy), with the request flags it was parsed under and its outcome. A
+   * byte-identical head under the same flags parses to the same outcome.
+   */
+  private prevHead: Buffer | null = null;
+  private prevHeadLength = 0;
+  private prevNoBody = false;
+  private prevDiscard = false;
+  private prevStatus = 0;
+  private prevMinor = 1;
+  private prevKeepAlive = true;
+  private prevState = S_HEAD;
+  private prevRemaining = 0;
 
   /**
    * Prepares for the next response. `noBody`: the request was HEAD, so the response has no
@@ -326,13 +341,52 @@ export class ResponseParser {
           this.fail(`response head exceeds ${MAX_HEADER_BYTES} bytes`);
           return -1;
         }
-        if (!this.onHead(data, p, headEnd)) return -1;
-        if (this.state === S_HEAD) return headEnd; // an informational response, skipped
-        return this.keepHead(data, p, headEnd, end);
+        if (!this.sameAsPrevious(data, p, headEnd)) {
+          if (!this.onHead(data, p, headEnd)) return -1;
+          if (this.state === S_HEAD) return headEnd; // an informational response, skipped
+          this.rememberHead(headEnd - p);
+        }
+        const after = this.keepHead(data, p, headEnd, end);
+        this.prevHead = this.raw;
+        return after;
       }
       return this.accumulate(data, p, end);
     }
     return this.accumulate(data, p, end);
+  }
+
+  /** If data[p, headEnd) repeats the previous head under the same flags, applies its parse. */
+  private sameAsPrevious(data: Buffer, p: number, headEnd: number): boolean {
+    const prev = this.prevHead;
+    if (
+      prev === null ||
+      headEnd - p !== this.prevHeadLength ||
+      this.noBody !== this.prevNoBody ||
+      this.discard !== this.prevDiscard ||
+      data.compare(prev, 0, this.prevHeadLength, p, headEnd) !== 0
+    ) {
+      return false;
+    }
+    this.status = this.prevStatus;
+    this.versionMinor = this.prevMinor;
+    this.keepAlive = this.prevKeepAlive;
+    if (this.prevState === S_CHUNK_SIZE) this.startChunkSize();
+    else this.state = this.prevState;
+    this.remaining = this.prevRemaining;
+    return true;
+  }
+
+  /** Records the outcome of the head just parsed (its bytes are recorded by the caller). */
+  private rememberHead(length: number): void {
+    this.prevHead = null;
+    this.prevHeadLength = length;
+    this.prevNoBody = this.noBody;
+    this.prevDiscard = this.discard;
+    this.prevStatus = this.status;
+    this.prevMinor = this.versionMinor;
+    this.prevKeepAlive = this.keepAlive;
+    this.prevState = this.state;
+    this.prevRemaining = this.remaining;
   }
 
   /**

@@ -448,6 +448,42 @@ void describe('ResponseParser', () => {
     assert.equal(res.statusText, 'OK');
   });
 
+  void it('a head repeated on the connection parses the same under the same flags only', () => {
+    const parser = new ResponseParser();
+    const parse = (
+      wire: string,
+      noBody = false,
+      discard = false,
+    ): [number, string, number, number, boolean] => {
+      parser.reset(noBody, discard);
+      const data = b(wire);
+      assert.equal(parser.execute(data, 0, data.length), PARSE_DONE, wire);
+      return [
+        parser.status,
+        parser.body.toString('latin1'),
+        parser.bodyBytes,
+        parser.pos,
+        parser.keepAlive,
+      ];
+    };
+    const five = 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n';
+    assert.deepEqual(parse(five + 'hello'), [200, 'hello', 5, five.length + 5, true]);
+    assert.deepEqual(parse(five + 'world'), [200, 'world', 5, five.length + 5, true]);
+    assert.deepEqual(parse(five, true), [200, '', 0, five.length, true], 'HEAD: no body');
+    assert.deepEqual(parse(five + 'again'), [200, 'again', 5, five.length + 5, true]);
+    assert.deepEqual(parse(five + 'skip!', false, true), [200, '', 5, five.length + 5, true]);
+    const chunked = 'HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n';
+    for (const body of ['abc', 'xyz']) {
+      const wire = `${chunked}3\r\n${body}\r\n0\r\n\r\n`;
+      assert.deepEqual(parse(wire), [201, body, 3, wire.length, true]);
+    }
+    const six = 'HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n';
+    assert.deepEqual(parse(six + 'hello!'), [200, 'hello!', 6, six.length + 6, true]);
+    const closing = 'HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\n';
+    assert.deepEqual(parse(closing + 'bye...'), [200, 'bye...', 6, closing.length + 6, false]);
+    assert.deepEqual(parse(closing + 'bye!!!'), [200, 'bye!!!', 6, closing.length + 6, false]);
+  });
+
   void it('keeps a body bigger than the single-copy limit in its own buffer', () => {
     const body = Buffer.alloc(SINGLE_COPY_MAX_BYTES + 1, 0x61);
     const wire = Buffer.concat([
