@@ -68,8 +68,11 @@ export class RealStreamTransport implements StreamTransport {
 
   async listen(onConnection: (connection: StreamConnection) => void): Promise<StreamListener> {
     const { tls: material } = this.options;
+    const accepted = new Set<RealStreamConnection>();
     const accept = (socket: net.Socket): void => {
       const conn = this.wrap(socket);
+      accepted.add(conn);
+      conn.onClose(() => accepted.delete(conn));
       try {
         onConnection(conn);
       } catch (err) {
@@ -113,11 +116,18 @@ export class RealStreamTransport implements StreamTransport {
     const address: NodeAddress = { host: this.options.address.host, port: bound.port };
     return {
       address,
-      close: () =>
-        new Promise<void>((resolve) => {
-          this.servers.delete(server);
-          server.close(() => resolve());
-        }),
+      // Stops accepting and closes the connections this listener accepted (gracefully; each is
+      // destroyed after CLOSE_LINGER_MS at the latest), so closing never waits on a silent peer.
+      close: async () => {
+        this.servers.delete(server);
+        const conns = [...accepted];
+        const allClosed = Promise.all(
+          conns.map((c) => new Promise<void>((r) => c.onClose(() => r()))),
+        );
+        const serverClosed = new Promise<void>((r) => server.close(() => r()));
+        for (const c of conns) c.close();
+        await Promise.all([serverClosed, allClosed]);
+      },
     };
   }
 
@@ -295,7 +305,7 @@ export class RealStreamConnection implements StreamConnection {
   onClose(handler: (reason: Error | undefined) => void): void {
     if (this.notified) {
       const reason = this.closeReason;
-      queueMicrotask(() => handler(reason));
+      queueMicrotask(() => this.runCloseHandler(handler, reason));
       return;
     }
     this.closeHandlers.push(handler);
@@ -377,12 +387,15 @@ export class RealStreamConnection implements StreamConnection {
     const handlers = this.closeHandlers;
     this.closeHandlers = [];
     this.unclaimed = [];
-    for (const h of handlers) {
-      try {
-        h(this.closeReason);
-      } catch (err) {
-        this.o.log.log('error', 'onClose handler failed', { error: err });
-      }
+    for (const h of handlers) this.runCloseHandler(h, this.closeReason);
+  }
+
+  private runCloseHandler(h: (reason: Error | undefined) => void, reason: Error | undefined): void {
+    try {
+      h(reason);
+    } catch (err) {
+      this.o.stats.handlerFailures++;
+      this.o.log.log('error', 'onClose handler failed', { connection: this.id, error: err });
     }
   }
 }

@@ -101,7 +101,7 @@ void describe('real storage', () => {
     assert.equal(await rt.storage.readFile('state.json'), null);
     await rt.storage.writeAtomic('state.json', new TextEncoder().encode('{"v":1}'));
     await rt.storage.writeAtomic('state.json', new TextEncoder().encode('{"v":2}'));
-    assert.equal(new TextDecoder().decode((await rt.storage.readFile('state.json'))), '{"v":2}');
+    assert.equal(new TextDecoder().decode(await rt.storage.readFile('state.json')), '{"v":2}');
     await writeFile(path.join(dir.dir, 'n3', '.tmp-state.json-dead'), 'leftover');
     const f = await rt.storage.openAppend('b.log');
     await f.close();

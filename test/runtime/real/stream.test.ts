@@ -151,6 +151,23 @@ void describe('real stream transport (TCP)', () => {
     await b.close();
   });
 
+  void it('closing a listener closes its accepted connections, even with a silent peer', async () => {
+    const a = runtime('a', dir.dir);
+    const accepted: Sink[] = [];
+    const listener = await a.stream.listen((c) => accepted.push(sink(c)));
+    const raw = await new Promise<net.Socket>((resolve) => {
+      const s = net.connect(listener.address.port, '127.0.0.1', () => resolve(s));
+    });
+    raw.on('error', () => undefined);
+    await waitFor(() => accepted.length === 1);
+    const started = Date.now();
+    await listener.close();
+    assert.equal(accepted[0]!.closed.length, 1);
+    assert.ok(Date.now() - started < 2_500, 'bounded by the close linger');
+    raw.destroy();
+    await a.close();
+  });
+
   void it('delivers frames that arrive before a handler is registered', async () => {
     const a = runtime('a', dir.dir);
     const b = runtime('b', dir.dir);
@@ -197,8 +214,19 @@ void describe('real stream transport (mutual TLS)', () => {
     c2.send(Uint8Array.from([1]));
     await waitFor(() => s2.closed.length === 1);
     assert.equal(accepted.length, 1, 'no frame delivered from a non-TLS peer');
+    // A TLS client that presents no certificate is refused by the listener (mutual TLS).
+    const noCert = runtime('n', dir.dir, { tls: { ...material, key: '', cert: '' } });
+    const c3 = await noCert.stream.connect(listener.address, 1000).then(
+      (c) => c,
+      (e: unknown) => e as Error,
+    );
+    if (!(c3 instanceof Error)) {
+      const s3 = sink(c3);
+      await waitFor(() => s3.closed.length === 1);
+    }
+    assert.equal(accepted.length, 1, 'no connection accepted from a peer without a certificate');
     await listener.close();
-    await Promise.all([a.close(), b.close(), plain.close()]);
+    await Promise.all([a.close(), b.close(), plain.close(), noCert.close()]);
     await dir.cleanup();
   });
 });
