@@ -18,37 +18,48 @@ export const MAX_DECLARABLE_FRAME_BYTES = 0xffff_ffff;
 // ─── CRC32C ─────────────────────────────────────────────────────────────────────────────────
 
 const CRC32C_POLY_REVERSED = 0x82f63b78;
-const CRC_TABLES: Uint32Array[] = buildCrcTables();
+const CRC_SLICES = 8;
+/** Slicing-by-8 tables in one array: entry k*256+n advances byte n through k more zero bytes. */
+const CRC_TABLE: Uint32Array = buildCrcTable();
 
-function buildCrcTables(): Uint32Array[] {
-  // Slicing-by-4 tables: table[0] is the classic byte table, table[k] advances k more bytes.
-  const tables = [0, 1, 2, 3].map(() => new Uint32Array(256));
-  const t0 = tables[0]!;
+function buildCrcTable(): Uint32Array {
+  const t = new Uint32Array(256 * CRC_SLICES);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? CRC32C_POLY_REVERSED ^ (c >>> 1) : c >>> 1;
-    t0[n] = c >>> 0;
+    t[n] = c >>> 0;
   }
-  for (let k = 1; k < 4; k++) {
-    const prev = tables[k - 1]!;
-    const cur = tables[k]!;
-    for (let n = 0; n < 256; n++) cur[n] = (t0[prev[n]! & 0xff]! ^ (prev[n]! >>> 8)) >>> 0;
+  for (let k = 1; k < CRC_SLICES; k++) {
+    for (let n = 0; n < 256; n++) {
+      const prev = t[(k - 1) * 256 + n]!;
+      t[k * 256 + n] = (t[prev & 0xff]! ^ (prev >>> 8)) >>> 0;
+    }
   }
-  return tables;
+  return t;
 }
 
 /** Continues a CRC32C over `bytes` (pass the previous result as `crc` to checksum in pieces). */
 export function crc32cUpdate(crc: number, bytes: Uint8Array): number {
-  const [t0, t1, t2, t3] = CRC_TABLES as [Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+  const t = CRC_TABLE;
   let c = ~crc >>> 0;
   let i = 0;
   const n = bytes.length;
-  const end4 = n - (n % 4);
-  for (; i < end4; i += 4) {
-    c ^= bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
-    c = t3[c & 0xff]! ^ t2[(c >>> 8) & 0xff]! ^ t1[(c >>> 16) & 0xff]! ^ t0[c >>> 24]!;
+  const end8 = n - (n % 8);
+  for (; i < end8; i += 8) {
+    const lo =
+      c ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
+    const hi = bytes[i + 4]! | (bytes[i + 5]! << 8) | (bytes[i + 6]! << 16) | (bytes[i + 7]! << 24);
+    c =
+      t[1792 + (lo & 0xff)]! ^
+      t[1536 + ((lo >>> 8) & 0xff)]! ^
+      t[1280 + ((lo >>> 16) & 0xff)]! ^
+      t[1024 + (lo >>> 24)]! ^
+      t[768 + (hi & 0xff)]! ^
+      t[512 + ((hi >>> 8) & 0xff)]! ^
+      t[256 + ((hi >>> 16) & 0xff)]! ^
+      t[hi >>> 24]!;
   }
-  for (; i < n; i++) c = t0[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  for (; i < n; i++) c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
 }
 
