@@ -162,7 +162,11 @@ export class RpcConnection {
     connection.onFrame((frame) => this.onFrame(frame));
     connection.onFrameError((error) => this.onFrameError(error));
     connection.onClose((reason) => this.onTransportClose(reason));
-    if (connection.closed) return;
+    if (connection.closed) {
+      // Handed an already-closed link: settle `ready` and pending state once callers are wired.
+      queueMicrotask(() => this.finalize(new Error('connection was already closed')));
+      return;
+    }
     this.handshakeTimer = options.timers.after(
       options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
       () => {

@@ -302,3 +302,19 @@ void describe('RpcConnection requests', () => {
     assert.equal(received(p).filter((m) => m.t === 'error').length, 0);
   });
 });
+
+void describe('RpcConnection on an already-closed link', () => {
+  void it('settles ready with connection_closed instead of hanging', async () => {
+    const [a] = memoryPair();
+    a.close();
+    const timers = new ManualTimers();
+    const c = new RpcConnection(a, 'outbound', {
+      registry: new MessageRegistry(),
+      timers,
+      identity: identity('gate'),
+    });
+    const outcome = await c.ready;
+    assert.equal(!outcome.ok && outcome.error.code, 'connection_closed');
+    assert.equal(timers.armed, 0);
+  });
+});
