@@ -72,9 +72,17 @@ export function replayCommand(name: string, seed: number, file: string): string 
 }
 
 /** The compiled test file that called into this module, relative to the repository root. */
+/** A stack path as the compiled test file to run (source-mapped frames name the .ts source). */
+function compiledPath(path: string): string {
+  const rel = relative(ROOT, path);
+  return rel.startsWith('test/') && rel.endsWith('.ts')
+    ? `dist/${rel.slice(0, -'.ts'.length)}.js`
+    : rel;
+}
+
 export function callerFile(): string {
   const stack = new Error().stack ?? '';
-  const self = fileURLToPath(import.meta.url);
+  const self = compiledPath(fileURLToPath(import.meta.url));
   for (const line of stack.split('\n').slice(1)) {
     const match = /(file:\/\/[^\s)]+?|\/[^\s)]+?):\d+:\d+\)?$/.exec(line.trim());
     const location = match?.[1];
@@ -82,8 +90,8 @@ export function callerFile(): string {
       continue;
     }
     const path = location.startsWith('file://') ? fileURLToPath(location) : location;
-    if (path !== self && !path.startsWith('node:')) {
-      return relative(ROOT, path);
+    if (compiledPath(path) !== self && !path.startsWith('node:')) {
+      return compiledPath(path);
     }
   }
   return 'dist/test/<file>.test.js';
