@@ -3,6 +3,8 @@
 // window every second, and supports stop → drain → finalize. Never touches MessagePort.
 // Hot path: a single-step workflow runs each iteration with no per-iteration allocation of its
 // own (per-VU context and promise handlers; step deadlines checked by one sweeper per job).
+// Imported: the global `performance` is a lazy accessor in Node 20 (a getter call per use).
+import { performance } from 'node:perf_hooks';
 import { parseDuration, type Duration } from '../api/duration.js';
 import type { StepContext, WorkflowDefinition, Metrics } from '../api/workflow.js';
 import { HttpClient, HttpError, HttpResponse } from '../clients/http1/index.js';

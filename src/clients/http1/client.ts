@@ -6,6 +6,8 @@
 // response is copied out once, and a promise request costs one promise, settled directly.
 // It never throws on a request; every failure is an HttpError delivered to the callback or
 // the rejected promise.
+// Imported: the global `performance` is a lazy accessor in Node 20 (a getter call per use).
+import { performance } from 'node:perf_hooks';
 import {
   type OriginPool as OriginPoolType,
   OriginPool,

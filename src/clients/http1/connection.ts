@@ -3,6 +3,8 @@
 // Owns sockets and timers; decides nothing about redirects or the public API. Hot path: no
 // timer operation and no socket ref/unref per request (timers are lazy and re-arm themselves;
 // a connection's request timer, ref'd while a request is in flight, keeps the process alive).
+// Imported: the global `performance` is a lazy accessor in Node 20 (a getter call per use).
+import { performance } from 'node:perf_hooks';
 import net from 'node:net';
 import tls from 'node:tls';
 import { type HttpErrorKind, type SocketPhase, errorCode, kindForSocketError } from './errors.js';

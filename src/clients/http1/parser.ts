@@ -84,6 +84,27 @@ function findLF(buf: Buffer, from: number, end: number): number {
   return i;
 }
 
+/**
+ * Offset of the first CRLFCRLF entirely inside buf[from, end), or -1. A skipping scan in JS (a
+ * byte that is neither CR nor LF rules out the next four end positions): cheaper for a short
+ * head than Buffer#indexOf, whose wrapper and native call dominate.
+ */
+export function findHeadEnd(buf: Buffer, from: number, end: number): number {
+  let i = from + 3;
+  while (i < end) {
+    const c = buf[i];
+    if (c === LF) {
+      if (buf[i - 1] === CR && buf[i - 2] === LF && buf[i - 3] === CR) return i - 3;
+      i += 2; // this LF can only be the pattern's second byte
+    } else if (c === CR) {
+      i += 1;
+    } else {
+      i += 4;
+    }
+  }
+  return -1;
+}
+
 /** Comma-separated tokens of a header value, trimmed and lowercased (slow path only). */
 function lowerTokens(head: Buffer, start: number, end: number): string[] {
   return head
@@ -334,8 +355,8 @@ export class ResponseParser {
       this.prefixMatched = m;
     }
     if (this.accLen === 0) {
-      const idx = data.indexOf(CRLFCRLF, p);
-      if (idx !== -1 && idx + 4 <= end) {
+      const idx = findHeadEnd(data, p, end);
+      if (idx !== -1) {
         const headEnd = idx + 4;
         if (headEnd - p > MAX_HEADER_BYTES) {
           this.fail(`response head exceeds ${MAX_HEADER_BYTES} bytes`);

@@ -2,7 +2,9 @@
 // boundary, pipelined responses in one buffer, limits and malformed input. No sockets.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import {
+  findHeadEnd,
   MAX_HEADER_BYTES,
   PARSE_DONE,
   PARSE_ERROR,
@@ -504,3 +506,20 @@ function chunked(data: Buffer, size: number): Buffer[] {
   for (let i = 0; i < data.length; i += size) out.push(data.subarray(i, i + size));
   return out;
 }
+
+void describe('findHeadEnd', () => {
+  void it('finds the first CRLFCRLF inside [from, end), like indexOf restricted to the range', () => {
+    const bytes = fc.constantFrom(0x0d, 0x0a, 0x61);
+    fc.assert(
+      fc.property(fc.array(bytes, { maxLength: 40 }), fc.nat(), fc.nat(), (arr, a, z) => {
+        const buf = Buffer.from(arr);
+        const from = arr.length === 0 ? 0 : a % (arr.length + 1);
+        const end = from + (arr.length - from === 0 ? 0 : z % (arr.length - from + 1));
+        const idx = buf.indexOf('\r\n\r\n', from, 'latin1');
+        const expected = idx !== -1 && idx + 4 <= end ? idx : -1;
+        assert.equal(findHeadEnd(buf, from, end), expected);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
