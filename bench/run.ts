@@ -55,18 +55,30 @@ const USAGE = `npm run bench [-- options]
   --builtin-target   use the built-in fixed-response target even when nginx is installed
   --markdown         print bench/results/latest.json as the README's Markdown table and exit`;
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    only: { type: 'string' },
-    rounds: { type: 'string' },
-    duration: { type: 'string' },
-    'skip-setup': { type: 'boolean', default: false },
-    'builtin-target': { type: 'boolean', default: false },
-    markdown: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
+function usageError(message: string): never {
+  console.error(`bench: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        quick: { type: 'boolean', default: false },
+        only: { type: 'string' },
+        rounds: { type: 'string' },
+        duration: { type: 'string' },
+        'skip-setup': { type: 'boolean', default: false },
+        'builtin-target': { type: 'boolean', default: false },
+        markdown: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (error) {
+    return usageError(error instanceof Error ? error.message : String(error));
+  }
+}
+const values = parseOptions();
 
 if (values.help) {
   console.log(USAGE);
@@ -81,14 +93,13 @@ const quick = values.quick;
 const rounds = Number(values.rounds ?? (quick ? 1 : 3));
 const durationS = Number(values.duration ?? (quick ? 3 : 10));
 const coDurationS = quick ? 6 : 12;
-if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error('--rounds: 1..20');
+if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) usageError('--rounds: 1 to 20');
 if (!Number.isInteger(durationS) || durationS < 1 || durationS > 600) {
-  throw new Error('--duration: whole seconds, 1..600');
+  usageError('--duration: whole seconds, 1 to 600');
 }
 const only = values.only?.split(',').map((s) => s.trim()) ?? [...TOOLS];
 for (const t of only) {
-  if (!TOOLS.includes(t as Tool))
-    throw new Error(`--only: unknown tool '${t}' (${TOOLS.join(', ')})`);
+  if (!TOOLS.includes(t as Tool)) usageError(`--only: unknown tool '${t}' (${TOOLS.join(', ')})`);
 }
 
 const failures: string[] = [];

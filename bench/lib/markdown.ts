@@ -10,6 +10,7 @@ interface Latest {
   rounds: number;
   durationS: number;
   target: string | null;
+  generatorCoreContention: number | null;
   machine: Machine;
   goals: Goal[];
   closed: { c100: Record<string, ToolResult>; c1000: Record<string, ToolResult> };
@@ -45,6 +46,18 @@ export function markdown(doc: Latest): string {
       `| ${g.name}${g.aim ? ' (aim)' : ''} | ${fmt(g.value, 2)} | ${g.goal.replace('>=', '≥').replace('<=', '≤')} | ${verdict} |`,
     );
   }
+  const openSalvo = doc.open.byTool['salvo'];
+  if (openSalvo) {
+    const dropped = openSalvo.samples.map((x) => x.dropped ?? 0).sort((a, b) => a - b);
+    const mid = dropped[Math.floor(dropped.length / 2)] ?? 0;
+    if (mid > 0) {
+      const planned = doc.open.rate * doc.durationS;
+      out.push('');
+      out.push(
+        `In the open-model row Salvo dropped a median of ${fmt(mid)} of ${fmt(planned)} scheduled iterations (${fmt((mid / planned) * 100, 1)}%): no VU was free when they were due (see \`iterations.dropped\`); its CPU figure is per request actually sent.`,
+      );
+    }
+  }
   const co = doc.coordinatedOmission;
   const parts = co.salvo.map(
     (w) => `${w.executor} p50 ${fmt(w.latencyMs.p50, 1)} ms / p99 ${fmt(w.latencyMs.p99, 0)} ms`,
@@ -64,5 +77,12 @@ export function markdown(doc: Latest): string {
       `autocannon ${m.autocannon ?? '—'}, wrk ${m.wrk ?? '—'}; ${m.pinning}; ` +
       `median of ${doc.rounds} round(s) × ${doc.durationS} s, ${doc.date.slice(0, 10)}.`,
   );
+  const busy = doc.generatorCoreContention;
+  if (busy !== null && busy >= 0.02) {
+    out.push('');
+    out.push(
+      `Other processes took ${Math.round(busy * 100)}% of the generator core during this run, so absolute figures are low and noisy; compare ratios only.`,
+    );
+  }
   return out.join('\n');
 }
