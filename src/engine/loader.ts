@@ -8,7 +8,9 @@ import { createRequire } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import * as esbuild from 'esbuild';
+// Type-only here: worker threads import bundles through this module and never bundle, so the
+// esbuild API is loaded on first use (bundleWorkflow), not with the module.
+import type * as esbuild from 'esbuild';
 import { SalvoError, WorkflowFileError, describeError } from '../errors.js';
 import type { AnyWorkflow } from '../api/workflow.js';
 import { collectWorkflows } from './plan.js';
@@ -78,8 +80,9 @@ export async function bundleWorkflow(file: string): Promise<Bundle> {
     metafile: esbuild.Metafile;
     outputFiles: esbuild.OutputFile[];
   };
+  const { build } = await import('esbuild');
   try {
-    result = await esbuild.build({
+    result = await build({
       entryPoints: [source],
       bundle: true,
       platform: 'node',
