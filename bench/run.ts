@@ -111,15 +111,6 @@ function progress(message: string): void {
   );
 }
 
-process.on('SIGINT', () => {
-  killAll();
-  process.exit(130);
-});
-process.on('SIGTERM', () => {
-  killAll();
-  process.exit(143);
-});
-
 // ---- setup --------------------------------------------------------------------------------
 
 if (!values['skip-setup']) {
@@ -138,6 +129,17 @@ const tools = TOOLS.filter((t) => only.includes(t) && (t !== 'wrk' || wrkInstall
 if (only.includes('wrk') && !wrkInstalled) progress('wrk is not installed: its rows are skipped');
 
 const scratch = mkdtempSync(join(tmpdir(), 'salvo-bench-'));
+// Ctrl-C or a kill: stop every child's process group and remove the scratch dir.
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
+  process.on(signal, () => {
+    killAll();
+    rmSync(scratch, { recursive: true, force: true });
+    process.exit(code);
+  });
+}
 const ctx: Context = {
   root: ROOT,
   scratch,
