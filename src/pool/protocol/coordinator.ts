@@ -4,11 +4,9 @@
 
 import { SalvoError } from '../../errors.js';
 import {
-  sealEnvelope,
   validateEnvelope,
   validateOp,
   type DiagnosticLevel,
-  type EnvelopeMeta,
   type JobOutcome,
   type MainOp,
   type PoolEnvelope,
@@ -18,6 +16,7 @@ import {
 import { ACCEPTED, ChannelError, refused, type Accepted } from './errors.js';
 import { canTransition, isTerminal, allowedInStatusSnapshot, type JobState } from './job-state.js';
 import { MAX_OUTBOX_MESSAGES, MAX_TRACKED_JOBS, requireCount } from './limits.js';
+import { EnvelopeOutbox } from './outbox.js';
 
 /** Why non-terminal jobs were failed all at once. */
 export type JobsFailedCause = 'worker_replaced' | 'bootstrap_failed' | 'shutdown_completed';
@@ -98,8 +97,6 @@ interface TrackedJob {
   lastSeqNo: number;
 }
 
-const FIRST_SEQUENCE = 1;
-
 /**
  * The main-thread coordinator for one worker. Commands (spawnJob, cancelJob, pollStatus,
  * requestShutdown) either queue an envelope and change state, or change nothing and return the
@@ -109,33 +106,23 @@ const FIRST_SEQUENCE = 1;
  * illegal transition) still consumes its sequence number, so its redelivery is not fresh.
  */
 export class PoolCoordinator {
-  private readonly seed: number;
   private readonly maxTrackedJobs: number;
-  private readonly maxOutboxMessages: number;
-  private outbox: PoolEnvelope[] = [];
-  private nextSeqNo = FIRST_SEQUENCE;
-  private nextDecisionSeq: number;
-  private nextMessageId = FIRST_SEQUENCE;
+  private readonly outbox: EnvelopeOutbox;
   private readonly jobs = new Map<number, TrackedJob>();
-  private turn = 0;
   private lastInboundSeq = 0;
   private activeWorkerId: string | null = null;
   private workerReady = false;
   private shutdownRequested = false;
 
   constructor(seed: number, options: PoolCoordinatorOptions = {}) {
-    this.seed = requireCount('seed', seed);
-    this.nextDecisionSeq = requireCount(
-      'firstDecisionSeq',
-      options.firstDecisionSeq ?? FIRST_SEQUENCE,
-    );
+    this.outbox = new EnvelopeOutbox({
+      seed,
+      maxMessages: options.maxOutboxMessages ?? MAX_OUTBOX_MESSAGES,
+      firstDecisionSeq: options.firstDecisionSeq,
+    });
     this.maxTrackedJobs = requireCount(
       'maxTrackedJobs',
       options.maxTrackedJobs ?? MAX_TRACKED_JOBS,
-    );
-    this.maxOutboxMessages = requireCount(
-      'maxOutboxMessages',
-      options.maxOutboxMessages ?? MAX_OUTBOX_MESSAGES,
     );
   }
 
@@ -177,7 +164,7 @@ export class PoolCoordinator {
   }
 
   get currentTurn(): number {
-    return this.turn;
+    return this.outbox.turn;
   }
 
   jobState(jobId: number): JobState | undefined {
@@ -187,14 +174,12 @@ export class PoolCoordinator {
   // ─── Commands ─────────────────────────────────────────────────────────────────────────────
 
   advanceTurn(): void {
-    this.turn++;
+    this.outbox.turn++;
   }
 
   /** Takes every queued envelope, oldest first, for the shell to post. */
   drainOutbox(): PoolEnvelope[] {
-    const drained = this.outbox;
-    this.outbox = [];
-    return drained;
+    return this.outbox.drain();
   }
 
   /** Queues spawn_job and tracks the job as `queued`. */
@@ -225,7 +210,7 @@ export class PoolCoordinator {
         limit: this.maxTrackedJobs,
       });
     }
-    const full = this.outboxFull();
+    const full = this.outbox.full();
     if (full !== null) return full;
     const envelope = this.enqueue(op);
     this.jobs.set(op.jobId, {
@@ -250,7 +235,7 @@ export class PoolCoordinator {
     if (this.shutdownRequested) return refused({ kind: 'shutdown_in_progress' });
     const job = this.jobs.get(jobId);
     if (job === undefined) return refused({ kind: 'unknown_job_id', jobId });
-    const full = this.outboxFull();
+    const full = this.outbox.full();
     if (full !== null) return full;
     job.lastSeqNo = this.enqueue({ type: 'poll_status', jobId }).seqNo;
     return ACCEPTED;
@@ -266,7 +251,7 @@ export class PoolCoordinator {
     const invalid = validateOp(op);
     if (invalid !== null) return { ok: false, error: invalid };
     this.shutdownRequested = true;
-    this.outbox = [];
+    this.outbox.clear();
     this.enqueue(op);
     return ACCEPTED;
   }
@@ -313,7 +298,7 @@ export class PoolCoordinator {
     const events: CoordinatorEvent[] = [];
     if (replacesSession) {
       this.failNonTerminalJobs(events, 'worker_replaced');
-      this.outbox = [];
+      this.outbox.clear();
     }
     this.lastInboundSeq = envelope.seqNo;
     const applied = this.apply(op, workerId, events);
@@ -477,7 +462,7 @@ export class PoolCoordinator {
     }
     const invalid = validateOp(op);
     if (invalid !== null) return { ok: false, error: invalid };
-    const full = this.outboxFull();
+    const full = this.outbox.full();
     if (full !== null) return full;
     job.state = next;
     job.lastSeqNo = this.enqueue(op).seqNo;
@@ -487,7 +472,7 @@ export class PoolCoordinator {
   /** The worker session is over: fail what is still running, forget what was queued for it. */
   private endSession(events: CoordinatorEvent[], cause: JobsFailedCause): void {
     this.failNonTerminalJobs(events, cause);
-    this.outbox = [];
+    this.outbox.clear();
     this.activeWorkerId = null;
     this.workerReady = false;
     this.shutdownRequested = false;
@@ -505,27 +490,8 @@ export class PoolCoordinator {
     }
   }
 
-  private outboxFull(): { readonly ok: false; readonly error: ChannelError } | null {
-    return this.outbox.length >= this.maxOutboxMessages
-      ? refused({
-          kind: 'limit_exceeded',
-          resource: 'outbox_messages',
-          limit: this.maxOutboxMessages,
-        })
-      : null;
-  }
-
   private enqueue(op: MainOp): PoolEnvelope {
-    const meta: EnvelopeMeta = {
-      messageId: this.nextMessageId++,
-      seqNo: this.nextSeqNo++,
-      decisionSeq: this.nextDecisionSeq++,
-      seed: this.seed,
-      turn: this.turn,
-    };
-    const envelope = sealEnvelope(meta, op);
-    this.outbox.push(envelope);
-    return envelope;
+    return this.outbox.push(op);
   }
 
   private assertInvariants(): void {

@@ -2,13 +2,12 @@
 // commands for the worker shell and the shell's reports into envelopes, refusing anything out of
 // protocol. Sans-I/O: never touches a MessagePort, timer, clock or RNG.
 
+import { EnvelopeOutbox } from './outbox.js';
 import { SalvoError } from '../../errors.js';
 import {
-  sealEnvelope,
   validateEnvelope,
   validateOp,
   type DiagnosticLevel,
-  type EnvelopeMeta,
   type JobOutcome,
   type MainOp,
   type PoolEnvelope,
@@ -70,8 +69,6 @@ export interface WorkerEndpointOptions {
   readonly maxOutboxMessages?: number;
 }
 
-const FIRST_SEQUENCE = 1;
-
 /** Phases in which the worker may still send job reports (during shutdown it may finish work). */
 const REPORTING_PHASES: ReadonlySet<EndpointPhase> = new Set(['ready', 'shutting_down']);
 
@@ -84,14 +81,8 @@ const REPORTING_PHASES: ReadonlySet<EndpointPhase> = new Set(['ready', 'shutting
  */
 export class WorkerEndpoint {
   readonly workerId: string;
-  private readonly seed: number;
   private readonly maxTrackedJobs: number;
-  private readonly maxOutboxMessages: number;
-  private outbox: PoolEnvelope[] = [];
-  private nextSeqNo = FIRST_SEQUENCE;
-  private nextDecisionSeq = FIRST_SEQUENCE;
-  private nextMessageId = FIRST_SEQUENCE;
-  private turn = 0;
+  private readonly outbox: EnvelopeOutbox;
   private lastInboundSeq = 0;
   private phaseNow: EndpointPhase = 'starting';
   /** Insertion-ordered, so the oldest terminal job is the first one found. */
@@ -102,14 +93,14 @@ export class WorkerEndpoint {
       throw new SalvoError('E_INTERNAL', `worker id must be 1–${MAX_WORKER_ID_BYTES} UTF-8 bytes`);
     }
     this.workerId = workerId;
-    this.seed = requireCount('seed', seed);
+    this.outbox = new EnvelopeOutbox({
+      seed,
+      maxMessages: options.maxOutboxMessages ?? MAX_OUTBOX_MESSAGES,
+      workerId,
+    });
     this.maxTrackedJobs = requireCount(
       'maxTrackedJobs',
       options.maxTrackedJobs ?? MAX_TRACKED_JOBS,
-    );
-    this.maxOutboxMessages = requireCount(
-      'maxOutboxMessages',
-      options.maxOutboxMessages ?? MAX_OUTBOX_MESSAGES,
     );
   }
 
@@ -138,13 +129,11 @@ export class WorkerEndpoint {
   // ─── Outbound: the shell's reports ────────────────────────────────────────────────────────
 
   advanceTurn(): void {
-    this.turn++;
+    this.outbox.turn++;
   }
 
   drainOutbox(): PoolEnvelope[] {
-    const drained = this.outbox;
-    this.outbox = [];
-    return drained;
+    return this.outbox.drain();
   }
 
   bootstrapReady(): Accepted {
@@ -419,21 +408,9 @@ export class WorkerEndpoint {
   private send(op: WorkerOp): Accepted {
     const invalid = validateOp(op);
     if (invalid !== null) return { ok: false, error: invalid };
-    if (this.outbox.length >= this.maxOutboxMessages) {
-      return refused({
-        kind: 'limit_exceeded',
-        resource: 'outbox_messages',
-        limit: this.maxOutboxMessages,
-      });
-    }
-    const meta: EnvelopeMeta = {
-      messageId: this.nextMessageId++,
-      seqNo: this.nextSeqNo++,
-      decisionSeq: this.nextDecisionSeq++,
-      seed: this.seed,
-      turn: this.turn,
-    };
-    this.outbox.push(sealEnvelope(meta, op, this.workerId));
+    const full = this.outbox.full();
+    if (full !== null) return full;
+    this.outbox.push(op);
     return ACCEPTED;
   }
 
