@@ -93,6 +93,8 @@ class StepAttempt {
 }
 
 const SWEEP_INTERVAL_MS = 250;
+/** Longest wait for pre-allocated VUs to connect before an open-model schedule starts anyway. */
+const WARM_UP_MAX_MS = 2000;
 const MAX_NOTES = 20;
 
 /** Classifies a thrown value into an error kind and a message for the statistics. */
@@ -290,6 +292,7 @@ export class WorkflowJob {
         : (vu, scheduledStart, done) => {
             void this.iterate(vu, scheduledStart).then(() => done(vu));
           },
+      warmUp: (vus, ready) => this.warmUp(vus, ready),
       dropped: () => this.recorder.iterationDropped(),
       setTimer: (fn, ms) => {
         if (!this.closed) setTimeout(fn, ms);
@@ -298,6 +301,40 @@ export class WorkflowJob {
         setImmediate(fn);
       },
     };
+  }
+
+  /**
+   * With a base URL, each of `vus` preconnects to it (at most WARM_UP_MAX_MS in all); a failure
+   * is counted and noted, never fatal: that VU connects on its first request instead.
+   */
+  private warmUp(vus: readonly Vu[], ready: () => void): void {
+    const baseUrl = this.spec.baseUrl ?? this.def.baseUrl;
+    if (baseUrl === undefined || vus.length === 0) return ready();
+    let waiting = vus.length;
+    let failures = 0;
+    let firstFailure = '';
+    let fired = false;
+    const finish = (): void => {
+      if (fired) return;
+      fired = true;
+      clearTimeout(timer);
+      if (failures > 0) {
+        this.note(
+          `warm-up: ${failures} of ${vus.length} VUs could not preconnect (${firstFailure})`,
+        );
+      } else if (waiting > 0) {
+        this.note(
+          `warm-up: ${waiting} of ${vus.length} VUs still connecting after ${WARM_UP_MAX_MS}ms`,
+        );
+      }
+      ready();
+    };
+    const timer = setTimeout(finish, WARM_UP_MAX_MS);
+    const settled = (err: HttpError | null): void => {
+      if (err !== null && failures++ === 0) firstFailure = err.message;
+      if (--waiting === 0) finish();
+    };
+    for (const vu of vus) vu.http.preconnect('/', settled);
   }
 
   private beginIteration(vu: Vu): void {

@@ -13,6 +13,7 @@ import {
   OriginPool,
   PendingRequest,
   type PoolHost,
+  type PreconnectCallback,
   type ResponseCallback,
 } from './connection.js';
 import { type HttpErrorKind, HttpError, zeroTimings } from './errors.js';
@@ -269,6 +270,29 @@ class ClientCore implements PoolHost {
     this.poolFor(target).dispatch(req, false, req.start);
   }
 
+  /** Opens an idle keep-alive connection to the origin of `url` (see HttpClient.preconnect). */
+  preconnect(url: string, cb: PreconnectCallback): void {
+    const built = buildTarget({
+      method: 'GET',
+      url,
+      base: this.base,
+      clientHeaders: this.headers,
+      requestHeaders: undefined,
+      json: false,
+      keepAlive: this.keepAlive,
+      servername: this.tls.servername,
+    });
+    if (typeof built === 'string') {
+      process.nextTick(cb, new HttpError('bad_request', built, 'CONNECT', url, zeroTimings()));
+      return;
+    }
+    if (!this.keepAlive) {
+      process.nextTick(cb, null); // nothing could be reused
+      return;
+    }
+    this.poolFor(built).preconnect(cb);
+  }
+
   close(): void {
     const pools = [...this.pools.values()];
     this.pools.clear();
@@ -450,6 +474,16 @@ export class HttpClient {
   }
   patch(url: string, options?: RequestOptions): Promise<HttpResponse> {
     return this.request('PATCH', url, options);
+  }
+
+  /**
+   * Opens one idle keep-alive connection to the origin of `url` (relative URLs resolve against
+   * baseUrl) unless one is already idle, so the next request skips connect and handshake.
+   * `cb` is called once, asynchronously: null when the connection is ready, else the
+   * HttpError that prevented it. Never throws.
+   */
+  preconnect(url: string, cb: (err: HttpError | null) => void): void {
+    this.core.preconnect(url, cb);
   }
 
   /**

@@ -7,9 +7,15 @@
 import { performance } from 'node:perf_hooks';
 import net from 'node:net';
 import tls from 'node:tls';
-import { type HttpErrorKind, type SocketPhase, errorCode, kindForSocketError } from './errors.js';
+import {
+  type HttpErrorKind,
+  type SocketPhase,
+  HttpError,
+  errorCode,
+  kindForSocketError,
+  zeroTimings,
+} from './errors.js';
 import type { RequestOptions } from './client.js';
-import type { HttpError } from './errors.js';
 import type { RequestTarget } from './head.js';
 import { PARSE_DONE, PARSE_ERROR, PARSE_MORE, ResponseParser } from './parser.js';
 import { type HttpTimings, type TimingSource, HttpResponse } from './response.js';
@@ -270,6 +276,18 @@ export class OriginPool {
     return next;
   }
 
+  /**
+   * Opens one idle keep-alive connection unless the pool already has one to spare; `cb`
+   * learns once whether it became ready (null) or why not.
+   */
+  preconnect(cb: PreconnectCallback): void {
+    if (this.idle.length > 0 || this.all.size >= this.host.maxConnectionsPerOrigin) {
+      process.nextTick(cb, null);
+      return;
+    }
+    this.open().opened = cb;
+  }
+
   private open(): Connection {
     const conn = new Connection(this);
     this.all.add(conn);
@@ -282,8 +300,13 @@ function onQueueTimeout(pool: OriginPool, req: PendingRequest): void {
   pool.timeoutQueued(req);
 }
 
+/** Told once whether a preconnected socket became ready (null) or why it did not. */
+export type PreconnectCallback = (err: HttpError | null) => void;
+
 /** One socket. Carries one request at a time (no pipelining). */
 export class Connection {
+  /** Set by OriginPool.preconnect until the socket is ready or gone. */
+  opened: PreconnectCallback | null = null;
   private readonly pool: OriginPool;
   private readonly socket: net.Socket;
   private readonly parser = new ResponseParser();
@@ -401,10 +424,26 @@ export class Connection {
   /** Closes the socket and leaves the pool; the current request must already be handled. */
   close(): void {
     if (this.state === ST_CLOSED) return;
+    if (this.opened !== null) this.openFailed('connection_closed', 'closed before it was ready');
     this.state = ST_CLOSED;
     this.clearTimers();
     this.socket.destroy();
     this.pool.remove(this);
+  }
+
+  private settleOpened(err: HttpError | null): void {
+    const cb = this.opened;
+    if (cb === null) return;
+    this.opened = null;
+    cb(err);
+  }
+
+  private openFailed(kind: HttpErrorKind, message: string, cause?: unknown): void {
+    const target = this.pool.target;
+    const options = cause === undefined ? undefined : { cause };
+    this.settleOpened(
+      new HttpError(kind, message, 'CONNECT', target.origin, zeroTimings(), options),
+    );
   }
 
   private clearTimers(): void {
@@ -455,6 +494,10 @@ export class Connection {
     this.connectTimer = null;
     if (this.state !== ST_CONNECTING) return;
     const what = this.connectAt > 0 ? 'TLS handshake' : 'connect';
+    this.openFailed(
+      'connect_timeout',
+      `${what} took longer than ${this.pool.host.connectTimeoutMs} ms`,
+    );
     this.abort(
       'connect_timeout',
       `${what} to ${this.pool.target.origin} took longer than ${this.pool.host.connectTimeoutMs} ms`,
@@ -468,6 +511,7 @@ export class Connection {
     this.connectTimer = null;
     const req = this.req;
     const now = performance.now();
+    this.settleOpened(null);
     if (req === null) {
       this.pool.release(this, now);
       return;
@@ -577,6 +621,11 @@ export class Connection {
     const wasConnecting = this.state === ST_CONNECTING;
     const req = this.req;
     if (req === null) {
+      if (this.opened !== null && err !== null) {
+        const phase: SocketPhase =
+          this.connectAt > 0 && this.pool.target.secure ? 'tls' : 'connect';
+        this.openFailed(kindForSocketError(err, phase), err.message, err);
+      }
       this.close();
       return;
     }

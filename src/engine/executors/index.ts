@@ -23,6 +23,11 @@ export interface ExecutorHost<V extends HostVu> {
    * `done(vu)` exactly once when it ends — possibly synchronously, before `iterate` returns.
    */
   iterate(vu: V, scheduledStart: number, done: (vu: V) => void): void;
+  /**
+   * Lets freshly allocated `vus` open their keep-alive connections before a schedule's clock
+   * starts; calls `ready` exactly once, when all have tried or a bounded wait has passed.
+   */
+  warmUp(vus: readonly V[], ready: () => void): void;
   /** Counts an iteration the schedule wanted but no VU could take. */
   dropped(): void;
   setTimer(fn: () => void, ms: number): void;
@@ -137,25 +142,54 @@ function rampingVus<V extends HostVu>(
   const totalMs = stages.reduce((sum, s) => sum + s.durationMs, 0);
   const endAt = startedAt + totalMs;
   const active: V[] = [];
-  const loops: Promise<void>[] = [];
+  /** Retired VUs whose loop still runs an iteration: a ramp-up un-retires them first. */
+  const retiring: V[] = [];
+  /** Retired VUs whose loop has ended: a ramp-up restarts them before allocating new ones. */
+  const spare: V[] = [];
+  let running = 0;
+  let ended = false;
   const more = (now: number): boolean => now < endAt;
   let finish: () => void = () => undefined;
   const scheduled = new Promise<void>((resolve) => (finish = resolve));
+  const loopEnded = (vu: V): void => {
+    running--;
+    if (vu.retire) {
+      const i = retiring.indexOf(vu);
+      if (i !== -1) retiring.splice(i, 1);
+      spare.push(vu);
+    }
+    if (ended && running === 0) finish();
+  };
+  const start = (vu: V): void => {
+    running++;
+    void vuLoop(host, vu, more).then(() => loopEnded(vu));
+  };
   const adjust = (): void => {
     const now = host.now();
     if (host.stopping || now >= endAt) {
-      void Promise.all(loops).then(finish);
+      ended = true;
+      if (running === 0) finish();
       return;
     }
     const target = Math.round(stageValue(startVus, stages, now - startedAt));
     while (active.length < target) {
-      const vu = host.newVu();
+      const again = retiring.pop();
+      if (again !== undefined) {
+        again.retire = false; // its loop is still running: it just carries on
+        active.push(again);
+        continue;
+      }
+      const vu = spare.pop() ?? host.newVu();
+      vu.retire = false;
       active.push(vu);
-      loops.push(vuLoop(host, vu, more));
+      start(vu);
     }
     while (active.length > target) {
       const vu = active.pop();
-      if (vu) vu.retire = true;
+      if (vu) {
+        vu.retire = true;
+        retiring.push(vu);
+      }
     }
     host.setTimer(adjust, RAMP_TICK_MS);
   };
@@ -174,8 +208,9 @@ function arrivals<V extends HostVu>(
   preAllocatedVus: number,
   iterationTime: (k: number) => number | null,
 ): ExecutorRun {
-  for (let i = 0; i < preAllocatedVus; i++) host.releaseVu(host.newVu());
-  const startedAt = host.now();
+  const warm: V[] = [];
+  for (let i = 0; i < preAllocatedVus; i++) warm.push(host.newVu());
+  let startedAt = 0;
   let k = 0;
   let finish: () => void = () => undefined;
   const scheduled = new Promise<void>((resolve) => (finish = resolve));
@@ -206,7 +241,12 @@ function arrivals<V extends HostVu>(
       }
     }
   };
-  tick();
+  // The clock starts once the pre-allocated VUs are connected: connection set-up is not load.
+  host.warmUp(warm, () => {
+    for (const vu of warm) host.releaseVu(vu);
+    startedAt = host.now();
+    tick();
+  });
   return { scheduled };
 }
 
