@@ -63,7 +63,80 @@ async function writeAtomic(path: string, data: string | Uint8Array): Promise<voi
   await rename(tmp, path);
 }
 
-/** Bundles `file` into the cache; throws WorkflowFileError for a missing file or a syntax error. */
+/**
+ * What a cached bundle was built from: `bundles/<sha256 of the entry's absolute path>.json`.
+ * When the salvo version, the API entry and every input's size and mtime still match, the
+ * bundle is reused without running esbuild.
+ */
+interface BundleManifest {
+  salvo: string;
+  api: string;
+  hash: string;
+  inputs: { path: string; size: number; mtimeMs: number }[];
+}
+
+const MAX_MANIFEST_BYTES = 1 << 20;
+
+function manifestPath(source: string): string {
+  const key = createHash('sha256').update(source).digest('hex');
+  return join(cacheDir(), 'bundles', `${key}.json`);
+}
+
+async function salvoVersion(): Promise<string> {
+  const { SALVO_VERSION } = await import('../pool/local-run.js');
+  return SALVO_VERSION;
+}
+
+/** The cached bundle of `source` when nothing it was built from changed; else null. */
+async function cachedBundle(source: string, version: string): Promise<Bundle | null> {
+  let manifest: BundleManifest;
+  try {
+    const path = manifestPath(source);
+    const info = await stat(path);
+    if (info.size > MAX_MANIFEST_BYTES) return null;
+    manifest = JSON.parse(await readFile(path, 'utf8')) as BundleManifest;
+  } catch (error) {
+    void error; // no manifest (or an unreadable one): bundle afresh
+    return null;
+  }
+  if (
+    manifest.salvo !== version ||
+    manifest.api !== API_ENTRY ||
+    typeof manifest.hash !== 'string' ||
+    !/^[0-9a-f]{64}$/.test(manifest.hash) ||
+    !Array.isArray(manifest.inputs) ||
+    !manifest.inputs.some((i) => i.path === source)
+  ) {
+    return null;
+  }
+  const path = join(cacheDir(), 'bundles', `${manifest.hash}.mjs`);
+  if (!existsSync(path)) return null;
+  for (const input of manifest.inputs) {
+    try {
+      const info = await stat(input.path);
+      if (info.size !== input.size || info.mtimeMs !== input.mtimeMs) return null;
+    } catch (error) {
+      void error; // an input is gone: bundle afresh (esbuild reports what is missing)
+      return null;
+    }
+  }
+  return { path, hash: manifest.hash, source, inputs: manifest.inputs.map((i) => i.path) };
+}
+
+async function writeManifest(bundle: Bundle, version: string): Promise<void> {
+  const inputs: BundleManifest['inputs'] = [];
+  for (const path of bundle.inputs) {
+    const info = await stat(path);
+    inputs.push({ path, size: info.size, mtimeMs: info.mtimeMs });
+  }
+  const manifest: BundleManifest = { salvo: version, api: API_ENTRY, hash: bundle.hash, inputs };
+  await writeAtomic(manifestPath(bundle.source), JSON.stringify(manifest));
+}
+
+/**
+ * Bundles `file` into the cache (or reuses the cached bundle when none of its inputs changed);
+ * throws WorkflowFileError for a missing file or a syntax error.
+ */
 export async function bundleWorkflow(file: string): Promise<Bundle> {
   const source = resolve(file);
   try {
@@ -76,6 +149,9 @@ export async function bundleWorkflow(file: string): Promise<Bundle> {
       cause: error,
     });
   }
+  const version = await salvoVersion();
+  const cached = await cachedBundle(source, version);
+  if (cached !== null) return cached;
   let result: esbuild.BuildResult & {
     metafile: esbuild.Metafile;
     outputFiles: esbuild.OutputFile[];
@@ -133,7 +209,13 @@ export async function bundleWorkflow(file: string): Promise<Bundle> {
   const inputs = Object.keys(result.metafile.inputs)
     .filter((p) => !p.startsWith('file:'))
     .map((p) => resolve(dirname(source), p));
-  return { path, hash, source, inputs };
+  const bundle = { path, hash, source, inputs };
+  try {
+    await writeManifest(bundle, version);
+  } catch (error) {
+    void error; // the manifest only saves the next run a bundle: without it, esbuild runs again
+  }
+  return bundle;
 }
 
 /**
