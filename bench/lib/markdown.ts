@@ -14,7 +14,7 @@ interface Latest {
   machine: Machine;
   goals: Goal[];
   closed: { c100: Record<string, ToolResult>; c1000: Record<string, ToolResult> };
-  open: { rate: number; byTool: Record<string, ToolResult> };
+  open: { rate: number; durationS?: number; byTool: Record<string, ToolResult> };
   coordinatedOmission: {
     passed: boolean | null;
     salvo: { executor: string; latencyMs: { p50: number; p99: number } }[];
@@ -51,7 +51,7 @@ export function markdown(doc: Latest): string {
     const dropped = openSalvo.samples.map((x) => x.dropped ?? 0).sort((a, b) => a - b);
     const mid = dropped[Math.floor(dropped.length / 2)] ?? 0;
     if (mid > 0) {
-      const planned = doc.open.rate * doc.durationS;
+      const planned = doc.open.rate * (doc.open.durationS ?? doc.durationS);
       out.push('');
       out.push(
         `In the open-model row Salvo dropped a median of ${fmt(mid)} of ${fmt(planned)} scheduled iterations (${fmt((mid / planned) * 100, 1)}%): no VU was free when they were due (see \`iterations.dropped\`); its CPU figure is per request actually sent.`,
@@ -75,7 +75,7 @@ export function markdown(doc: Latest): string {
     `Machine: ${m.cpuCount} × ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}; ` +
       `target ${doc.target === 'nginx' ? `nginx ${m.nginx ?? ''}` : 'built-in (nginx unavailable)'}, ` +
       `autocannon ${m.autocannon ?? '—'}, wrk ${m.wrk ?? '—'}; ${m.pinning}; ` +
-      `median of ${doc.rounds} round(s) × ${doc.durationS} s, ${doc.date.slice(0, 10)}.`,
+      `median of ${doc.rounds} round(s) × ${doc.durationS} s (open model ${doc.open.durationS ?? doc.durationS} s), ${doc.date.slice(0, 10)}.`,
   );
   const busy = doc.generatorCoreContention;
   if (busy !== null && busy >= 0.02) {

@@ -285,7 +285,9 @@ export class OriginPool {
       process.nextTick(cb, null);
       return;
     }
-    this.open().opened = cb;
+    const conn = this.open();
+    conn.opened = cb;
+    conn.openedAhead = true;
   }
 
   private open(): Connection {
@@ -307,6 +309,8 @@ export type PreconnectCallback = (err: HttpError | null) => void;
 export class Connection {
   /** Set by OriginPool.preconnect until the socket is ready or gone. */
   opened: PreconnectCallback | null = null;
+  /** Opened by preconnect, not by a request: its first request pays no connect cost either. */
+  openedAhead = false;
   private readonly pool: OriginPool;
   private readonly socket: net.Socket;
   private readonly parser = new ResponseParser();
@@ -385,7 +389,7 @@ export class Connection {
   /** Takes `req` at `now`: sends it now, or once connected. */
   assign(req: PendingRequest, now: number): void {
     this.req = req;
-    req.reused = this.served > 0;
+    req.reused = this.served > 0 || this.openedAhead;
     this.parser.reset(req.noBody, req.discardBody);
     this.armRequestTimer(req, now);
     if (this.state === ST_READY) this.send(req, now);

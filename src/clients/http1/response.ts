@@ -21,7 +21,10 @@ export interface HttpTimings {
   ttfbMs: number;
   /** Request start to the last byte of the response. */
   totalMs: number;
-  /** Whether the request went over a kept-alive connection that had served a request before. */
+  /**
+   * Whether the request went over a connection it did not open: kept alive from an earlier
+   * request, or opened ahead by `preconnect`.
+   */
   reused: boolean;
 }
 
