@@ -1,4 +1,4 @@
-// Codec (msgpackr, fixed configuration) and schema validation: bad bytes and bad shapes become
+// Codec (MessagePack, fixed configuration) and schema validation: bad bytes and bad shapes become
 // structured errors naming the message type and field; unknown fields are ignored; registry rules.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -39,7 +39,7 @@ void describe('codec', () => {
     };
     const r = decodeValue(encodeValue(v));
     assert.ok(r.ok);
-    assert.deepEqual(r.value, { ...v, b: Buffer.from([1, 2]) });
+    assert.deepEqual(r.value, v);
     // A second, different object does not depend on the first (no shared structures).
     const r2 = decodeValue(encodeValue({ t: 'x', other: true }));
     assert.deepEqual(r2.ok && r2.value, { t: 'x', other: true });
