@@ -3,7 +3,10 @@
 // with steps that run concurrently (home, catalog) and one that needs both (order).
 import { workflow, constantVus, sharedIterations } from 'salvo';
 
-const login = workflow('login', { executor: sharedIterations({ vus: 1, iterations: 1 }) })
+// `salvo serve` listens here by default; `salvo run --target URL` overrides it for every workflow.
+const baseUrl = 'http://127.0.0.1:8080';
+
+const login = workflow('login', { baseUrl, executor: sharedIterations({ vus: 1, iterations: 1 }) })
   .step('sign-in', ({ http }) =>
     http.post('/echo', { json: { user: 'demo', token: 'demo-token-42' } }),
   )
@@ -15,7 +18,7 @@ const login = workflow('login', { executor: sharedIterations({ vus: 1, iteration
   );
 
 export default workflow('quickstart', {
-  baseUrl: 'http://127.0.0.1:8080',
+  baseUrl,
   executor: constantVus({ vus: 20, duration: '10s' }),
   thresholds: {
     home: ['p99 < 250ms'],
