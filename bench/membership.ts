@@ -53,7 +53,15 @@ interface RunResult {
   wallMs: number;
 }
 
-async function runOne(n: number, seed: number): Promise<RunResult> {
+/**
+ * How the cluster forms. `static`: every member starts with the full list as UNCONFIRMED (no
+ * join gossip, so the rate window sees steady-state traffic). `seeds`: every member joins
+ * through seeds m0 and m1, which every member thereby confirms (a crash of m0 then measures
+ * failure detection rather than AD-29's wait for first direct contact).
+ */
+type Formation = 'static' | 'seeds';
+
+async function runOne(n: number, seed: number, formation: Formation): Promise<RunResult> {
   const started = performance.now();
   const sim = new Simulation({
     seed,
@@ -62,8 +70,10 @@ async function runOne(n: number, seed: number): Promise<RunResult> {
   });
   const ids = Array.from({ length: n }, (_, i) => `m${i}`);
   const address = (id: string): { host: string; port: number } => ({ host: id, port: PORT });
-  // A static bootstrap list: everyone starts knowing everyone as UNCONFIRMED.
-  const everyone: Seed[] = ids.map((id) => ({ id, address: address(id) }));
+  // Formation as an operator would configure it: every member joins through two seeds (m0, m1),
+  // so both seeds are in direct contact with, and confirmed by, every member.
+  const seedsFor = (id: string): Seed[] =>
+    ['m0', 'm1'].filter((s) => s !== id).map((s) => ({ id: s, address: address(s) }));
   const nodes = new Map<string, MembershipNode>();
   let firstSuspect: number | null = null;
   let firstDead: number | null = null;
@@ -77,7 +87,13 @@ async function runOne(n: number, seed: number): Promise<RunResult> {
       if (e.type === 'dead' && e.id === victim && firstDead === null) firstDead = sim.nowMs;
     });
   };
-  for (const id of ids) sim.addNode({ id, address: address(id) }, boot(id, everyone));
+  const everyone: Seed[] = ids.map((id) => ({ id, address: address(id) }));
+  for (const id of ids) {
+    sim.addNode(
+      { id, address: address(id) },
+      boot(id, formation === 'static' ? everyone : seedsFor(id)),
+    );
+  }
   await sim.run(WARMUP_MS);
 
   const sentBefore = sum(nodes, (m) => m.stats.datagramsSent);
@@ -87,8 +103,9 @@ async function runOne(n: number, seed: number): Promise<RunResult> {
   const datagramsPerNodePerSec = perNodeSec(sum(nodes, (m) => m.stats.datagramsSent) - sentBefore);
   const bytesPerNodePerSec = perNodeSec(sum(nodes, (m) => m.stats.bytesSent) - bytesBefore);
 
-  // Crash one member.
-  victim = ids[Math.floor(n / 2)]!;
+  // Crash a member every live member has confirmed (a seed): failure detection, not the
+  // ~n-period wait AD-29 imposes before a never-contacted member may be suspected at all.
+  victim = 'm0';
   const crashAt = sim.nowMs;
   sim.crash(victim);
   nodes.delete(victim);
@@ -153,7 +170,15 @@ async function main(): Promise<void> {
   for (const n of SIZES) {
     const runs: RunResult[] = [];
     for (let s = 1; s <= (SEEDS_PER_SIZE[n] ?? 1); s++) {
-      const r = await runOne(n, s);
+      // Steady-state traffic from the static formation; crash and join from the seeded one.
+      const steady = await runOne(n, s, 'static');
+      const seeded = await runOne(n, s, 'seeds');
+      const r: RunResult = {
+        ...seeded,
+        datagramsPerNodePerSec: steady.datagramsPerNodePerSec,
+        bytesPerNodePerSec: steady.bytesPerNodePerSec,
+        wallMs: steady.wallMs + seeded.wallMs,
+      };
       runs.push(r);
       all.push(r);
       process.stderr.write(`n=${n} seed=${s} done in ${(r.wallMs / 1000).toFixed(1)} s wall\n`);
@@ -185,12 +210,12 @@ async function main(): Promise<void> {
         method: {
           runtime: 'runtime/sim (virtual time), links 1–3 ms, no loss',
           bootstrap:
-            'every member starts with the full member list as UNCONFIRMED (static seeds with ids)',
+            'traffic: every member starts with the full list as UNCONFIRMED (no join gossip); crash and join: every member joins through two seeds (m0, m1) at time 0',
           warmupMs: WARMUP_MS,
           rateWindowMs: RATE_WINDOW_MS,
           crash:
-            'one member crashes after warm-up + rate window; time until every live member has it dead',
-          join: 'a new member joins through two seed addresses; time until every member knows it / has it alive',
+            'seed m0 (confirmed by every member) crashes after warm-up + rate window; time until every live member has it dead',
+          join: 'a new member joins through two live members; time until every member knows it / has it alive (alive needs direct contact: ~n probe periods by design, AD-29)',
         },
         summary: rows,
         runs: all,
