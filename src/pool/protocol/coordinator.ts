@@ -15,7 +15,7 @@ import {
 } from './envelope.js';
 import { ACCEPTED, ChannelError, refused, type Accepted } from './errors.js';
 import { canTransition, isTerminal, allowedInStatusSnapshot, type JobState } from './job-state.js';
-import { MAX_OUTBOX_MESSAGES, MAX_TRACKED_JOBS, requireCount } from './limits.js';
+import { MAX_TRACKED_JOBS, requireCount } from './limits.js';
 import { EnvelopeOutbox } from './outbox.js';
 
 /** Why non-terminal jobs were failed all at once. */
@@ -117,7 +117,7 @@ export class PoolCoordinator {
   constructor(seed: number, options: PoolCoordinatorOptions = {}) {
     this.outbox = new EnvelopeOutbox({
       seed,
-      maxMessages: options.maxOutboxMessages ?? MAX_OUTBOX_MESSAGES,
+      maxMessages: options.maxOutboxMessages,
       firstDecisionSeq: options.firstDecisionSeq,
     });
     this.maxTrackedJobs = requireCount(

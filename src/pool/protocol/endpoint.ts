@@ -18,12 +18,7 @@ import {
 } from './envelope.js';
 import { ACCEPTED, ChannelError, refused, type Accepted } from './errors.js';
 import { allowedInStatusSnapshot, type JobState } from './job-state.js';
-import {
-  MAX_OUTBOX_MESSAGES,
-  MAX_TRACKED_JOBS,
-  MAX_WORKER_ID_BYTES,
-  requireCount,
-} from './limits.js';
+import { MAX_TRACKED_JOBS, MAX_WORKER_ID_BYTES, requireCount } from './limits.js';
 
 /** What the worker shell must do for an accepted main-thread envelope. */
 export type WorkerCommand =
@@ -95,7 +90,7 @@ export class WorkerEndpoint {
     this.workerId = workerId;
     this.outbox = new EnvelopeOutbox({
       seed,
-      maxMessages: options.maxOutboxMessages ?? MAX_OUTBOX_MESSAGES,
+      maxMessages: options.maxOutboxMessages,
       workerId,
     });
     this.maxTrackedJobs = requireCount(

@@ -2,7 +2,7 @@
 // stamp them (message id, sequence number, decision sequence, turn). Sans-I/O: it only queues.
 import { sealEnvelope, type EnvelopeMeta, type PoolEnvelope, type PoolOp } from './envelope.js';
 import { refused, type ChannelError } from './errors.js';
-import { requireCount } from './limits.js';
+import { MAX_OUTBOX_MESSAGES, requireCount } from './limits.js';
 
 const FIRST_SEQUENCE = 1;
 
@@ -19,12 +19,16 @@ export class EnvelopeOutbox {
 
   constructor(options: {
     seed: number;
-    maxMessages: number;
-    firstDecisionSeq?: number;
+    /** Default MAX_OUTBOX_MESSAGES. */
+    maxMessages?: number | undefined;
+    firstDecisionSeq?: number | undefined;
     workerId?: string;
   }) {
     this.seed = requireCount('seed', options.seed);
-    this.maxMessages = requireCount('maxOutboxMessages', options.maxMessages);
+    this.maxMessages = requireCount(
+      'maxOutboxMessages',
+      options.maxMessages ?? MAX_OUTBOX_MESSAGES,
+    );
     this.nextDecisionSeq = requireCount(
       'firstDecisionSeq',
       options.firstDecisionSeq ?? FIRST_SEQUENCE,
