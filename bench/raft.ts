@@ -3,95 +3,24 @@
 // log). The leader runs N proposals with C in flight and times each from propose() to applied;
 // this script prints a table and writes bench/results/raft.json. Not part of npm test.
 //   npm run bench:raft [-- --count 5000 --concurrency 1,8,64 --value-bytes 16,1024]
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { RaftProcess, freePort } from '../test/support/raft-process.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = join(ROOT, 'dist', 'src', 'nodes', 'consensus', 'main.js');
 const IDS = ['n1', 'n2', 'n3'];
 const LEADER_WAIT_MS = 15_000;
 const RUN_WAIT_MS = 300_000;
 /** Snapshots every this many entries during the bench (the log stays bounded as in production). */
 const SNAPSHOT_EVERY = 5_000;
 
-type Json = Record<string, unknown>;
-
-interface Proc {
-  id: string;
-  child: ChildProcess;
-  lines: Json[];
-  waiters: { pred: (j: Json) => boolean; resolve: (j: Json) => void }[];
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function startProc(id: string, args: string[]): Proc {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const p: Proc = { id, child, lines: [], waiters: [] };
-  let buf = '';
-  child.stdout?.setEncoding('utf8');
-  child.stdout?.on('data', (chunk: string) => {
-    buf += chunk;
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      let j: Json;
-      try {
-        j = JSON.parse(line) as Json;
-      } catch (error) {
-        console.error(`${id}: unparsable line (${String(error)}): ${line}`);
-        continue;
-      }
-      p.lines.push(j);
-      p.waiters = p.waiters.filter((w) => {
-        if (!w.pred(j)) return true;
-        w.resolve(j);
-        return false;
-      });
-    }
-  });
-  return p;
-}
-
-function next(p: Proc, pred: (j: Json) => boolean, timeoutMs: number): Promise<Json> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${p.id}: timed out`)), timeoutMs);
-    p.waiters.push({
-      pred,
-      resolve: (j) => {
-        clearTimeout(timer);
-        resolve(j);
-      },
-    });
-  });
-}
-
-async function findLeader(procs: Proc[]): Promise<Proc> {
+async function findLeader(procs: RaftProcess[]): Promise<RaftProcess> {
   const deadline = Date.now() + LEADER_WAIT_MS;
   while (Date.now() < deadline) {
-    const sts = await Promise.all(
-      procs.map((p) => {
-        const r = next(p, (j) => j.event === 'status', 5_000);
-        p.child.stdin?.write('{"op":"status"}\n');
-        return r;
-      }),
-    );
+    const sts = await Promise.all(procs.map((p) => p.status()));
     const leaders = sts.filter((s) => s.role === 'leader');
     const l = leaders[0];
     if (leaders.length === 1 && l && sts.every((s) => s.leader === l.id)) {
@@ -128,36 +57,36 @@ async function main(): Promise<void> {
   const dataRoot = mkdtempSync(join(tmpdir(), 'salvo-raft-bench-'));
   const ports = new Map<string, number>();
   for (const id of IDS) ports.set(id, await freePort());
-  const procs = IDS.map((id) =>
-    startProc(id, [
-      '--id',
-      id,
-      '--listen',
-      `127.0.0.1:${ports.get(id)}`,
-      '--peers',
-      IDS.filter((o) => o !== id)
-        .map((o) => `${o}=127.0.0.1:${ports.get(o)}`)
-        .join(','),
-      '--data-dir',
-      join(dataRoot, id),
-      '--snapshot-every',
-      String(SNAPSHOT_EVERY),
-    ]),
+  const procs = IDS.map(
+    (id) =>
+      new RaftProcess(id, [
+        '--id',
+        id,
+        '--listen',
+        `127.0.0.1:${ports.get(id)}`,
+        '--peers',
+        IDS.filter((o) => o !== id)
+          .map((o) => `${o}=127.0.0.1:${ports.get(o)}`)
+          .join(','),
+        '--data-dir',
+        join(dataRoot, id),
+        '--snapshot-every',
+        String(SNAPSHOT_EVERY),
+      ]),
   );
+  for (const p of procs) p.start();
   const rows: Row[] = [];
   try {
     const leader = await findLeader(procs);
     // Warm-up: connections, JIT.
-    const warm = next(leader, (j) => j.event === 'bench', RUN_WAIT_MS);
-    leader.child.stdin?.write(`${JSON.stringify({ op: 'bench', count: 500, concurrency: 8 })}\n`);
+    const warm = leader.next((j) => j.event === 'bench', RUN_WAIT_MS);
+    leader.send({ op: 'bench', count: 500, concurrency: 8 });
     await warm;
     for (const valueBytes of sizes) {
       for (const concurrency of concurrencies) {
         const n = Math.max(count / (concurrency === 1 ? 5 : 1), 100);
-        const r = next(leader, (j) => j.event === 'bench', RUN_WAIT_MS);
-        leader.child.stdin?.write(
-          `${JSON.stringify({ op: 'bench', count: n, concurrency, valueBytes })}\n`,
-        );
+        const r = leader.next((j) => j.event === 'bench', RUN_WAIT_MS);
+        leader.send({ op: 'bench', count: n, concurrency, valueBytes });
         const j = await r;
         rows.push({
           concurrency,
@@ -173,7 +102,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    for (const p of procs) p.child.kill('SIGKILL');
+    for (const p of procs) p.kill9();
     rmSync(dataRoot, { recursive: true, force: true });
   }
   console.log('Raft on loopback, 3 processes, fsync per batch (commit = applied on the leader)');

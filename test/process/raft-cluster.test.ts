@@ -4,126 +4,15 @@
 // disk and catches up. Every wait is bounded; every child is killed at the end, even on failure.
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { RaftProcess, WAIT_MS, freePort, type Json } from '../support/raft-process.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const MAIN = join(ROOT, 'dist', 'src', 'nodes', 'consensus', 'main.js');
 const IDS = ['n1', 'n2', 'n3', 'n4', 'n5'];
-const WAIT_MS = 15_000;
 const TEST_TIMEOUT_MS = 90_000;
 const WRITES_PER_PHASE = 20;
-
-type Json = Record<string, unknown>;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** One raft process and its JSON-lines control channel. */
-class RaftProcess {
-  child: ChildProcess | null = null;
-  lines: Json[] = [];
-  stderr = '';
-  private waiters: { pred: (j: Json) => boolean; resolve: (j: Json) => void }[] = [];
-
-  constructor(
-    readonly id: string,
-    readonly args: string[],
-  ) {}
-
-  start(): void {
-    this.lines = [];
-    this.waiters = [];
-    const child = spawn(process.execPath, [MAIN, ...this.args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    this.child = child;
-    let buf = '';
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => {
-      buf += chunk;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        let j: Json;
-        try {
-          j = JSON.parse(line) as Json;
-        } catch (error) {
-          this.stderr += `unparsable stdout line (${String(error)}): ${line}\n`;
-          continue;
-        }
-        this.lines.push(j);
-        this.waiters = this.waiters.filter((w) => {
-          if (!w.pred(j)) return true;
-          w.resolve(j);
-          return false;
-        });
-      }
-    });
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
-      this.stderr = (this.stderr + chunk).slice(-20_000);
-    });
-  }
-
-  send(cmd: Json): void {
-    this.child?.stdin?.write(`${JSON.stringify(cmd)}\n`);
-  }
-
-  /** The next stdout object matching `pred` (also one already received when `past`). */
-  next(pred: (j: Json) => boolean, timeoutMs = WAIT_MS, past = false): Promise<Json> {
-    if (past) {
-      const found = this.lines.find(pred);
-      if (found) return Promise.resolve(found);
-    }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(
-          new Error(
-            `${this.id}: no matching output within ${timeoutMs} ms\n${this.stderr.slice(-2000)}`,
-          ),
-        );
-      }, timeoutMs);
-      this.waiters.push({
-        pred,
-        resolve: (j) => {
-          clearTimeout(timer);
-          resolve(j);
-        },
-      });
-    });
-  }
-
-  async status(): Promise<Json> {
-    const p = this.next((j) => j.event === 'status', 5_000);
-    this.send({ op: 'status' });
-    return p;
-  }
-
-  kill9(): void {
-    this.child?.kill('SIGKILL');
-    this.child = null;
-  }
-
-  get alive(): boolean {
-    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
-  }
-}
 
 const procs: RaftProcess[] = [];
 let dataRoot = '';
