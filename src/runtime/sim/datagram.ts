@@ -4,24 +4,14 @@
 import type { DatagramTransport, NodeAddress } from '../types.js';
 import { addressKey } from '../types.js';
 import { SimNetworkError } from './errors.js';
-import { ANY_INCARNATION, type Kernel, type NodeState } from './kernel.js';
+import { ANY_INCARNATION, NodeLifeBound } from './kernel.js';
 import { hashBytes } from './rng.js';
 
 /** The largest UDP payload over IPv4. */
 export const MAX_DATAGRAM_BYTES = 65507;
 
-export class SimDatagramTransport implements DatagramTransport {
+export class SimDatagramTransport extends NodeLifeBound implements DatagramTransport {
   private handler: ((from: NodeAddress, data: Uint8Array) => void) | undefined;
-
-  constructor(
-    private readonly kernel: Kernel,
-    private readonly node: NodeState,
-    private readonly incarnation: number,
-  ) {}
-
-  private alive(): boolean {
-    return this.node.up && this.node.incarnation === this.incarnation;
-  }
 
   async bind(onDatagram: (from: NodeAddress, data: Uint8Array) => void): Promise<NodeAddress> {
     if (!this.alive()) {

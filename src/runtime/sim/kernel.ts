@@ -82,3 +82,19 @@ export interface Kernel {
   /** Pipes holding stalled packets, resumed when the network changes. */
   readonly stalledPipes: Set<{ resume(): void }>;
 }
+
+/**
+ * A runtime service bound to one life (incarnation) of one node: after a crash or restart the
+ * old life's services go inert, so nothing from a previous life acts or is delivered.
+ */
+export abstract class NodeLifeBound {
+  constructor(
+    protected readonly kernel: Kernel,
+    protected readonly node: NodeState,
+    protected readonly incarnation: number,
+  ) {}
+
+  protected alive(): boolean {
+    return this.node.up && this.node.incarnation === this.incarnation;
+  }
+}

@@ -15,7 +15,7 @@ import type {
   Timers,
 } from '../types.js';
 import { SimDatagramTransport } from './datagram.js';
-import type { Kernel, NodeState, SimEvent } from './kernel.js';
+import { NodeLifeBound, type Kernel, type NodeState, type SimEvent } from './kernel.js';
 import type { SimRng } from './rng.js';
 import { SimStorage } from './storage.js';
 import { SimStreamTransport } from './stream.js';
@@ -40,17 +40,7 @@ function checkDelay(name: string, ms: number, allowZero: boolean): void {
   }
 }
 
-class SimTimers implements Timers {
-  constructor(
-    private readonly kernel: Kernel,
-    private readonly node: NodeState,
-    private readonly incarnation: number,
-  ) {}
-
-  private alive(): boolean {
-    return this.node.up && this.node.incarnation === this.incarnation;
-  }
-
+class SimTimers extends NodeLifeBound implements Timers {
   after(delayMs: number, fn: () => void): TimerHandle {
     checkDelay('after(delayMs)', delayMs, true);
     if (!this.alive()) {

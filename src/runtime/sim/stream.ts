@@ -12,7 +12,13 @@ import type {
 } from '../types.js';
 import { addressKey } from '../types.js';
 import { SimNetworkError } from './errors.js';
-import { ANY_INCARNATION, type Kernel, type NodeState, type SimEvent } from './kernel.js';
+import {
+  ANY_INCARNATION,
+  NodeLifeBound,
+  type Kernel,
+  type NodeState,
+  type SimEvent,
+} from './kernel.js';
 import { hashBytes } from './rng.js';
 
 /**
@@ -453,17 +459,7 @@ export class SimStreamEndpoint implements StreamConnection {
 }
 
 /** The Runtime's stream transport for one incarnation of one node. */
-export class SimStreamTransport implements StreamTransport {
-  constructor(
-    private readonly kernel: Kernel,
-    private readonly node: NodeState,
-    private readonly incarnation: number,
-  ) {}
-
-  private alive(): boolean {
-    return this.node.up && this.node.incarnation === this.incarnation;
-  }
-
+export class SimStreamTransport extends NodeLifeBound implements StreamTransport {
   async listen(onConnection: (connection: StreamConnection) => void): Promise<StreamListener> {
     if (!this.alive()) {
       throw new SimNetworkError('ENOTCONN', `${this.node.id} is down`);
