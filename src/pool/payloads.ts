@@ -1,23 +1,16 @@
 // What travels inside the pool protocol's opaque payloads: the spawn request (the workflow
 // bundle by reference to the cache, never inline), the completion report, and statistics
 // windows. JSON text as UTF-8 bytes; decoding validates shape, never trusts the peer.
-import type { ExecutorShare } from '../engine/plan.js';
-import type { PublishedValue } from '../engine/job.js';
+import type { JobSpec, PublishedValue } from '../engine/job.js';
 import type { StatsWindow } from '../stats/types.js';
 import { SalvoError } from '../errors.js';
 import { MAX_PAYLOAD_BYTES } from './protocol/limits.js';
 
-export interface SpawnPayload {
+/** A job's spec (its share of the workflow) plus what the worker needs to find and stop it. */
+export interface SpawnPayload extends JobSpec {
   /** The cached bundle: path and content hash. The worker checks the hash before importing. */
   bundle: { path: string; hash: string; source: string };
   workflow: string;
-  share: ExecutorShare;
-  thread: number;
-  threads: number;
-  data: unknown;
-  context: Record<string, unknown>;
-  baseUrl: string | undefined;
-  windowMs: number;
   /** How long a cancelled job may wait for in-flight iterations during drain. */
   cancelGraceMs: number;
 }

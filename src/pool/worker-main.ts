@@ -75,15 +75,7 @@ async function spawn(jobId: number, payload: Uint8Array): Promise<void> {
     const job = new WorkflowJob(
       def,
       buildStepGraph(def),
-      {
-        share: spec.share,
-        thread: spec.thread,
-        threads: spec.threads,
-        data: spec.data,
-        context: spec.context,
-        baseUrl: spec.baseUrl,
-        windowMs: spec.windowMs,
-      },
+      spec,
       (window) => {
         try {
           report(
