@@ -72,26 +72,21 @@ async function spawn(jobId: number, payload: Uint8Array): Promise<void> {
     const found = workflows.find((w) => w.definition.name === spec.workflow);
     if (!found) throw new Error(`workflow '${spec.workflow}' is not in the bundle`);
     const def = found.definition;
-    const job = new WorkflowJob(
-      def,
-      buildStepGraph(def),
-      spec,
-      (window) => {
-        try {
-          report(
-            endpoint.statsWindow(jobId, window.seq, encodePayload(window, 'a statistics window')),
-            'stats window',
-          );
-        } catch (error) {
-          endpoint.diagnostic(
-            'error',
-            'stats',
-            `lost statistics window ${window.seq}: ${describeError(error)}`,
-          );
-          flush();
-        }
-      },
-    );
+    const job = new WorkflowJob(def, buildStepGraph(def), spec, (window) => {
+      try {
+        report(
+          endpoint.statsWindow(jobId, window.seq, encodePayload(window, 'a statistics window')),
+          'stats window',
+        );
+      } catch (error) {
+        endpoint.diagnostic(
+          'error',
+          'stats',
+          `lost statistics window ${window.seq}: ${describeError(error)}`,
+        );
+        flush();
+      }
+    });
     state.job = job;
     if (state.cancelled) job.stop();
     report(endpoint.reportStatus(jobId, 'running'), 'status');
