@@ -5,6 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { EXECUTOR_TYPES } from '../api/executors.js';
 import { EXIT, SalvoError, describeError, exitCodeFor } from '../errors.js';
+import { registerCertsCommand } from './certs.js';
 import { runCommand } from './run.js';
 import { pingCommand, serveCommand, demoCommand } from './tools.js';
 import { starterWorkflow } from './starter.js';
@@ -169,6 +170,8 @@ ${EXIT_CODES_HELP}`,
     .action(async (opts: Record<string, unknown>) => {
       setExit(await demoCommand(opts, io));
     });
+
+  registerCertsCommand(program, io, setExit);
 
   return program;
 }

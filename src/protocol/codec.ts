@@ -1,6 +1,11 @@
 // Owns the byte encoding of message objects: MessagePack (@msgpack/msgpack, pure JavaScript, no
 // native add-on) with one fixed, history-free configuration, so every frame decodes alone.
 // Never validates meaning (messages.ts does) and never throws on input: decode errors are values.
+//
+// Before decoding, a hand-written single pass over the bytes (`checkDecodeLimits`, no allocation)
+// enforces nesting depth, values per frame and keys per map: @msgpack/msgpack bounds lengths but
+// not depth or total work, and one 1 MiB frame of nested arrays or huge maps would otherwise stall
+// the event loop for longer than an election timeout. The pass is linear in the frame's bytes.
 
 import { Decoder, Encoder } from '@msgpack/msgpack';
 
@@ -8,7 +13,12 @@ import { Decoder, Encoder } from '@msgpack/msgpack';
 const MAX_STRING_BYTES = 1 << 20;
 const MAX_BINARY_BYTES = 1 << 20;
 const MAX_ARRAY_ITEMS = 1 << 16;
-const MAX_MAP_ENTRIES = 1 << 16;
+/** Deepest nesting of arrays/maps a frame may hold (Salvo's messages need fewer than 10). */
+export const MAX_DECODE_DEPTH = 32;
+/** Values (every scalar, array, map, map key) one frame may hold; bounds decode CPU per frame. */
+export const MAX_DECODE_VALUES = 1 << 17;
+/** Keys one map may hold (a message has tens of fields; records are capped lower by schemas). */
+export const MAX_DECODE_MAP_KEYS = 1024;
 const MAX_DEPTH = 64;
 
 /**
@@ -21,7 +31,7 @@ const decoder = new Decoder({
   maxStrLength: MAX_STRING_BYTES,
   maxBinLength: MAX_BINARY_BYTES,
   maxArrayLength: MAX_ARRAY_ITEMS,
-  maxMapLength: MAX_MAP_ENTRIES,
+  maxMapLength: MAX_DECODE_MAP_KEYS,
   maxExtLength: 0,
 });
 
@@ -37,10 +47,75 @@ export function encodeValue(value: unknown): Uint8Array {
 /** Decodes exactly one MessagePack value that fills `bytes`; anything else is an error value. */
 export function decodeValue(bytes: Uint8Array): CodecResult<unknown> {
   if (bytes.length === 0) return { ok: false, error: 'empty body' };
+  const over = checkDecodeLimits(bytes);
+  if (over !== null) return { ok: false, error: over };
   try {
     // Throws for truncated input, trailing bytes, bounds exceeded and unknown extensions.
     return { ok: true, value: decoder.decode(bytes) };
   } catch (err) {
     return { ok: false, error: err instanceof Error ? err.message : String(err) };
   }
+}
+
+/**
+ * One pass over MessagePack `bytes` without decoding: returns why the value breaks a decode limit
+ * (depth, values, keys per map), or null when it stays inside them (truncation and other format
+ * errors are left to the decoder, which reports them).
+ */
+export function checkDecodeLimits(
+  bytes: Uint8Array,
+  limits: { depth: number; values: number; mapKeys: number } = {
+    depth: MAX_DECODE_DEPTH,
+    values: MAX_DECODE_VALUES,
+    mapKeys: MAX_DECODE_MAP_KEYS,
+  },
+): string | null {
+  // remaining[d]: values still expected at nesting level d (level 0 holds the one top value).
+  const remaining: number[] = [1];
+  let pos = 0;
+  let values = 0;
+  const n = bytes.length;
+  const u8 = (at: number): number => bytes[at] ?? 0;
+  const u16 = (at: number): number => (u8(at) << 8) | u8(at + 1);
+  const u32 = (at: number): number =>
+    ((u8(at) << 24) | (u8(at + 1) << 16) | (u8(at + 2) << 8) | u8(at + 3)) >>> 0;
+  while (remaining.length > 0 && pos < n) {
+    const top = remaining.length - 1;
+    if (remaining[top] === 0) {
+      remaining.pop();
+      continue;
+    }
+    remaining[top]!--;
+    if (++values > limits.values) return `more than ${limits.values} values in one frame`;
+    const b = u8(pos);
+    let items = -1; // > -1: a container with this many values follows
+    let isMap = false;
+    let skip = 0; // bytes after the type byte to step over
+    if (b <= 0x7f || b >= 0xe0 || b === 0xc0 || b === 0xc2 || b === 0xc3) skip = 0;
+    else if (b <= 0x8f) [items, isMap] = [b & 0x0f, true];
+    else if (b <= 0x9f) items = b & 0x0f;
+    else if (b <= 0xbf) skip = b & 0x1f;
+    else if (b === 0xc4 || b === 0xd9) skip = 1 + u8(pos + 1);
+    else if (b === 0xc5 || b === 0xda) skip = 2 + u16(pos + 1);
+    else if (b === 0xc6 || b === 0xdb) skip = 4 + u32(pos + 1);
+    else if (b === 0xc7) skip = 2 + u8(pos + 1);
+    else if (b === 0xc8) skip = 3 + u16(pos + 1);
+    else if (b === 0xc9) skip = 5 + u32(pos + 1);
+    else if (b === 0xca || b === 0xce || b === 0xd2) skip = 4;
+    else if (b === 0xcb || b === 0xcf || b === 0xd3) skip = 8;
+    else if (b === 0xcc || b === 0xd0) skip = 1;
+    else if (b === 0xcd || b === 0xd1) skip = 2;
+    else if (b >= 0xd4 && b <= 0xd8) skip = 1 + (1 << (b - 0xd4));
+    else if (b === 0xdc) [items, skip] = [u16(pos + 1), 2];
+    else if (b === 0xdd) [items, skip] = [u32(pos + 1), 4];
+    else if (b === 0xde) [items, isMap, skip] = [u16(pos + 1), true, 2];
+    else if (b === 0xdf) [items, isMap, skip] = [u32(pos + 1), true, 4];
+    else return null; // 0xc1 (never used): the decoder reports it
+    pos += 1 + skip;
+    if (items < 0 || items === 0) continue;
+    if (isMap && items > limits.mapKeys) return `a map of ${items} keys (limit ${limits.mapKeys})`;
+    if (remaining.length > limits.depth) return `nesting deeper than ${limits.depth} levels`;
+    remaining.push(isMap ? items * 2 : items);
+  }
+  return null;
 }

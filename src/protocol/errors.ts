@@ -22,6 +22,17 @@ export const PROTOCOL_ERROR_CODES = [
   'environment_mismatch',
   /** The role matrix forbids this initiator → acceptor pair (details: from, to). */
   'role_forbidden',
+  /** A secure link's peer presented no certificate naming a Salvo identity. */
+  'unauthenticated',
+  /**
+   * The hello declares another identity than the peer's certificate, or a dialled peer is not
+   * the member expected at that address (details: field, declared, certified).
+   */
+  'identity_mismatch',
+  /** An authenticated peer is not allowed to send this (e.g. Raft from a non-member). */
+  'forbidden',
+  /** An open connection sent no complete frame for the idle timeout (details: timeoutMs). */
+  'idle_timeout',
   /** A message other than `hello` arrived before the handshake completed. */
   'handshake_required',
   /** A connection, in-flight or handler cap was hit (details: retryAfterMs, limit). */

@@ -7,6 +7,7 @@
 // buffer (≤ the frame limit) at a time and hands out zero-copy views when a frame arrives whole.
 
 import type { FrameError } from '../runtime/types.js';
+import type { ByteReserver } from './budget.js';
 
 /** Default largest frame body a node accepts (REFERENCE §2.2: TCP frame ≤ 1 MiB). */
 export const MAX_FRAME_BYTES = 1024 * 1024;
@@ -143,12 +144,27 @@ export class FrameDecoder {
   private expectedCrc = 0;
   /** Bytes of an oversized body still to discard. */
   private skipRemaining = 0;
+  /** Set once a partial body could not be reserved: all later input is ignored. */
+  private stopped = false;
 
-  constructor(maxFrameBytes: number = MAX_FRAME_BYTES) {
+  /**
+   * `budget`, when given, is charged for every body assembled across chunks (a partial frame)
+   * until it completes; when it refuses, one `over_budget` error is reported and the decoder
+   * stops (the caller closes the link — a peer trickling large frames is not buffered).
+   */
+  constructor(
+    maxFrameBytes: number = MAX_FRAME_BYTES,
+    private readonly budget?: ByteReserver,
+  ) {
     if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 0) {
       throw new RangeError(`maxFrameBytes must be a non-negative integer, got ${maxFrameBytes}`);
     }
     this.maxFrameBytes = Math.min(maxFrameBytes, MAX_DECLARABLE_FRAME_BYTES);
+  }
+
+  /** True once the budget refused a partial frame (nothing more is decoded). */
+  get isStopped(): boolean {
+    return this.stopped;
   }
 
   /** Bytes held for an incomplete frame (header or body), excluding skipped bytes. */
@@ -169,7 +185,7 @@ export class FrameDecoder {
   push(chunk: Uint8Array, emit: (event: FrameEvent) => void): void {
     let pos = 0;
     const len = chunk.length;
-    while (pos < len) {
+    while (pos < len && !this.stopped) {
       if (this.skipRemaining > 0) {
         const n = Math.min(this.skipRemaining, len - pos);
         this.skipRemaining -= n;
@@ -186,6 +202,7 @@ export class FrameDecoder {
           const body = this.body;
           this.body = null;
           this.bodyFill = 0;
+          this.budget?.release(body.length);
           this.deliver(body, emit);
         }
         continue;
@@ -206,8 +223,7 @@ export class FrameDecoder {
           this.deliver(body, emit);
         } else {
           this.expectedCrc = crc;
-          this.body = new Uint8Array(size);
-          this.bodyFill = 0;
+          this.startBody(size, emit);
         }
         continue;
       }
@@ -224,10 +240,26 @@ export class FrameDecoder {
       } else if (size === 0) {
         this.deliver(new Uint8Array(0), emit);
       } else {
-        this.body = new Uint8Array(size);
-        this.bodyFill = 0;
+        this.startBody(size, emit);
       }
     }
+  }
+
+  private startBody(size: number, emit: (event: FrameEvent) => void): void {
+    if (this.budget !== undefined && !this.budget.tryReserve(size)) {
+      this.stopped = true;
+      emit({
+        kind: 'error',
+        error: {
+          kind: 'over_budget',
+          sizeBytes: size,
+          message: `no room in the node's memory budget for a partial frame of ${size} bytes`,
+        },
+      });
+      return;
+    }
+    this.body = new Uint8Array(size);
+    this.bodyFill = 0;
   }
 
   /** Convenience for tests and simple callers: push and collect the events. */
@@ -262,6 +294,7 @@ export class FrameDecoder {
       };
     }
     if (error !== null) this.stats.truncated++;
+    if (this.body !== null) this.budget?.release(this.body.length);
     this.headerFill = 0;
     this.body = null;
     this.bodyFill = 0;

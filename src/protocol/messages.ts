@@ -86,6 +86,8 @@ export const HelloDef = defineMessage('hello', {
   environment: s.string({ minLength: 1, maxLength: MAX_ENVIRONMENT_LENGTH }),
   role: s.enum(...ROLES),
   nodeId: s.string({ minLength: 1, maxLength: MAX_NODE_ID_LENGTH }),
+  /** Added in 1.1; a certified peer's datacenter comes from its certificate. */
+  datacenter: s.optional(s.string({ minLength: 1, maxLength: MAX_CLUSTER_ID_LENGTH })),
 });
 export type HelloMessage = MessageOf<typeof HelloDef>;
 

@@ -1,7 +1,9 @@
 // Owns one protocol conversation over a StreamConnection (real or simulated): the hello
 // exchange, request ids and timeouts, replies, notifications, dispatch to handlers, and
-// structured error replies to anything bad a peer sends — counted, never thrown. Never opens
-// sockets or reads the clock directly (only the Runtime's Timers), never quarantines (yet).
+// structured error replies to anything bad a peer sends — counted, never thrown; a peer whose
+// byte stream breaks (bad frame, budget refused, garbage) or that keeps sending bad messages gets
+// an error and a close, and an idle inbound link is closed. Never opens sockets or reads the
+// clock directly (only the Runtime's Timers).
 
 import type {
   Logger,
@@ -21,6 +23,7 @@ import {
   type ProtocolErrorCode,
 } from './errors.js';
 import { MAX_FRAME_BYTES } from './framing.js';
+import type { RateLimitedLog } from './log-limit.js';
 import {
   evaluateHello,
   HANDSHAKE_TIMEOUT_MS,
@@ -46,6 +49,14 @@ export const DEFAULT_MAX_IN_FLIGHT = 4096;
 export const DEFAULT_MAX_CONCURRENT_HANDLERS = 1024;
 /** Hint sent with `over_capacity` replies. */
 export const DEFAULT_RETRY_AFTER_MS = 1_000;
+/**
+ * An inbound connection that delivers no complete frame for this long is closed with
+ * `idle_timeout` (checked each period: silence is noticed within 1×–2× of it). Peers that keep a
+ * link open send something (Raft heartbeats, pings) well within it.
+ */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+/** Bad messages (malformed, unknown type, schema) one connection may send before it is closed. */
+export const DEFAULT_MAX_PEER_ERRORS = 16;
 
 /** A message as a sender builds it; `id`/`re` are filled in by the connection. */
 export type OutgoingMessage = { readonly t: string } & Readonly<Record<string, unknown>>;
@@ -93,6 +104,15 @@ export interface RpcOptions {
   readonly retryAfterMs?: number;
   /** Validate outgoing messages against their schema before sending (default true). */
   readonly validateOutgoing?: boolean;
+  /** Refuse a link that is not mutually authenticated (nodes not started with --insecure). */
+  readonly requireAuthentication?: boolean;
+  /** Dialling a known member: the node id its certificate (or, insecure, hello) must name. */
+  readonly expectNodeId?: string;
+  /** Inbound only: close after this long without a complete frame (0 = never). */
+  readonly idleTimeoutMs?: number;
+  readonly maxPeerErrors?: number;
+  /** Where refusals of peers are logged (rate-limited); default: `log` unlimited. */
+  readonly rejectionLog?: RateLimitedLog;
 }
 
 interface Pending {
@@ -106,8 +126,9 @@ type State = 'handshaking' | 'open' | 'closed';
 /**
  * Both sides send `hello` first: the initiator ('outbound') at once, the acceptor ('inbound')
  * after it has accepted the initiator's hello (or an `error` and close if not). Until the
- * handshake completes, anything but `hello` is answered with `handshake_required`; frame and
- * decode errors are answered at any time and the connection keeps serving.
+ * handshake completes, anything but `hello` is answered with `handshake_required` and a close.
+ * After it, a bad message is answered and the connection keeps serving (up to maxPeerErrors);
+ * a broken frame stream is answered and closed.
  */
 export class RpcConnection {
   readonly connection: StreamConnection;
@@ -125,6 +146,11 @@ export class RpcConnection {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private activeHandlers = 0;
+  /** Frames received since the idle timer was last armed. */
+  private framesSinceIdleCheck = 0;
+  private idleTimer: TimerHandle | null = null;
+  /** Bad messages this peer has sent (malformed, unknown type, schema, before hello). */
+  private peerErrors = 0;
   private readonly localHandlers: HandlerTable = new Map();
   private readonly sharedHandlers: HandlerTable | undefined;
   private readonly closeHandlers: ((reason: Error | undefined) => void)[] = [];
@@ -137,6 +163,8 @@ export class RpcConnection {
       | 'defaultTimeoutMs'
       | 'maxFrameBytes'
       | 'retryAfterMs'
+      | 'idleTimeoutMs'
+      | 'maxPeerErrors'
     >
   >;
 
@@ -155,6 +183,8 @@ export class RpcConnection {
       defaultTimeoutMs: options.defaultTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
       maxFrameBytes: options.maxFrameBytes ?? MAX_FRAME_BYTES,
       retryAfterMs: options.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS,
+      idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      maxPeerErrors: options.maxPeerErrors ?? DEFAULT_MAX_PEER_ERRORS,
     };
     this.ready = new Promise<HandshakeOutcome>((resolve) => {
       this.resolveReady = resolve;
@@ -306,28 +336,70 @@ export class RpcConnection {
 
   // ─── Receiving ────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * A broken byte stream cannot be trusted to resynchronise (garbage after the hello looks like
+   * a frame header declaring gigabytes): answer with a structured error, then close.
+   */
   private onFrameError(error: FrameError): void {
     this.counters.error(`frame_errors.${error.kind}`);
+    if (this.state === 'closed') return;
+    let reply: ErrorMessage;
     if (error.kind === 'oversized') {
-      this.sendError(
-        errorMessage('frame_too_large', error.message, {
-          sizeBytes: error.sizeBytes,
-          limitBytes: error.limitBytes,
-        }),
-      );
+      reply = errorMessage('frame_too_large', error.message, {
+        sizeBytes: error.sizeBytes,
+        limitBytes: error.limitBytes,
+      });
     } else if (error.kind === 'checksum') {
-      this.sendError(errorMessage('bad_checksum', error.message, { sizeBytes: error.sizeBytes }));
+      reply = errorMessage('bad_checksum', error.message, { sizeBytes: error.sizeBytes });
+    } else if (error.kind === 'over_budget') {
+      reply = errorMessage('over_capacity', error.message, {
+        sizeBytes: error.sizeBytes,
+        retryAfterMs: this.opts.retryAfterMs,
+      });
+    } else {
+      // 'truncated' arrives as the stream ends: nobody is left to answer.
+      return;
     }
-    // 'truncated' arrives as the stream ends: nobody is left to answer.
+    this.refusePeer(reply, 'broken frame stream');
+  }
+
+  /** Logs (rate-limited), answers with `e`, ends a handshake in progress, and closes. */
+  private refusePeer(e: ErrorMessage, why: string): void {
+    this.logRejection(why, e);
+    if (this.state === 'handshaking') {
+      this.failHandshake(e, true);
+      return;
+    }
+    this.sendError(e);
+    this.close();
+  }
+
+  private logRejection(why: string, e: ErrorMessage): void {
+    const fields = {
+      peer: this.peerName(),
+      remote: `${this.connection.remote.host}:${this.connection.remote.port}`,
+      code: e.code,
+      message: e.message,
+    };
+    if (this.options.rejectionLog !== undefined)
+      this.options.rejectionLog.write('warn', why, fields);
+    else this.options.log?.log('warn', why, fields);
   }
 
   private onFrame(frame: Uint8Array): void {
     if (this.state === 'closed') return;
     this.counters.inc('frames_in');
+    this.framesSinceIdleCheck++;
     const decoded = this.options.registry.decode(frame);
     if (!decoded.ok) {
       const e = decoded.error;
       this.counters.error(`decode_errors.${e.code}`);
+      if (this.state === 'handshaking' || ++this.peerErrors > this.opts.maxPeerErrors) {
+        // Garbage instead of a hello, or a peer that keeps sending bad messages.
+        this.counters.error('peers_closed_for_errors');
+        this.refusePeer(e, 'closing a connection that sent bad messages');
+        return;
+      }
       // Never answer a broken error message with another error (no ping-pong of errors).
       if (e.details?.type !== 'error') this.sendError(e);
       return;
@@ -343,13 +415,14 @@ export class RpcConnection {
     }
     if (this.state === 'handshaking') {
       this.counters.error('before_handshake');
-      this.sendError(
+      this.refusePeer(
         errorMessage(
           'handshake_required',
           `"${m.t}" before hello: send hello first`,
           { type: m.t },
           m.id,
         ),
+        'message before hello',
       );
       return;
     }
@@ -393,15 +466,17 @@ export class RpcConnection {
       );
       return;
     }
-    const verdict = evaluateHello(this.options.identity, hello, this.direction);
+    const verdict = evaluateHello(this.options.identity, hello, this.direction, {
+      secure: this.connection.secure === true,
+      certified: this.connection.peerIdentity ?? null,
+      required: this.options.requireAuthentication === true,
+      ...(this.options.expectNodeId !== undefined
+        ? { expectNodeId: this.options.expectNodeId }
+        : {}),
+    });
     if (!verdict.ok) {
       this.counters.error(`handshake_rejected.${verdict.error.code}`);
-      this.options.log?.log('warn', 'handshake rejected', {
-        peer: this.peerName(),
-        remoteNodeId: hello.nodeId,
-        code: verdict.error.code,
-        message: verdict.error.message,
-      });
+      this.logRejection(`handshake rejected (hello declared ${hello.nodeId})`, verdict.error);
       this.failHandshake(verdict.error, true);
       return;
     }
@@ -410,6 +485,7 @@ export class RpcConnection {
     this.sessionValue = verdict.session;
     this.handshakeTimer?.cancel();
     this.handshakeTimer = null;
+    if (this.direction === 'inbound') this.armIdleTimer();
     this.counters.inc('handshakes');
     this.resolveReady({ ok: true, session: verdict.session });
   }
@@ -600,6 +676,27 @@ export class RpcConnection {
 
   // ─── Lifecycle ────────────────────────────────────────────────────────────────────────────
 
+  private armIdleTimer(): void {
+    const idleMs = this.opts.idleTimeoutMs;
+    if (idleMs <= 0 || this.state !== 'open') return;
+    this.framesSinceIdleCheck = 0;
+    this.idleTimer = this.options.timers.after(idleMs, () => {
+      this.idleTimer = null;
+      if (this.state !== 'open') return;
+      if (this.framesSinceIdleCheck > 0) {
+        this.armIdleTimer();
+        return;
+      }
+      this.counters.error('idle_timeouts');
+      this.refusePeer(
+        errorMessage('idle_timeout', `no complete frame within ${idleMs} ms; closing`, {
+          timeoutMs: idleMs,
+        }),
+        'closing an idle connection',
+      );
+    });
+  }
+
   private failHandshake(error: ErrorMessage, tellPeer: boolean): void {
     if (this.state !== 'handshaking') return;
     this.handshakeFailure = error;
@@ -618,6 +715,8 @@ export class RpcConnection {
     this.state = 'closed';
     this.handshakeTimer?.cancel();
     this.handshakeTimer = null;
+    this.idleTimer?.cancel();
+    this.idleTimer = null;
     if (wasHandshaking) {
       this.resolveReady({
         ok: false,

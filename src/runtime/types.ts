@@ -4,6 +4,8 @@
 // interface, so the same node code runs on runtime/real (sockets, files) and runtime/sim
 // (one thread, virtual time, a seeded network and fault model).
 
+import type { PeerIdentity } from '../protocol/identity.js';
+
 /** A node's network identity: host and port (the sim uses synthetic hosts like "dc-a/gate-1"). */
 export interface NodeAddress {
   readonly host: string;
@@ -52,7 +54,8 @@ export interface Logger {
 
 /** Why a frame could not be delivered as a message (the connection itself stays open). */
 export interface FrameError {
-  readonly kind: 'oversized' | 'checksum' | 'truncated';
+  /** `over_budget`: the node's memory budget could not hold this frame's body (see budget.ts). */
+  readonly kind: 'oversized' | 'checksum' | 'truncated' | 'over_budget';
   /** Declared body size, when known. */
   readonly sizeBytes?: number;
   readonly limitBytes?: number;
@@ -76,6 +79,13 @@ export interface StreamConnection {
   onClose(handler: (reason: Error | undefined) => void): void;
   close(): void;
   readonly closed: boolean;
+  /** True when the link is mutually authenticated (TLS with a certificate the CA signed). */
+  readonly secure?: boolean;
+  /**
+   * On a secure link, the identity the peer's certificate names, or null when the certificate
+   * carries no Salvo identity (such a peer is refused at the hello). Absent on plain links.
+   */
+  readonly peerIdentity?: PeerIdentity | null;
 }
 
 export interface StreamListener {
@@ -88,6 +98,8 @@ export interface StreamTransport {
   listen(onConnection: (connection: StreamConnection) => void): Promise<StreamListener>;
   /** Connects to `to`; rejects on refusal, unreachability or `timeoutMs`. */
   connect(to: NodeAddress, timeoutMs: number): Promise<StreamConnection>;
+  /** True when every connection is mutually authenticated (peers must present certificates). */
+  readonly secure?: boolean;
 }
 
 /** Unreliable, unordered datagrams (UDP on the real runtime) — SWIM's transport. */

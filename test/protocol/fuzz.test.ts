@@ -189,7 +189,7 @@ void describe('fuzz: random and truncated frames never crash the decoder or a li
     };
     const hello = {
       t: 'hello',
-      protocol: { major: 1, minor: 0 },
+      protocol: { major: 1, minor: 1 },
       capabilities: [],
       clusterId: 'c',
       environment: 'e',
@@ -207,6 +207,8 @@ void describe('fuzz: random and truncated frames never crash the decoder or a li
         identity,
         log: rt.log,
         maxConnections: 64,
+        // Bad messages are answered and the link kept; this property sends hundreds on one link.
+        connection: { maxPeerErrors: 1_000_000 },
       });
       listener = await server.start();
     });
@@ -258,10 +260,14 @@ void describe('fuzz: random and truncated frames never crash the decoder or a li
         }),
     );
 
-    void it('every bad frame is answered with a structured error or counted; the node still answers', async () => {
-      const client = await RawClient.connect(listener.address);
-      client.sendValue(hello);
-      await client.waitMessage((m) => m.t === 'hello');
+    void it('every bad frame is answered with a structured error or counted; a broken stream is closed, the node still answers', async () => {
+      const open = async (): Promise<RawClient> => {
+        const c = await RawClient.connect(listener.address);
+        c.sendValue(hello);
+        await c.waitMessage((m) => m.t === 'hello');
+        return c;
+      };
+      let client = await open();
       const codes = new Set<string>(PROTOCOL_ERROR_CODES);
       // Our pings use ids far above what the fuzzer's own requests are likely to pick.
       let nextId = 4_000_000_000;
@@ -269,7 +275,18 @@ void describe('fuzz: random and truncated frames never crash the decoder or a li
         await fc.assert(
           fc.asyncProperty(badFrame, async (frame) => {
             const errorsBefore = server.counters.get('errors');
+            const from = client.messages.length;
             client.writeRaw(frame.bytes);
+            if (frame.label === 'corrupt' || frame.label === 'oversized') {
+              // The byte stream cannot be trusted any more: one structured error, then a close.
+              await waitFor(() => client.closed, 3000, 'the server to close a broken stream');
+              const reply = client.messages[from];
+              assert.equal(reply?.t, 'error');
+              const code = (reply as unknown as ErrorMessage).code;
+              assert.ok(code === 'bad_checksum' || code === 'frame_too_large', code);
+              client = await open();
+              return;
+            }
             const between = await ping(client, nextId++);
             assert.ok(!client.closed, 'the connection keeps serving');
             // A random frame can happen to be a valid message (e.g. { t: 'ping', id: 1 }): not bad.

@@ -109,7 +109,7 @@ void describe('RpcConnection handshake', () => {
     const c = await p.client.ready;
     assert.ok(!c.ok);
     assert.equal(c.error.code, 'version');
-    assert.match(c.error.message, /speaks 1\.0, peer gate-x speaks 9\.1/);
+    assert.match(c.error.message, /speaks 1\.\d+, peer gate-x speaks 9\.1/);
   });
 
   void it('cluster and environment mismatches are refused', async () => {
@@ -119,7 +119,7 @@ void describe('RpcConnection handshake', () => {
     assert.equal(!c2.ok && c2.error.code, 'environment_mismatch');
   });
 
-  void it('answers messages before hello with handshake_required and keeps waiting', async () => {
+  void it('answers a message before hello with handshake_required and closes', async () => {
     const [peerLink, serverLink] = memoryPair();
     const timers = new ManualTimers();
     const server = new RpcConnection(serverLink, 'inbound', {
@@ -133,11 +133,10 @@ void describe('RpcConnection handshake', () => {
     const reply = decodeLoose(serverLink.sent[0]!) as ErrorMessage;
     assert.equal(reply.code, 'handshake_required');
     assert.equal(reply.re, 5);
-    assert.ok(!server.isClosed);
-    timers.advance(5_000);
     const outcome = await server.ready;
-    assert.equal(!outcome.ok && outcome.error.code, 'timeout');
-    assert.ok(server.isClosed);
+    assert.equal(!outcome.ok && outcome.error.code, 'handshake_required');
+    assert.ok(server.isClosed, 'garbage instead of a hello ends the connection');
+    assert.equal(timers.armed, 0, 'no handshake timer left behind');
   });
 });
 
@@ -169,7 +168,7 @@ void describe('RpcConnection requests', () => {
   });
 
   void it('resolves every pending request with connection_closed on close and cancels timers', async () => {
-    const p = pair();
+    const p = pair({ server: { idleTimeoutMs: 0 } });
     p.server.handle('test.echo', () => new Promise(() => undefined));
     await p.client.ready;
     const armedBefore = p.timers.armed;
@@ -250,29 +249,38 @@ void describe('RpcConnection requests', () => {
     assert.ok(ok.ok);
   });
 
-  void it('answers frame errors with frame_too_large (size vs limit) and bad_checksum', async () => {
-    const p = pair();
-    await p.client.ready;
-    p.serverLink.injectFrameError({
-      kind: 'oversized',
-      sizeBytes: 5_000_000,
-      limitBytes: 1_048_576,
-      message: 'too big',
-    });
-    p.serverLink.injectFrameError({ kind: 'checksum', sizeBytes: 10, message: 'crc' });
-    const peerErrors: ErrorMessage[] = [];
-    p.client.onPeerError((e) => peerErrors.push(e));
-    await flush();
-    assert.deepEqual(
-      peerErrors.map((e) => [e.code, e.details]),
+  void it('answers a broken frame stream (oversized, bad checksum, over budget) with a structured error, then closes', async () => {
+    const cases = [
       [
-        ['frame_too_large', { sizeBytes: 5_000_000, limitBytes: 1_048_576 }],
-        ['bad_checksum', { sizeBytes: 10 }],
+        { kind: 'oversized', sizeBytes: 5_000_000, limitBytes: 1_048_576, message: 'too big' },
+        'frame_too_large',
+        { sizeBytes: 5_000_000, limitBytes: 1_048_576 },
       ],
-    );
-    assert.equal(p.serverCounters.get('frame_errors.oversized'), 1);
-    assert.equal(p.serverCounters.get('frame_errors.checksum'), 1);
-    assert.equal(p.client.counters.get('errors_received.frame_too_large'), 1);
+      [{ kind: 'checksum', sizeBytes: 10, message: 'crc' }, 'bad_checksum', { sizeBytes: 10 }],
+      [
+        { kind: 'over_budget', sizeBytes: 900_000, message: 'no room' },
+        'over_capacity',
+        { sizeBytes: 900_000, retryAfterMs: 1_000 },
+      ],
+    ] as const;
+    for (const [error, code, details] of cases) {
+      const p = pair();
+      await p.client.ready;
+      const peerErrors: ErrorMessage[] = [];
+      p.client.onPeerError((e) => peerErrors.push(e));
+      p.serverLink.injectFrameError(error);
+      await flush();
+      assert.deepEqual(
+        peerErrors.map((e) => [e.code, e.details]),
+        [[code, details]],
+      );
+      assert.equal(p.serverCounters.get(`frame_errors.${error.kind}`), 1);
+      assert.ok(
+        p.server.isClosed,
+        `${error.kind}: the stream cannot be resynchronised, so it is closed`,
+      );
+      assert.ok(p.client.isClosed);
+    }
   });
 
   void it('refuses to send an oversized request and tells the peer when its reply is too big', async () => {

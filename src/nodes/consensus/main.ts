@@ -1,29 +1,46 @@
-// Owns the Raft process entry point: parses argv, builds the real Runtime (src/runtime/real),
-// runs one RaftNode with the KV register, and speaks a small JSON-lines control channel
-// (commands on stdin, results and status on stdout) for process tests and the benchmark.
-// Never touches sockets, files or timers itself: everything goes through the Runtime.
+// Owns the Raft process entry point: parses argv, loads the node's TLS certificates (mutual TLS
+// is the default; plain TCP only with an explicit --insecure, loudly logged), builds the real
+// Runtime (src/runtime/real), runs one RaftNode with the KV register, and speaks a small
+// JSON-lines control channel (commands on stdin, results and status on stdout) for process
+// tests and the benchmark. Never touches sockets or timers itself: everything goes through the
+// Runtime.
 //
 //   node dist/src/nodes/consensus/main.js --id n1 --listen 127.0.0.1:7001 \
-//        --peers n2=127.0.0.1:7002,n3=127.0.0.1:7003 --data-dir /tmp/n1 [--profile local|lan|wan]
+//        --peers n2=127.0.0.1:7002,n3=127.0.0.1:7003 --data-dir /tmp/n1 \
+//        --certs-dir certs            (ca.crt, node.n1.crt, node.n1.key; see `salvo certs`)
+//        [--insecure] [--cluster salvo] [--datacenter default] [--profile local|lan|wan]
 //        [--snapshot-every 1000] [--seed N] [--log-level warn]
+//        [--max-connections 1024] [--max-connections-per-source 64] [--idle-timeout-ms 60000]
+//        [--memory-budget-bytes 67108864] [--max-write-queue-bytes 8388608]
 //
 // stdin:  {"op":"put","client":"c","seq":1,"key":"k","value":"v"}   → {"event":"result",…}
 //         {"op":"status"}                                           → {"event":"status",…}
+//         {"op":"metrics","reset":true}                             → {"event":"metrics",…}
 //         {"op":"dump"}                                             → {"event":"dump","data":{…}}
 //         {"op":"bench","count":N,"concurrency":C,"valueBytes":B}   → {"event":"bench",…}
 //         {"op":"stop","transfer":true}                             → exits
 // stdout: {"event":"ready"|"status"|"result"|"bench"|"dump"|"error", …} one JSON object a line.
 
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   LAN_RAFT_CONFIG,
   LOCAL_RAFT_CONFIG,
   WAN_RAFT_CONFIG,
   type RaftConfig,
 } from '../../cluster/consensus/config.js';
-import { createRealRuntime, type RealRuntime } from '../../runtime/real/index.js';
+import { DEFAULT_DATACENTER, type LocalIdentity } from '../../protocol/index.js';
+import {
+  createRealRuntime,
+  loadTlsMaterial,
+  nodeCertFile,
+  nodeKeyFile,
+  type RealRuntime,
+  type TlsMaterial,
+} from '../../runtime/real/index.js';
 import type { LogLevel, NodeAddress } from '../../runtime/types.js';
 import { KvRegister, encodeKvCommand, type KvResult } from './kv-register.js';
 import { RaftNode } from './raft-node.js';
+import { ProtocolRaftTransport } from './transport.js';
 
 /** Longest control line accepted on stdin. */
 const MAX_CONTROL_LINE_BYTES = 64 * 1024;
@@ -32,6 +49,9 @@ const STATUS_POLL_MS = 50;
 /** Bench runs at most this many proposals, and this many at once. */
 const MAX_BENCH_COUNT = 1_000_000;
 const MAX_BENCH_CONCURRENCY = 4_096;
+
+/** Event-loop delay sampling resolution for the `metrics` op. */
+const LOOP_DELAY_RESOLUTION_MS = 10;
 
 interface Args {
   id: string;
@@ -42,6 +62,22 @@ interface Args {
   snapshotEvery: number;
   seed: number | undefined;
   logLevel: LogLevel;
+  certsDir: string | undefined;
+  insecure: boolean;
+  cluster: string;
+  datacenter: string;
+  limits: {
+    maxConnections?: number;
+    maxConnectionsPerSource?: number;
+    idleTimeoutMs?: number;
+    memoryBudgetBytes?: number;
+    maxWriteQueueBytes?: number;
+  };
+}
+
+/** A bad command line: the message names the option and what it accepts. */
+class UsageError extends Error {
+  readonly code = 'usage';
 }
 
 function parseAddress(s: string): NodeAddress {
@@ -60,9 +96,29 @@ function parseArgs(argv: readonly string[]): Args {
   };
   const need = (name: string): string => {
     const v = get(name);
-    if (v === undefined) throw new Error(`missing --${name}`);
+    if (v === undefined) throw new UsageError(`missing --${name}`);
     return v;
   };
+  const count = (name: string): number | undefined => {
+    const v = get(name);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new UsageError(`--${name} must be a non-negative integer, got "${v}"`);
+    }
+    return n;
+  };
+  const limits: Args['limits'] = {};
+  for (const [flag, key] of [
+    ['max-connections', 'maxConnections'],
+    ['max-connections-per-source', 'maxConnectionsPerSource'],
+    ['idle-timeout-ms', 'idleTimeoutMs'],
+    ['memory-budget-bytes', 'memoryBudgetBytes'],
+    ['max-write-queue-bytes', 'maxWriteQueueBytes'],
+  ] as const) {
+    const n = count(flag);
+    if (n !== undefined) limits[key] = n;
+  }
   const peers = new Map<string, NodeAddress>();
   for (const part of (get('peers') ?? '').split(',').filter((p) => p.length > 0)) {
     const eq = part.indexOf('=');
@@ -87,6 +143,57 @@ function parseArgs(argv: readonly string[]): Args {
     snapshotEvery: Number(get('snapshot-every') ?? 1000),
     seed: seed === undefined ? undefined : Number(seed),
     logLevel: (get('log-level') ?? 'warn') as LogLevel,
+    certsDir: get('certs-dir'),
+    insecure: argv.includes('--insecure'),
+    cluster: get('cluster') ?? 'salvo',
+    datacenter: get('datacenter') ?? DEFAULT_DATACENTER,
+    limits,
+  };
+}
+
+/**
+ * TLS material and this node's identity: from its certificate (which must name --id), or, with
+ * --insecure and no certificates, as the flags declare.
+ */
+function securityOf(args: Args): { tls: TlsMaterial | undefined; identity: LocalIdentity } {
+  const base = { environment: 'default', capabilities: ['raft'] };
+  if (args.certsDir === undefined) {
+    if (!args.insecure) {
+      throw new UsageError(
+        'no certificates: pass --certs-dir DIR (ca.crt, node.<id>.crt, node.<id>.key, made by `salvo certs`), ' +
+          'or --insecure to run without TLS (anyone who can reach the port can then join the cluster)',
+      );
+    }
+    return {
+      tls: undefined,
+      identity: {
+        ...base,
+        nodeId: args.id,
+        role: 'manager',
+        clusterId: args.cluster,
+        datacenter: args.datacenter,
+      },
+    };
+  }
+  const material = loadTlsMaterial(args.certsDir, nodeCertFile(args.id), nodeKeyFile(args.id));
+  const cert = material.identity;
+  if (cert.nodeId !== args.id) {
+    throw new UsageError(`the certificate names node "${cert.nodeId}", not --id ${args.id}`);
+  }
+  if (cert.role !== 'manager' && cert.role !== 'gate') {
+    throw new UsageError(
+      `the certificate's role is "${cert.role}"; a Raft member is a manager or gate`,
+    );
+  }
+  return {
+    tls: material,
+    identity: {
+      ...base,
+      nodeId: cert.nodeId,
+      role: cert.role,
+      clusterId: cert.clusterId,
+      datacenter: cert.datacenter,
+    },
   };
 }
 
@@ -148,22 +255,41 @@ async function runBench(
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  const { tls, identity } = securityOf(args);
+  const { idleTimeoutMs, maxConnections, maxConnectionsPerSource, ...streamLimits } = args.limits;
   const rt = createRealRuntime({
     nodeId: args.id,
     streamAddress: args.listen,
     dataDir: args.dataDir,
     logLevel: args.logLevel,
+    ...(tls !== undefined ? { tls } : {}),
+    ...streamLimits,
     ...(args.seed !== undefined ? { seed: args.seed } : {}),
   });
+  if (tls === undefined) {
+    const warning =
+      'INSECURE: --insecure given: node-to-node and client connections are plain TCP, ' +
+      'unauthenticated and unencrypted; anyone who can reach this port can act as a cluster member';
+    process.stderr.write(`\n*** ${warning} ***\n\n`);
+    rt.log.log('warn', warning, { insecure: true });
+  }
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+  loopDelay.enable();
   const members = new Map(args.peers);
   members.set(args.id, args.listen);
   const machine = new KvRegister();
+  const transport = new ProtocolRaftTransport(rt, args.id, members, identity, {
+    ...(maxConnections !== undefined ? { maxConnections } : {}),
+    ...(maxConnectionsPerSource !== undefined ? { maxConnectionsPerSource } : {}),
+    ...(idleTimeoutMs !== undefined ? { connection: { idleTimeoutMs } } : {}),
+  });
   const node = await RaftNode.start<KvResult>({
     runtime: rt,
     members,
     config: args.config,
     stateMachine: machine,
     snapshotEveryEntries: args.snapshotEvery,
+    transport,
   });
   const statusOf = (): Record<string, unknown> => {
     const st = node.status();
@@ -215,6 +341,23 @@ async function main(): Promise<void> {
       }
       case 'status':
         emit('status', statusOf());
+        return;
+      case 'metrics':
+        emit('metrics', {
+          rssBytes: process.memoryUsage.rss(),
+          eventLoopMaxMs: loopDelay.max / 1e6,
+          eventLoopP99Ms: loopDelay.percentile(99) / 1e6,
+          bufferedBytes: rt.stream.bufferedBytes,
+          budgetPeakBytes: rt.stream.budget.peak,
+          stream: { ...rt.stream.stats },
+          transport: { ...transport.stats },
+          protocol: transport.server.counters.snapshot(),
+          rejectionLog: {
+            passed: transport.server.rejectionLog.passedTotal,
+            suppressed: transport.server.rejectionLog.suppressedTotal,
+          },
+        });
+        if (cmd.reset === true) loopDelay.reset();
         return;
       case 'dump':
         emit('dump', { ...statusOf(), data: Object.fromEntries(machine.entries()) });

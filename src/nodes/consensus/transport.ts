@@ -1,7 +1,9 @@
 // Owns how Raft messages travel between nodes: the protocol server (inbound), one outbound
 // protocol connection per peer (dialled lazily, redialled with jittered backoff), a bounded
-// queue per peer while dialling, and the check that a message's `from` is the authenticated
-// peer. Never interprets Raft messages beyond their wire form; loss is fine (Raft retransmits).
+// queue per peer while dialling, and who may speak Raft: only a configured member, certified
+// by its TLS certificate (unless the node runs --insecure), speaking for itself (`from` is the
+// authenticated peer); a dialled peer must prove it is the member dialled. Never interprets
+// Raft messages beyond their wire form; loss is fine (Raft retransmits).
 
 import {
   connectPeer,
@@ -10,6 +12,7 @@ import {
   type Handler,
   type HandlerTable,
   type LocalIdentity,
+  type ProtocolServerOptions,
   type RpcConnection,
 } from '../../protocol/index.js';
 import type { NodeAddress, Runtime } from '../../runtime/types.js';
@@ -37,6 +40,7 @@ export interface TransportStats {
   sent: number;
   received: number;
   dropped: number;
+  /** Raft messages refused: not from a certified configured member, or `from` not the sender. */
   rejectedSender: number;
   dials: number;
   dialFailures: number;
@@ -71,23 +75,54 @@ export class ProtocolRaftTransport implements RaftTransport {
     private readonly selfId: NodeId,
     private readonly members: ReadonlyMap<NodeId, NodeAddress>,
     private readonly identity: LocalIdentity,
+    /** Connection caps and per-connection limits of the protocol server (defaults otherwise). */
+    limits: Pick<
+      ProtocolServerOptions,
+      'maxConnections' | 'maxConnectionsPerSource' | 'connection'
+    > = {},
   ) {
+    const secure = runtime.stream.secure === true;
     this.server = new ProtocolServer({
       stream: runtime.stream,
       timers: runtime.timers,
       registry: this.registry,
       identity,
       log: runtime.log,
+      ...limits,
+      connection: { ...limits.connection, requireAuthentication: secure },
     });
     const handler: Handler = (msg, ctx) => {
+      const peer = ctx.session.remoteNodeId;
+      const member = peer !== this.selfId && this.members.has(peer);
+      if (
+        !member ||
+        (secure && !ctx.session.authenticated) ||
+        ctx.session.remoteRole !== identity.role
+      ) {
+        // Raft and membership messages come only from certified configured members.
+        this.stats.rejectedSender++;
+        this.server.rejectionLog.write('warn', 'raft message from a non-member refused; closing', {
+          peer,
+          role: ctx.session.remoteRole,
+          authenticated: ctx.session.authenticated,
+          type: msg.t,
+        });
+        ctx.peer.close();
+        return;
+      }
       const m = fromWire(msg);
       if (m === null || m.to !== this.selfId) {
         this.stats.dropped++;
         return;
       }
-      if (ctx.session.remoteNodeId !== m.from) {
+      if (peer !== m.from) {
         // Only the authenticated peer may speak for itself.
         this.stats.rejectedSender++;
+        this.server.rejectionLog.write('warn', 'raft message speaking for another member refused', {
+          peer,
+          from: m.from,
+          type: msg.t,
+        });
         return;
       }
       this.stats.received++;
@@ -157,6 +192,9 @@ export class ProtocolRaftTransport implements RaftTransport {
       log: this.runtime.log,
       handlers: this.handlers,
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      expectNodeId: to,
+      requireAuthentication: this.runtime.stream.secure === true,
+      rejectionLog: this.server.rejectionLog,
     }).then(
       (conn) => {
         link.dialling = false;

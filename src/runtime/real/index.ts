@@ -32,7 +32,18 @@ export {
   validateFileName,
 } from './storage.js';
 export {
+  CA_CERT_FILE,
+  clientCertFile,
+  clientKeyFile,
+  identityOfCertificate,
+  loadTlsMaterial,
+  nodeCertFile,
+  nodeKeyFile,
+  TlsMaterialError,
+} from './tls.js';
+export {
   CLOSE_LINGER_MS,
+  DEFAULT_MAX_SOCKETS_PER_SOURCE,
   DEFAULT_MAX_WRITE_QUEUE_BYTES,
   MAX_UNCLAIMED_EVENTS,
   RealStreamConnection,
@@ -55,6 +66,9 @@ export interface RealRuntimeOptions {
   /** Largest frame body accepted on streams (default MAX_FRAME_BYTES = 1 MiB). */
   readonly maxFrameBytes?: number;
   readonly maxWriteQueueBytes?: number;
+  /** One budget for all stream write queues and partial frames (default 64 MiB). */
+  readonly memoryBudgetBytes?: number;
+  readonly maxSocketsPerSource?: number;
   readonly maxDatagramBytes?: number;
   /** A ready logger, or the level/sink for the default JSON-lines logger on stderr. */
   readonly logger?: Logger;
@@ -153,6 +167,12 @@ export function createRealRuntime(options: RealRuntimeOptions): RealRuntime {
     ...(options.maxFrameBytes !== undefined ? { maxFrameBytes: options.maxFrameBytes } : {}),
     ...(options.maxWriteQueueBytes !== undefined
       ? { maxWriteQueueBytes: options.maxWriteQueueBytes }
+      : {}),
+    ...(options.memoryBudgetBytes !== undefined
+      ? { memoryBudgetBytes: options.memoryBudgetBytes }
+      : {}),
+    ...(options.maxSocketsPerSource !== undefined
+      ? { maxSocketsPerSource: options.maxSocketsPerSource }
       : {}),
   });
   const datagram = new RealDatagramTransport(

@@ -1,16 +1,23 @@
-// Owns the real stream transport: TCP (or mutual TLS when certificates are configured) whose
-// connections carry src/protocol/framing frames, so callers see whole messages. Bounded write
-// queue per connection (over it: close with a reason); broken frames are skipped and reported,
-// the connection keeps serving. Never interprets message bodies.
+// Owns the real stream transport: mutual TLS (or plain TCP for --insecure nodes) whose
+// connections carry src/protocol/framing frames, so callers see whole messages, plus the
+// certified identity of each TLS peer. Memory is bounded per node, not per connection: one
+// ByteBudget holds every write queue and partial incoming frame, and when it is full the
+// slowest reader (largest write queue) is disconnected instead of buffered. Raw sockets per
+// source and the TLS handshake time are capped. Never interprets message bodies.
 
 import net from 'node:net';
 import tls from 'node:tls';
+import { ByteBudget, DEFAULT_NODE_MEMORY_BUDGET_BYTES } from '../../protocol/budget.js';
 import {
   encodeFrameHeader,
+  FRAME_HEADER_BYTES,
   FrameDecoder,
   MAX_FRAME_BYTES,
   type FrameEvent,
 } from '../../protocol/framing.js';
+import { HANDSHAKE_TIMEOUT_MS } from '../../protocol/handshake.js';
+import type { PeerIdentity } from '../../protocol/identity.js';
+import { identityOfCertificate, type TlsMaterial } from './tls.js';
 import type {
   FrameError,
   Logger,
@@ -20,26 +27,31 @@ import type {
   StreamTransport,
 } from '../types.js';
 
-/** Bytes a connection may have queued for the kernel before it is closed as too slow. */
-export const DEFAULT_MAX_WRITE_QUEUE_BYTES = 16 * 1024 * 1024;
+/** Bytes one connection may have queued for the kernel before it is closed as too slow. */
+export const DEFAULT_MAX_WRITE_QUEUE_BYTES = 8 * 1024 * 1024;
+/**
+ * Raw sockets (TLS handshake included) one source host may hold at once; a backstop above the
+ * protocol server's per-source cap for sockets that never finish their TLS handshake.
+ */
+export const DEFAULT_MAX_SOCKETS_PER_SOURCE = 128;
 /** Frames delivered before anyone registered onFrame are held up to this many (then close). */
 export const MAX_UNCLAIMED_EVENTS = 1024;
 /** After close(), queued bytes get this long to flush before the socket is destroyed. */
 export const CLOSE_LINGER_MS = 2_000;
 
-export interface TlsMaterial {
-  readonly key: string | Buffer;
-  readonly cert: string | Buffer;
-  readonly ca: string | Buffer;
-  /** Verify the peer's certificate against `ca` (default true; both directions — mutual TLS). */
-  readonly rejectUnauthorized?: boolean;
-}
+export type { TlsMaterial } from './tls.js';
 
 export interface RealStreamOptions {
   readonly address: NodeAddress;
+  /** Mutual TLS material; absent only for a node started with --insecure. */
   readonly tls?: TlsMaterial;
   readonly maxFrameBytes?: number;
   readonly maxWriteQueueBytes?: number;
+  /** One budget for all write queues and partial frames of this node. */
+  readonly memoryBudgetBytes?: number;
+  readonly maxSocketsPerSource?: number;
+  /** TLS handshake deadline (default HANDSHAKE_TIMEOUT_MS). */
+  readonly tlsHandshakeTimeoutMs?: number;
   readonly log: Logger;
 }
 
@@ -49,6 +61,11 @@ export interface StreamStats {
   writeQueueOverflows: number;
   oversizedSendsDropped: number;
   handlerFailures: number;
+  /** Connections closed because the node's memory budget was full (slowest reader first). */
+  budgetEvictions: number;
+  /** Raw sockets refused over the per-source socket cap. */
+  socketsRefusedPerSource: number;
+  tlsHandshakeFailures: number;
 }
 
 let nextConnectionId = 1;
@@ -60,11 +77,57 @@ export class RealStreamTransport implements StreamTransport {
     writeQueueOverflows: 0,
     oversizedSendsDropped: 0,
     handlerFailures: 0,
+    budgetEvictions: 0,
+    socketsRefusedPerSource: 0,
+    tlsHandshakeFailures: 0,
   };
+  readonly budget: ByteBudget;
   private readonly servers = new Set<net.Server>();
   private readonly live = new Set<RealStreamConnection>();
 
-  constructor(private readonly options: RealStreamOptions) {}
+  constructor(private readonly options: RealStreamOptions) {
+    this.budget = new ByteBudget(options.memoryBudgetBytes ?? DEFAULT_NODE_MEMORY_BUDGET_BYTES);
+  }
+
+  get secure(): boolean {
+    return this.options.tls !== undefined;
+  }
+
+  /** Bytes held now across all write queues and partial frames. */
+  get bufferedBytes(): number {
+    return this.budget.used;
+  }
+
+  /**
+   * Makes room for `bytes` by disconnecting the connections that hold the most (a slow reader's
+   * write queue, a trickled partial frame) until they fit; true when they were reserved.
+   * `asker` may be the one evicted (then false).
+   */
+  reserveOrEvict(bytes: number, asker: RealStreamConnection): boolean {
+    for (let attempt = 0; !this.budget.tryReserve(bytes); attempt++) {
+      let biggest: RealStreamConnection | null = null;
+      for (const c of this.live) {
+        if (c.heldBytes > 0 && (biggest === null || c.heldBytes > biggest.heldBytes)) biggest = c;
+      }
+      if (biggest === null || asker.closed || attempt > this.live.size) {
+        asker.destroy(new Error(`the node's memory budget cannot hold ${bytes} more bytes`));
+        return false;
+      }
+      this.stats.budgetEvictions++;
+      this.options.log.log('warn', 'memory budget full: disconnecting the peer holding the most', {
+        remote: `${biggest.remote.host}:${biggest.remote.port}`,
+        heldBytes: biggest.heldBytes,
+        budgetBytes: this.budget.limitBytes,
+      });
+      biggest.destroy(
+        new Error(
+          `disconnected: the node's memory budget (${this.budget.limitBytes} bytes) is full and this peer held the most of it (${biggest.heldBytes} bytes)`,
+        ),
+      );
+      if (biggest === asker) return false;
+    }
+    return true;
+  }
 
   async listen(onConnection: (connection: StreamConnection) => void): Promise<StreamListener> {
     const { tls: material } = this.options;
@@ -92,12 +155,23 @@ export class RealStreamTransport implements StreamTransport {
               ca: material.ca,
               requestCert: true,
               rejectUnauthorized: material.rejectUnauthorized ?? true,
+              handshakeTimeout: this.options.tlsHandshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
             },
             accept,
           );
+    this.capSocketsPerSource(server);
     if (material !== undefined) {
+      let lastLogMs = 0;
       server.on('tlsClientError', (err: Error) => {
-        this.options.log.log('warn', 'TLS handshake with a client failed', { error: err.message });
+        // Counted always; logged at most once a second (a flood of bad clients is not a flood of log).
+        this.stats.tlsHandshakeFailures++;
+        const now = performance.now();
+        if (now - lastLogMs < 1_000) return;
+        lastLogMs = now;
+        this.options.log.log('warn', 'TLS handshake with a client failed', {
+          error: err.message,
+          failuresSoFar: this.stats.tlsHandshakeFailures,
+        });
       });
     }
     server.on('error', (err: Error) => {
@@ -144,6 +218,10 @@ export class RealStreamTransport implements StreamTransport {
               cert: material.cert,
               ca: material.ca,
               rejectUnauthorized: material.rejectUnauthorized ?? true,
+              // The chain is verified against the cluster CA; who the peer is comes from its
+              // certificate's Salvo identity, which the protocol checks against the member it
+              // dialled — not from host names, which nodes on one machine share.
+              checkServerIdentity: () => undefined,
               ...(net.isIP(to.host) === 0 ? { servername: to.host } : {}),
             });
       let settled = false;
@@ -187,12 +265,41 @@ export class RealStreamTransport implements StreamTransport {
     this.servers.clear();
   }
 
+  private capSocketsPerSource(server: net.Server): void {
+    const limit = this.options.maxSocketsPerSource ?? DEFAULT_MAX_SOCKETS_PER_SOURCE;
+    const bySource = new Map<string, number>();
+    server.on('connection', (socket: net.Socket) => {
+      const source = socket.remoteAddress ?? '';
+      const n = bySource.get(source) ?? 0;
+      if (n >= limit) {
+        this.stats.socketsRefusedPerSource++;
+        socket.destroy();
+        return;
+      }
+      bySource.set(source, n + 1);
+      socket.once('close', () => {
+        const left = (bySource.get(source) ?? 1) - 1;
+        if (left <= 0) bySource.delete(source);
+        else bySource.set(source, left);
+      });
+    });
+  }
+
   private wrap(socket: net.Socket): RealStreamConnection {
+    const isTls = socket instanceof tls.TLSSocket;
+    let identity: PeerIdentity | null = null;
+    if (isTls && socket.authorized) {
+      const cert = socket.getPeerX509Certificate();
+      identity = cert === undefined ? null : identityOfCertificate(cert);
+    }
     const conn = new RealStreamConnection(socket, {
       maxFrameBytes: this.options.maxFrameBytes ?? MAX_FRAME_BYTES,
       maxWriteQueueBytes: this.options.maxWriteQueueBytes ?? DEFAULT_MAX_WRITE_QUEUE_BYTES,
       log: this.options.log,
       stats: this.stats,
+      transport: this,
+      secure: isTls && socket.authorized,
+      peerIdentity: identity,
       onGone: (c) => this.live.delete(c),
     });
     this.live.add(conn);
@@ -206,6 +313,9 @@ interface ConnOptions {
   readonly maxWriteQueueBytes: number;
   readonly log: Logger;
   readonly stats: StreamStats;
+  readonly transport: RealStreamTransport;
+  readonly secure: boolean;
+  readonly peerIdentity: PeerIdentity | null;
   readonly onGone: (c: RealStreamConnection) => void;
 }
 
@@ -217,7 +327,13 @@ export class RealStreamConnection implements StreamConnection {
   readonly id = nextConnectionId++;
   readonly local: NodeAddress;
   readonly remote: NodeAddress;
+  readonly secure: boolean;
+  readonly peerIdentity: PeerIdentity | null | undefined;
   private readonly decoder: FrameDecoder;
+  /** Bytes written but not yet flushed, held against the node's budget. */
+  private queued = 0;
+  /** Bytes of a partial incoming frame, held against the node's budget. */
+  private partial = 0;
   private frameHandlers: ((frame: Uint8Array) => void)[] = [];
   private errorHandlers: ((error: FrameError) => void)[] = [];
   private closeHandlers: ((reason: Error | undefined) => void)[] = [];
@@ -233,11 +349,26 @@ export class RealStreamConnection implements StreamConnection {
     private readonly socket: net.Socket,
     private readonly o: ConnOptions,
   ) {
-    this.decoder = new FrameDecoder(o.maxFrameBytes);
+    this.decoder = new FrameDecoder(o.maxFrameBytes, {
+      tryReserve: (bytes) => {
+        if (!o.transport.reserveOrEvict(bytes, this)) return false;
+        this.partial += bytes;
+        return true;
+      },
+      release: (bytes) => {
+        this.partial -= bytes;
+        o.transport.budget.release(bytes);
+      },
+    });
     this.local = { host: socket.localAddress ?? '', port: socket.localPort ?? 0 };
     this.remote = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+    this.secure = o.secure;
+    this.peerIdentity = o.secure ? o.peerIdentity : undefined;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.decoder.push(chunk, this.onEvent));
+    socket.on('data', (chunk: Buffer) => {
+      // After close() nothing more is read into memory (a broken stream is not skipped through).
+      if (!this.isClosed) this.decoder.push(chunk, this.onEvent);
+    });
     socket.on('error', (err: Error) => {
       this.closeReason ??= err;
     });
@@ -258,6 +389,11 @@ export class RealStreamConnection implements StreamConnection {
     return this.socket.writableLength;
   }
 
+  /** Bytes this connection holds against the node's memory budget (write queue + partial frame). */
+  get heldBytes(): number {
+    return this.queued + this.partial;
+  }
+
   send(frame: Uint8Array): boolean {
     if (this.isClosed || this.socket.destroyed) return false;
     if (frame.length > this.o.maxFrameBytes) {
@@ -269,15 +405,18 @@ export class RealStreamConnection implements StreamConnection {
       });
       return false;
     }
-    if (this.socket.writableLength + frame.length > this.o.maxWriteQueueBytes) {
+    const bytes = FRAME_HEADER_BYTES + frame.length;
+    if (this.queued + bytes > this.o.maxWriteQueueBytes) {
       this.o.stats.writeQueueOverflows++;
       this.destroy(
         new Error(
-          `write queue over its limit (${this.socket.writableLength} + ${frame.length} > ${this.o.maxWriteQueueBytes} bytes): peer too slow`,
+          `write queue over its limit (${this.queued} + ${bytes} > ${this.o.maxWriteQueueBytes} bytes): peer too slow`,
         ),
       );
       return false;
     }
+    if (!this.o.transport.reserveOrEvict(bytes, this)) return false;
+    this.queued += bytes;
     if (!this.corked) {
       // Batch all frames sent in this tick into one write.
       this.corked = true;
@@ -288,7 +427,7 @@ export class RealStreamConnection implements StreamConnection {
       });
     }
     this.socket.write(encodeFrameHeader(frame));
-    this.socket.write(frame);
+    this.socket.write(frame, () => this.flushed(bytes));
     return true;
   }
 
@@ -325,11 +464,27 @@ export class RealStreamConnection implements StreamConnection {
     }
   }
 
-  /** Abrupt close with a reason (reported to onClose handlers). */
+  /** Abrupt close with a reason (reported to onClose handlers); frees its budget at once. */
   destroy(reason: Error): void {
     this.isClosed = true;
     this.closeReason ??= reason;
     if (!this.socket.destroyed) this.socket.destroy();
+    this.releaseQueued();
+    // Frees a partial frame's reservation now (the truncation it reports is moot: we closed).
+    this.decoder.finish();
+  }
+
+  /** A write's bytes left the process (or the socket died): give them back to the budget. */
+  private flushed(bytes: number): void {
+    if (this.queued < bytes) return; // already released wholesale when the socket went away
+    this.queued -= bytes;
+    this.o.transport.budget.release(bytes);
+  }
+
+  private releaseQueued(): void {
+    if (this.queued === 0) return;
+    this.o.transport.budget.release(this.queued);
+    this.queued = 0;
   }
 
   private readonly onEvent = (e: FrameEvent): void => {
@@ -378,6 +533,7 @@ export class RealStreamConnection implements StreamConnection {
   private onSocketClose(): void {
     this.isClosed = true;
     if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);
+    this.releaseQueued();
     const truncated = this.decoder.finish();
     if (truncated !== null) this.onEvent({ kind: 'error', error: truncated });
     if (this.notified) return;

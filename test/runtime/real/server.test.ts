@@ -2,9 +2,7 @@
 // nodes, refusals over the wire (role, version), and the per-node connection cap with a
 // retry-after hint.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import {
   connectPeer,
   defineMessage,
@@ -15,7 +13,16 @@ import {
   type LocalIdentity,
   type RpcConnection,
 } from '../../../src/protocol/index.js';
+import { makeCerts, type TestCerts } from '../../support/certs.js';
 import { RawClient, runtime, tempDir, waitFor } from './support.js';
+
+let shared: TestCerts | null = null;
+/** Certificates for m1 (a manager) and g1 (a client), made once for this file. */
+function certs(): TestCerts {
+  shared ??= makeCerts(['m1'], ['g1'], 'c1');
+  return shared;
+}
+after(() => shared?.cleanup());
 
 const Add = defineMessage('test.add', { a: s.int(), b: s.int() });
 const Sum = defineMessage('test.sum', { sum: s.int() });
@@ -37,12 +44,8 @@ function ident(
 
 async function setup(over: { maxConnections?: number; tls?: boolean } = {}) {
   const dir = await tempDir('server');
-  const fixtures = path.resolve(import.meta.dirname, '../../../../test/fixtures/tls');
-  const cert = readFileSync(path.join(fixtures, 'localhost-cert.pem'));
-  const key = readFileSync(path.join(fixtures, 'localhost-key.pem'));
-  const tls = over.tls ? { tls: { key, cert, ca: cert } } : {};
-  const a = runtime('m1', dir.dir, tls);
-  const b = runtime('m2', dir.dir, tls);
+  const a = runtime('m1', dir.dir, over.tls ? { tls: certs().node('m1') } : {});
+  const b = runtime('m2', dir.dir, over.tls ? { tls: certs().client('g1') } : {});
   const registry = () => new MessageRegistry().register(Add, Sum);
   const server = new ProtocolServer({
     stream: a.stream,
@@ -94,11 +97,18 @@ void describe('ProtocolServer on the real runtime', () => {
     await t.teardown();
   });
 
-  void it('handshakes and serves over mutual TLS', async () => {
+  void it('handshakes and serves over mutual TLS; the session names the certified peer', async () => {
     const t = await setup({ tls: true });
-    const peer = await t.dial(ident('g1', 'gate'));
+    const sessions: { id: string; authenticated: boolean }[] = [];
+    t.server.onPeer((p) =>
+      sessions.push({ id: p.session!.remoteNodeId, authenticated: p.session!.authenticated }),
+    );
+    const peer = await t.dial(ident('g1', 'client'));
+    assert.equal(peer.session?.authenticated, true);
+    assert.equal(peer.session?.remoteNodeId, 'm1');
     const r = await peer.request({ t: 'test.add', a: 2, b: 2 });
     assert.equal(r.ok && r.message.sum, 4);
+    assert.deepEqual(sessions, [{ id: 'g1', authenticated: true }]);
     peer.close();
     await t.teardown();
   });
@@ -110,7 +120,7 @@ void describe('ProtocolServer on the real runtime', () => {
       (e: unknown) => {
         assert.ok(e instanceof ProtocolError);
         assert.equal(e.code, 'version');
-        assert.match(e.message, /speaks 1\.0, peer c1 speaks 2\.0/);
+        assert.match(e.message, /speaks 1\.\d+, peer c1 speaks 2\.0/);
         return true;
       },
     );
