@@ -8,6 +8,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { makeCerts } from '../test/support/certs.js';
 import { RaftProcess, freePort } from '../test/support/raft-process.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -55,6 +56,8 @@ async function main(): Promise<void> {
   const concurrencies = values.concurrency.split(',').map(Number);
   const sizes = values['value-bytes'].split(',').map(Number);
   const dataRoot = mkdtempSync(join(tmpdir(), 'salvo-raft-bench-'));
+  // Mutual TLS, as nodes run by default.
+  const certs = makeCerts(IDS);
   const ports = new Map<string, number>();
   for (const id of IDS) ports.set(id, await freePort());
   const procs = IDS.map(
@@ -72,6 +75,8 @@ async function main(): Promise<void> {
         join(dataRoot, id),
         '--snapshot-every',
         String(SNAPSHOT_EVERY),
+        '--certs-dir',
+        certs.dir,
       ]),
   );
   for (const p of procs) p.start();
@@ -104,6 +109,7 @@ async function main(): Promise<void> {
   } finally {
     for (const p of procs) p.kill9();
     rmSync(dataRoot, { recursive: true, force: true });
+    certs.cleanup();
   }
   console.log('Raft on loopback, 3 processes, fsync per batch (commit = applied on the leader)');
   console.log(

@@ -15,10 +15,21 @@ const MAX_BINARY_BYTES = 1 << 20;
 const MAX_ARRAY_ITEMS = 1 << 16;
 /** Deepest nesting of arrays/maps a frame may hold (Salvo's messages need fewer than 10). */
 export const MAX_DECODE_DEPTH = 32;
-/** Values (every scalar, array, map, map key) one frame may hold; bounds decode CPU per frame. */
-export const MAX_DECODE_VALUES = 1 << 17;
+/**
+ * Values (every scalar, array, map, map key) one frame may hold; bounds decode CPU per frame. A
+ * full Raft append (4096 entries of 4 fields) holds about 37,000.
+ */
+export const MAX_DECODE_VALUES = 1 << 16;
 /** Keys one map may hold (a message has tens of fields; records are capped lower by schemas). */
-export const MAX_DECODE_MAP_KEYS = 1024;
+export const MAX_DECODE_MAP_KEYS = 256;
+/**
+ * Distinct map key names one frame may use. Every new key name costs V8 a hidden-class
+ * transition: 64,000 distinct keys took ~300 ms to decode and 1,000 in one map ~5 ms, while
+ * Salvo's messages use a few dozen names however many maps they hold.
+ */
+export const MAX_DECODE_DISTINCT_KEYS = 256;
+/** Keys longer than this are not compared when counting distinct names (each counts as new). */
+const MAX_COMPARED_KEY_BYTES = 64;
 const MAX_DEPTH = 64;
 
 /**
@@ -64,14 +75,19 @@ export function decodeValue(bytes: Uint8Array): CodecResult<unknown> {
  */
 export function checkDecodeLimits(
   bytes: Uint8Array,
-  limits: { depth: number; values: number; mapKeys: number } = {
+  limits: { depth: number; values: number; mapKeys: number; distinctKeys: number } = {
     depth: MAX_DECODE_DEPTH,
     values: MAX_DECODE_VALUES,
     mapKeys: MAX_DECODE_MAP_KEYS,
+    distinctKeys: MAX_DECODE_DISTINCT_KEYS,
   },
 ): string | null {
-  // remaining[d]: values still expected at nesting level d (level 0 holds the one top value).
+  // remaining[d]: values still expected at nesting level d (level 0 holds the one top value);
+  // isMap[d]: level d is a map (its values alternate key, value).
   const remaining: number[] = [1];
+  const isMapLevel: boolean[] = [false];
+  const keyNames = new Set<string>();
+  let uncomparedKeys = 0;
   let pos = 0;
   let values = 0;
   const n = bytes.length;
@@ -83,11 +99,21 @@ export function checkDecodeLimits(
     const top = remaining.length - 1;
     if (remaining[top] === 0) {
       remaining.pop();
+      isMapLevel.pop();
       continue;
     }
+    const isKey = isMapLevel[top] === true && remaining[top]! % 2 === 0;
     remaining[top]!--;
     if (++values > limits.values) return `more than ${limits.values} values in one frame`;
     const b = u8(pos);
+    if (isKey) {
+      const name = keyName(bytes, pos);
+      if (name === null) uncomparedKeys++;
+      else keyNames.add(name);
+      if (keyNames.size + uncomparedKeys > limits.distinctKeys) {
+        return `more than ${limits.distinctKeys} distinct map keys in one frame`;
+      }
+    }
     let items = -1; // > -1: a container with this many values follows
     let isMap = false;
     let skip = 0; // bytes after the type byte to step over
@@ -116,6 +142,19 @@ export function checkDecodeLimits(
     if (isMap && items > limits.mapKeys) return `a map of ${items} keys (limit ${limits.mapKeys})`;
     if (remaining.length > limits.depth) return `nesting deeper than ${limits.depth} levels`;
     remaining.push(isMap ? items * 2 : items);
+    isMapLevel.push(isMap);
   }
   return null;
+}
+
+/** A short string key's bytes as a latin1 string (a cheap identity for counting), else null. */
+function keyName(bytes: Uint8Array, pos: number): string | null {
+  const b = bytes[pos] ?? 0;
+  let start: number;
+  let len: number;
+  if (b >= 0xa0 && b <= 0xbf) [start, len] = [pos + 1, b & 0x1f];
+  else if (b === 0xd9) [start, len] = [pos + 2, bytes[pos + 1] ?? 0];
+  else return null;
+  if (len > MAX_COMPARED_KEY_BYTES || start + len > bytes.length) return null;
+  return String.fromCharCode(...bytes.subarray(start, start + len));
 }

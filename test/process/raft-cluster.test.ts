@@ -1,5 +1,5 @@
 // Process test: five real Raft processes (src/nodes/consensus/main.ts on the real runtime and
-// the wire protocol) on loopback elect a leader and replicate; `kill -9` of the leader yields a
+// the wire protocol, over mutual TLS) on loopback elect a leader and replicate; `kill -9` of the leader yields a
 // new leader with no committed entry lost; the killed process restarts, recovers its log from
 // disk and catches up. Every wait is bounded; every child is killed at the end, even on failure.
 
@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { makeCerts, type TestCerts } from '../support/certs.js';
 import { RaftProcess, WAIT_MS, freePort, type Json } from '../support/raft-process.js';
 
 const IDS = ['n1', 'n2', 'n3', 'n4', 'n5'];
@@ -16,10 +17,12 @@ const WRITES_PER_PHASE = 20;
 
 const procs: RaftProcess[] = [];
 let dataRoot = '';
+let certs: TestCerts | null = null;
 
 after(() => {
   for (const p of procs) p.kill9();
   if (dataRoot !== '') rmSync(dataRoot, { recursive: true, force: true });
+  certs?.cleanup();
 });
 
 async function poll<T>(what: string, fn: () => Promise<T | null>, timeoutMs = WAIT_MS): Promise<T> {
@@ -70,6 +73,8 @@ test(
   { timeout: TEST_TIMEOUT_MS },
   async (t) => {
     dataRoot = mkdtempSync(join(tmpdir(), 'salvo-raft-'));
+    // Mutual TLS, as nodes run by default: certificates made by `salvo certs`' own code.
+    certs = makeCerts(IDS);
     const ports = new Map<string, number>();
     for (const id of IDS) ports.set(id, await freePort());
     for (const id of IDS) {
@@ -87,6 +92,8 @@ test(
         join(dataRoot, id),
         '--snapshot-every',
         '25',
+        '--certs-dir',
+        certs.dir,
       ]);
       procs.push(p);
       p.start();
