@@ -2,6 +2,7 @@
 // log, and a raw TCP client that speaks framing directly (to send broken bytes on purpose).
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
+import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FrameDecoder, encodeFrame, type FrameEvent } from '../../../src/protocol/framing.js';
@@ -11,6 +12,7 @@ import {
   createRealRuntime,
   type RealRuntime,
   type RealRuntimeOptions,
+  type TlsMaterial,
 } from '../../../src/runtime/real/index.js';
 import type { NodeAddress } from '../../../src/runtime/types.js';
 
@@ -79,9 +81,32 @@ export class RawClient {
     });
   }
 
-  static connect(to: NodeAddress): Promise<RawClient> {
+  /**
+   * Connects over TCP, or over mutual TLS with `tls` (the server is verified against its CA but
+   * not by host name, as nodes do). `localAddress` picks the source (e.g. 127.0.0.2).
+   */
+  static connect(
+    to: NodeAddress,
+    opts: { tls?: TlsMaterial; localAddress?: string } = {},
+  ): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const s = net.connect(to.port, to.host, () => resolve(new RawClient(s)));
+      const material = opts.tls;
+      const local = opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {};
+      const s =
+        material === undefined
+          ? net.connect({ port: to.port, host: to.host, ...local }, () => resolve(new RawClient(s)))
+          : tls.connect(
+              {
+                port: to.port,
+                host: to.host,
+                ...local,
+                key: material.key,
+                cert: material.cert,
+                ca: material.ca,
+                checkServerIdentity: () => undefined,
+              },
+              () => resolve(new RawClient(s)),
+            );
       s.once('error', reject);
     });
   }
