@@ -9,7 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { makeCerts, type TestCerts } from '../support/certs.js';
-import { RaftProcess, WAIT_MS, freePort, type Json } from '../support/raft-process.js';
+import {
+  RaftProcess,
+  WAIT_MS,
+  agreedLeader,
+  dump,
+  freePort,
+  poll,
+  put,
+} from '../support/raft-process.js';
 
 const IDS = ['n1', 'n2', 'n3', 'n4', 'n5'];
 const TEST_TIMEOUT_MS = 90_000;
@@ -24,49 +32,6 @@ after(() => {
   if (dataRoot !== '') rmSync(dataRoot, { recursive: true, force: true });
   certs?.cleanup();
 });
-
-async function poll<T>(what: string, fn: () => Promise<T | null>, timeoutMs = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== null) return v;
-    } catch (error) {
-      last = error instanceof Error ? error.message : JSON.stringify(error);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last !== '' ? `: ${last}` : ''}`);
-}
-
-/** The one leader all live processes agree on (same term), or null. */
-async function agreedLeader(live: RaftProcess[]): Promise<{ id: string; term: number } | null> {
-  const sts = await Promise.all(live.map((p) => p.status()));
-  const leaders = sts.filter((s) => s.role === 'leader');
-  if (leaders.length !== 1) return null;
-  const l = leaders[0]!;
-  if (!sts.every((s) => s.leader === l.id && s.term === l.term)) return null;
-  return { id: String(l.id), term: Number(l.term) };
-}
-
-async function put(
-  p: RaftProcess,
-  client: string,
-  seq: number,
-  key: string,
-  value: string,
-): Promise<Json> {
-  const r = p.next((j) => j.event === 'result' && j.client === client && j.seq === seq);
-  p.send({ op: 'put', client, seq, key, value });
-  return r;
-}
-
-async function dump(p: RaftProcess): Promise<Json> {
-  const r = p.next((j) => j.event === 'dump', 5_000);
-  p.send({ op: 'dump' });
-  return r;
-}
 
 test(
   'raft process cluster: 5 processes elect, replicate, survive kill -9 of the leader, and the restarted node catches up',

@@ -120,3 +120,61 @@ export class RaftProcess {
     return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
   }
 }
+
+/** Polls `fn` every 100 ms until it returns non-null; throws naming `what` after `timeoutMs`. */
+export async function poll<T>(
+  what: string,
+  fn: () => Promise<T | null>,
+  timeoutMs = WAIT_MS,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== null) return v;
+    } catch (error) {
+      last = error instanceof Error ? error.message : JSON.stringify(error);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last !== '' ? `: ${last}` : ''}`);
+}
+
+/** The one leader all live processes agree on (same term), or null. */
+export async function agreedLeader(
+  live: RaftProcess[],
+): Promise<{ id: string; term: number } | null> {
+  const sts = await Promise.all(live.map((p) => p.status()));
+  const leaders = sts.filter((s) => s.role === 'leader');
+  if (leaders.length !== 1) return null;
+  const l = leaders[0]!;
+  if (!sts.every((s) => s.leader === l.id && s.term === l.term)) return null;
+  return { id: String(l.id), term: Number(l.term) };
+}
+
+/** Proposes key=value through `p` and resolves with its result line. */
+export async function put(
+  p: RaftProcess,
+  client: string,
+  seq: number,
+  key: string,
+  value: string,
+): Promise<Json> {
+  const r = p.next((j) => j.event === 'result' && j.client === client && j.seq === seq);
+  p.send({ op: 'put', client, seq, key, value });
+  return r;
+}
+
+export async function dump(p: RaftProcess): Promise<Json> {
+  const r = p.next((j) => j.event === 'dump', 5_000);
+  p.send({ op: 'dump' });
+  return r;
+}
+
+/** The node's own measurements: RSS, event-loop delay, buffered bytes, counters. */
+export async function metrics(p: RaftProcess, reset = false): Promise<Json> {
+  const r = p.next((j) => j.event === 'metrics', 5_000);
+  p.send({ op: 'metrics', reset });
+  return r;
+}

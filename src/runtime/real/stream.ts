@@ -8,6 +8,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { ByteBudget, DEFAULT_NODE_MEMORY_BUDGET_BYTES } from '../../protocol/budget.js';
+import { RateLimitedLog, REJECTION_LOG_REFILL_MS } from '../../protocol/log-limit.js';
 import {
   encodeFrameHeader,
   FRAME_HEADER_BYTES,
@@ -85,8 +86,20 @@ export class RealStreamTransport implements StreamTransport {
   private readonly servers = new Set<net.Server>();
   private readonly live = new Set<RealStreamConnection>();
 
+  private readonly peerLog: RateLimitedLog;
+  private peerLogRefill: NodeJS.Timeout | null = null;
+
   constructor(private readonly options: RealStreamOptions) {
     this.budget = new ByteBudget(options.memoryBudgetBytes ?? DEFAULT_NODE_MEMORY_BUDGET_BYTES);
+    this.peerLog = new RateLimitedLog(options.log);
+  }
+
+  /**
+   * Warnings about refused or evicted peers: counted always (stats), logged through one token
+   * bucket, so a flood of bad peers is not a flood of log lines.
+   */
+  private logLimited(message: string, fields: Record<string, unknown>): void {
+    this.peerLog.write('warn', message, fields);
   }
 
   get secure(): boolean {
@@ -114,10 +127,11 @@ export class RealStreamTransport implements StreamTransport {
         return false;
       }
       this.stats.budgetEvictions++;
-      this.options.log.log('warn', 'memory budget full: disconnecting the peer holding the most', {
+      this.logLimited('memory budget full: disconnecting the peer holding the most', {
         remote: `${biggest.remote.host}:${biggest.remote.port}`,
         heldBytes: biggest.heldBytes,
         budgetBytes: this.budget.limitBytes,
+        evictionsSoFar: this.stats.budgetEvictions,
       });
       biggest.destroy(
         new Error(
@@ -160,15 +174,17 @@ export class RealStreamTransport implements StreamTransport {
             accept,
           );
     this.capSocketsPerSource(server);
+    if (this.peerLogRefill === null) {
+      this.peerLogRefill = setInterval(
+        () => this.peerLog.refill(REJECTION_LOG_REFILL_MS),
+        REJECTION_LOG_REFILL_MS,
+      );
+      this.peerLogRefill.unref();
+    }
     if (material !== undefined) {
-      let lastLogMs = 0;
       server.on('tlsClientError', (err: Error) => {
-        // Counted always; logged at most once a second (a flood of bad clients is not a flood of log).
         this.stats.tlsHandshakeFailures++;
-        const now = performance.now();
-        if (now - lastLogMs < 1_000) return;
-        lastLogMs = now;
-        this.options.log.log('warn', 'TLS handshake with a client failed', {
+        this.logLimited('TLS handshake with a client failed', {
           error: err.message,
           failuresSoFar: this.stats.tlsHandshakeFailures,
         });
@@ -253,6 +269,8 @@ export class RealStreamTransport implements StreamTransport {
 
   /** Closes listeners and destroys every live connection. */
   async close(): Promise<void> {
+    if (this.peerLogRefill !== null) clearInterval(this.peerLogRefill);
+    this.peerLogRefill = null;
     for (const c of [...this.live]) c.destroy(new Error('runtime closing'));
     await Promise.all(
       [...this.servers].map(
