@@ -91,6 +91,8 @@ export class RaftNode<R = unknown> {
   private readonly snapshotEvery: number;
   private readonly proposalTimeoutMs: number;
   private readonly maxPending: number;
+  /** Committed entries of a stale Ready not applied because a newer snapshot covered them. */
+  private staleEntriesSkipped = 0;
   /** Set when the node stopped itself because a Ready could not be performed. */
   fatalError: unknown = null;
 
@@ -206,11 +208,16 @@ export class RaftNode<R = unknown> {
     return r;
   }
 
-  status(): RaftStatus & { appliedIndex: number; pendingProposals: number } {
+  status(): RaftStatus & {
+    appliedIndex: number;
+    pendingProposals: number;
+    staleEntriesSkipped: number;
+  } {
     return {
       ...this.raft.status(),
       appliedIndex: this.appliedIndex,
       pendingProposals: this.pending.size,
+      staleEntriesSkipped: this.staleEntriesSkipped,
     };
   }
 
@@ -329,7 +336,14 @@ export class RaftNode<R = unknown> {
     if (rd.hardState) await this.store.saveHardState(rd.hardState, rd.hardStateMustSync);
     if (this.stopped) return;
     for (const m of rd.messages) this.transport.send(m);
-    for (const e of rd.committedEntries) this.apply(e);
+    // A snapshot that step() accepted while this Ready was being persisted lies above every
+    // entry of it (the core only takes snapshots beyond its commit index) and already holds
+    // their effect: they are not applied over it; the next Ready restores the snapshot.
+    const covered = this.raft.status().snapshotIndex;
+    for (const e of rd.committedEntries) {
+      if (e.index > covered) this.apply(e);
+      else if (e.index > this.appliedIndex) this.staleEntriesSkipped++;
+    }
   }
 
   private apply(e: Entry): void {
@@ -392,6 +406,9 @@ export class RaftNode<R = unknown> {
 
   private async takeSnapshot(): Promise<void> {
     const index = this.appliedIndex;
+    // Compaction never moves backwards: while a snapshot from the leader waits to be
+    // installed, this node's applied index lies below it and there is nothing to compact.
+    if (index <= this.raft.status().snapshotIndex) return;
     const snapshot = this.raft.compact(index, this.opts.stateMachine.snapshot());
     const retained = this.raft.persistedEntries(index + 1, Number.MAX_SAFE_INTEGER);
     await this.store.compact(snapshot, retained);
