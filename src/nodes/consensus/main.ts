@@ -13,6 +13,8 @@
 //         {"op":"bench","count":N,"concurrency":C,"valueBytes":B}   → {"event":"bench",…}
 //         {"op":"stop","transfer":true}                             → exits
 // stdout: {"event":"ready"|"status"|"result"|"bench"|"dump"|"error", …} one JSON object a line.
+// An internal failure of the node (a broken Raft invariant) prints {"event":"error","fatal":true}
+// and exits 1 (fail-stop).
 
 import {
   LAN_RAFT_CONFIG,
@@ -20,6 +22,7 @@ import {
   WAN_RAFT_CONFIG,
   type RaftConfig,
 } from '../../cluster/consensus/config.js';
+import { EXIT } from '../../errors.js';
 import { createRealRuntime, type RealRuntime } from '../../runtime/real/index.js';
 import type { LogLevel, NodeAddress } from '../../runtime/types.js';
 import { KvRegister, encodeKvCommand, type KvResult } from './kv-register.js';
@@ -164,6 +167,12 @@ async function main(): Promise<void> {
     config: args.config,
     stateMachine: machine,
     snapshotEveryEntries: args.snapshotEvery,
+    // Fail-stop: the node already logged why; its state may be half-applied, so the process
+    // ends non-zero and a restart recovers from what is durable.
+    onFatal: (error) => {
+      emit('error', { error: error instanceof Error ? error.message : String(error), fatal: true });
+      process.exit(EXIT.internal);
+    },
   });
   const statusOf = (): Record<string, unknown> => {
     const st = node.status();
