@@ -83,6 +83,13 @@ export class ThreadPool implements WorkerPool {
     this.size = options.size;
   }
 
+  /** Job records the coordinators hold over all slots (released ones not yet ended included). */
+  get trackedJobs(): number {
+    let n = 0;
+    for (const slot of this.slots) n += slot.coordinator.trackedCount;
+    return n;
+  }
+
   /** Starts `size` worker threads and waits until every one reports bootstrap readiness. */
   static async start(options: PoolOptions): Promise<ThreadPool> {
     const pool = new ThreadPool(options);
@@ -204,8 +211,10 @@ export class ThreadPool implements WorkerPool {
     part.finished = true;
     clearTimeout(part.cancelTimer);
     part.slot.parts.delete(part.jobId);
-    const state = part.slot.coordinator.jobState(part.jobId);
-    if (state === 'completed' || state === 'failed') part.slot.coordinator.removeJob(part.jobId);
+    // Whatever state the job is in (a cancel that timed out leaves it mid-cancellation), the
+    // coordinator forgets it now or as soon as the worker ends it: no job leaves a record.
+    const coordinator = part.slot.coordinator;
+    if (coordinator.jobState(part.jobId) !== undefined) coordinator.releaseJob(part.jobId);
     part.resolve({
       index: part.slot.index,
       completion: report.completion,

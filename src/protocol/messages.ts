@@ -5,7 +5,15 @@
 
 import { decodeValue, encodeValue } from './codec.js';
 import { errorMessage, type ErrorMessage } from './errors.js';
-import { s, validate, type InferShape, type ObjectSchema, type Shape } from './schema.js';
+import {
+  s,
+  validate,
+  type Infer,
+  type InferShape,
+  type ObjectRule,
+  type ObjectSchema,
+  type Shape,
+} from './schema.js';
 
 /** Longest message type name (`t`). */
 export const MAX_TYPE_NAME_LENGTH = 64;
@@ -42,6 +50,8 @@ export type BodyOf<D> =
 export function defineMessage<const T extends string, S extends Shape>(
   type: T,
   shape: S,
+  /** A rule across fields (checked after each field's own schema), e.g. ordering. */
+  rule?: ObjectRule<Infer<ObjectSchema<S>>>,
 ): MessageDef<T, S> {
   if (type.length === 0 || type.length > MAX_TYPE_NAME_LENGTH) {
     throw new RangeError(
@@ -53,7 +63,7 @@ export function defineMessage<const T extends string, S extends Shape>(
       throw new Error(`message ${type}: field "${reserved}" is reserved for the envelope`);
     }
   }
-  return { type, schema: s.object(shape) };
+  return { type, schema: s.object(shape, rule) };
 }
 
 /** Whether `m` is a message of `def` (by type; the registry has already validated its fields). */

@@ -200,12 +200,24 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/**
+ * A rule across the fields of an object whose fields already passed their own checks: null when
+ * it holds, else the issue (its `path` relative to the object, '' for the object itself).
+ */
+export type ObjectRule<T> = (value: T) => SchemaIssue | null;
+
 export class ObjectSchema<S extends Shape> extends Schema<Flatten<InferShape<S>>> {
   readonly expected = 'object';
   private readonly keys: readonly string[];
-  constructor(readonly shape: S) {
+  /** Stored without its field types so that every ObjectSchema<S> stays an ObjectSchema<Shape>. */
+  private readonly rule: ((value: object) => SchemaIssue | null) | undefined;
+  constructor(
+    readonly shape: S,
+    rule?: ObjectRule<Flatten<InferShape<S>>>,
+  ) {
     super();
     this.keys = Object.keys(shape);
+    this.rule = rule as ((value: object) => SchemaIssue | null) | undefined;
   }
   check(v: unknown, ctx: Ctx, path: string): Flatten<InferShape<S>> | Fail {
     if (!isPlainObject(v)) return this.fail(ctx, path, v);
@@ -217,7 +229,14 @@ export class ObjectSchema<S extends Shape> extends Schema<Flatten<InferShape<S>>
       if (r === FAIL) return FAIL;
       if (r !== undefined) out[key] = r;
     }
-    return out as Flatten<InferShape<S>>;
+    const value = out as Flatten<InferShape<S>>;
+    const broken = this.rule?.(value) ?? null;
+    if (broken !== null) {
+      const at = broken.path === '' ? path : path === '' ? broken.path : `${path}.${broken.path}`;
+      ctx.issue ??= { ...broken, path: at };
+      return FAIL;
+    }
+    return value;
   }
 }
 
@@ -271,7 +290,8 @@ export const s = {
   enum: <const T extends string | number>(...values: T[]): Schema<T> => new EnumSchema(values),
   array: <T>(item: Schema<T>, o: { maxItems?: number } = {}): Schema<T[]> =>
     new ArraySchema(item, o.maxItems ?? DEFAULT_MAX_ITEMS),
-  object: <S extends Shape>(shape: S): ObjectSchema<S> => new ObjectSchema(shape),
+  object: <S extends Shape>(shape: S, rule?: ObjectRule<Flatten<InferShape<S>>>): ObjectSchema<S> =>
+    new ObjectSchema(shape, rule),
   record: <T>(value: Schema<T>, o: { maxKeys?: number } = {}): Schema<Record<string, T>> =>
     new RecordSchema(value, o.maxKeys ?? DEFAULT_MAX_RECORD_KEYS),
   optional: <T>(inner: Schema<T>): OptionalSchema<T> => new OptionalSchema(inner),

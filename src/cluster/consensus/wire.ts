@@ -41,13 +41,39 @@ export const RaftPreVoteResponseDef = defineMessage('raft.pre-vote-response', {
   ...base,
   granted: s.boolean(),
 });
-export const RaftAppendDef = defineMessage('raft.append', {
-  ...base,
-  prevIndex: s.uint(),
-  prevTerm: s.uint(),
-  entries: s.array(entry, { maxItems: MAX_WIRE_ENTRIES }),
-  commit: s.uint(),
-});
+export const RaftAppendDef = defineMessage(
+  'raft.append',
+  {
+    ...base,
+    prevIndex: s.uint(),
+    prevTerm: s.uint(),
+    entries: s.array(entry, { maxItems: MAX_WIRE_ENTRIES }),
+    commit: s.uint(),
+  },
+  (m) => {
+    // A leader's log: indices continue prevIndex one by one, terms never decrease and never
+    // exceed the sender's term. Anything else is malformed, refused before the core sees it.
+    let prevTerm = m.prevTerm;
+    if (prevTerm > m.term)
+      return { path: 'prevTerm', expected: `≤ term ${m.term}`, actual: `${prevTerm}` };
+    for (let k = 0; k < m.entries.length; k++) {
+      const e = m.entries[k]!;
+      const path = `entries[${k}]`;
+      if (e.index !== m.prevIndex + 1 + k) {
+        return { path: `${path}.index`, expected: `${m.prevIndex + 1 + k}`, actual: `${e.index}` };
+      }
+      if (e.term < prevTerm || e.term > m.term) {
+        return {
+          path: `${path}.term`,
+          expected: `${prevTerm}..${m.term} (terms never decrease)`,
+          actual: `${e.term}`,
+        };
+      }
+      prevTerm = e.term;
+    }
+    return null;
+  },
+);
 export const RaftAppendResponseDef = defineMessage('raft.append-response', {
   ...base,
   index: s.uint(),
@@ -97,19 +123,12 @@ export function toWire(m: Message): { t: string } & Record<string, unknown> {
 }
 
 /**
- * A message the registry has already validated against its schema → a core message, or null
- * if it is not a Raft message. Entry indices are re-checked for contiguity (the schema cannot).
+ * A message the registry has already validated against its schema (for appends: contiguous
+ * indices, terms that never decrease) → a core message, or null if it is not a Raft message.
  */
 export function fromWire(w: AnyMessage): Message | null {
   const type = TYPE_BY_WIRE.get(w.t);
   if (type === undefined) return null;
   const { t: _t, id: _id, re: _re, ...fields } = w;
-  const m = { type, ...fields } as unknown as Message;
-  if (m.type === 'append') {
-    const entries = m.entries;
-    for (let k = 0; k < entries.length; k++) {
-      if (entries[k]?.index !== m.prevIndex + 1 + k) return null;
-    }
-  }
-  return m;
+  return { type, ...fields } as unknown as Message;
 }

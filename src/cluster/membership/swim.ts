@@ -112,6 +112,8 @@ export interface MembershipCounters {
   updatesSent: number;
   updatesReceived: number;
   staleUpdates: number;
+  /** "suspect" gossip about a member never heard from directly (ignored, AD-29). */
+  suspicionsOfUnconfirmedIgnored: number;
   misdirectedPings: number;
   forwardsDropped: number;
   membersRejectedAtCap: number;
@@ -150,6 +152,7 @@ export class SwimMembership {
     updatesSent: 0,
     updatesReceived: 0,
     staleUpdates: 0,
+    suspicionsOfUnconfirmedIgnored: 0,
     misdirectedPings: 0,
     forwardsDropped: 0,
     membersRejectedAtCap: 0,
@@ -306,6 +309,8 @@ export class SwimMembership {
         throw new Error(`invariant: ${where} confirmed yet unconfirmed`);
       if (m.status === 'alive' && !m.confirmed)
         throw new Error(`invariant: ${where} alive but never heard directly`);
+      if (m.status === 'suspect' && !m.confirmed)
+        throw new Error(`invariant: ${where} suspected but never heard directly`);
       if ((m.status === 'suspect') !== (m.suspicion !== null))
         throw new Error(`invariant: ${where} suspicion mismatch`);
       if ((m.status === 'dead') !== (m.reapAtMs !== null))
@@ -801,6 +806,12 @@ export class SwimMembership {
     }
     const m = this.members.get(u.id);
     if (!m || m.status === 'dead') return;
+    if (!m.confirmed) {
+      // AD-29: a member this node never heard from directly is not suspected on anyone's word;
+      // its own direct probes decide (it is dropped, without a DEAD, if it never answers).
+      this.counters.suspicionsOfUnconfirmedIgnored++;
+      return;
+    }
     if (u.incarnation < m.incarnation) {
       this.counters.staleUpdates++;
       return;

@@ -20,6 +20,8 @@
 //         {"op":"bench","count":N,"concurrency":C,"valueBytes":B}   → {"event":"bench",…}
 //         {"op":"stop","transfer":true}                             → exits
 // stdout: {"event":"ready"|"status"|"result"|"bench"|"dump"|"error", …} one JSON object a line.
+// An internal failure of the node (a broken Raft invariant) prints {"event":"error","fatal":true}
+// and exits 1 (fail-stop).
 
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
@@ -28,6 +30,7 @@ import {
   WAN_RAFT_CONFIG,
   type RaftConfig,
 } from '../../cluster/consensus/config.js';
+import { EXIT } from '../../errors.js';
 import { DEFAULT_DATACENTER, type LocalIdentity } from '../../protocol/index.js';
 import {
   createRealRuntime,
@@ -290,6 +293,12 @@ async function main(): Promise<void> {
     stateMachine: machine,
     snapshotEveryEntries: args.snapshotEvery,
     transport,
+    // Fail-stop: the node already logged why; its state may be half-applied, so the process
+    // ends non-zero and a restart recovers from what is durable.
+    onFatal: (error) => {
+      emit('error', { error: error instanceof Error ? error.message : String(error), fatal: true });
+      process.exit(EXIT.internal);
+    },
   });
   const statusOf = (): Record<string, unknown> => {
     const st = node.status();

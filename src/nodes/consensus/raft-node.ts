@@ -1,8 +1,10 @@
 // Owns one Raft member running on a Runtime: drives the core with timer ticks and transport
 // messages, performs each Ready in order (persist + sync, send, apply, advance), snapshots the
 // state machine to keep the log bounded, and resolves proposals once applied (or fails them
-// with a not-leader/timeout result). Never decides anything Raft decides; never touches the
-// world except through the Runtime.
+// with a not-leader/timeout result). Fail-stop: a throw from step, tick or a Ready (a broken
+// invariant, a failed write) stops the node for good and reports it through `onFatal`; it never
+// runs on half-applied. Never decides anything Raft decides; never touches the world except
+// through the Runtime.
 
 import { LOCAL_RAFT_CONFIG, type RaftConfig } from '../../cluster/consensus/config.js';
 import { Raft } from '../../cluster/consensus/raft.js';
@@ -18,6 +20,7 @@ import type {
 } from '../../cluster/consensus/types.js';
 import type { LocalIdentity } from '../../protocol/index.js';
 import type { NodeAddress, Runtime, TimerHandle } from '../../runtime/types.js';
+import { Supervisor, type SupervisedLoop } from '../supervisor.js';
 import { DurableRaftLog, type RecoveredState } from './durable-log.js';
 import type { StateMachine } from './state-machine.js';
 import { ProtocolRaftTransport, type RaftTransport } from './transport.js';
@@ -70,6 +73,11 @@ export interface RaftNodeOptions<R> {
   readonly transport?: RaftTransport;
   readonly identity?: Omit<LocalIdentity, 'nodeId'>;
   readonly onEvent?: (event: RaftNodeEvent) => void;
+  /**
+   * The node stopped itself (fail-stop): its state may be half-changed, so the process should
+   * exit non-zero and recover from disk. Called once, after the node has stopped.
+   */
+  readonly onFatal?: (error: unknown) => void;
 }
 
 interface Pending<R> {
@@ -84,13 +92,18 @@ export class RaftNode<R = unknown> {
   private readonly pending = new Map<number, Pending<R>>();
   private processing = false;
   private stopped = false;
-  private tickTimer: TimerHandle | null = null;
+  private stopping: Promise<void> | null = null;
+  private readonly supervisor: Supervisor;
+  /** Every step of the core (tick or message) runs here; a throw escalates to fatal(). */
+  private readonly driver: SupervisedLoop;
   private appliedIndex: number;
   private lastSnapshotIndex: number;
   private softState: SoftState;
   private readonly snapshotEvery: number;
   private readonly proposalTimeoutMs: number;
   private readonly maxPending: number;
+  /** Committed entries of a stale Ready not applied because a newer snapshot covered them. */
+  private staleEntriesSkipped = 0;
   /** Set when the node stopped itself because a Ready could not be performed. */
   fatalError: unknown = null;
 
@@ -119,6 +132,13 @@ export class RaftNode<R = unknown> {
     this.snapshotEvery = opts.snapshotEveryEntries ?? DEFAULT_SNAPSHOT_EVERY_ENTRIES;
     this.proposalTimeoutMs = opts.proposalTimeoutMs ?? DEFAULT_PROPOSAL_TIMEOUT_MS;
     this.maxPending = opts.maxPendingProposals ?? DEFAULT_MAX_PENDING_PROPOSALS;
+    this.supervisor = new Supervisor({
+      timers: runtime.timers,
+      rng: runtime.rng.fork('raft-supervisor'),
+      log: runtime.log.child({ component: 'raft' }),
+      onEscalate: (_loop, error) => this.fatal(error, 'a step of the core failed'),
+    });
+    this.driver = this.supervisor.loop('raft', { policy: 'escalate' });
   }
 
   /** Recovers durable state, starts the transport and the tick timer. */
@@ -146,7 +166,7 @@ export class RaftNode<R = unknown> {
     });
     await transport.start((m) => node.onMessage(m));
     const tickMs = (opts.config ?? LOCAL_RAFT_CONFIG).tickMs;
-    node.tickTimer = rt.timers.every(tickMs, () => node.onTick());
+    node.driver.every(tickMs, () => node.onTick());
     node.kick();
     return node;
   }
@@ -206,11 +226,16 @@ export class RaftNode<R = unknown> {
     return r;
   }
 
-  status(): RaftStatus & { appliedIndex: number; pendingProposals: number } {
+  status(): RaftStatus & {
+    appliedIndex: number;
+    pendingProposals: number;
+    staleEntriesSkipped: number;
+  } {
     return {
       ...this.raft.status(),
       appliedIndex: this.appliedIndex,
       pendingProposals: this.pending.size,
+      staleEntriesSkipped: this.staleEntriesSkipped,
     };
   }
 
@@ -231,7 +256,14 @@ export class RaftNode<R = unknown> {
    * Stops the node. With `transfer`, a leader first hands leadership to its most up-to-date
    * follower and waits (bounded) for someone else to lead.
    */
-  async stop(options: { transfer?: boolean; waitMs?: number } = {}): Promise<void> {
+  stop(options: { transfer?: boolean; waitMs?: number } = {}): Promise<void> {
+    // Decided and recorded in one synchronous block: a second stop() while the first awaits
+    // the transfer or the closes gets the same promise, so nothing is closed twice or left open.
+    this.stopping ??= this.doStop(options);
+    return this.stopping;
+  }
+
+  private async doStop(options: { transfer?: boolean; waitMs?: number }): Promise<void> {
     if (this.stopped) return;
     if (options.transfer === true && this.raft.status().role === 'leader') {
       const target = this.raft.bestTransferTarget();
@@ -243,8 +275,9 @@ export class RaftNode<R = unknown> {
         }, options.waitMs ?? DEFAULT_TRANSFER_WAIT_MS);
       }
     }
+    if (this.stopped) return; // went fatal while the transfer was awaited
     this.stopped = true;
-    this.tickTimer?.cancel();
+    this.supervisor.stop();
     this.failPending('stopped', 'node stopped', () => true);
     await this.transport.close();
     await this.store.close();
@@ -260,8 +293,10 @@ export class RaftNode<R = unknown> {
 
   private onMessage(m: Message): void {
     if (this.stopped) return;
-    this.raft.step(m);
-    this.kick();
+    this.driver.run(() => {
+      this.raft.step(m);
+      this.kick();
+    });
   }
 
   private track(
@@ -299,7 +334,7 @@ export class RaftNode<R = unknown> {
       },
       (error: unknown) => {
         this.processing = false;
-        this.fatal(error);
+        this.fatal(error, 'a Ready could not be performed');
       },
     );
   }
@@ -329,7 +364,14 @@ export class RaftNode<R = unknown> {
     if (rd.hardState) await this.store.saveHardState(rd.hardState, rd.hardStateMustSync);
     if (this.stopped) return;
     for (const m of rd.messages) this.transport.send(m);
-    for (const e of rd.committedEntries) this.apply(e);
+    // A snapshot that step() accepted while this Ready was being persisted lies above every
+    // entry of it (the core only takes snapshots beyond its commit index) and already holds
+    // their effect: they are not applied over it; the next Ready restores the snapshot.
+    const covered = this.raft.status().snapshotIndex;
+    for (const e of rd.committedEntries) {
+      if (e.index > covered) this.apply(e);
+      else if (e.index > this.appliedIndex) this.staleEntriesSkipped++;
+    }
   }
 
   private apply(e: Entry): void {
@@ -392,26 +434,31 @@ export class RaftNode<R = unknown> {
 
   private async takeSnapshot(): Promise<void> {
     const index = this.appliedIndex;
+    // Compaction never moves backwards: while a snapshot from the leader waits to be
+    // installed, this node's applied index lies below it and there is nothing to compact.
+    if (index <= this.raft.status().snapshotIndex) return;
     const snapshot = this.raft.compact(index, this.opts.stateMachine.snapshot());
     const retained = this.raft.persistedEntries(index + 1, Number.MAX_SAFE_INTEGER);
     await this.store.compact(snapshot, retained);
     this.lastSnapshotIndex = index;
   }
 
-  private fatal(error: unknown): void {
+  private fatal(error: unknown, what: string): void {
     if (this.stopped) return;
     this.fatalError = error;
-    this.runtime.log.log('error', 'raft node stopped: a Ready could not be performed', {
+    this.runtime.log.log('error', `raft node stopped: ${what}`, {
       error: error instanceof Error ? error.message : String(error),
+      code: (error as { code?: unknown } | null)?.code,
     });
     this.stopped = true;
-    this.tickTimer?.cancel();
+    this.supervisor.stop();
     this.failPending('stopped', 'node failed', () => true);
     this.transport
       .close()
       .then(undefined, (e: unknown) =>
         this.runtime.log.log('error', 'raft transport close failed', { error: String(e) }),
       );
+    this.opts.onFatal?.(error);
   }
 
   private waitFor(pred: () => boolean, maxMs: number): Promise<boolean> {

@@ -1,8 +1,10 @@
 // Owns the membership node shell: runs the SWIM core on a Runtime — binds the datagram port,
-// encodes/decodes, arms one timer for the core's next wake-up and hands events to listeners.
+// encodes/decodes, arms one timer for the core's next wake-up (a supervised loop: a step that
+// throws is logged, counted and restarted with backoff) and hands events to listeners.
 // Never makes a membership decision itself, and never uses anything but the Runtime.
 
-import type { Runtime, TimerHandle } from '../../runtime/types.js';
+import type { Runtime } from '../../runtime/types.js';
+import { Supervisor, type LoopStats, type SupervisedLoop } from '../supervisor.js';
 import { SwimMembership } from '../../cluster/membership/swim.js';
 import {
   membershipConfig,
@@ -57,7 +59,10 @@ export class MembershipNode {
     listenerErrors: 0,
   };
   private readonly listeners = new Set<MembershipListener>();
-  private timer: TimerHandle | undefined;
+  private readonly supervisor: Supervisor;
+  /** Every step of the core runs in this loop, whether a timer or a datagram triggered it. */
+  private readonly loop: SupervisedLoop;
+  /** When the loop's timer fires (NaN: not armed). */
   private timerAtMs = Number.NaN;
   private stopped = false;
 
@@ -65,7 +70,20 @@ export class MembershipNode {
     private readonly rt: Runtime,
     /** The core (read-only use: views, counters, invariants). */
     readonly swim: SwimMembership,
-  ) {}
+  ) {
+    this.supervisor = new Supervisor({
+      timers: rt.timers,
+      rng: rt.rng.fork('membership-supervisor'),
+      log: rt.log.child({ component: 'membership' }),
+    });
+    // A failed step may have left the timer unarmed: a restart ticks the core, which re-arms it.
+    this.loop = this.supervisor.loop('membership', {
+      restart: () => {
+        this.timerAtMs = Number.NaN;
+        this.step({ type: 'tick' });
+      },
+    });
+  }
 
   /** Binds the datagram port, creates the core and joins through `seeds`. */
   static async start(rt: Runtime, options: MembershipNodeOptions = {}): Promise<MembershipNode> {
@@ -110,12 +128,16 @@ export class MembershipNode {
     this.drive({ type: 'join', seeds });
   }
 
+  /** The supervised loop's failures and restarts. */
+  supervision(): LoopStats[] {
+    return this.supervisor.stats();
+  }
+
   /** Stops probing and closes the datagram port. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.timer?.cancel();
-    this.timer = undefined;
+    this.supervisor.stop();
     await this.rt.datagram.close();
   }
 
@@ -134,6 +156,10 @@ export class MembershipNode {
 
   private drive(input: MembershipInput): void {
     if (this.stopped) return;
+    this.loop.run(() => this.step(input));
+  }
+
+  private step(input: MembershipInput): void {
     const now = this.rt.clock.monotonicMs();
     const out = this.swim.step(input, now);
     for (const { to, message } of out.messages) {
@@ -160,15 +186,15 @@ export class MembershipNode {
   }
 
   private arm(wakeAtMs: number, now: number): void {
-    if (wakeAtMs === this.timerAtMs && this.timer) return;
-    this.timer?.cancel();
-    this.timer = undefined;
+    if (wakeAtMs === this.timerAtMs) return;
     this.timerAtMs = wakeAtMs;
-    if (!Number.isFinite(wakeAtMs)) return;
-    this.timer = this.rt.timers.after(Math.max(0, wakeAtMs - now), () => {
-      this.timer = undefined;
+    if (!Number.isFinite(wakeAtMs)) {
+      this.loop.idle();
+      return;
+    }
+    this.loop.after(Math.max(0, wakeAtMs - now), () => {
       this.timerAtMs = Number.NaN;
-      this.drive({ type: 'tick' });
+      this.step({ type: 'tick' });
     });
   }
 }

@@ -15,7 +15,7 @@ import {
 } from './envelope.js';
 import { ACCEPTED, ChannelError, refused, type Accepted } from './errors.js';
 import { canTransition, isTerminal, allowedInStatusSnapshot, type JobState } from './job-state.js';
-import { MAX_TRACKED_JOBS, requireCount } from './limits.js';
+import { MAX_RELEASED_JOBS, MAX_TRACKED_JOBS, requireCount } from './limits.js';
 import { EnvelopeOutbox } from './outbox.js';
 
 /** Why non-terminal jobs were failed all at once. */
@@ -87,6 +87,8 @@ export interface PoolCoordinatorOptions {
   readonly maxTrackedJobs?: number;
   /** Bound on undrained outbound envelopes (default MAX_OUTBOX_MESSAGES). */
   readonly maxOutboxMessages?: number;
+  /** Bound on released, not yet ended jobs (default MAX_RELEASED_JOBS). */
+  readonly maxReleasedJobs?: number;
 }
 
 interface TrackedJob {
@@ -109,6 +111,13 @@ export class PoolCoordinator {
   private readonly maxTrackedJobs: number;
   private readonly outbox: EnvelopeOutbox;
   private readonly jobs = new Map<number, TrackedJob>();
+  /** Jobs the shell released before they ended, oldest first (a subset of `jobs`). */
+  private readonly released = new Set<number>();
+  private readonly maxReleasedJobs: number;
+  /** Released jobs forgotten at the bound before their worker ended them. */
+  releasedEvicted = 0;
+  /** Worker messages about released jobs, absorbed without an event. */
+  releasedMessagesAbsorbed = 0;
   private lastInboundSeq = 0;
   private activeWorkerId: string | null = null;
   private workerReady = false;
@@ -123,6 +132,10 @@ export class PoolCoordinator {
     this.maxTrackedJobs = requireCount(
       'maxTrackedJobs',
       options.maxTrackedJobs ?? MAX_TRACKED_JOBS,
+    );
+    this.maxReleasedJobs = requireCount(
+      'maxReleasedJobs',
+      options.maxReleasedJobs ?? MAX_RELEASED_JOBS,
     );
   }
 
@@ -143,9 +156,14 @@ export class PoolCoordinator {
     return count;
   }
 
-  /** Tracked jobs, terminal ones included. */
+  /** Tracked jobs, terminal and released ones included. */
   get trackedCount(): number {
     return this.jobs.size;
+  }
+
+  /** Released jobs whose worker has not ended them yet. */
+  get releasedCount(): number {
+    return this.released.size;
   }
 
   /** Highest worker sequence number accepted in the current inbound session (0: none yet). */
@@ -203,7 +221,7 @@ export class PoolCoordinator {
     const invalid = validateOp(op);
     if (invalid !== null) return { ok: false, error: invalid };
     if (this.jobs.has(op.jobId)) return refused({ kind: 'duplicate_job_id', jobId: op.jobId });
-    if (this.jobs.size >= this.maxTrackedJobs) {
+    if (this.jobs.size - this.released.size >= this.maxTrackedJobs) {
       return refused({
         kind: 'limit_exceeded',
         resource: 'tracked_jobs',
@@ -267,6 +285,28 @@ export class PoolCoordinator {
     return ACCEPTED;
   }
 
+  /**
+   * The shell is done with a job, whatever its state: a terminal job is forgotten now; one the
+   * worker is still ending (a cancel that timed out) is forgotten when the worker ends it, and
+   * its messages until then are absorbed without events. So every job leaves no record behind.
+   */
+  releaseJob(jobId: number): Accepted {
+    const job = this.jobs.get(jobId);
+    if (job === undefined) return refused({ kind: 'unknown_job_id', jobId });
+    if (isTerminal(job.state)) {
+      this.jobs.delete(jobId);
+      return ACCEPTED;
+    }
+    this.released.add(jobId);
+    if (this.released.size > this.maxReleasedJobs) {
+      const oldest = this.released.values().next().value as number;
+      this.released.delete(oldest);
+      this.jobs.delete(oldest);
+      this.releasedEvicted++;
+    }
+    return ACCEPTED;
+  }
+
   // ─── Inbound ──────────────────────────────────────────────────────────────────────────────
 
   /** Checks and applies one envelope from the worker. */
@@ -302,8 +342,35 @@ export class PoolCoordinator {
     }
     this.lastInboundSeq = envelope.seqNo;
     const applied = this.apply(op, workerId, events);
+    const visible = this.released.size > 0 ? this.absorbReleased(events) : events;
     this.assertInvariants();
-    return applied === null ? { ok: true, events } : { ok: false, error: applied };
+    return applied === null ? { ok: true, events: visible } : { ok: false, error: applied };
+  }
+
+  /** Drops events about released jobs (the shell is done with them); forgets the ended ones. */
+  private absorbReleased(events: CoordinatorEvent[]): CoordinatorEvent[] {
+    const visible: CoordinatorEvent[] = [];
+    for (const event of events) {
+      if (event.type === 'jobs_failed') {
+        const jobIds = event.jobIds.filter((id) => !this.absorb(id));
+        if (jobIds.length > 0) visible.push({ ...event, jobIds });
+      } else if ('jobId' in event && this.absorb(event.jobId)) {
+        continue;
+      } else visible.push(event);
+    }
+    return visible;
+  }
+
+  /** Whether `jobId` is released (its event is absorbed); forgets it once it has ended. */
+  private absorb(jobId: number): boolean {
+    if (!this.released.has(jobId)) return false;
+    this.releasedMessagesAbsorbed++;
+    const job = this.jobs.get(jobId);
+    if (job === undefined || isTerminal(job.state)) {
+      this.released.delete(jobId);
+      this.jobs.delete(jobId);
+    }
+    return true;
   }
 
   /** Applies an accepted worker operation; returns the error when its content is refused. */
@@ -501,8 +568,11 @@ export class PoolCoordinator {
         'pool coordinator: ready without an active worker session',
       );
     }
-    if (this.jobs.size > this.maxTrackedJobs) {
+    if (this.jobs.size - this.released.size > this.maxTrackedJobs) {
       throw new SalvoError('E_INTERNAL', 'pool coordinator: tracked jobs above their bound');
+    }
+    if (this.released.size > this.maxReleasedJobs) {
+      throw new SalvoError('E_INTERNAL', 'pool coordinator: released jobs above their bound');
     }
   }
 }

@@ -19,6 +19,13 @@ export const MAX_WORKER_ID_BYTES = 256;
 export const MAX_TRACKED_JOBS = 10_000;
 
 /**
+ * Jobs the shell has released before their worker ended them (a cancel that timed out): still
+ * tracked so the worker's late messages about them are absorbed, until it ends them. Past this
+ * bound the oldest are forgotten (a later message about one is then refused as unknown).
+ */
+export const MAX_RELEASED_JOBS = 1_024;
+
+/**
  * Envelopes one side lets pile up before the shell drains them. The shell drains after every
  * step, so reaching this means the shell stopped draining: a bug, reported as `limit_exceeded`.
  */

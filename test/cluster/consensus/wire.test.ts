@@ -63,16 +63,42 @@ test('malformed Raft messages are refused as values: schema errors and non-conti
   const bad = registry.decode(encodeValue({ t: 'raft.vote', from: 'a', to: 'b', term: -1 }));
   assert.equal(bad.ok, false);
   assert.equal(!bad.ok && bad.error.code, 'schema');
-  const gap = registry.decode(
-    encodeValue({
-      t: 'raft.append',
-      ...base,
-      prevIndex: 1,
-      prevTerm: 1,
-      commit: 0,
-      entries: [{ index: 3, term: 1, kind: 'normal', data }],
-    }),
+  const append = (prevTerm: number, entries: { index: number; term: number }[]): unknown =>
+    registry.decode(
+      encodeValue({
+        t: 'raft.append',
+        ...base,
+        prevIndex: 1,
+        prevTerm,
+        commit: 0,
+        entries: entries.map((e) => ({ ...e, kind: 'normal', data })),
+      }),
+    );
+  const issue = (out: unknown): unknown => {
+    const o = out as { ok: boolean; error?: { code: string; details?: Record<string, unknown> } };
+    assert.equal(o.ok, false, 'refused at decode');
+    assert.equal(o.error?.code, 'schema');
+    return o.error?.details?.['field'];
+  };
+  assert.equal(issue(append(1, [{ index: 3, term: 1 }])), 'entries[0].index', 'must continue');
+  assert.equal(
+    issue(
+      append(2, [
+        { index: 2, term: 3 },
+        { index: 3, term: 5 },
+        { index: 4, term: 4 },
+      ]),
+    ),
+    'entries[2].term',
+    'entry terms never decrease within an append',
   );
-  assert.ok(gap.ok);
-  assert.equal(fromWire(gap.message), null, 'entries must continue prevIndex');
+  assert.equal(issue(append(3, [{ index: 2, term: 2 }])), 'entries[0].term', 'nor below prevTerm');
+  assert.equal(issue(append(1, [{ index: 2, term: 8 }])), 'entries[0].term', 'nor above term');
+  assert.equal(issue(append(9, [])), 'prevTerm', 'prevTerm never above the term');
+  const fine = append(2, [
+    { index: 2, term: 2 },
+    { index: 3, term: 7 },
+  ]) as { ok: boolean; message: Parameters<typeof fromWire>[0] };
+  assert.ok(fine.ok);
+  assert.equal(fromWire(fine.message)?.type, 'append');
 });

@@ -349,6 +349,41 @@ test('a direct message confirms an UNCONFIRMED member; gossip alone does not', (
   );
 });
 
+test('gossip saying "suspect" does not suspect an UNCONFIRMED member (AD-29); its direct probes decide', () => {
+  const a = makeCore('a');
+  introduce(a, makeCore('b'), 0);
+  a.step(
+    { type: 'receive', from: addr('b'), message: gossip('b', [upd('alive', 'c', 0, 'b')]) },
+    1,
+  );
+  assert.equal(a.member('c')?.status, 'unconfirmed');
+  for (const [at, inc] of [
+    [2, 0],
+    [3, 1],
+  ] as const) {
+    const out = a.step(
+      { type: 'receive', from: addr('b'), message: gossip('b', [upd('suspect', 'c', inc, 'b')]) },
+      at,
+    );
+    assert.equal(a.member('c')?.status, 'unconfirmed', `suspect@${inc} by gossip is ignored`);
+    assert.equal(
+      out.events.some((e) => e.type === 'suspect'),
+      false,
+    );
+    a.checkInvariants();
+  }
+  assert.equal(a.counters.suspicionsOfUnconfirmedIgnored, 2);
+  // Once heard directly, the same gossip does suspect it.
+  introduce(a, makeCore('c'), 4);
+  assert.equal(a.member('c')?.status, 'alive');
+  a.step(
+    { type: 'receive', from: addr('b'), message: gossip('b', [upd('suspect', 'c', 0, 'b')]) },
+    5,
+  );
+  assert.equal(a.member('c')?.status, 'suspect');
+  a.checkInvariants();
+});
+
 test('piggyback: bounded bytes and count per message; each update sent exactly λ·ceil(log10(n+1)) times', () => {
   const q = new BroadcastQueue(64);
   for (let i = 0; i < 50; i++) q.enqueue(upd('alive', `member-${i}-${'x'.repeat(20)}`, i));

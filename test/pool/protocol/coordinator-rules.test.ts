@@ -342,3 +342,57 @@ void describe('PoolCoordinator rejections', () => {
     assert.throws(() => new PoolCoordinator(1.5), { code: 'E_INTERNAL' });
   });
 });
+
+describe('releaseJob: the shell is done with a job, whatever its state', () => {
+  void test('a job released mid-cancellation is forgotten when its worker ends it; its messages are absorbed', () => {
+    const coord = readyCoordinator({ maxTrackedJobs: 2 });
+    expectOk(spawn(coord, 1));
+    expectOk(coord.cancelJob(1, 'stop'));
+    drainExactly(coord, 2);
+    // The shell's finalize deadline ran out: it releases the job before the worker answers.
+    expectOk(coord.releaseJob(1));
+    assert.equal(coord.releasedCount, 1);
+    // A released job does not count against the bound for new jobs.
+    expectOk(spawn(coord, 2));
+    expectOk(spawn(coord, 3));
+    drainExactly(coord, 2);
+    const late = (seq: number, op: Parameters<typeof testWorkerEnvelope>[3]): unknown[] => [
+      ...expectEvents(coord.handleInbound(testWorkerEnvelope(seq, seq, 0, op))),
+    ];
+    assert.deepEqual(late(2, { type: 'cancel_acknowledged', jobId: 1 }), []);
+    assert.equal(coord.jobState(1), 'draining', 'the worker is still walked through the cancel');
+    drainExactly(coord, 1);
+    assert.deepEqual(late(3, { type: 'drain_completed', jobId: 1 }), []);
+    drainExactly(coord, 1);
+    assert.deepEqual(late(4, { type: 'finalize_completed', jobId: 1 }), []);
+    assert.equal(coord.jobState(1), undefined, 'forgotten once ended');
+    assert.equal(coord.releasedCount, 0);
+    assert.equal(coord.releasedMessagesAbsorbed, 3);
+    // Terminal jobs are forgotten at once; a session end forgets released ones too.
+    expectOk(coord.cancelJob(2, 'stop'));
+    expectOk(coord.releaseJob(2));
+    const failed = expectEvents(coord.handleInbound(bootstrapReadyEnvelope(5, WORKER_2)));
+    assert.deepEqual(
+      failed.filter((e) => e.type === 'jobs_failed'),
+      [{ type: 'jobs_failed', jobIds: [3], cause: 'worker_replaced' }],
+    );
+    expectOk(coord.releaseJob(3));
+    assert.equal(coord.trackedCount, 0);
+  });
+
+  void test('released jobs a worker never ends are bounded: the oldest are forgotten', () => {
+    const coord = readyCoordinator({ maxReleasedJobs: 3 });
+    for (let id = 1; id <= 10; id++) {
+      expectOk(spawn(coord, id));
+      expectOk(coord.releaseJob(id));
+    }
+    assert.equal(coord.releasedCount, 3);
+    assert.equal(coord.trackedCount, 3);
+    assert.equal(coord.releasedEvicted, 7);
+    assert.deepEqual(
+      [8, 9, 10].map((id) => coord.jobState(id)),
+      ['queued', 'queued', 'queued'],
+    );
+    expectError(coord.releaseJob(1), 'unknown_job_id');
+  });
+});

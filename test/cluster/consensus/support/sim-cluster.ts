@@ -60,6 +60,8 @@ export class SimRaftCluster {
   private maxAppliedIndex = 0;
   readonly config: RaftConfig;
   private clientSeq = 0;
+  /** Snapshots installed from a leader, over all nodes (shows the interleaving was exercised). */
+  snapshotsInstalled = 0;
   readonly acknowledged = new Map<string, { index: number; value: string }>();
 
   constructor(
@@ -163,6 +165,7 @@ export class SimRaftCluster {
   }
 
   private onEvent(id: NodeId, ev: RaftNodeEvent): void {
+    if (ev.type === 'snapshot-installed') this.snapshotsInstalled++;
     if (ev.type !== 'applied') return;
     const node = this.nodes.get(id);
     const term = node?.status().term ?? 0;
@@ -189,6 +192,12 @@ export class SimRaftCluster {
   checkInvariants(): void {
     if (this.violations.length > 0) throw new Error(this.violations.join('\n'));
     for (const [id, node] of this.liveNodes()) {
+      // Fail-stop is for bugs: no node of a correct cluster ever stops itself.
+      if (node.fatalError !== null) {
+        throw new Error(
+          `${id} stopped on an internal error: ${node.fatalError instanceof Error ? node.fatalError.message : JSON.stringify(node.fatalError)}`,
+        );
+      }
       const core = node.core;
       const st = core.status();
       // Election safety: at most one leader per term, ever.
