@@ -6,6 +6,7 @@
 // Imported: the global `performance` is a lazy accessor in Node 20 (a getter call per use).
 import { performance } from 'node:perf_hooks';
 import { parseDuration, type Duration } from '../api/duration.js';
+import { plannedDurationMs } from '../api/executors.js';
 import type { StepContext, WorkflowDefinition, Metrics } from '../api/workflow.js';
 import { HttpClient, HttpError, HttpResponse } from '../clients/http1/index.js';
 import { SalvoError, WorkflowConfigError, describeError } from '../errors.js';
@@ -133,6 +134,8 @@ export class WorkflowJob {
   /** A single step and no DAG: iterations take the allocation-free fast path. */
   private readonly fast: boolean;
   private readonly sleepFn = (d: Duration): Promise<void> => this.sleep(d);
+  /** Starts the planned-duration clock of `run` (once). */
+  private armEnd: (() => void) | undefined = undefined;
 
   constructor(
     def: WorkflowDefinition,
@@ -161,16 +164,33 @@ export class WorkflowJob {
     return this.stoppingFlag;
   }
 
-  /** Runs the executor to its end (or until stop) and waits for in-flight iterations within gracefulStop. */
+  /**
+   * Runs the executor to its end (or until stop) and waits for in-flight iterations within
+   * gracefulStop. The executor's planned duration is a hard end: an iteration still running
+   * then (a step waiting on a slow or silent service) does not hold the job open; it gets the
+   * graceful-stop period and is then left to `finalize`, which abandons it as interrupted.
+   */
   async run(): Promise<JobOutcome> {
     this.windowTimer = setInterval(() => this.flushWindow(), this.spec.windowMs);
     this.sweepTimer = setInterval(() => this.sweepTimeouts(), SWEEP_INTERVAL_MS);
+    const config = this.spec.share.config;
+    let endTimer: NodeJS.Timeout | undefined;
+    const ended = new Promise<void>((resolve) => {
+      this.armEnd = () => {
+        this.armEnd = undefined;
+        endTimer = setTimeout(resolve, plannedDurationMs(config));
+      };
+    });
+    // An open-model schedule's clock starts after warm-up (see host().warmUp); a closed one now.
+    if (config.type !== 'constant-arrival-rate' && config.type !== 'ramping-arrival-rate')
+      this.armEnd?.();
     const host = this.host();
-    const execution = startExecutor(host, this.spec.share.config, this.spec.share.phase);
-    await execution.scheduled;
+    const execution = startExecutor(host, config, this.spec.share.phase);
+    await Promise.race([execution.scheduled, ended]);
+    clearTimeout(endTimer);
     this.stoppingFlag = true;
     this.wakeSleepers();
-    const interrupted = await this.waitInflight(this.spec.share.config.gracefulStopMs);
+    const interrupted = await this.waitInflight(config.gracefulStopMs);
     return { published: { ...this.published }, interrupted, notes: [...this.notes] };
   }
 
@@ -292,7 +312,11 @@ export class WorkflowJob {
         : (vu, scheduledStart, done) => {
             void this.iterate(vu, scheduledStart).then(() => done(vu));
           },
-      warmUp: (vus, ready) => this.warmUp(vus, ready),
+      warmUp: (vus, ready) =>
+        this.warmUp(vus, () => {
+          this.armEnd?.();
+          ready();
+        }),
       dropped: () => this.recorder.iterationDropped(),
       setTimer: (fn, ms) => {
         if (!this.closed) setTimeout(fn, ms);

@@ -19,6 +19,8 @@ export interface CompletionPayload {
   published: Record<string, PublishedValue>;
   interrupted: number;
   notes: string[];
+  /** Workflow output the worker dropped while running the job (see worker-output.ts). */
+  droppedOutput?: { writes: number; bytes: number };
 }
 
 const encoder = new TextEncoder();

@@ -1,0 +1,120 @@
+// The end of a run is a hard bound: at duration + graceful stop, in-flight iterations are
+// abandoned and counted as interrupted, a worker thread that does not yield is terminated
+// (what it reported is kept), hooks run where they can be stopped, and a workflow that exits
+// the process fails the run. Real child processes against the embedded target.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { startTargetServer } from '../../src/target/server.js';
+import {
+  fixture,
+  readResults,
+  runFixture,
+  schemaErrors,
+  startCli,
+  tempDir,
+} from '../support/cli.js';
+
+let target: Awaited<ReturnType<typeof startTargetServer>>;
+before(async () => {
+  target = await startTargetServer({ port: 0, host: '127.0.0.1' });
+});
+after(async () => {
+  await target.close();
+});
+
+/**
+ * A sanity bound, not a timing claim: a run of 3 s with a 1 s graceful stop must have ended
+ * long before the 20 s its requests wait or the 60 s a busy loop would have spun.
+ */
+const ENDED_WELL_BEFORE_MS = 3000 + 1000 + 10_000;
+
+async function timed(
+  name: string,
+  extra: string[] = [],
+): Promise<Awaited<ReturnType<typeof runFixture>> & { elapsedMs: number }> {
+  const started = Date.now();
+  const run = await runFixture(name, { target: target.url, extra });
+  return { ...run, elapsedMs: Date.now() - started };
+}
+
+describe('a run always ends', () => {
+  test('steps waiting on a 20 s response or a promise that never settles are abandoned at duration + gracefulStop and counted as interrupted', async () => {
+    const { cli, out, elapsedMs } = await timed('hang-step.ts');
+    assert.ok(elapsedMs < ENDED_WELL_BEFORE_MS, `ended after ${elapsedMs}ms`);
+    assert.equal(cli.code, 0, cli.stderr);
+    const results = readResults(out);
+    assert.deepEqual(schemaErrors(results), []);
+    for (const name of ['slow-service', 'silent']) {
+      const w = results.workflows.find((x) => x.name === name);
+      assert.equal(w?.status, 'completed', name);
+      assert.ok((w?.iterations.interrupted ?? 0) >= 1, `${name}: interrupted iterations counted`);
+      assert.equal(w?.iterations.completed, 0, `${name}: no iteration ended by itself`);
+    }
+    const silent = results.workflows.find((x) => x.name === 'silent');
+    assert.ok((silent?.steps.find((s) => s.name === 'quick')?.ok ?? 0) >= 1, 'kept what ran');
+  });
+
+  test('a step in a busy loop: its worker thread is terminated, the run ends and what it reported is kept', async () => {
+    const { cli, out, elapsedMs } = await timed('spin-step.ts');
+    assert.ok(elapsedMs < ENDED_WELL_BEFORE_MS, `ended after ${elapsedMs}ms`);
+    assert.equal(cli.code, 4, cli.stderr);
+    const results = readResults(out);
+    assert.deepEqual(schemaErrors(results), []);
+    const w = results.workflows[0];
+    assert.equal(w?.status, 'failed');
+    assert.match(w?.error ?? '', /stopped responding.*terminated/);
+    const ok = w?.steps[0]?.ok ?? 0;
+    assert.ok(ok >= 1 && ok <= 6, `the requests reported before the loop were kept (${ok})`);
+    assert.equal(w?.iterations.interrupted, 1);
+  });
+
+  test('a setup hook in a busy loop is stopped by its timeout: the run fails (exit 4) and writes results', async () => {
+    const { cli, out, elapsedMs } = await timed('spin-setup.ts');
+    assert.ok(elapsedMs < ENDED_WELL_BEFORE_MS, `ended after ${elapsedMs}ms`);
+    assert.equal(cli.code, 4, cli.stderr);
+    const results = readResults(out);
+    assert.deepEqual(schemaErrors(results), []);
+    assert.equal(results.workflows[0]?.status, 'failed');
+    assert.match(results.workflows[0]?.error ?? '', /setup .* did not finish within 2s/);
+  });
+
+  test('Ctrl-C stops a setup hook in a busy loop at once, and a second Ctrl-C is never needed', async () => {
+    const out = join(tempDir(), 'spin-setup.json');
+    const proc = startCli(
+      ['run', fixture('spin-setup.ts'), '--target', target.url, '--workers', '1', '--out', out],
+      { env: { SPIN_SETUP_TIMEOUT: '60s' } },
+    );
+    await proc.waitFor(/running .* on 1 worker thread/, 30_000);
+    await delay(1000);
+    const sentAt = Date.now();
+    proc.child.kill('SIGINT');
+    const r = await proc.done;
+    assert.equal(r.code, 130, r.stderr);
+    assert.ok(Date.now() - sentAt < 10_000, 'the first Ctrl-C ended the run');
+    assert.doesNotMatch(r.stderr, /stopped at once/, 'no second Ctrl-C was sent');
+    assert.ok(existsSync(out));
+    assert.equal(readResults(out).workflows[0]?.status, 'interrupted');
+  });
+});
+
+describe('a workflow that exits the process fails the run', () => {
+  test('process.exit(0) in setup: exit 4, results written, the message says what happened', async () => {
+    const { cli, out } = await timed('exit-setup.ts');
+    assert.equal(cli.code, 4, cli.stderr);
+    const w = readResults(out).workflows[0];
+    assert.equal(w?.status, 'failed');
+    assert.match(w?.error ?? '', /setup .* called process\.exit\(0\)/);
+  });
+
+  test('process.exit(0) in a step: exit 4, what ran before is kept, the message says what happened', async () => {
+    const { cli, out } = await timed('exit-step.ts');
+    assert.equal(cli.code, 4, cli.stderr);
+    const w = readResults(out).workflows[0];
+    assert.equal(w?.status, 'failed');
+    assert.match(w?.error ?? '', /process\.exit\(\)/);
+    assert.ok((w?.iterations.started ?? 0) >= 0);
+  });
+});
