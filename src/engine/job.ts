@@ -13,6 +13,7 @@ import { SalvoError, WorkflowConfigError, describeError } from '../errors.js';
 import { WorkflowRecorder } from '../stats/recorder.js';
 import type { StatsWindow } from '../stats/types.js';
 import { startExecutor, type ExecutorHost } from './executors/index.js';
+import { display, userLocation } from './loader.js';
 import type { ExecutorShare, StepGraph } from './plan.js';
 
 export interface JobSpec {
@@ -25,6 +26,8 @@ export interface JobSpec {
   /** Overrides the workflow's baseUrl (salvo run --target). */
   baseUrl: string | undefined;
   windowMs: number;
+  /** The workflow file (absolute), to name the line a step threw at in error samples. */
+  source?: string;
 }
 
 export interface PublishedValue {
@@ -32,11 +35,20 @@ export interface PublishedValue {
   atMs: number;
 }
 
+/** HTTP requests actually written, and bytes on the wire, over all of a job's VUs. */
+export interface NetworkTotals {
+  requests: number;
+  bytesSent: number;
+  bytesReceived: number;
+}
+
 export interface JobOutcome {
   published: Record<string, PublishedValue>;
   /** Iterations still running when the graceful-stop period ran out. */
   interrupted: number;
   notes: string[];
+  /** Counted when the job is finalized (its connections closed); absent before. */
+  network?: NetworkTotals;
 }
 
 class StepTimeoutError extends SalvoError {
@@ -222,7 +234,18 @@ export class WorkflowJob {
       }
       for (const vu of this.allVus) vu.http.close();
     }
-    return { published: { ...this.published }, interrupted: this.inflight, notes: [...this.notes] };
+    const network: NetworkTotals = { requests: 0, bytesSent: 0, bytesReceived: 0 };
+    for (const vu of this.allVus) {
+      network.requests += vu.http.stats.requestsSent;
+      network.bytesSent += vu.http.stats.bytesSent;
+      network.bytesReceived += vu.http.stats.bytesReceived;
+    }
+    return {
+      published: { ...this.published },
+      interrupted: this.inflight,
+      notes: [...this.notes],
+      network,
+    };
   }
 
   private flushWindow(): void {
@@ -560,8 +583,22 @@ export class WorkflowJob {
             message: `step '${step.name}' did not finish within ${step.timeoutMs}ms`,
           }
         : classifyFailure(error);
-    rec.fail(latencyUs, failure.kind, failure.message);
+    rec.fail(latencyUs, failure.kind, this.located(index, failure.kind, failure.message, error));
     return false;
+  }
+
+  /**
+   * `message` with where it happened in the workflow file: the line a user exception was
+   * thrown at when its stack shows it, else the line the step is defined at.
+   */
+  private located(index: number, kind: string, message: string, error?: unknown): string {
+    const thrownAt =
+      kind === 'exception' && this.spec.source !== undefined
+        ? userLocation(error, this.spec.source)
+        : undefined;
+    const stepAt = this.def.steps[index]?.definedAt;
+    const where = thrownAt ?? (stepAt === undefined ? undefined : display(stepAt));
+    return where === undefined ? message : `${message} (at ${where})`;
   }
 
   /**
@@ -604,7 +641,7 @@ export class WorkflowJob {
     }
     if (results !== null) results[step.name] = value;
     if (failure) {
-      rec.fail(latencyUs, failure.kind, failure.message, status);
+      rec.fail(latencyUs, failure.kind, this.located(index, failure.kind, failure.message), status);
       return false;
     }
     rec.ok(latencyUs, status);

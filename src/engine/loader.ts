@@ -40,7 +40,8 @@ export function cacheDir(): string {
   return home ? join(home, '.cache', 'salvo') : join(tmpdir(), 'salvo-cache');
 }
 
-function display(file: string): string {
+/** `file` relative to the working directory when it is inside it, else as given. */
+export function display(file: string): string {
   const rel = relative(process.cwd(), file);
   return rel.startsWith('..') ? file : rel;
 }

@@ -5,12 +5,13 @@
 import { hostname, cpus } from 'node:os';
 import { formatMs } from '../api/duration.js';
 import { plannedDurationMs } from '../api/executors.js';
-import type { PublishedValue } from '../engine/job.js';
+import type { NetworkTotals, PublishedValue } from '../engine/job.js';
 import { splitExecutor, type RunPlan, type WorkflowPlan } from '../engine/plan.js';
 import { EXIT, describeError, type ExitCode } from '../errors.js';
 import { WorkflowAggregate } from '../stats/aggregate.js';
 import { buildRunResults } from '../stats/results.js';
 import type { RunResults, WorkflowResult, WorkflowStatus } from '../stats/types.js';
+import { formatBytes, formatCount } from '../ui/format.js';
 import type { LiveSnapshot, LiveWorkflow } from '../ui/snapshot.js';
 import { runHookInWorker, type HookRequest, type RunningHook } from './hooks.js';
 import { encodePayload, type SpawnPayload } from './payloads.js';
@@ -39,6 +40,7 @@ interface WorkflowRun {
   status: State;
   error: string | undefined;
   published: Record<string, PublishedValue>;
+  network: NetworkTotals;
   handle: PoolJobHandle | undefined;
   startedAt: number | undefined;
   endedAt: number | undefined;
@@ -61,6 +63,32 @@ const UNREACHABLE_KINDS = new Set([
   'connection_reset',
   'tls',
 ]);
+
+/**
+ * What makes a run that "completed" a failed one all the same: a step that failed in every
+ * execution, or a workflow none of whose iterations finished (all abandoned at the end).
+ */
+function brokenWork(workflows: readonly WorkflowResult[]): string[] {
+  const problems: string[] = [];
+  for (const w of workflows) {
+    if (w.status === 'skipped' || w.status === 'failed') continue;
+    const it = w.iterations;
+    if (it.started > 0 && it.completed === 0 && (it.interrupted ?? 0) > 0) {
+      problems.push(
+        `workflow '${w.name}': no iteration finished; all ${it.interrupted} were still running at its end (duration + gracefulStop) and were interrupted`,
+      );
+    }
+    for (const s of w.steps) {
+      if (s.count === 0 || s.ok > 0) continue;
+      const top = Object.entries(s.errors).sort((a, b) => b[1] - a[1])[0];
+      const sample = top ? s.errorSamples[top[0]] : undefined;
+      problems.push(
+        `workflow '${w.name}': step '${s.name}' failed in all ${s.count} executions${top ? `, mostly ${top[0]}` : ''}${sample ? `: ${sample}` : ''}`,
+      );
+    }
+  }
+  return problems;
+}
 
 export class LocalRun {
   private readonly config: LocalRunConfig;
@@ -88,6 +116,7 @@ export class LocalRun {
         status: 'waiting',
         error: undefined,
         published: {},
+        network: { requests: 0, bytesSent: 0, bytesReceived: 0 },
         handle: undefined,
         startedAt: undefined,
         endedAt: undefined,
@@ -248,6 +277,7 @@ export class LocalRun {
           baseUrl: this.config.baseUrl,
           windowMs: this.config.windowMs,
           cancelGraceMs: this.config.cancelGraceMs,
+          source: this.config.bundle.source,
         };
         return encodePayload(spawn, `the setup data and context of workflow '${run.plan.name}'`);
       });
@@ -272,6 +302,12 @@ export class LocalRun {
     let failure: string | undefined;
     for (const w of report.workers) {
       this.addDropped(w.completion?.droppedOutput);
+      const network = w.completion?.network;
+      if (network) {
+        run.network.requests += network.requests;
+        run.network.bytesSent += network.bytesSent;
+        run.network.bytesReceived += network.bytesReceived;
+      }
       if (w.failure) failure ??= `worker ${w.index}: ${w.failure}`;
       for (const note of w.completion?.notes ?? []) this.note(`${run.plan.name}: ${note}`);
       for (const [key, value] of Object.entries(w.completion?.published ?? {})) {
@@ -357,9 +393,10 @@ export class LocalRun {
   }
 
   private workflowResults(): WorkflowResult[] {
-    return [...this.runs.values()].map((run) =>
-      run.aggregate.toResult(run.plan.thresholds, this.endedAtMs),
-    );
+    return [...this.runs.values()].map((run) => ({
+      ...run.aggregate.toResult(run.plan.thresholds, this.endedAtMs),
+      network: { ...run.network },
+    }));
   }
 
   /** The run's exit code by the documented precedence: interrupted, run failed, thresholds. */
@@ -370,7 +407,8 @@ export class LocalRun {
       (t, w) => ({ count: t.count + w.totals.count, ok: t.ok + w.totals.ok }),
       { count: 0, ok: 0 },
     );
-    if (failed || (totals.count > 0 && totals.ok === 0)) return EXIT.runFailed;
+    if (failed || (totals.count > 0 && totals.ok === 0) || brokenWork(results.workflows).length > 0)
+      return EXIT.runFailed;
     if (results.thresholds.failed > 0) return EXIT.thresholdsFailed;
     return EXIT.ok;
   }
@@ -395,6 +433,7 @@ export class LocalRun {
   results(): RunResults {
     const workflows = this.workflowResults();
     this.unreachableNotes(workflows);
+    for (const problem of brokenWork(workflows)) this.note(problem);
     const endedAt = this.endedAtMs ?? Date.now();
     const draft = buildRunResults(
       {
@@ -421,7 +460,7 @@ export class LocalRun {
     if (this.droppedOutput.writes > 0) {
       draft.run.droppedOutput = { ...this.droppedOutput };
       draft.run.notes.push(
-        `workflow output: dropped ${this.droppedOutput.writes} writes (${this.droppedOutput.bytes} bytes) printed faster than they could be shown`,
+        `workflow output: dropped ${formatCount(this.droppedOutput.writes)} writes (${formatBytes(this.droppedOutput.bytes)}) printed faster than they could be shown`,
       );
     }
     const exitCode = this.exitCode(draft);

@@ -157,7 +157,13 @@ export interface WorkflowResult {
     dropped: number;
     interrupted?: number;
   };
+  /** Step executions (a step that sends no request is counted too). */
   totals: { count: number; ok: number; failed: number; rps: number };
+  /**
+   * HTTP requests actually written (retries included) and bytes on the wire, from the worker
+   * threads that finished their share (a thread terminated for not yielding cannot report).
+   */
+  network?: { requests: number; bytesSent: number; bytesReceived: number };
   steps: StepResult[];
   checks: CheckResult[];
   metrics: MetricResult[];

@@ -44,10 +44,16 @@ describe('a run always ends', () => {
   test('steps waiting on a 20 s response or a promise that never settles are abandoned at duration + gracefulStop and counted as interrupted', async () => {
     const { cli, out, elapsedMs } = await timed('hang-step.ts');
     assert.ok(elapsedMs < ENDED_WELL_BEFORE_MS, `ended after ${elapsedMs}ms`);
-    assert.equal(cli.code, 0, cli.stderr);
+    // No iteration of either finished: that is a failed run, not a green one.
+    assert.equal(cli.code, 4, cli.stderr);
     const results = readResults(out);
     assert.deepEqual(schemaErrors(results), []);
+    assert.equal(results.run.status, 'failed');
     for (const name of ['slow-service', 'silent']) {
+      assert.ok(
+        results.run.notes.some((n) => n.includes(`'${name}': no iteration finished`)),
+        results.run.notes.join('\n'),
+      );
       const w = results.workflows.find((x) => x.name === name);
       assert.equal(w?.status, 'completed', name);
       assert.ok((w?.iterations.interrupted ?? 0) >= 1, `${name}: interrupted iterations counted`);
