@@ -29,6 +29,7 @@ export interface Bundle {
 const API_ENTRY = fileURLToPath(new URL('../api/index.js', import.meta.url));
 const API_TYPES = fileURLToPath(new URL('../api/index.d.ts', import.meta.url));
 const MAX_TYPE_ERRORS_SHOWN = 10;
+const WORKFLOW_EXTENSIONS = /\.(?:[cm]?ts|[cm]?js)$/i;
 
 /** Where bundles and type-check marks live: $SALVO_CACHE_DIR, else ~/.cache/salvo, else the temp dir. */
 export function cacheDir(): string {
@@ -140,6 +141,12 @@ async function writeManifest(bundle: Bundle, version: string): Promise<void> {
  */
 export async function bundleWorkflow(file: string): Promise<Bundle> {
   const source = resolve(file);
+  if (!WORKFLOW_EXTENSIONS.test(source)) {
+    throw new WorkflowFileError(
+      'E_WORKFLOW_FILE',
+      `${display(source)} is not a workflow file: expected TypeScript or JavaScript (.ts, .mts, .cts, .js, .mjs, .cjs)`,
+    );
+  }
   try {
     const info = await stat(source);
     if (!info.isFile())
@@ -251,6 +258,9 @@ export async function typecheckWorkflow(bundle: Bundle): Promise<void> {
     allowImportingTsExtensions: true,
     resolveJsonModule: true,
     esModuleInterop: true,
+    // A .js workflow is accepted and its imports resolved; only TypeScript files are checked.
+    allowJs: true,
+    checkJs: false,
     skipLibCheck: true,
     lib: ['lib.es2023.d.ts'],
     types: typeRoots ? ['node'] : [],
