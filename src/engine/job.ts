@@ -503,7 +503,13 @@ export class WorkflowJob {
         );
       }
     }
-    return Promise.all(done).then((oks) => oks.every(Boolean));
+    // Every step settles before the iteration ends, even when one of them hit an internal
+    // error: ending early would let the VU start its next iteration beside the running ones.
+    return Promise.allSettled(done).then((settled) => {
+      const failure = settled.find((s) => s.status === 'rejected');
+      if (failure) throw failure.reason;
+      return settled.every((s) => s.status === 'fulfilled' && s.value);
+    });
   }
 
   private context(
@@ -617,7 +623,13 @@ export class WorkflowJob {
     const latencyUs = (performance.now() - start) * 1000;
     const status = value instanceof HttpResponse ? value.status : undefined;
     let failure: { kind: string; message: string } | undefined;
-    if (status !== undefined && !step.expectStatus(status)) {
+    let expected = true;
+    try {
+      expected = status === undefined || Boolean(step.expectStatus(status));
+    } catch (error) {
+      failure = { kind: 'exception', message: `expectStatus threw: ${describeError(error)}` };
+    }
+    if (!failure && !expected && status !== undefined) {
       failure = {
         kind: `status_${status}`,
         message: `${(value as HttpResponse).method} ${(value as HttpResponse).url} → ${status}`,

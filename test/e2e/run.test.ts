@@ -207,6 +207,18 @@ describe('salvo run', () => {
     assert.deepEqual(totals[1], totals[0]);
   });
 
+  test('an error in one step does not end the iteration before its sibling: one VU runs one iteration at a time', async () => {
+    const { cli: r, out } = await runFixture('sibling-throws.ts', { target: target.url });
+    const w = workflowOf(readResults(out), 'siblings');
+    assert.equal(w.status, 'completed', r.stderr);
+    // 2 s of iterations that each wait 200 ms: about 10, never more than 2 s / 200 ms + 1.
+    assert.ok(w.iterations.started <= 11, `${w.iterations.started} iterations started`);
+    assert.equal(stepOf(w, 'slow').count, w.iterations.completed);
+    const odd = stepOf(w, 'odd');
+    assert.equal(odd.errors['exception'], odd.count);
+    assert.match(odd.errorSamples['exception'] ?? '', /expectStatus threw: no opinion on statuses/);
+  });
+
   test('the default results path is ./salvo-results/<workflow>-<time>.json and the summary says where', async () => {
     const cwd = tempDir();
     const r = await runCli(
