@@ -11,6 +11,7 @@ import { startTargetServer } from '../../src/target/server.js';
 import {
   fixture,
   readResults,
+  runCli,
   runFixture,
   schemaErrors,
   startCli,
@@ -122,5 +123,31 @@ describe('a workflow that exits the process fails the run', () => {
     assert.equal(w?.status, 'failed');
     assert.match(w?.error ?? '', /process\.exit\(\)/);
     assert.ok((w?.iterations.started ?? 0) >= 0);
+  });
+});
+
+describe('workflow output is bounded', () => {
+  test('100 kB of console.log per iteration: what cannot be shown is dropped, counted and reported', async () => {
+    const out = join(tempDir(), 'chatty.json');
+    const r = await runCli([
+      'run',
+      fixture('chatty.ts'),
+      '--target',
+      target.url,
+      '--workers',
+      '1',
+      '--out',
+      out,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const results = readResults(out);
+    assert.deepEqual(schemaErrors(results), []);
+    const iterations = results.workflows[0]?.iterations.completed ?? 0;
+    const dropped = results.run.droppedOutput;
+    assert.ok(dropped && dropped.bytes > 0, 'some output was dropped');
+    // Every iteration's line was either shown or counted as dropped.
+    const shown = r.stdout.split('\n').filter((l) => l.startsWith('xxxx')).length;
+    assert.equal(shown + dropped.writes, iterations);
+    assert.match(r.stdout, /workflow output: dropped [\d,]+ writes \([\d.]+ [KMG]iB\)/);
   });
 });
