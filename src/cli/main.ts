@@ -28,7 +28,8 @@ Exit codes:
   2    bad options or a bad workflow file (missing, syntax or type error, cycle, invalid config)
   3    the run completed but a threshold failed
   4    the run failed: a setup/teardown hook failed or timed out, a workflow was skipped,
-       or no request succeeded (e.g. the target is unreachable)
+       no request succeeded (e.g. the target is unreachable), a step failed in every
+       execution, no iteration of a workflow finished, or the workflow called process.exit()
   130  interrupted (Ctrl-C); partial results were written`;
 
 export interface CliIo {

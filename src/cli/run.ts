@@ -3,10 +3,11 @@
 // then print the summary, write results JSON/CSV and return the documented exit code.
 import { availableParallelism } from 'node:os';
 import { accessSync, constants, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { bundleWorkflow, importWorkflows, typecheckWorkflow } from '../engine/loader.js';
-import { buildPlan } from '../engine/plan.js';
+import { buildPlan, literalMetricNames } from '../engine/plan.js';
 import { EXIT, OptionError, describeError } from '../errors.js';
 import { LocalRun } from '../pool/local-run.js';
 import { ThreadPool } from '../pool/pool.js';
@@ -122,7 +123,11 @@ export async function runCommand(
     await typecheckWorkflow(bundle);
   }
   const workflows = await importWorkflows(bundle);
-  const plan = buildPlan(workflows, { vus: opts.vus, durationMs: opts.duration, rate: opts.rate });
+  const plan = buildPlan(
+    workflows,
+    { vus: opts.vus, durationMs: opts.duration, rate: opts.rate },
+    literalMetricNames(await readFile(bundle.path, 'utf8')),
+  );
   const size = opts.workers ?? availableParallelism();
   const diagnostics: string[] = [];
   const pool = await ThreadPool.start({
