@@ -32,6 +32,7 @@ export interface RunOptions {
 }
 
 const WINDOW_MS = 1000;
+const FINALIZE_SLACK_MS = 1500;
 const RESULTS_DIR = 'salvo-results';
 
 function display(path: string): string {
@@ -130,8 +131,12 @@ export async function runCommand(
   );
   const size = opts.workers ?? availableParallelism();
   const diagnostics: string[] = [];
+  const grace = opts.grace ?? 3000;
   const pool = await ThreadPool.start({
     size,
+    // A worker that has not finalized a cancelled job a moment after the grace is not
+    // yielding (a step in a busy loop): it is terminated rather than waited for.
+    finalizeSlackMs: grace + FINALIZE_SLACK_MS,
     onDiagnostic: (worker, level, message) => {
       if (diagnostics.length < 100) diagnostics.push(`worker ${worker} ${level}: ${message}`);
     },
@@ -142,7 +147,7 @@ export async function runCommand(
     plan,
     pool,
     baseUrl: opts.target,
-    cancelGraceMs: opts.grace ?? 3000,
+    cancelGraceMs: grace,
     windowMs: WINDOW_MS,
   });
   const firstName = plan.workflows[plan.workflows.length - 1]?.name ?? 'run';

@@ -58,6 +58,41 @@ const salvoResolver: esbuild.Plugin = {
   },
 };
 
+const META_URL = '__salvo_import_meta_url';
+const LOADERS: Record<string, esbuild.Loader> = {
+  ts: 'ts',
+  mts: 'ts',
+  cts: 'ts',
+  tsx: 'tsx',
+  js: 'js',
+  mjs: 'js',
+  cjs: 'js',
+  jsx: 'jsx',
+};
+
+/**
+ * `import.meta.url` in the user's own files is their own location, not the bundle cache's, so
+ * data files beside a workflow are found: each file gets a constant with its URL (on its first
+ * line, so line numbers stay), and `define` points `import.meta.url` at it.
+ */
+const metaUrlPlugin: esbuild.Plugin = {
+  name: 'salvo-import-meta-url',
+  setup(build) {
+    build.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {
+      if (args.path.includes('/node_modules/')) return undefined;
+      const loader = LOADERS[args.path.split('.').pop() ?? ''];
+      if (!loader) return undefined;
+      const code = await readFile(args.path, 'utf8');
+      const url = JSON.stringify(pathToFileURL(args.path).href);
+      const prefix = `const ${META_URL} = ${url};`;
+      // A shebang must stay first: the constant then starts the second line.
+      const at = code.startsWith('#!') ? code.indexOf('\n') + 1 : 0;
+      const contents = at > 0 ? code.slice(0, at) + prefix + code.slice(at) : prefix + code;
+      return { contents, loader };
+    });
+  },
+};
+
 async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
@@ -84,9 +119,12 @@ function manifestPath(source: string): string {
   return join(cacheDir(), 'bundles', `${key}.json`);
 }
 
+/** Bumped when bundles are built differently, so cached ones from before are rebuilt. */
+const BUNDLE_FORMAT = 2;
+
 async function salvoVersion(): Promise<string> {
   const { SALVO_VERSION } = await import('../pool/local-run.js');
-  return SALVO_VERSION;
+  return `${SALVO_VERSION}+bundle${BUNDLE_FORMAT}`;
 }
 
 /** The cached bundle of `source` when nothing it was built from changed; else null. */
@@ -183,7 +221,8 @@ export async function bundleWorkflow(file: string): Promise<Bundle> {
       banner: {
         js: "import { createRequire as __salvoRequire } from 'node:module'; const require = __salvoRequire(import.meta.url);",
       },
-      plugins: [salvoResolver],
+      define: { 'import.meta.url': META_URL },
+      plugins: [salvoResolver, metaUrlPlugin],
     });
   } catch (error) {
     const failure = error as esbuild.BuildFailure;

@@ -57,12 +57,17 @@ async function runHook(): Promise<HookReply> {
   }
 }
 
-runHook().then(
-  (reply) => parentPort?.postMessage(reply),
-  (error: unknown) =>
-    parentPort?.postMessage({
-      ok: false,
-      message: describeError(error),
-      dropped: { ...output },
-    } satisfies HookReply),
-);
+// A hook awaiting a promise that never settles leaves nothing pending: without this the
+// thread would end early and look like process.exit(0). Its timeout ends it instead.
+const keepAlive = setInterval(() => undefined, 60_000);
+runHook()
+  .then(
+    (reply) => parentPort?.postMessage(reply),
+    (error: unknown) =>
+      parentPort?.postMessage({
+        ok: false,
+        message: describeError(error),
+        dropped: { ...output },
+      } satisfies HookReply),
+  )
+  .finally(() => clearInterval(keepAlive));

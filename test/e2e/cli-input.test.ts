@@ -76,6 +76,17 @@ describe('workflow files', () => {
     assert.doesNotMatch(r.stderr, /TS6504/);
   });
 
+  test("import.meta.url is the workflow file's own location, so data files beside it are found", async () => {
+    const out = join(tempDir(), 'data.json');
+    const r = await run(['--out', out], fixture('data-beside.ts'));
+    assert.equal(r.code, 0, r.stderr);
+    const w = readResults(out).workflows[0];
+    assert.deepEqual(
+      w?.checks.map((c) => [c.name, c.passes, c.fails]),
+      [['a user from the data file', 3, 0]],
+    );
+  });
+
   test('a .txt file is refused with a clear message, not a TypeScript one', async () => {
     const r = await run([], fixture('notes.txt'));
     assert.equal(r.code, 2, r.stderr);

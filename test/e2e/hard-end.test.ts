@@ -12,10 +12,10 @@ import {
   fixture,
   readResults,
   runCli,
-  runFixture,
   schemaErrors,
   startCli,
   tempDir,
+  type CliResult,
 } from '../support/cli.js';
 
 let target: Awaited<ReturnType<typeof startTargetServer>>;
@@ -32,13 +32,31 @@ after(async () => {
  */
 const ENDED_WELL_BEFORE_MS = 3000 + 1000 + 10_000;
 
+/**
+ * Runs a fixture (no -q, so the "running" line shows) and measures from that line, when the
+ * run proper starts, to the process's exit: bundling and type-checking are not the run.
+ */
 async function timed(
   name: string,
   extra: string[] = [],
-): Promise<Awaited<ReturnType<typeof runFixture>> & { elapsedMs: number }> {
+): Promise<{ cli: CliResult; out: string; elapsedMs: number }> {
+  const out = join(tempDir(), `${name.replace(/\.ts$/, '')}.json`);
+  const proc = startCli([
+    'run',
+    fixture(name),
+    '--target',
+    target.url,
+    '--workers',
+    '1',
+    '--out',
+    out,
+    ...extra,
+  ]);
+  const done = proc.done;
+  await Promise.race([proc.waitFor(/running .* on 1 worker thread/, 120_000), done]);
   const started = Date.now();
-  const run = await runFixture(name, { target: target.url, extra });
-  return { ...run, elapsedMs: Date.now() - started };
+  const cli = await done;
+  return { cli, out, elapsedMs: Date.now() - started };
 }
 
 describe('a run always ends', () => {
@@ -105,6 +123,34 @@ describe('a run always ends', () => {
     assert.ok(existsSync(out));
     assert.equal(readResults(out).workflows[0]?.status, 'interrupted');
   });
+});
+
+test('Ctrl-C during a step in a busy loop ends the run soon after --grace, with partial results', async () => {
+  const out = join(tempDir(), 'spin-interrupted.json');
+  const proc = startCli([
+    'run',
+    fixture('spin-step.ts'),
+    '--target',
+    target.url,
+    '--workers',
+    '1',
+    '--duration',
+    '60s',
+    '--grace',
+    '1s',
+    '--out',
+    out,
+  ]);
+  await proc.waitFor(/running .* on 1 worker thread/, 30_000);
+  await delay(3000); // six 300 ms requests, then the loop
+  const sentAt = Date.now();
+  proc.child.kill('SIGINT');
+  const r = await proc.done;
+  assert.equal(r.code, 130, r.stderr);
+  // Before, a silent worker was waited for 10 s and then 3 s more at shutdown.
+  assert.ok(Date.now() - sentAt < 8000, `ended ${Date.now() - sentAt}ms after Ctrl-C`);
+  const w = readResults(out).workflows[0];
+  assert.ok((w?.steps[0]?.ok ?? 0) >= 1, 'what the worker reported before the loop is kept');
 });
 
 describe('a workflow that exits the process fails the run', () => {
