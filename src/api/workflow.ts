@@ -90,6 +90,8 @@ export interface StepDefinition {
   readonly run: (ctx: StepContext<unknown, unknown, unknown>) => unknown;
   readonly timeoutMs: number;
   readonly expectStatus: (status: number) => boolean;
+  /** `file:line` of the `.step()` call, for error samples. */
+  readonly definedAt?: string | undefined;
 }
 
 export interface CheckDefinition {
@@ -274,6 +276,7 @@ export class Workflow<
           : typeof expect === 'function'
             ? expect
             : (status: number) => expect.includes(status),
+      definedAt: callerLocation(),
     });
     return this;
   }

@@ -14,6 +14,8 @@ import {
   headerOption,
   portOption,
   positiveIntOption,
+  msDurationOption,
+  pingUrlOption,
   positiveNumberOption,
   urlOption,
 } from './options.js';
@@ -27,7 +29,8 @@ Exit codes:
   2    bad options or a bad workflow file (missing, syntax or type error, cycle, invalid config)
   3    the run completed but a threshold failed
   4    the run failed: a setup/teardown hook failed or timed out, a workflow was skipped,
-       or no request succeeded (e.g. the target is unreachable)
+       no request succeeded (e.g. the target is unreachable), a step failed in every
+       execution, no iteration of a workflow finished, or the workflow called process.exit()
   130  interrupted (Ctrl-C); partial results were written`;
 
 export interface CliIo {
@@ -84,11 +87,13 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       'write the results JSON here (default: ./salvo-results/<workflow>-<time>.json)',
     )
     .option('--csv <file>', 'also write per-step results as CSV')
-    .option(
-      '--grace <duration>',
-      'after Ctrl-C, how long in-flight requests may finish',
-      durationOption,
-      3000,
+    .addOption(
+      new Option(
+        '--grace <duration>',
+        'after Ctrl-C, how long in-flight requests may finish (e.g. 3s, or 3000 for ms)',
+      )
+        .argParser(msDurationOption)
+        .default(3000, '3s'),
     )
     .option(
       '--no-check',
@@ -135,7 +140,11 @@ ${EXIT_CODES_HELP}`,
     .description(
       'Send one HTTP request and show the status, headers, timings and the start of the body.',
     )
-    .argument('<url>', 'an absolute http:// or https:// URL', urlOption)
+    .argument(
+      '<url>',
+      'an http:// or https:// URL (http:// is assumed without a scheme)',
+      pingUrlOption,
+    )
     .addOption(new Option('-X, --method <method>', 'HTTP method').default('GET'))
     .option(
       '-H, --header <header>',
@@ -144,7 +153,11 @@ ${EXIT_CODES_HELP}`,
       {},
     )
     .option('-d, --data <body>', 'request body')
-    .option('--timeout <duration>', 'give up after this long', durationOption, 10_000)
+    .addOption(
+      new Option('--timeout <duration>', 'give up after this long (e.g. 10s, or 10000 for ms)')
+        .argParser(msDurationOption)
+        .default(10_000, '10s'),
+    )
     .option('-k, --insecure', 'accept any TLS certificate')
     .option('-L, --follow <n>', 'follow up to n redirects', positiveIntOption(50))
     .action(async (url: string, opts: Record<string, unknown>) => {

@@ -10,6 +10,23 @@ export function durationOption(value: string): number {
   return parsed.ms;
 }
 
+/** A duration, or a plain number of milliseconds (as the option's default is shown). */
+export function msDurationOption(value: string): number {
+  if (/^\d+(\.\d+)?$/.test(value.trim())) {
+    const ms = Number(value);
+    if (ms <= 0) throw new InvalidArgumentError('must be longer than zero.');
+    return ms;
+  }
+  try {
+    return durationOption(value);
+  } catch (error) {
+    if (!(error instanceof InvalidArgumentError)) throw error;
+    throw new InvalidArgumentError(
+      `${error.message.replace(/\.$/, '')}, or a number of milliseconds.`,
+    );
+  }
+}
+
 export function positiveIntOption(max: number): (value: string) => number {
   return (value: string) => {
     if (!/^\d+$/.test(value.trim())) {
@@ -53,6 +70,14 @@ export function urlOption(value: string): string {
     );
   }
   return value;
+}
+
+/** A URL for `salvo ping`: without a scheme (`host:port/path`), http:// is assumed. */
+export function pingUrlOption(value: string): string {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value.trim())
+    ? value.trim()
+    : `http://${value.trim()}`;
+  return urlOption(withScheme);
 }
 
 export function headerOption(

@@ -2,11 +2,13 @@
 // handle Ctrl-C (first: graceful stop with partial results; second: write and quit at once),
 // then print the summary, write results JSON/CSV and return the documented exit code.
 import { availableParallelism } from 'node:os';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, relative } from 'node:path';
+import { accessSync, constants, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
 import { bundleWorkflow, importWorkflows, typecheckWorkflow } from '../engine/loader.js';
-import { buildPlan } from '../engine/plan.js';
-import { EXIT } from '../errors.js';
+import { buildPlan, literalMetricNames } from '../engine/plan.js';
+import { EXIT, OptionError, describeError } from '../errors.js';
 import { LocalRun } from '../pool/local-run.js';
 import { ThreadPool } from '../pool/pool.js';
 import { defaultResultsPath, resultsToCsv } from '../stats/results.js';
@@ -30,6 +32,7 @@ export interface RunOptions {
 }
 
 const WINDOW_MS = 1000;
+const FINALIZE_SLACK_MS = 1500;
 const RESULTS_DIR = 'salvo-results';
 
 function display(path: string): string {
@@ -39,18 +42,62 @@ function display(path: string): string {
 
 function writeAtomicSync(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
+  const existing = statSync(path, { throwIfNoEntry: false });
+  if (existing && !existing.isFile()) {
+    // A device or pipe (/dev/null, a FIFO) is written into, never replaced by a file.
+    writeFileSync(path, text);
+    return;
+  }
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, text);
   renameSync(tmp, path);
 }
 
 /**
+ * Checks, before the run, that `path` (given as `option`) can take a results file: not a
+ * directory, its directory creatable and writable. Throws an OptionError naming the option.
+ */
+export function checkOutputPath(option: string, path: string): void {
+  const fail = (why: string): never => {
+    throw new OptionError(`${option} ${path}: ${why}`);
+  };
+  const existing = statSync(path, { throwIfNoEntry: false });
+  if (path.endsWith('/') || existing?.isDirectory())
+    fail(`is a directory; give a file name, e.g. ${join(path, 'results.json')}`);
+  if (existing && !existing.isFile()) return; // a device or pipe: written into in place
+  const dir = dirname(resolve(path));
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (error) {
+    fail(`cannot write there (${describeError(error)})`);
+  }
+}
+
+/**
  * Writes results synchronously (temp file, then rename), so a second Ctrl-C, which cannot
  * wait for anything, still leaves whole files behind.
  */
-export function writeResultsSync(results: RunResults, out: string, csv: string | undefined): void {
-  writeAtomicSync(out, `${JSON.stringify(results, null, 2)}\n`);
-  if (csv) writeAtomicSync(csv, resultsToCsv(results));
+export function writeResultsSync(
+  results: RunResults,
+  out: string,
+  csv: string | undefined,
+  say: (line: string) => void,
+): void {
+  const files: [string, () => string][] = [[out, () => `${JSON.stringify(results, null, 2)}\n`]];
+  if (csv) files.push([csv, () => resultsToCsv(results)]);
+  for (const [path, text] of files) {
+    try {
+      writeAtomicSync(path, text());
+    } catch (error) {
+      // The run's results are never lost: they go to a fallback file, and the user is told.
+      const fallback = join(tmpdir(), `salvo-${results.run.id}-${path.split('/').pop() ?? 'out'}`);
+      writeAtomicSync(fallback, text());
+      say(
+        `salvo: could not write ${path} (${describeError(error)}); wrote it to ${fallback} instead`,
+      );
+    }
+  }
 }
 
 export async function runCommand(
@@ -65,17 +112,31 @@ export async function runCommand(
     if (!quiet) io.stderr.write(`${line}\n`);
   };
 
+  if (opts.out !== undefined) checkOutputPath('--out', opts.out);
+  if (opts.csv !== undefined) checkOutputPath('--csv', opts.csv);
+  if (opts.out !== undefined && opts.csv !== undefined && resolve(opts.out) === resolve(opts.csv))
+    throw new OptionError(
+      `--out and --csv name the same file (${opts.out}); give them different names`,
+    );
   const bundle = await bundleWorkflow(file);
   if (opts.check !== false) {
     say(`checking ${display(bundle.source)}…`);
     await typecheckWorkflow(bundle);
   }
   const workflows = await importWorkflows(bundle);
-  const plan = buildPlan(workflows, { vus: opts.vus, durationMs: opts.duration, rate: opts.rate });
+  const plan = buildPlan(
+    workflows,
+    { vus: opts.vus, durationMs: opts.duration, rate: opts.rate },
+    literalMetricNames(await readFile(bundle.path, 'utf8')),
+  );
   const size = opts.workers ?? availableParallelism();
   const diagnostics: string[] = [];
+  const grace = opts.grace ?? 3000;
   const pool = await ThreadPool.start({
     size,
+    // A worker that has not finalized a cancelled job a moment after the grace is not
+    // yielding (a step in a busy loop): it is terminated rather than waited for.
+    finalizeSlackMs: grace + FINALIZE_SLACK_MS,
     onDiagnostic: (worker, level, message) => {
       if (diagnostics.length < 100) diagnostics.push(`worker ${worker} ${level}: ${message}`);
     },
@@ -86,7 +147,7 @@ export async function runCommand(
     plan,
     pool,
     baseUrl: opts.target,
-    cancelGraceMs: opts.grace ?? 3000,
+    cancelGraceMs: grace,
     windowMs: WINDOW_MS,
   });
   const firstName = plan.workflows[plan.workflows.length - 1]?.name ?? 'run';
@@ -109,7 +170,7 @@ export async function runCommand(
     const partial = run.results();
     partial.run.status = 'interrupted';
     partial.run.exitCode = EXIT.interrupted;
-    writeResultsSync(partial, out, opts.csv);
+    writeResultsSync(partial, out, opts.csv, (line) => io.stderr.write(`${line}\n`));
     io.stderr.write(`\nsalvo: stopped at once; partial results in ${display(out)}\n`);
     process.exit(EXIT.interrupted);
   };
@@ -131,7 +192,7 @@ export async function runCommand(
   const results = run.results();
   for (const d of diagnostics.slice(0, 20))
     if (!results.run.notes.includes(d)) results.run.notes.push(d);
-  writeResultsSync(results, out, opts.csv);
+  writeResultsSync(results, out, opts.csv, (line) => io.stderr.write(`${line}\n`));
   if (!quiet) {
     io.stdout.write(
       `${renderSummary(results, { width: io.stdout.columns ?? 100, color: color && io.stdout.isTTY === true })}\n`,

@@ -6,12 +6,14 @@
 // Imported: the global `performance` is a lazy accessor in Node 20 (a getter call per use).
 import { performance } from 'node:perf_hooks';
 import { parseDuration, type Duration } from '../api/duration.js';
+import { plannedDurationMs } from '../api/executors.js';
 import type { StepContext, WorkflowDefinition, Metrics } from '../api/workflow.js';
 import { HttpClient, HttpError, HttpResponse } from '../clients/http1/index.js';
 import { SalvoError, WorkflowConfigError, describeError } from '../errors.js';
 import { WorkflowRecorder } from '../stats/recorder.js';
 import type { StatsWindow } from '../stats/types.js';
 import { startExecutor, type ExecutorHost } from './executors/index.js';
+import { display, userLocation } from './loader.js';
 import type { ExecutorShare, StepGraph } from './plan.js';
 
 export interface JobSpec {
@@ -24,6 +26,8 @@ export interface JobSpec {
   /** Overrides the workflow's baseUrl (salvo run --target). */
   baseUrl: string | undefined;
   windowMs: number;
+  /** The workflow file (absolute), to name the line a step threw at in error samples. */
+  source?: string;
 }
 
 export interface PublishedValue {
@@ -31,11 +35,20 @@ export interface PublishedValue {
   atMs: number;
 }
 
+/** HTTP requests actually written, and bytes on the wire, over all of a job's VUs. */
+export interface NetworkTotals {
+  requests: number;
+  bytesSent: number;
+  bytesReceived: number;
+}
+
 export interface JobOutcome {
   published: Record<string, PublishedValue>;
   /** Iterations still running when the graceful-stop period ran out. */
   interrupted: number;
   notes: string[];
+  /** Counted when the job is finalized (its connections closed); absent before. */
+  network?: NetworkTotals;
 }
 
 class StepTimeoutError extends SalvoError {
@@ -133,6 +146,8 @@ export class WorkflowJob {
   /** A single step and no DAG: iterations take the allocation-free fast path. */
   private readonly fast: boolean;
   private readonly sleepFn = (d: Duration): Promise<void> => this.sleep(d);
+  /** Starts the planned-duration clock of `run` (once). */
+  private armEnd: (() => void) | undefined = undefined;
 
   constructor(
     def: WorkflowDefinition,
@@ -161,16 +176,33 @@ export class WorkflowJob {
     return this.stoppingFlag;
   }
 
-  /** Runs the executor to its end (or until stop) and waits for in-flight iterations within gracefulStop. */
+  /**
+   * Runs the executor to its end (or until stop) and waits for in-flight iterations within
+   * gracefulStop. The executor's planned duration is a hard end: an iteration still running
+   * then (a step waiting on a slow or silent service) does not hold the job open; it gets the
+   * graceful-stop period and is then left to `finalize`, which abandons it as interrupted.
+   */
   async run(): Promise<JobOutcome> {
     this.windowTimer = setInterval(() => this.flushWindow(), this.spec.windowMs);
     this.sweepTimer = setInterval(() => this.sweepTimeouts(), SWEEP_INTERVAL_MS);
+    const config = this.spec.share.config;
+    let endTimer: NodeJS.Timeout | undefined;
+    const ended = new Promise<void>((resolve) => {
+      this.armEnd = () => {
+        this.armEnd = undefined;
+        endTimer = setTimeout(resolve, plannedDurationMs(config));
+      };
+    });
+    // An open-model schedule's clock starts after warm-up (see host().warmUp); a closed one now.
+    if (config.type !== 'constant-arrival-rate' && config.type !== 'ramping-arrival-rate')
+      this.armEnd?.();
     const host = this.host();
-    const execution = startExecutor(host, this.spec.share.config, this.spec.share.phase);
-    await execution.scheduled;
+    const execution = startExecutor(host, config, this.spec.share.phase);
+    await Promise.race([execution.scheduled, ended]);
+    clearTimeout(endTimer);
     this.stoppingFlag = true;
     this.wakeSleepers();
-    const interrupted = await this.waitInflight(this.spec.share.config.gracefulStopMs);
+    const interrupted = await this.waitInflight(config.gracefulStopMs);
     return { published: { ...this.published }, interrupted, notes: [...this.notes] };
   }
 
@@ -202,7 +234,18 @@ export class WorkflowJob {
       }
       for (const vu of this.allVus) vu.http.close();
     }
-    return { published: { ...this.published }, interrupted: this.inflight, notes: [...this.notes] };
+    const network: NetworkTotals = { requests: 0, bytesSent: 0, bytesReceived: 0 };
+    for (const vu of this.allVus) {
+      network.requests += vu.http.stats.requestsSent;
+      network.bytesSent += vu.http.stats.bytesSent;
+      network.bytesReceived += vu.http.stats.bytesReceived;
+    }
+    return {
+      published: { ...this.published },
+      interrupted: this.inflight,
+      notes: [...this.notes],
+      network,
+    };
   }
 
   private flushWindow(): void {
@@ -292,7 +335,11 @@ export class WorkflowJob {
         : (vu, scheduledStart, done) => {
             void this.iterate(vu, scheduledStart).then(() => done(vu));
           },
-      warmUp: (vus, ready) => this.warmUp(vus, ready),
+      warmUp: (vus, ready) =>
+        this.warmUp(vus, () => {
+          this.armEnd?.();
+          ready();
+        }),
       dropped: () => this.recorder.iterationDropped(),
       setTimer: (fn, ms) => {
         if (!this.closed) setTimeout(fn, ms);
@@ -456,7 +503,13 @@ export class WorkflowJob {
         );
       }
     }
-    return Promise.all(done).then((oks) => oks.every(Boolean));
+    // Every step settles before the iteration ends, even when one of them hit an internal
+    // error: ending early would let the VU start its next iteration beside the running ones.
+    return Promise.allSettled(done).then((settled) => {
+      const failure = settled.find((s) => s.status === 'rejected');
+      if (failure) throw failure.reason;
+      return settled.every((s) => s.status === 'fulfilled' && s.value);
+    });
   }
 
   private context(
@@ -536,8 +589,22 @@ export class WorkflowJob {
             message: `step '${step.name}' did not finish within ${step.timeoutMs}ms`,
           }
         : classifyFailure(error);
-    rec.fail(latencyUs, failure.kind, failure.message);
+    rec.fail(latencyUs, failure.kind, this.located(index, failure.kind, failure.message, error));
     return false;
+  }
+
+  /**
+   * `message` with where it happened in the workflow file: the line a user exception was
+   * thrown at when its stack shows it, else the line the step is defined at.
+   */
+  private located(index: number, kind: string, message: string, error?: unknown): string {
+    const thrownAt =
+      kind === 'exception' && this.spec.source !== undefined
+        ? userLocation(error, this.spec.source)
+        : undefined;
+    const stepAt = this.def.steps[index]?.definedAt;
+    const where = thrownAt ?? (stepAt === undefined ? undefined : display(stepAt));
+    return where === undefined ? message : `${message} (at ${where})`;
   }
 
   /**
@@ -556,7 +623,13 @@ export class WorkflowJob {
     const latencyUs = (performance.now() - start) * 1000;
     const status = value instanceof HttpResponse ? value.status : undefined;
     let failure: { kind: string; message: string } | undefined;
-    if (status !== undefined && !step.expectStatus(status)) {
+    let expected = true;
+    try {
+      expected = status === undefined || Boolean(step.expectStatus(status));
+    } catch (error) {
+      failure = { kind: 'exception', message: `expectStatus threw: ${describeError(error)}` };
+    }
+    if (!failure && !expected && status !== undefined) {
       failure = {
         kind: `status_${status}`,
         message: `${(value as HttpResponse).method} ${(value as HttpResponse).url} → ${status}`,
@@ -580,7 +653,7 @@ export class WorkflowJob {
     }
     if (results !== null) results[step.name] = value;
     if (failure) {
-      rec.fail(latencyUs, failure.kind, failure.message, status);
+      rec.fail(latencyUs, failure.kind, this.located(index, failure.kind, failure.message), status);
       return false;
     }
     rec.ok(latencyUs, status);

@@ -29,6 +29,7 @@ export interface Bundle {
 const API_ENTRY = fileURLToPath(new URL('../api/index.js', import.meta.url));
 const API_TYPES = fileURLToPath(new URL('../api/index.d.ts', import.meta.url));
 const MAX_TYPE_ERRORS_SHOWN = 10;
+const WORKFLOW_EXTENSIONS = /\.(?:[cm]?ts|[cm]?js)$/i;
 
 /** Where bundles and type-check marks live: $SALVO_CACHE_DIR, else ~/.cache/salvo, else the temp dir. */
 export function cacheDir(): string {
@@ -40,7 +41,8 @@ export function cacheDir(): string {
   return home ? join(home, '.cache', 'salvo') : join(tmpdir(), 'salvo-cache');
 }
 
-function display(file: string): string {
+/** `file` relative to the working directory when it is inside it, else as given. */
+export function display(file: string): string {
   const rel = relative(process.cwd(), file);
   return rel.startsWith('..') ? file : rel;
 }
@@ -53,6 +55,41 @@ const salvoResolver: esbuild.Plugin = {
       path: pathToFileURL(API_ENTRY).href,
       external: true,
     }));
+  },
+};
+
+const META_URL = '__salvo_import_meta_url';
+const LOADERS: Record<string, esbuild.Loader> = {
+  ts: 'ts',
+  mts: 'ts',
+  cts: 'ts',
+  tsx: 'tsx',
+  js: 'js',
+  mjs: 'js',
+  cjs: 'js',
+  jsx: 'jsx',
+};
+
+/**
+ * `import.meta.url` in the user's own files is their own location, not the bundle cache's, so
+ * data files beside a workflow are found: each file gets a constant with its URL (on its first
+ * line, so line numbers stay), and `define` points `import.meta.url` at it.
+ */
+const metaUrlPlugin: esbuild.Plugin = {
+  name: 'salvo-import-meta-url',
+  setup(build) {
+    build.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {
+      if (args.path.includes('/node_modules/')) return undefined;
+      const loader = LOADERS[args.path.split('.').pop() ?? ''];
+      if (!loader) return undefined;
+      const code = await readFile(args.path, 'utf8');
+      const url = JSON.stringify(pathToFileURL(args.path).href);
+      const prefix = `const ${META_URL} = ${url};`;
+      // A shebang must stay first: the constant then starts the second line.
+      const at = code.startsWith('#!') ? code.indexOf('\n') + 1 : 0;
+      const contents = at > 0 ? code.slice(0, at) + prefix + code.slice(at) : prefix + code;
+      return { contents, loader };
+    });
   },
 };
 
@@ -82,9 +119,12 @@ function manifestPath(source: string): string {
   return join(cacheDir(), 'bundles', `${key}.json`);
 }
 
+/** Bumped when bundles are built differently, so cached ones from before are rebuilt. */
+const BUNDLE_FORMAT = 2;
+
 async function salvoVersion(): Promise<string> {
   const { SALVO_VERSION } = await import('../pool/local-run.js');
-  return SALVO_VERSION;
+  return `${SALVO_VERSION}+bundle${BUNDLE_FORMAT}`;
 }
 
 /** The cached bundle of `source` when nothing it was built from changed; else null. */
@@ -139,6 +179,12 @@ async function writeManifest(bundle: Bundle, version: string): Promise<void> {
  */
 export async function bundleWorkflow(file: string): Promise<Bundle> {
   const source = resolve(file);
+  if (!WORKFLOW_EXTENSIONS.test(source)) {
+    throw new WorkflowFileError(
+      'E_WORKFLOW_FILE',
+      `${display(source)} is not a workflow file: expected TypeScript or JavaScript (.ts, .mts, .cts, .js, .mjs, .cjs)`,
+    );
+  }
   try {
     const info = await stat(source);
     if (!info.isFile())
@@ -175,7 +221,8 @@ export async function bundleWorkflow(file: string): Promise<Bundle> {
       banner: {
         js: "import { createRequire as __salvoRequire } from 'node:module'; const require = __salvoRequire(import.meta.url);",
       },
-      plugins: [salvoResolver],
+      define: { 'import.meta.url': META_URL },
+      plugins: [salvoResolver, metaUrlPlugin],
     });
   } catch (error) {
     const failure = error as esbuild.BuildFailure;
@@ -250,6 +297,9 @@ export async function typecheckWorkflow(bundle: Bundle): Promise<void> {
     allowImportingTsExtensions: true,
     resolveJsonModule: true,
     esModuleInterop: true,
+    // A .js workflow is accepted and its imports resolved; only TypeScript files are checked.
+    allowJs: true,
+    checkJs: false,
     skipLibCheck: true,
     lib: ['lib.es2023.d.ts'],
     types: typeRoots ? ['node'] : [],

@@ -125,9 +125,41 @@ export function buildStepGraph(def: WorkflowDefinition): StepGraph {
   return { order: topoOrder(deps.length, (i) => deps[i] ?? []), deps };
 }
 
+/** Custom metric names a workflow file creates with a literal name: `metrics.counter('orders')`. */
+export function literalMetricNames(code: string): Set<string> {
+  const names = new Set<string>();
+  for (const m of code.matchAll(/\.(?:counter|gauge|rate|trend)\(\s*(['"`])([^'"`\\$]+)\1\s*\)/g)) {
+    if (m[2] !== undefined) names.add(m[2]);
+  }
+  return names;
+}
+
+/**
+ * Rejects a threshold whose target is neither a step, `*`, `errors`, nor a custom metric the
+ * file creates with a literal name, naming the targets it knows.
+ */
+function checkThresholdTargets(def: AnyWorkflow['definition'], metrics: ReadonlySet<string>): void {
+  const steps = def.steps.map((s) => s.name);
+  for (const target of def.thresholds.keys()) {
+    if (target === '*' || target === 'errors' || steps.includes(target) || metrics.has(target))
+      continue;
+    const known = [
+      "'*' (all steps)",
+      "'errors'",
+      ...steps.map((s) => `step '${s}'`),
+      ...[...metrics].map((m) => `metric '${m}'`),
+    ];
+    throw new WorkflowConfigError(
+      `workflow '${def.name}'${def.definedAt ? ` (${def.definedAt})` : ''}: a threshold names '${target}', which is no step or custom metric of this workflow; known targets: ${known.join(', ')}. A custom metric is known when the file creates it with a literal name, e.g. metrics.counter('${target}')`,
+    );
+  }
+}
+
 export function buildPlan(
   workflows: readonly AnyWorkflow[],
   overrides: ExecutorOverrides = {},
+  /** Custom metric names the file uses (see literalMetricNames); unchecked when absent. */
+  metricNames?: ReadonlySet<string>,
 ): RunPlan {
   if (workflows.length === 0) {
     throw new WorkflowConfigError(
@@ -153,6 +185,7 @@ export function buildPlan(
   const plans = order.map((i): WorkflowPlan => {
     const def = (workflows[i] as AnyWorkflow).definition;
     def.executor = applyOverrides(def.name, def.executor, overrides);
+    if (metricNames) checkThresholdTargets(def, metricNames);
     const thresholds: ParsedThreshold[] = [];
     for (const [target, expressions] of def.thresholds) {
       for (const expression of expressions) thresholds.push(parseThreshold(target, expression));

@@ -5,15 +5,15 @@
 import { hostname, cpus } from 'node:os';
 import { formatMs } from '../api/duration.js';
 import { plannedDurationMs } from '../api/executors.js';
-import type { SetupContext, TeardownContext } from '../api/workflow.js';
-import { HttpClient } from '../clients/http1/index.js';
-import type { PublishedValue } from '../engine/job.js';
+import type { NetworkTotals, PublishedValue } from '../engine/job.js';
 import { splitExecutor, type RunPlan, type WorkflowPlan } from '../engine/plan.js';
-import { EXIT, HookError, describeError, type ExitCode } from '../errors.js';
+import { EXIT, describeError, type ExitCode } from '../errors.js';
 import { WorkflowAggregate } from '../stats/aggregate.js';
 import { buildRunResults } from '../stats/results.js';
 import type { RunResults, WorkflowResult, WorkflowStatus } from '../stats/types.js';
+import { formatBytes, formatCount } from '../ui/format.js';
 import type { LiveSnapshot, LiveWorkflow } from '../ui/snapshot.js';
+import { runHookInWorker, type HookRequest, type RunningHook } from './hooks.js';
 import { encodePayload, type SpawnPayload } from './payloads.js';
 import type { PoolJobHandle, WorkerPool } from './pool.js';
 
@@ -40,10 +40,21 @@ interface WorkflowRun {
   status: State;
   error: string | undefined;
   published: Record<string, PublishedValue>;
+  network: NetworkTotals;
   handle: PoolJobHandle | undefined;
   startedAt: number | undefined;
   endedAt: number | undefined;
 }
+
+/** How often the end-of-run watchdog looks at the workers still running a finished workflow. */
+const WATCHDOG_TICK_MS = 250;
+/**
+ * Past a workflow's planned end plus its graceful stop, a worker silent this long is not
+ * yielding (its statistics window is due every second) and is terminated.
+ */
+const STALLED_QUIET_MS = 1500;
+/** Past the planned end plus graceful stop, every worker still running it is terminated after this. */
+const HARD_END_SLACK_MS = 4000;
 
 const UNREACHABLE_KINDS = new Set([
   'connect_refused',
@@ -53,32 +64,30 @@ const UNREACHABLE_KINDS = new Set([
   'tls',
 ]);
 
-/** Runs `fn` with a timeout; failures and timeouts become HookErrors naming the hook. */
-export async function runHook<T>(
-  what: string,
-  timeoutMs: number,
-  fn: () => T | Promise<T>,
-): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new HookError('E_HOOK_TIMEOUT', `${what} did not finish within ${formatMs(timeoutMs)}`),
-        ),
-      timeoutMs,
-    );
-  });
-  try {
-    return await Promise.race([Promise.resolve().then(fn), timeout]);
-  } catch (error) {
-    if (error instanceof HookError) throw error;
-    throw new HookError('E_HOOK_FAILED', `${what} failed: ${describeError(error)}`, {
-      cause: error,
-    });
-  } finally {
-    clearTimeout(timer);
+/**
+ * What makes a run that "completed" a failed one all the same: a step that failed in every
+ * execution, or a workflow none of whose iterations finished (all abandoned at the end).
+ */
+function brokenWork(workflows: readonly WorkflowResult[]): string[] {
+  const problems: string[] = [];
+  for (const w of workflows) {
+    if (w.status === 'skipped' || w.status === 'failed') continue;
+    const it = w.iterations;
+    if (it.started > 0 && it.completed === 0 && (it.interrupted ?? 0) > 0) {
+      problems.push(
+        `workflow '${w.name}': no iteration finished; all ${it.interrupted} were still running at its end (duration + gracefulStop) and were interrupted`,
+      );
+    }
+    for (const s of w.steps) {
+      if (s.count === 0 || s.ok > 0) continue;
+      const top = Object.entries(s.errors).sort((a, b) => b[1] - a[1])[0];
+      const sample = top ? s.errorSamples[top[0]] : undefined;
+      problems.push(
+        `workflow '${w.name}': step '${s.name}' failed in all ${s.count} executions${top ? `, mostly ${top[0]}` : ''}${sample ? `: ${sample}` : ''}`,
+      );
+    }
   }
+  return problems;
 }
 
 export class LocalRun {
@@ -91,6 +100,10 @@ export class LocalRun {
   /** Statistics windows that failed validation and were not merged. */
   rejectedWindows = 0;
   private phase = 'starting';
+  /** Hooks running now, stopped at once by an interrupt. */
+  private readonly hooks = new Set<RunningHook>();
+  /** Output that workflow code printed faster than it could be shown, and was dropped. */
+  private readonly droppedOutput = { writes: 0, bytes: 0 };
 
   constructor(config: LocalRunConfig) {
     this.config = config;
@@ -103,6 +116,7 @@ export class LocalRun {
         status: 'waiting',
         error: undefined,
         published: {},
+        network: { requests: 0, bytesSent: 0, bytesReceived: 0 },
         handle: undefined,
         startedAt: undefined,
         endedAt: undefined,
@@ -142,6 +156,42 @@ export class LocalRun {
         run.handle?.cancel('interrupted by the user');
       }
     }
+    for (const hook of this.hooks) hook.stop('the run was interrupted');
+  }
+
+  /** Runs one hook of `run` in its own worker thread; returns its value or throws a HookError. */
+  private async hook(
+    run: WorkflowRun,
+    hook: HookRequest['hook'],
+    timeoutMs: number,
+    context: Record<string, unknown>,
+    data: unknown,
+  ): Promise<unknown> {
+    const running = runHookInWorker(
+      {
+        bundle: this.config.bundle,
+        workflow: run.plan.name,
+        hook,
+        baseUrl: this.config.baseUrl,
+        context,
+        data,
+      },
+      `${hook} of workflow '${run.plan.name}'`,
+      timeoutMs,
+    );
+    this.hooks.add(running);
+    try {
+      return await running.result;
+    } finally {
+      this.hooks.delete(running);
+      this.addDropped(running.dropped);
+    }
+  }
+
+  private addDropped(dropped: { writes: number; bytes: number } | undefined): void {
+    if (!dropped) return;
+    this.droppedOutput.writes += dropped.writes;
+    this.droppedOutput.bytes += dropped.bytes;
   }
 
   private async runWorkflow(name: string): Promise<void> {
@@ -178,46 +228,30 @@ export class LocalRun {
     run.status = 'running';
     run.startedAt = Date.now();
     run.aggregate.markStarted(run.startedAt);
-    const baseUrl = this.config.baseUrl ?? def.baseUrl;
-    const hookHttp = new HttpClient({
-      baseUrl,
-      headers: def.headers,
-      timeoutMs: def.requestTimeoutMs,
-    });
-    try {
-      let data: unknown = undefined;
-      if (def.setup) {
-        const setup = def.setup;
-        const ctx: SetupContext<unknown> = { http: hookHttp, context };
-        try {
-          data = await runHook(`setup of workflow '${name}'`, setup.timeoutMs, () =>
-            setup.run(ctx),
-          );
-        } catch (error) {
-          return this.finish(run, 'failed', describeError(error));
-        }
+    let data: unknown = undefined;
+    if (def.setup) {
+      try {
+        data = await this.hook(run, 'setup', def.setup.timeoutMs, context, undefined);
+      } catch (error) {
+        if (this.interruptedFlag)
+          return this.finish(run, 'interrupted', 'the run was interrupted during setup');
+        return this.finish(run, 'failed', describeError(error));
       }
-      const failure = this.interruptedFlag ? undefined : await this.runOnPool(run, data, context);
-      if (def.teardown) {
-        const teardown = def.teardown;
-        const ctx: TeardownContext<unknown, unknown> = { http: hookHttp, context, data };
-        try {
-          await runHook(`teardown of workflow '${name}'`, teardown.timeoutMs, () =>
-            teardown.run(ctx),
-          );
-        } catch (error) {
-          return this.finish(run, 'failed', describeError(error));
-        }
-      }
-      const status: WorkflowStatus = failure
-        ? 'failed'
-        : this.interruptedFlag
-          ? 'interrupted'
-          : 'completed';
-      this.finish(run, status, failure);
-    } finally {
-      hookHttp.close();
     }
+    const failure = this.interruptedFlag ? undefined : await this.runOnPool(run, data, context);
+    if (def.teardown) {
+      try {
+        await this.hook(run, 'teardown', def.teardown.timeoutMs, context, data);
+      } catch (error) {
+        return this.finish(run, 'failed', describeError(error));
+      }
+    }
+    const status: WorkflowStatus = failure
+      ? 'failed'
+      : this.interruptedFlag
+        ? 'interrupted'
+        : 'completed';
+    this.finish(run, status, failure);
   }
 
   /** Runs the workflow's iterations on the pool; returns why it failed, if it did. */
@@ -243,6 +277,7 @@ export class LocalRun {
           baseUrl: this.config.baseUrl,
           windowMs: this.config.windowMs,
           cancelGraceMs: this.config.cancelGraceMs,
+          source: this.config.bundle.source,
         };
         return encodePayload(spawn, `the setup data and context of workflow '${run.plan.name}'`);
       });
@@ -261,9 +296,18 @@ export class LocalRun {
     });
     run.handle = handle;
     if (this.interruptedFlag) handle.cancel('interrupted by the user');
+    const watchdog = this.watchdog(run, handle);
     const report = await handle.done;
+    clearInterval(watchdog);
     let failure: string | undefined;
     for (const w of report.workers) {
+      this.addDropped(w.completion?.droppedOutput);
+      const network = w.completion?.network;
+      if (network) {
+        run.network.requests += network.requests;
+        run.network.bytesSent += network.bytesSent;
+        run.network.bytesReceived += network.bytesReceived;
+      }
       if (w.failure) failure ??= `worker ${w.index}: ${w.failure}`;
       for (const note of w.completion?.notes ?? []) this.note(`${run.plan.name}: ${note}`);
       for (const [key, value] of Object.entries(w.completion?.published ?? {})) {
@@ -272,6 +316,30 @@ export class LocalRun {
       }
     }
     return failure;
+  }
+
+  /**
+   * The hard end of a workflow on the pool. Each worker ends its share by itself at the
+   * planned duration plus the graceful stop; one that has gone silent past that point is not
+   * yielding (a step in a busy loop) and is terminated, and past HARD_END_SLACK_MS more every
+   * worker still on it is. What they reported before stays in the statistics.
+   */
+  private watchdog(run: WorkflowRun, handle: PoolJobHandle): NodeJS.Timeout {
+    const startedAt = Date.now();
+    const endAt = startedAt + run.plannedMs + run.plan.definition.executor.gracefulStopMs;
+    return setInterval(() => {
+      const now = Date.now();
+      if (now < endAt) return;
+      const late = formatMs(now - startedAt);
+      if (now >= endAt + HARD_END_SLACK_MS) {
+        handle.terminateStalled(0, `was still running '${run.plan.name}' ${late} after it started`);
+      } else {
+        handle.terminateStalled(
+          STALLED_QUIET_MS,
+          `stopped responding while running '${run.plan.name}' (a step that never yields, such as a busy loop?) and was still busy ${late} after it started`,
+        );
+      }
+    }, WATCHDOG_TICK_MS);
   }
 
   private finish(run: WorkflowRun, status: WorkflowStatus, error: string | undefined): void {
@@ -325,9 +393,10 @@ export class LocalRun {
   }
 
   private workflowResults(): WorkflowResult[] {
-    return [...this.runs.values()].map((run) =>
-      run.aggregate.toResult(run.plan.thresholds, this.endedAtMs),
-    );
+    return [...this.runs.values()].map((run) => ({
+      ...run.aggregate.toResult(run.plan.thresholds, this.endedAtMs),
+      network: { ...run.network },
+    }));
   }
 
   /** The run's exit code by the documented precedence: interrupted, run failed, thresholds. */
@@ -338,7 +407,8 @@ export class LocalRun {
       (t, w) => ({ count: t.count + w.totals.count, ok: t.ok + w.totals.ok }),
       { count: 0, ok: 0 },
     );
-    if (failed || (totals.count > 0 && totals.ok === 0)) return EXIT.runFailed;
+    if (failed || (totals.count > 0 && totals.ok === 0) || brokenWork(results.workflows).length > 0)
+      return EXIT.runFailed;
     if (results.thresholds.failed > 0) return EXIT.thresholdsFailed;
     return EXIT.ok;
   }
@@ -363,6 +433,7 @@ export class LocalRun {
   results(): RunResults {
     const workflows = this.workflowResults();
     this.unreachableNotes(workflows);
+    for (const problem of brokenWork(workflows)) this.note(problem);
     const endedAt = this.endedAtMs ?? Date.now();
     const draft = buildRunResults(
       {
@@ -386,6 +457,12 @@ export class LocalRun {
       },
       workflows,
     );
+    if (this.droppedOutput.writes > 0) {
+      draft.run.droppedOutput = { ...this.droppedOutput };
+      draft.run.notes.push(
+        `workflow output: dropped ${formatCount(this.droppedOutput.writes)} writes (${formatBytes(this.droppedOutput.bytes)}) printed faster than they could be shown`,
+      );
+    }
     const exitCode = this.exitCode(draft);
     draft.run.exitCode = exitCode;
     if (exitCode === EXIT.runFailed && !this.interruptedFlag) draft.run.status = 'failed';

@@ -1,7 +1,7 @@
 // What travels inside the pool protocol's opaque payloads: the spawn request (the workflow
 // bundle by reference to the cache, never inline), the completion report, and statistics
 // windows. JSON text as UTF-8 bytes; decoding validates shape, never trusts the peer.
-import type { JobSpec, PublishedValue } from '../engine/job.js';
+import type { JobSpec, NetworkTotals, PublishedValue } from '../engine/job.js';
 import type { StatsWindow } from '../stats/types.js';
 import { SalvoError } from '../errors.js';
 import { MAX_PAYLOAD_BYTES } from './protocol/limits.js';
@@ -19,6 +19,10 @@ export interface CompletionPayload {
   published: Record<string, PublishedValue>;
   interrupted: number;
   notes: string[];
+  /** Workflow output the worker dropped while running the job (see worker-output.ts). */
+  droppedOutput?: { writes: number; bytes: number };
+  /** HTTP requests written and bytes on the wire by the job's VUs. */
+  network?: NetworkTotals;
 }
 
 const encoder = new TextEncoder();

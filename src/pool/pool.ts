@@ -1,6 +1,7 @@
 // The main-thread shell of the local pool: one worker thread per slot, each driven by its own
 // sans-I/O PoolCoordinator over the thread's MessagePort. Everything from a worker is decoded
 // and validated at this boundary; a bad message is counted and reported, never trusted.
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { describeError } from '../errors.js';
 import type { StatsWindow } from '../stats/types.js';
@@ -24,6 +25,13 @@ export interface PoolJobHandle {
   readonly done: Promise<PoolJobReport>;
   /** Starts cancel → drain → finalize on every worker still running the job. Idempotent. */
   cancel(reason: string): void;
+  /**
+   * Terminates the worker of every part still running whose thread has sent nothing for
+   * `quietMs` (all of them when `quietMs` is 0): a thread that does not yield (a step in a busy
+   * loop) cannot be asked to stop. Its part ends with a failure saying so; the statistics it
+   * already reported stay merged. Returns how many workers were terminated.
+   */
+  terminateStalled(quietMs: number, why: string): number;
 }
 
 export interface WorkerPool {
@@ -41,7 +49,10 @@ export interface PoolOptions {
   seed?: number;
   /** How long a worker may take to report bootstrap readiness. */
   bootTimeoutMs?: number;
-  /** Extra time, past the job's cancel grace, a worker may take to finalize a cancelled job. */
+  /**
+   * How long a worker may take to finalize a cancelled job (its drain grace included); past
+   * it the worker is terminated.
+   */
   finalizeSlackMs?: number;
   onDiagnostic?: (worker: number, level: string, message: string) => void;
 }
@@ -60,7 +71,11 @@ interface Slot {
   readonly worker: Worker;
   readonly coordinator: PoolCoordinator;
   readonly parts: Map<number, JobPart>;
+  /** Resolves once the worker reported bootstrap readiness; rejects if it never does. */
+  readonly ready: Promise<void>;
   alive: boolean;
+  /** When the worker last sent anything (performance.now()). */
+  lastHeardAt: number;
   onReady: ((error?: Error) => void) | undefined;
   onShutdown: (() => void) | undefined;
 }
@@ -75,6 +90,7 @@ export class ThreadPool implements WorkerPool {
   private readonly slots: Slot[] = [];
   private readonly options: PoolOptions;
   private nextJobId = 1;
+  private shuttingDown = false;
   /** Messages from workers that failed decoding or validation. */
   protocolErrors = 0;
 
@@ -93,52 +109,69 @@ export class ThreadPool implements WorkerPool {
   /** Starts `size` worker threads and waits until every one reports bootstrap readiness. */
   static async start(options: PoolOptions): Promise<ThreadPool> {
     const pool = new ThreadPool(options);
-    const seed = options.seed ?? 1;
-    const ready: Promise<void>[] = [];
-    for (let index = 0; index < options.size; index++) {
-      const worker = new Worker(WORKER_ENTRY, { workerData: { seed, index } });
-      const slot: Slot = {
-        index,
-        worker,
-        coordinator: new PoolCoordinator(seed),
-        parts: new Map(),
-        alive: true,
-        onReady: undefined,
-        onShutdown: undefined,
-      };
-      pool.slots.push(slot);
-      ready.push(
-        new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(
-            () =>
-              reject(
-                new Error(
-                  `worker ${index} did not start within ${options.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS}ms`,
-                ),
-              ),
-            options.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS,
-          );
-          slot.onReady = (error) => {
-            clearTimeout(timer);
-            slot.onReady = undefined;
-            if (error) reject(error);
-            else resolve();
-          };
-        }),
-      );
-      worker.on('message', (message: unknown) => pool.receive(slot, message));
-      worker.on('error', (error) =>
-        pool.workerDied(slot, `worker thread crashed: ${describeError(error)}`),
-      );
-      worker.on('exit', (code) => pool.workerDied(slot, `worker thread exited with code ${code}`));
-    }
+    for (let index = 0; index < options.size; index++) pool.slots.push(pool.startSlot(index));
     try {
-      await Promise.all(ready);
+      await Promise.all(pool.slots.map((slot) => slot.ready));
     } catch (error) {
       await pool.terminate();
       throw error;
     }
     return pool;
+  }
+
+  /** Starts the worker thread of slot `index`; its `ready` settles on bootstrap. */
+  private startSlot(index: number): Slot {
+    const seed = this.options.seed ?? 1;
+    const bootMs = this.options.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS;
+    const worker = new Worker(WORKER_ENTRY, { workerData: { seed, index } });
+    let onReady: (error?: Error) => void = () => undefined;
+    const ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`worker ${index} did not start within ${bootMs}ms`)),
+        bootMs,
+      );
+      onReady = (error) => {
+        clearTimeout(timer);
+        slot.onReady = undefined;
+        if (error) reject(error);
+        else resolve();
+      };
+    });
+    // A slot restarted for a later job reports a failed start through its job, not here.
+    ready.catch((error: unknown) => {
+      this.diagnostic(slot, 'error', describeError(error));
+    });
+    const slot: Slot = {
+      index,
+      worker,
+      coordinator: new PoolCoordinator(seed),
+      parts: new Map(),
+      ready,
+      alive: true,
+      lastHeardAt: performance.now(),
+      onReady,
+      onShutdown: undefined,
+    };
+    worker.on('message', (message: unknown) => this.receive(slot, message));
+    worker.on('error', (error) =>
+      this.workerDied(slot, `worker thread crashed: ${describeError(error)}`),
+    );
+    worker.on('exit', (code) =>
+      this.workerDied(
+        slot,
+        `worker thread ${index} exited with code ${code}: the workflow called process.exit(), which ends the thread running it (a workflow must not exit the process)`,
+      ),
+    );
+    return slot;
+  }
+
+  /** The slot at `index`, restarted first when its worker has died or was terminated. */
+  private liveSlot(index: number): Slot | undefined {
+    const slot = this.slots[index];
+    if (!slot || slot.alive || this.shuttingDown) return slot;
+    const fresh = this.startSlot(index);
+    this.slots[index] = fresh;
+    return fresh;
   }
 
   runJob(
@@ -149,9 +182,10 @@ export class ThreadPool implements WorkerPool {
     const jobId = this.nextJobId++;
     const parts: JobPart[] = [];
     const reports: Promise<WorkerReport>[] = [];
-    this.slots.forEach((slot, index) => {
+    for (let index = 0; index < this.slots.length; index++) {
       const payload = payloads[index];
-      if (!payload) return;
+      const slot = payload ? this.liveSlot(index) : undefined;
+      if (!payload || !slot) continue;
       reports.push(
         new Promise<WorkerReport>((resolve) => {
           const part: JobPart = {
@@ -165,21 +199,27 @@ export class ThreadPool implements WorkerPool {
           parts.push(part);
           if (!slot.alive) return this.finish(part, { failure: 'worker thread is not running' });
           slot.parts.set(jobId, part);
-          const accepted = slot.coordinator.spawnJob({
-            jobId,
-            regionId: 0,
-            taskId: index,
-            obligationId: jobId,
-            payload,
-          });
-          if (!accepted.ok)
-            return this.finish(part, {
-              failure: `could not start '${workflow}': ${accepted.error.message}`,
-            });
-          this.flush(slot);
+          slot.ready.then(
+            () => {
+              if (part.finished) return;
+              const accepted = slot.coordinator.spawnJob({
+                jobId,
+                regionId: 0,
+                taskId: index,
+                obligationId: jobId,
+                payload,
+              });
+              if (!accepted.ok)
+                return this.finish(part, {
+                  failure: `could not start '${workflow}': ${accepted.error.message}`,
+                });
+              this.flush(slot);
+            },
+            (error: unknown) => this.finish(part, { failure: describeError(error) }),
+          );
         }),
       );
-    });
+    }
     let cancelled = false;
     return {
       done: Promise.all(reports).then((workers) => ({ workers })),
@@ -188,7 +228,28 @@ export class ThreadPool implements WorkerPool {
         cancelled = true;
         for (const part of parts) this.cancelPart(part, reason);
       },
+      terminateStalled: (quietMs: number, why: string) => {
+        const now = performance.now();
+        let terminated = 0;
+        for (const part of parts) {
+          if (part.finished || now - part.slot.lastHeardAt < quietMs) continue;
+          terminated++;
+          this.kill(part.slot, `worker ${part.slot.index} ${why}; it was terminated`);
+        }
+        return terminated;
+      },
     };
+  }
+
+  /** Terminates a slot's worker; its parts end with `why` (what they reported is kept). */
+  private kill(slot: Slot, why: string): void {
+    if (!slot.alive) return;
+    slot.alive = false;
+    for (const part of [...slot.parts.values()]) this.finish(part, { failure: why });
+    slot.onShutdown?.();
+    slot.worker.terminate().catch((error: unknown) => {
+      this.diagnostic(slot, 'error', `terminating worker ${slot.index}: ${describeError(error)}`);
+    });
   }
 
   private cancelPart(part: JobPart, reason: string): void {
@@ -199,9 +260,10 @@ export class ThreadPool implements WorkerPool {
     const limitMs = this.options.finalizeSlackMs ?? DEFAULT_FINALIZE_SLACK_MS;
     part.cancelTimer = setTimeout(
       () =>
-        this.finish(part, {
-          failure: `worker ${part.slot.index} did not finalize the cancelled job within ${limitMs}ms`,
-        }),
+        this.kill(
+          part.slot,
+          `worker ${part.slot.index} did not finalize the cancelled job within ${limitMs}ms (a step that never yields?); it was terminated`,
+        ),
       limitMs,
     );
   }
@@ -234,6 +296,7 @@ export class ThreadPool implements WorkerPool {
   }
 
   private receive(slot: Slot, message: unknown): void {
+    slot.lastHeardAt = performance.now();
     const decoded = decodeEnvelope(message);
     if (!decoded.ok) {
       this.protocolErrors++;
@@ -332,6 +395,7 @@ export class ThreadPool implements WorkerPool {
 
   /** Graceful shutdown: every worker is asked to stop and given a moment, then terminated. */
   async shutdown(): Promise<void> {
+    this.shuttingDown = true;
     await Promise.all(
       this.slots.map(
         (slot) =>

@@ -10,12 +10,19 @@ import { WorkflowJob } from '../engine/job.js';
 import { importWorkflows } from '../engine/loader.js';
 import { buildStepGraph } from '../engine/plan.js';
 import { describeError } from '../errors.js';
-import { decodeSpawn, encodePayload, type SpawnPayload } from './payloads.js';
+import {
+  decodeSpawn,
+  encodePayload,
+  type CompletionPayload,
+  type SpawnPayload,
+} from './payloads.js';
 import { decodeEnvelope } from './protocol/envelope.js';
 import { WorkerEndpoint, type WorkerCommand } from './protocol/endpoint.js';
 import type { Accepted } from './protocol/errors.js';
+import { boundWorkerOutput, droppedSince } from './worker-output.js';
 
 process.setSourceMapsEnabled(true);
+const output = boundWorkerOutput();
 
 interface RunningJob {
   job: WorkflowJob | undefined;
@@ -65,6 +72,7 @@ async function loadBundle(bundle: SpawnPayload['bundle']): Promise<AnyWorkflow[]
 async function spawn(jobId: number, payload: Uint8Array): Promise<void> {
   const state: RunningJob = { job: undefined, cancelled: false, graceMs: 0 };
   jobs.set(jobId, state);
+  const outputBefore = { ...output };
   try {
     const spec = decodeSpawn(payload);
     state.graceMs = spec.cancelGraceMs;
@@ -92,7 +100,10 @@ async function spawn(jobId: number, payload: Uint8Array): Promise<void> {
     report(endpoint.reportStatus(jobId, 'running'), 'status');
     await job.run();
     if (state.cancelled) return; // cancel → drain → finalize owns the ending
-    const outcome = job.finalize();
+    const outcome: CompletionPayload = {
+      ...job.finalize(),
+      droppedOutput: droppedSince(outputBefore),
+    };
     report(
       endpoint.completeJob(jobId, {
         status: 'ok',

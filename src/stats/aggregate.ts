@@ -733,7 +733,11 @@ export class WorkflowAggregate implements ThresholdSubject {
       endedAt: this.endedMs === null ? null : new Date(this.endedMs).toISOString(),
       durationMs,
       vus: { max: this.maxActiveVus, allocated: this.maxAllocatedVus },
-      iterations: { ...this.iterations },
+      iterations: {
+        ...this.iterations,
+        // Started but never ended: still running when the run's hard end abandoned them.
+        interrupted: Math.max(0, this.iterations.started - this.iterations.completed),
+      },
       totals: { ...totals, rps: perSecond(totals.count) },
       steps,
       checks,

@@ -149,8 +149,21 @@ export interface WorkflowResult {
   endedAt: string | null;
   durationMs: number;
   vus: { max: number; allocated: number };
-  iterations: { started: number; completed: number; failed: number; dropped: number };
+  /** `interrupted`: started but never ended (abandoned at the run's end or its interruption). */
+  iterations: {
+    started: number;
+    completed: number;
+    failed: number;
+    dropped: number;
+    interrupted?: number;
+  };
+  /** Step executions (a step that sends no request is counted too). */
   totals: { count: number; ok: number; failed: number; rps: number };
+  /**
+   * HTTP requests actually written (retries included) and bytes on the wire, from the worker
+   * threads that finished their share (a thread terminated for not yielding cannot report).
+   */
+  network?: { requests: number; bytesSent: number; bytesReceived: number };
   steps: StepResult[];
   checks: CheckResult[];
   metrics: MetricResult[];
@@ -174,6 +187,8 @@ export interface RunResults {
     host: { platform: string; arch: string; cpus: number; hostname: string };
     /** Run-level problems worth a line in the summary (hook failures, unreachable target…). */
     notes: string[];
+    /** Console output of workflow code dropped because it came faster than it could be shown. */
+    droppedOutput?: { writes: number; bytes: number };
   };
   thresholds: { total: number; passed: number; failed: number };
   workflows: WorkflowResult[];

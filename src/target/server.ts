@@ -41,6 +41,16 @@ export const TARGET_ROUTES: readonly TargetRoute[] = [
     description: `200 after ms milliseconds (0 ≤ ms ≤ ${MAX_DELAY_MS})`,
   },
   {
+    method: 'POST',
+    path: '/login',
+    description: '200 JSON {token} for a JSON body {user}',
+  },
+  {
+    method: 'POST',
+    path: '/orders',
+    description: "201 JSON {id, items} with 'authorization: Bearer <token from /login>', else 401",
+  },
+  {
     method: 'GET',
     path: '/status/:code',
     description: 'that status (100–599; 1xx informational then 200; 204/304 without body)',
@@ -141,7 +151,12 @@ function sendStatus(res: http.ServerResponse, code: number): void {
   send(res, code, `${code} ${reason}\n`);
 }
 
-function echo(req: http.IncomingMessage, res: http.ServerResponse): void {
+/** Reads a request body of at most MAX_ECHO_BODY_BYTES (413 past that), then calls `done`. */
+function readBody(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  done: (body: string) => void,
+): void {
   const chunks: Buffer[] = [];
   let size = 0;
   let tooLarge = false;
@@ -152,19 +167,80 @@ function echo(req: http.IncomingMessage, res: http.ServerResponse): void {
         tooLarge = true;
         chunks.length = 0;
         res.setHeader('connection', 'close');
-        send(res, 413, `/echo reads at most ${MAX_ECHO_BODY_BYTES} bytes of request body\n`);
+        send(
+          res,
+          413,
+          `${req.url ?? ''} reads at most ${MAX_ECHO_BODY_BYTES} bytes of request body\n`,
+        );
       }
       return;
     }
     chunks.push(chunk);
   });
   req.on('end', () => {
-    if (tooLarge) return;
-    const body = Buffer.concat(chunks, size).toString('utf8');
+    if (!tooLarge) done(Buffer.concat(chunks, size).toString('utf8'));
+  });
+}
+
+function echo(req: http.IncomingMessage, res: http.ServerResponse): void {
+  readBody(req, res, (body) => {
     const doc = { method: req.method, url: req.url, headers: req.headers, body };
     send(res, 200, JSON.stringify(doc), 'application/json');
   });
 }
+
+function parseJsonObject(body: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(body);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
+  } catch (error) {
+    void error; // the caller answers 400 saying what the body must be
+    return null;
+  }
+}
+
+const TOKEN_PREFIX = 'salvo-demo-';
+
+/** POST /login {user} → {token}; POST /orders with that token as a bearer → 201 {id, items}. */
+function shop(
+  path: '/login' | '/orders',
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): void {
+  if (req.method !== 'POST') {
+    res.setHeader('allow', 'POST');
+    send(res, 405, `${path} answers POST\n`);
+    return;
+  }
+  readBody(req, res, (body) => {
+    const doc = parseJsonObject(body);
+    if (path === '/login') {
+      const user = doc?.['user'];
+      if (typeof user !== 'string' || user === '') {
+        badRequest(res, '/login needs a JSON body {"user": "<name>"}');
+        return;
+      }
+      const token = `${TOKEN_PREFIX}${Buffer.from(user).toString('base64url')}`;
+      send(res, 200, JSON.stringify({ token }), 'application/json');
+      return;
+    }
+    const auth = req.headers.authorization ?? '';
+    if (!auth.startsWith(`Bearer ${TOKEN_PREFIX}`)) {
+      send(
+        res,
+        401,
+        "/orders needs 'authorization: Bearer <token>' with a token from POST /login\n",
+      );
+      return;
+    }
+    const id = ++orderCount;
+    send(res, 201, JSON.stringify({ id, items: doc?.['items'] ?? null }), 'application/json');
+  });
+}
+
+let orderCount = 0;
 
 function route(req: http.IncomingMessage, res: http.ServerResponse): void {
   const url = req.url ?? '/';
@@ -172,6 +248,10 @@ function route(req: http.IncomingMessage, res: http.ServerResponse): void {
   const path = q === -1 ? url : url.slice(0, q);
   if (path === '/echo') {
     echo(req, res);
+    return;
+  }
+  if (path === '/login' || path === '/orders') {
+    shop(path, req, res);
     return;
   }
   const method = req.method ?? 'GET';

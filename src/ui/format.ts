@@ -226,6 +226,26 @@ export function formatCompact(n: number): string {
   return sign + groupDigits(Math.round(abs).toString());
 }
 
+const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'] as const;
+
+/** A byte count in binary units: "512 B", "1.5 KiB", "42 MiB". */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n) || n < 0) return NO_VALUE;
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < BYTE_UNITS.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  const text =
+    unit === 0
+      ? String(Math.round(value))
+      : value < 10
+        ? value.toFixed(1)
+        : String(Math.round(value));
+  return `${text} ${BYTE_UNITS[unit]}`;
+}
+
 /** A count with thousands separators ("12,345"), or compact ("1.2M") when asked. */
 export function formatCount(n: number, opts: { compact?: boolean } = {}): string {
   if (!Number.isFinite(n)) return NO_VALUE;

@@ -5,6 +5,7 @@ import type { MetricResult, RunResults, ThresholdResult, WorkflowResult } from '
 import {
   createStyle,
   flow,
+  formatBytes,
   formatCount,
   formatDuration,
   formatLatency,
@@ -89,8 +90,12 @@ function kindList(kinds: readonly ErrorKindSummary[]): string {
 export function diagnoseWorkflow(wf: WorkflowResult): string | null {
   const { count, ok, failed } = wf.totals;
   if (wf.status === 'skipped') return null;
+  const it = wf.iterations;
+  if (it.started > 0 && it.completed === 0 && (it.interrupted ?? 0) > 0) {
+    return `no iteration finished: all ${formatCount(it.interrupted ?? 0)} were still running at the end (duration + gracefulStop) and were interrupted`;
+  }
   if (count === 0) {
-    return wf.iterations.started > 0 ? 'no requests were made' : null;
+    return it.started > 0 ? 'no steps ran' : null;
   }
   const kinds = errorKinds(wf);
   const top = kinds[0];
@@ -133,6 +138,7 @@ function workflowIcon(wf: WorkflowResult, diagnosis: string | null, style: Style
     case 'completed':
       if (wf.thresholds.some((t) => !t.passed)) return style.red(FAIL);
       if (wf.totals.count > 0 && wf.totals.ok === 0) return style.red(FAIL);
+      if (wf.steps.some((s) => s.count > 0 && s.ok === 0)) return style.red(FAIL);
       return diagnosis === null ? style.green(PASS) : style.yellow(WARN);
     case 'interrupted':
       return style.yellow('■');
@@ -344,6 +350,9 @@ function workflowSection(wf: WorkflowResult, width: number, style: Style): strin
         `${formatCount(it.completed)} completed`,
         it.failed > 0 ? style.red(`${formatCount(it.failed)} failed`) : '',
         it.dropped > 0 ? style.yellow(`${formatCount(it.dropped)} dropped`) : `0 dropped`,
+        (it.interrupted ?? 0) > 0
+          ? style.yellow(`${formatCount(it.interrupted ?? 0)} interrupted`)
+          : '',
       ],
       width,
       style,
@@ -353,7 +362,7 @@ function workflowSection(wf: WorkflowResult, width: number, style: Style): strin
   const failedText = `${formatCount(t.failed)} failed (${formatPercent(ratio(t.failed, t.count))})`;
   lines.push(
     ...labelled(
-      'requests',
+      'steps',
       [
         `${formatCount(t.count)} total`,
         `${formatCount(t.ok)} ok`,
@@ -364,6 +373,21 @@ function workflowSection(wf: WorkflowResult, width: number, style: Style): strin
       style,
     ),
   );
+  if (wf.network !== undefined) {
+    const n = wf.network;
+    lines.push(
+      ...labelled(
+        'network',
+        [
+          `${formatCount(n.requests)} requests`,
+          `${formatBytes(n.bytesSent)} sent`,
+          `${formatBytes(n.bytesReceived)} received`,
+        ],
+        width,
+        style,
+      ),
+    );
+  }
   const vus = [`max ${formatCount(wf.vus.max)}`, `allocated ${formatCount(wf.vus.allocated)}`];
   lines.push(...labelled('vus', vus, width, style));
   if (diagnosis !== null) lines.push(...warning(diagnosis, width, INDENT, style.red));

@@ -185,6 +185,18 @@ describe('failures during the run', () => {
     assert.ok(results.run.notes.some((n) => /target reachable/.test(n)));
   });
 
+  test('a threshold on a step or metric that does not exist is rejected before the run, naming the known targets', async () => {
+    const { cli: r, out } = await runFixture('threshold-unknown.ts', { target: target.url });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /a threshold names 'hom', which is no step or custom metric/);
+    assert.match(
+      r.stderr,
+      /known targets: '\*' \(all steps\), 'errors', step 'home', metric 'orders'/,
+    );
+    assert.doesNotMatch(r.stderr, /running /);
+    assert.equal(existsSync(out), false, 'no run, no results');
+  });
+
   test('thresholds that fail exit 3 and are listed as failed', async () => {
     const { cli: r, out } = await runFixture('thresholds-fail.ts', {
       target: target.url,

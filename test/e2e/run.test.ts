@@ -52,7 +52,7 @@ describe('salvo run', () => {
     );
   });
 
-  test('checks, custom metrics, thrown errors, statuses and thresholds are recorded; a failed threshold exits 3', async () => {
+  test('checks, custom metrics, thrown errors (with file:line), statuses and thresholds are recorded; a step failing in every execution fails the run (exit 4)', async () => {
     const out = join(dir, 'metrics.json');
     const csv = join(dir, 'metrics.csv');
     const r = await runCli([
@@ -67,7 +67,13 @@ describe('salvo run', () => {
       '--csv',
       csv,
     ]);
-    assert.equal(r.code, 3, r.stderr);
+    // 'ok' (a check that always fails) and 'unavailable' (always 503) fail in every
+    // execution: that fails the run (exit 4, not a green "completed"), naming each step.
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stdout, /✗ run failed/);
+    assert.doesNotMatch(r.stdout, /run completed/);
+    assert.match(r.stdout, /step 'ok' failed in all 40 executions, mostly check:body is nope/);
+    assert.match(r.stdout, /step 'unavailable' failed in all 40 executions, mostly status_503/);
     assert.match(r.stdout, /threshold/i);
     const results = readResults(out);
     assert.deepEqual(schemaErrors(results), []);
@@ -83,7 +89,15 @@ describe('salvo run', () => {
     const flaky = stepOf(w, 'flaky');
     assert.deepEqual([flaky.count, flaky.ok, flaky.failed], [40, 20, 20]);
     assert.equal(flaky.errors['exception'], 20);
-    assert.match(flaky.errorSamples['exception'] ?? '', /boom on iteration \d+/);
+    // Error samples say where in the workflow file: the throw's line, or the step's.
+    assert.match(
+      flaky.errorSamples['exception'] ?? '',
+      /boom on iteration \d+ \(at test\/fixtures\/workflows\/metrics\.ts:23:\d+\)/,
+    );
+    assert.match(
+      stepOf(w, 'unavailable').errorSamples['status_503'] ?? '',
+      /→ 503 \(at test\/fixtures\/workflows\/metrics\.ts:26\)/,
+    );
     assert.equal(stepOf(w, 'unavailable').errors['status_503'], 40);
     assert.deepEqual([stepOf(w, 'accepted-503').ok, stepOf(w, 'accepted-503').failed], [40, 0]);
     const metrics = Object.fromEntries(w.metrics.map((m) => [m.name, m]));
@@ -100,7 +114,8 @@ describe('salvo run', () => {
     assert.equal(byExpression['flaky: error_rate < 10%']?.passed, false);
     assert.equal(byExpression['flaky: error_rate < 10%']?.actual, 50);
     assert.equal(results.thresholds.failed, 1);
-    assert.equal(results.run.exitCode, 3);
+    assert.equal(results.run.exitCode, 4);
+    assert.equal(results.run.status, 'failed');
     const csvText = readFileSync(csv, 'utf8');
     assert.match(csvText.split('\n')[0] ?? '', /^workflow,step,count/);
     assert.equal(csvText.trim().split('\n').length, 1 + w.steps.length);
@@ -190,6 +205,18 @@ describe('salvo run', () => {
     }
     assert.deepEqual(totals[0], [600, 600, 600]);
     assert.deepEqual(totals[1], totals[0]);
+  });
+
+  test('an error in one step does not end the iteration before its sibling: one VU runs one iteration at a time', async () => {
+    const { cli: r, out } = await runFixture('sibling-throws.ts', { target: target.url });
+    const w = workflowOf(readResults(out), 'siblings');
+    assert.equal(w.status, 'completed', r.stderr);
+    // 2 s of iterations that each wait 200 ms: about 10, never more than 2 s / 200 ms + 1.
+    assert.ok(w.iterations.started <= 11, `${w.iterations.started} iterations started`);
+    assert.equal(stepOf(w, 'slow').count, w.iterations.completed);
+    const odd = stepOf(w, 'odd');
+    assert.equal(odd.errors['exception'], odd.count);
+    assert.match(odd.errorSamples['exception'] ?? '', /expectStatus threw: no opinion on statuses/);
   });
 
   test('the default results path is ./salvo-results/<workflow>-<time>.json and the summary says where', async () => {

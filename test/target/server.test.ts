@@ -60,6 +60,22 @@ void describe('target server', () => {
     }
   });
 
+  void it('POST /login returns a token that POST /orders accepts as a bearer; without it /orders is 401', async () => {
+    const login = await client.post('/login', { json: { user: 'demo' } });
+    assert.equal(login.status, 200);
+    const { token } = login.json<{ token: string }>();
+    assert.match(token, /^salvo-demo-/);
+    const order = await client.post('/orders', {
+      headers: { authorization: `Bearer ${token}` },
+      json: { items: 3 },
+    });
+    assert.equal(order.status, 201);
+    assert.equal(order.json<{ items: number }>().items, 3);
+    assert.equal((await client.post('/orders', { json: { items: 1 } })).status, 401);
+    assert.equal((await client.post('/login', { json: {} })).status, 400);
+    assert.equal((await client.get('/login')).status, 405);
+  });
+
   void it('/echo refuses a body over its limit with 413', async () => {
     const res = await client.post('/echo', { body: Buffer.alloc(MAX_ECHO_BODY_BYTES + 1, 'a') });
     assert.equal(res.status, 413);
@@ -160,7 +176,7 @@ void describe('target server', () => {
   });
 
   void it('every route has a path and a one-line description', () => {
-    assert.equal(TARGET_ROUTES.length, 6);
+    assert.equal(TARGET_ROUTES.length, 8);
     for (const route of TARGET_ROUTES) {
       assert.ok(route.path.startsWith('/'));
       assert.ok(route.description.length > 0 && !route.description.includes('\n'));

@@ -58,6 +58,37 @@ void describe('renderProgressLine', () => {
     );
   });
 
+  void it("p99 is not a finished workflow's single slow request, nor a step with a handful of samples", () => {
+    const line = renderProgressLine(
+      liveSnapshot({
+        workflows: [
+          liveWorkflow('login', {
+            status: 'completed',
+            steps: [liveStep('sign-in', { count: 1, p99Ms: 900 })],
+          }),
+          liveWorkflow('shop', {
+            steps: [
+              liveStep('home', { count: 5000, p99Ms: 3 }),
+              liveStep('rare', { count: 4, p99Ms: 400 }),
+            ],
+          }),
+        ],
+      }),
+    );
+    assert.match(line, /p99 3\.00ms$/);
+    const done = renderProgressLine(
+      liveSnapshot({
+        workflows: [
+          liveWorkflow('login', {
+            status: 'completed',
+            steps: [liveStep('sign-in', { count: 1, p99Ms: 900 })],
+          }),
+        ],
+      }),
+    );
+    assert.match(done, /p99 900\.00ms$|p99 900ms$/);
+  });
+
   void it('handles a run with nothing measured yet', () => {
     const line = renderProgressLine(
       liveSnapshot({ elapsedMs: 0, phase: 'starting', workflows: [] }),

@@ -49,7 +49,7 @@ void describe('renderSummary', () => {
     assert.match(text, /✓ run completed in 31s {3}examples\/shop\.ts {3}8 workers {3}run-1/);
     assert.match(text, /✓ shopper {3}constant-vus {3}completed {3}30s/);
     assert.match(text, /iterations {2}10,000 started {3}9,995 completed {3}5 failed {3}0 dropped/);
-    assert.match(text, /requests {4}60,000 total {3}59,980 ok {3}20 failed \(0\.03%\) {3}2,000\/s/);
+    assert.match(text, /steps {7}60,000 total {3}59,980 ok {3}20 failed \(0\.03%\) {3}2,000\/s/);
     assert.match(text, /step +count +ok +failed +rps +p50 +p90 +p95 +p99 +max/);
     assert.match(
       text,
@@ -246,7 +246,7 @@ void describe('diagnoseWorkflow', () => {
 
   void it('notices when iterations ran but made no requests, and ignores skipped workflows', () => {
     const none = workflowResult('w', { totals: { count: 0, ok: 0, failed: 0, rps: 0 }, steps: [] });
-    assert.equal(diagnoseWorkflow(none), 'no requests were made');
+    assert.equal(diagnoseWorkflow(none), 'no steps ran');
     assert.equal(diagnoseWorkflow({ ...none, status: 'skipped' }), null);
   });
 

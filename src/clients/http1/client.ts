@@ -12,6 +12,7 @@ import {
   type OriginPool as OriginPoolType,
   OriginPool,
   PendingRequest,
+  type ClientStats,
   type PoolHost,
   type PreconnectCallback,
   type ResponseCallback,
@@ -93,7 +94,12 @@ function count(value: number | undefined, fallback: number, name: string, min: n
 
 /** Everything behind the public API; the pools call back into it. */
 class ClientCore implements PoolHost {
-  readonly stats = { connectionsOpened: 0, requestsSent: 0 };
+  readonly stats: ClientStats = {
+    connectionsOpened: 0,
+    requestsSent: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+  };
   readonly maxConnectionsPerOrigin: number;
   readonly connectTimeoutMs: number;
   readonly keepAlive: boolean;
@@ -433,8 +439,11 @@ export class HttpClient {
     this.core = new ClientCore(options);
   }
 
-  /** Connections opened and requests written (retries included) since construction. */
-  get stats(): { readonly connectionsOpened: number; readonly requestsSent: number } {
+  /**
+   * Connections opened and requests written (retries included) since construction, and the
+   * bytes sent and received on connections closed so far (all of them after `close()`).
+   */
+  get stats(): Readonly<ClientStats> {
     return this.core.stats;
   }
 

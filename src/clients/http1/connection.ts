@@ -139,13 +139,21 @@ export class PendingRequest implements TimingSource {
   }
 }
 
+/** What a client counts. Bytes are those of closed connections (see Connection.close). */
+export interface ClientStats {
+  connectionsOpened: number;
+  requestsSent: number;
+  bytesSent: number;
+  bytesReceived: number;
+}
+
 /** What a pool needs from the client that owns it. */
 export interface PoolHost {
   readonly maxConnectionsPerOrigin: number;
   readonly connectTimeoutMs: number;
   readonly keepAlive: boolean;
   readonly tls: { rejectUnauthorized?: boolean; ca?: string | Buffer; servername?: string };
-  readonly stats: { connectionsOpened: number; requestsSent: number };
+  readonly stats: ClientStats;
   /** A response arrived (the connection is already released). */
   complete(req: PendingRequest, res: HttpResponse): void;
   /** The request failed; `req.done` is already set. */
@@ -431,6 +439,10 @@ export class Connection {
     if (this.opened !== null) this.openFailed('connection_closed', 'closed before it was ready');
     this.state = ST_CLOSED;
     this.clearTimers();
+    // Bytes on the wire are counted once per connection, when it closes (not per request).
+    const stats = this.pool.host.stats;
+    stats.bytesSent += this.socket.bytesWritten;
+    stats.bytesReceived += this.socket.bytesRead;
     this.socket.destroy();
     this.pool.remove(this);
   }
