@@ -7,6 +7,7 @@ import {
   DC_OUTCOMES,
   type DcOutcome,
   type DcState,
+  type JobFields,
   type JobStatus,
   type LedgerCommand,
   type LedgerConfig,
@@ -128,21 +129,11 @@ export function validateLedgerCommand(value: unknown, cfg: LedgerConfig): Ledger
 // ─── Snapshots ───
 
 /** One job as a snapshot stores it. */
-export interface JobSnapshot {
-  readonly jobId: string;
-  readonly client: string;
-  readonly idempotencyKey: string | null;
-  readonly payloadDigest: string;
-  readonly ownerGate: string;
-  readonly fence: number;
+export interface JobSnapshot extends JobFields {
   /** The fence the job was submitted with (its original answer names it). */
   readonly submitFence: number;
   /** The owner at submission (its original answer names it). */
   readonly submitOwnerGate: string;
-  readonly status: JobStatus;
-  readonly submittedAtMs: number;
-  readonly endedAtMs: number | null;
-  readonly cancelReason: string | null;
   /** Target datacenters in submission order with their states. */
   readonly dcs: ReadonlyArray<readonly [string, DcState]>;
 }

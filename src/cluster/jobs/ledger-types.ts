@@ -19,19 +19,14 @@ export const DC_OUTCOMES: readonly DcOutcome[] = ['completed', 'failed', 'cancel
  * each replica applying it computes the same state (the ledger never reads a clock).
  */
 export type LedgerCommand =
-  | {
+  | (Pick<
+      JobFields,
+      'jobId' | 'client' | 'idempotencyKey' | 'payloadDigest' | 'ownerGate' | 'fence'
+    > & {
       readonly type: 'submit';
       readonly atMs: number;
-      readonly jobId: string;
-      /** The authenticated submitter; idempotency keys are scoped to it. */
-      readonly client: string;
-      readonly idempotencyKey: string | null;
-      /** Digest of the submission (bundle, options, targets): what "the same payload" means. */
-      readonly payloadDigest: string;
-      readonly ownerGate: string;
-      readonly fence: number;
       readonly targetDcs: readonly string[];
-    }
+    })
   | {
       readonly type: 'dc-accepted';
       readonly atMs: number;
@@ -148,20 +143,28 @@ export interface LedgerApplied {
 
 export type LedgerResult = LedgerApplied | LedgerRejection;
 
-/** A read-only view of one job. */
-export interface JobView {
+/** What every view of a job holds, whether read by a caller or kept in a snapshot. */
+export interface JobFields {
   readonly jobId: string;
+  /** The authenticated submitter; idempotency keys are scoped to it. */
   readonly client: string;
   readonly idempotencyKey: string | null;
+  /** Digest of the submission (bundle, options, targets): what "the same payload" means. */
   readonly payloadDigest: string;
+  /** The gate that owns the job now, and its fence token. */
   readonly ownerGate: string;
   readonly fence: number;
   readonly status: JobStatus;
   readonly submittedAtMs: number;
   readonly endedAtMs: number | null;
   readonly cancelReason: string | null;
-  /** Each target datacenter's state, in the order the submission named them. */
+}
+
+/** A read-only view of one job. */
+export interface JobView extends JobFields {
+  /** Each target datacenter's state. */
   readonly dcs: Readonly<Record<string, DcState>>;
+  /** The target datacenters in the order the submission named them. */
   readonly targetDcs: readonly string[];
 }
 

@@ -39,6 +39,7 @@ import {
   type DcOutcome,
   type DcState,
   type EndedStatus,
+  type JobFields,
   type JobStatus,
   type JobView,
   type LedgerCommand,
@@ -51,17 +52,9 @@ import {
 } from './ledger-types.js';
 import type { Rejection } from './errors.js';
 
-interface JobRecord {
-  readonly jobId: string;
-  readonly client: string;
-  readonly idempotencyKey: string | null;
-  readonly payloadDigest: string;
-  ownerGate: string;
-  fence: number;
-  status: JobStatus;
-  readonly submittedAtMs: number;
-  endedAtMs: number | null;
-  cancelReason: string | null;
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+interface JobRecord extends Mutable<JobFields> {
   /** Target DCs in submission order (Map keeps it). */
   readonly dcs: Map<string, DcState>;
   readonly answer: SubmitAnswer;
@@ -412,18 +405,9 @@ export class JobLedger {
     const jobs: JobSnapshot[] = [];
     for (const j of this.jobs.values()) {
       jobs.push({
-        jobId: j.jobId,
-        client: j.client,
-        idempotencyKey: j.idempotencyKey,
-        payloadDigest: j.payloadDigest,
-        ownerGate: j.ownerGate,
-        fence: j.fence,
+        ...fieldsOf(j),
         submitFence: j.answer.fence,
         submitOwnerGate: j.answer.ownerGate,
-        status: j.status,
-        submittedAtMs: j.submittedAtMs,
-        endedAtMs: j.endedAtMs,
-        cancelReason: j.cancelReason,
         dcs: [...j.dcs],
       });
     }
@@ -452,23 +436,15 @@ export class JobLedger {
       if (isEnded(s.status) !== (s.endedAtMs !== null)) {
         return bad(`job '${s.jobId}' has status ${s.status} but endedAtMs ${String(s.endedAtMs)}`);
       }
+      const { submitFence, submitOwnerGate, dcs: _pairs, ...fields } = s;
       const job: JobRecord = {
-        jobId: s.jobId,
-        client: s.client,
-        idempotencyKey: s.idempotencyKey,
-        payloadDigest: s.payloadDigest,
-        ownerGate: s.ownerGate,
-        fence: s.fence,
-        status: s.status,
-        submittedAtMs: s.submittedAtMs,
-        endedAtMs: s.endedAtMs,
-        cancelReason: s.cancelReason,
+        ...fieldsOf(fields),
         dcs,
         answer: {
           jobId: s.jobId,
           submittedAtMs: s.submittedAtMs,
-          ownerGate: s.submitOwnerGate,
-          fence: s.submitFence,
+          ownerGate: submitOwnerGate,
+          fence: submitFence,
           targetDcs: [...dcs.keys()],
         },
       };
@@ -519,7 +495,7 @@ function refuse(code: LedgerErrorCode, message: string): LedgerRejection {
   return { ...reject(code, message), events: [] };
 }
 
-function view(j: JobRecord): JobView {
+function fieldsOf(j: JobFields): JobFields {
   return {
     jobId: j.jobId,
     client: j.client,
@@ -531,7 +507,9 @@ function view(j: JobRecord): JobView {
     submittedAtMs: j.submittedAtMs,
     endedAtMs: j.endedAtMs,
     cancelReason: j.cancelReason,
-    dcs: Object.fromEntries(j.dcs),
-    targetDcs: [...j.dcs.keys()],
   };
+}
+
+function view(j: JobRecord): JobView {
+  return { ...fieldsOf(j), dcs: Object.fromEntries(j.dcs), targetDcs: [...j.dcs.keys()] };
 }
