@@ -20,7 +20,10 @@
 //   steps, checks and metrics per job, and jobs, each have a bound; a window that would pass
 //   one is refused whole (E_WINDOW_BOUND), so results stay order-independent only below them.
 // - A sealed job (its result was taken) refuses late windows with E_JOB_SEALED; a dropped job
-//   leaves a bounded tombstone so stragglers cannot recreate it.
+//   leaves a bounded tombstone so stragglers cannot recreate it. `expire(nowMs)` drops jobs
+//   sealed longer than `sealedRetentionMs` and jobs that received no window for
+//   `idleJobTimeoutMs` (their owner is gone), so a forgotten job cannot hold memory forever.
+//   Time comes in as `nowMs` with each call; the merger never reads a clock.
 //
 // Why by hand: the local aggregate (src/stats/aggregate.ts) keeps first-seen samples, a start
 // anchored on the first window and a give-up policy for gaps, which are order-dependent; this
@@ -50,6 +53,10 @@ export interface WindowMergerConfig {
   readonly maxTombstones: number;
   /** Longest job, DC or worker id, in UTF-16 units. */
   readonly maxIdChars: number;
+  /** A sealed job stays readable this long, then `expire` drops it. */
+  readonly sealedRetentionMs: number;
+  /** A job that received no window for this long is dropped by `expire`. */
+  readonly idleJobTimeoutMs: number;
 }
 
 /** Defaults: the per-workflow bounds are those of the local aggregate (src/stats/aggregate.ts). */
@@ -60,6 +67,9 @@ export const DEFAULT_WINDOW_MERGER_CONFIG: WindowMergerConfig = {
   maxOutOfOrderPerSource: 256,
   maxTombstones: 10_000,
   maxIdChars: 256,
+  sealedRetentionMs: 60_000,
+  /** As long as REFERENCE §4.1 keeps dead workers before reaping them (900 s). */
+  idleJobTimeoutMs: 900_000,
 };
 
 /** A window as it travels up: who sent it, and the window itself (untrusted). */
@@ -189,6 +199,8 @@ interface WorkflowState {
 
 interface JobState {
   sealed: boolean;
+  /** When the job was sealed, or when its last window arrived (the later of the two). */
+  lastActivityMs: number;
   sourceCount: number;
   readonly workflows: Map<string, WorkflowState>;
   readonly dcs: Map<string, { totals: SourceTotals; workers: Map<string, SourceTotals> }>;
@@ -220,15 +232,16 @@ export class WindowMerger {
   }
 
   /** Merges one window unless it was merged before; refuses it whole if it is bad or too much. */
-  apply(input: WindowEnvelope): MergeResult {
-    const r = this.applyChecked(input);
+  apply(input: WindowEnvelope, nowMs: number): MergeResult {
+    jobsInvariant(Number.isFinite(nowMs), 'nowMs must be finite');
+    const r = this.applyChecked(input, nowMs);
     if (!r.ok) this.counters.rejected++;
     else if (r.merged) this.counters.merged++;
     else this.counters.duplicates++;
     return r;
   }
 
-  private applyChecked(input: WindowEnvelope): MergeResult {
+  private applyChecked(input: WindowEnvelope, nowMs: number): MergeResult {
     const idProblem = this.idProblem(input);
     if (idProblem) return reject('E_WINDOW_INVALID', idProblem);
     const problem = windowProblem(input.window);
@@ -262,7 +275,8 @@ export class WindowMerger {
     const bound = this.boundProblem(existing, wf, source === undefined, w);
     if (bound) return reject('E_WINDOW_BOUND', `${where}: ${bound}`);
 
-    const job = existing ?? this.newJob(input.job);
+    const job = existing ?? this.newJob(input.job, nowMs);
+    job.lastActivityMs = Math.max(job.lastActivityMs, nowMs);
     const state = wf ?? this.newWorkflow(job, w);
     const src = source ?? this.newSource(job, state, sourceKey);
     src.above.add(w.seq);
@@ -320,8 +334,14 @@ export class WindowMerger {
     return null;
   }
 
-  private newJob(id: string): JobState {
-    const job: JobState = { sealed: false, sourceCount: 0, workflows: new Map(), dcs: new Map() };
+  private newJob(id: string, nowMs: number): JobState {
+    const job: JobState = {
+      sealed: false,
+      lastActivityMs: nowMs,
+      sourceCount: 0,
+      workflows: new Map(),
+      dcs: new Map(),
+    };
     this.jobs.set(id, job);
     return job;
   }
@@ -474,9 +494,24 @@ export class WindowMerger {
   }
 
   /** Refuses every later window of `job` (E_JOB_SEALED); what was merged stays readable. */
-  seal(job: string): void {
+  seal(job: string, nowMs: number): void {
     const state = this.jobs.get(job);
-    if (state) state.sealed = true;
+    if (!state || state.sealed) return;
+    state.sealed = true;
+    state.lastActivityMs = Math.max(state.lastActivityMs, nowMs);
+  }
+
+  /** Drops jobs sealed or idle for longer than their retention; returns what it dropped, and why. */
+  expire(nowMs: number): Array<{ job: string; cause: 'sealed' | 'idle' }> {
+    const dropped: Array<{ job: string; cause: 'sealed' | 'idle' }> = [];
+    for (const [id, state] of this.jobs) {
+      const limit = state.sealed ? this.cfg.sealedRetentionMs : this.cfg.idleJobTimeoutMs;
+      if (nowMs - state.lastActivityMs >= limit) {
+        dropped.push({ job: id, cause: state.sealed ? 'sealed' : 'idle' });
+      }
+    }
+    for (const d of dropped) this.drop(d.job);
+    return dropped;
   }
 
   /** Frees everything of `job`; late windows of it stay refused (bounded tombstones). */

@@ -67,14 +67,14 @@ function merged(r: MergeResult): boolean {
 
 test('a replayed window is merged once; the merged histogram is the exact merge of the raw samples', () => {
   const m = new WindowMerger();
-  assert.equal(merged(m.apply(env(win(1)))), true);
-  assert.equal(merged(m.apply(env(win(1)))), false);
-  assert.equal(merged(m.apply(env(win(2)))), true);
+  assert.equal(merged(m.apply(env(win(1)), 0)), true);
+  assert.equal(merged(m.apply(env(win(1)), 0)), false);
+  assert.equal(merged(m.apply(env(win(2)), 0)), true);
   // The same seq from another worker, DC, workflow or job is another window.
-  assert.equal(merged(m.apply(env(win(1), 'a', 'w2'))), true);
-  assert.equal(merged(m.apply(env(win(1), 'b', 'w1'))), true);
-  assert.equal(merged(m.apply(env(win(1, { workflow: 'other' })))), true);
-  assert.equal(merged(m.apply(env(win(1), 'a', 'w1', 'job-2'))), true);
+  assert.equal(merged(m.apply(env(win(1), 'a', 'w2'), 0)), true);
+  assert.equal(merged(m.apply(env(win(1), 'b', 'w1'), 0)), true);
+  assert.equal(merged(m.apply(env(win(1, { workflow: 'other' })), 0)), true);
+  assert.equal(merged(m.apply(env(win(1), 'a', 'w1', 'job-2'), 0)), true);
   assert.deepEqual(m.counters, { merged: 6, duplicates: 1, rejected: 0 });
   const view = m.view('job-1');
   assert.ok(view);
@@ -91,8 +91,8 @@ test('GM-8.2.2 multi-DC stats merge: totals and percentiles equal those of the r
   const m = new WindowMerger();
   const dcA = [120, 130, 5000, 170];
   const dcB = [90, 80_000, 110];
-  merged(m.apply(env(win(1, { steps: { get: step(dcA, 1, { status_503: 1 }) } }), 'a', 'w1')));
-  merged(m.apply(env(win(1, { steps: { get: step(dcB) } }), 'b', 'w9')));
+  merged(m.apply(env(win(1, { steps: { get: step(dcA, 1, { status_503: 1 }) } }), 'a', 'w1'), 0));
+  merged(m.apply(env(win(1, { steps: { get: step(dcB) } }), 'b', 'w9'), 0));
   const view = m.view('job-1');
   assert.ok(view);
   const latency = Histogram.fromSparse(view.workflows.wf!.steps.get!.latency);
@@ -108,37 +108,57 @@ test('GM-8.2.2 multi-DC stats merge: totals and percentiles equal those of the r
 
 test('windows far ahead of a source are refused to be resent, so the seen-set stays bounded', () => {
   const m = new WindowMerger({ maxOutOfOrderPerSource: 4 });
-  merged(m.apply(env(win(2))));
-  merged(m.apply(env(win(4))));
-  const ahead = m.apply(env(win(5)));
+  merged(m.apply(env(win(2)), 0));
+  merged(m.apply(env(win(4)), 0));
+  const ahead = m.apply(env(win(5)), 0);
   assert.equal(ahead.ok, false);
   assert.equal(!ahead.ok && ahead.code, 'E_WINDOW_AHEAD');
-  merged(m.apply(env(win(1))));
-  assert.equal(merged(m.apply(env(win(5)))), true, 'accepted once the prefix moved');
-  assert.equal(merged(m.apply(env(win(3)))), true);
+  merged(m.apply(env(win(1)), 0));
+  assert.equal(merged(m.apply(env(win(5)), 0)), true, 'accepted once the prefix moved');
+  assert.equal(merged(m.apply(env(win(3)), 0)), true);
   // After the prefix is contiguous, every old seq is still known as merged.
-  for (let s = 1; s <= 5; s++) assert.equal(merged(m.apply(env(win(s)))), false);
+  for (let s = 1; s <= 5; s++) assert.equal(merged(m.apply(env(win(s)), 0)), false);
   assert.equal(m.view('job-1')?.workflows.wf?.seq, 5);
 });
 
 test('sealed and dropped jobs refuse late windows; dropped ones free their state', () => {
   const m = new WindowMerger({ maxTombstones: 2 });
-  merged(m.apply(env(win(1))));
-  m.seal('job-1');
-  const late = m.apply(env(win(2)));
+  merged(m.apply(env(win(1)), 0));
+  m.seal('job-1', 0);
+  const late = m.apply(env(win(2)), 0);
   assert.equal(!late.ok && late.code, 'E_JOB_SEALED');
   assert.equal(m.view('job-1')?.sealed, true);
   m.drop('job-1');
   assert.equal(m.view('job-1'), undefined);
   assert.equal(m.jobCount, 0);
-  const straggler = m.apply(env(win(3)));
+  const straggler = m.apply(env(win(3)), 0);
   assert.equal(!straggler.ok && straggler.code, 'E_JOB_SEALED');
   for (const j of ['x', 'y', 'z']) {
-    merged(m.apply(env(win(1), 'a', 'w1', j)));
+    merged(m.apply(env(win(1), 'a', 'w1', j), 0));
     m.drop(j);
   }
   // Only the newest two tombstones are kept: the oldest job id may start afresh.
-  assert.equal(merged(m.apply(env(win(3)))), true);
+  assert.equal(merged(m.apply(env(win(3)), 0)), true);
+});
+
+test('expire drops sealed jobs after their retention and idle jobs after their timeout', () => {
+  const m = new WindowMerger({ sealedRetentionMs: 100, idleJobTimeoutMs: 1000 });
+  merged(m.apply(env(win(1), 'a', 'w1', 'sealed'), 0));
+  merged(m.apply(env(win(1), 'a', 'w1', 'idle'), 0));
+  merged(m.apply(env(win(1), 'a', 'w1', 'busy'), 0));
+  m.seal('sealed', 500);
+  merged(m.apply(env(win(2), 'a', 'w1', 'busy'), 900));
+  assert.deepEqual(m.expire(599), []);
+  assert.deepEqual(m.expire(600), [{ job: 'sealed', cause: 'sealed' }]);
+  assert.deepEqual(m.expire(1000), [{ job: 'idle', cause: 'idle' }]);
+  assert.ok(m.view('busy'), 'a job that keeps receiving windows stays');
+  assert.equal(m.jobCount, 1);
+  const late = m.apply(env(win(2), 'a', 'w1', 'idle'), 1001);
+  assert.equal(
+    !late.ok && late.code,
+    'E_JOB_SEALED',
+    'an expired job is not recreated by a straggler',
+  );
 });
 
 test('bounds: jobs, sources and workflows per job; a refused window changes nothing', () => {
@@ -148,17 +168,17 @@ test('bounds: jobs, sources and workflows per job; a refused window changes noth
     maxWorkflowsPerJob: 2,
   };
   const m = new WindowMerger(cfg);
-  merged(m.apply(env(win(1))));
-  const other = m.apply(env(win(1), 'a', 'w1', 'job-2'));
+  merged(m.apply(env(win(1)), 0));
+  const other = m.apply(env(win(1), 'a', 'w1', 'job-2'), 0);
   assert.equal(!other.ok && other.code, 'E_TOO_MANY_JOBS');
-  merged(m.apply(env(win(1), 'a', 'w2')));
+  merged(m.apply(env(win(1), 'a', 'w2'), 0));
   const before = m.view('job-1');
-  const third = m.apply(env(win(1), 'a', 'w3'));
+  const third = m.apply(env(win(1), 'a', 'w3'), 0);
   assert.equal(!third.ok && third.code, 'E_WINDOW_BOUND');
   assert.deepEqual(m.view('job-1'), before);
-  const kind = m.apply(env(win(2, { metrics: { x: { kind: 'counter', value: 1 } } })));
+  const kind = m.apply(env(win(2, { metrics: { x: { kind: 'counter', value: 1 } } })), 0);
   merged(kind);
-  const clash = m.apply(env(win(3, { metrics: { x: { kind: 'rate', trues: 1, total: 1 } } })));
+  const clash = m.apply(env(win(3, { metrics: { x: { kind: 'rate', trues: 1, total: 1 } } })), 0);
   assert.equal(!clash.ok && clash.code, 'E_WINDOW_BOUND');
   assert.match(!clash.ok ? clash.message : '', /counter, not a rate/);
 });
@@ -183,14 +203,14 @@ test('malformed windows and envelopes are refused with what is wrong, never thro
     [{ job: 7, dc: 'a', worker: 'w', window: win(1) } as unknown as WindowEnvelope, /job must be/],
   ];
   for (const [input, message] of cases) {
-    const r = m.apply(input);
+    const r = m.apply(input, 0);
     assert.equal(!r.ok && r.code, 'E_WINDOW_INVALID');
     assert.match(!r.ok ? r.message : '', message);
   }
   assert.equal(m.jobCount, 0);
   fc.assert(
     fc.property(fc.anything(), (v) => {
-      const r = new WindowMerger().apply(env(v));
+      const r = new WindowMerger().apply(env(v), 0);
       assert.equal(r.ok, false);
     }),
     { numRuns: 200, seed: 3 },
@@ -203,9 +223,9 @@ test('past 100 error kinds per step, the smallest kinds are kept whatever the or
     win(i + 1, { steps: { get: step([10], 1, { [k]: 1 }, { [k]: `sample ${k}` }) } }),
   );
   const forward = new WindowMerger({ maxOutOfOrderPerSource: 1000 });
-  for (const w of windows) merged(forward.apply(env(w)));
+  for (const w of windows) merged(forward.apply(env(w), 0));
   const backward = new WindowMerger({ maxOutOfOrderPerSource: 1000 });
-  for (const w of [...windows].reverse()) merged(backward.apply(env(w)));
+  for (const w of [...windows].reverse()) merged(backward.apply(env(w), 0));
   const f = forward.view('job-1')?.workflows.wf?.steps.get;
   assert.deepEqual(backward.view('job-1')?.workflows.wf?.steps.get, f);
   assert.equal(Object.keys(f?.errors ?? {}).length, 101);
@@ -318,7 +338,7 @@ test('any permutation of the windows with duplicates yields the same merge as on
       fc.integer({ min: 1, max: 4 }),
       ([inOrder, shuffled], maxOutOfOrder) => {
         const reference = new WindowMerger();
-        for (const e of inOrder) assert.equal(merged(reference.apply(e)), true);
+        for (const e of inOrder) assert.equal(merged(reference.apply(e, 0)), true);
 
         const m = new WindowMerger({ maxOutOfOrderPerSource: maxOutOfOrder });
         // A sender retransmits what was refused as too far ahead, until everything is in.
@@ -328,7 +348,7 @@ test('any permutation of the windows with duplicates yields the same merge as on
           assert.ok(round < 100, 'retransmission converges');
           const again: WindowEnvelope[] = [];
           for (const e of pending) {
-            const r = m.apply(e);
+            const r = m.apply(e, 0);
             if (!r.ok) {
               assert.equal(r.code, 'E_WINDOW_AHEAD', r.message);
               again.push(e);
