@@ -19,7 +19,7 @@
 // - A workflow's VUs are split over its placements in proportion to their cores (largest
 //   remainder), so every placement gets at least one VU and the VUs add up to the demand.
 
-import { reject, type Rejection } from './errors.js';
+import { jobsInvariant, reject, type Rejection } from './errors.js';
 
 export type WorkerHealth = 'healthy' | 'busy' | 'degraded' | 'overloaded';
 export const WORKER_HEALTH: readonly WorkerHealth[] = ['healthy', 'busy', 'degraded', 'overloaded'];
@@ -197,6 +197,7 @@ function planRound(
     const mine: { worker: string; cores: number }[] = [];
     while (need > 0) {
       while (left[cursor] === 0) cursor++;
+      jobsInvariant(cursor < workers.length, 'a round was given more cores than its workers have');
       const take = Math.min(need, left[cursor]!);
       mine.push({ worker: workers[cursor]!.id, cores: take });
       left[cursor]! -= take;

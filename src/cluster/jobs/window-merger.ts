@@ -76,6 +76,10 @@ export const DEFAULT_WINDOW_MERGER_CONFIG: WindowMergerConfig = {
 export interface WindowEnvelope {
   readonly job: string;
   readonly dc: string;
+  /**
+   * The sending worker's incarnation (e.g. `id#session`), not only its id: a source numbers its
+   * windows 1, 2, 3… without gaps, and a restarted worker starts again from 1.
+   */
   readonly worker: string;
   readonly window: unknown;
 }

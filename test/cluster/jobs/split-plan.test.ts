@@ -125,6 +125,26 @@ test('MW-3.2.1 healthy workers are used first, busy and degraded only for what i
   );
 });
 
+test('MW-3.2.2 with no healthy worker, busy workers are used before degraded ones', () => {
+  const [round] = rounds(
+    planSplit([auto('a', 2)], [worker('deg', 8, 'degraded'), worker('busy', 2, 'busy')]),
+  );
+  assert.deepEqual(
+    round?.placements.map((p) => [p.worker, p.cores]),
+    [['busy', 2]],
+  );
+});
+
+test('MW-3.2.3 with neither healthy nor busy workers, degraded workers are used', () => {
+  const [round] = rounds(
+    planSplit([auto('a', 2)], [worker('hot', 8, 'overloaded'), worker('deg', 4, 'degraded')]),
+  );
+  assert.deepEqual(
+    round?.placements.map((p) => [p.worker, p.cores]),
+    [['deg', 2]],
+  );
+});
+
 test('MW-3.2.4 overloaded workers are never used; their cores do not count as capacity', () => {
   const r = planSplit(
     [auto('a', 5), auto('b', 5)],

@@ -121,13 +121,15 @@ test('windows far ahead of a source are refused to be resent, so the seen-set st
   assert.equal(m.view('job-1')?.workflows.wf?.seq, 5);
 });
 
-test('sealed and dropped jobs refuse late windows; dropped ones free their state', () => {
+test('GM-8.4.2 stats for a completed (sealed) job are refused as late, counted, and change nothing; dropped jobs free their state', () => {
   const m = new WindowMerger({ maxTombstones: 2 });
   merged(m.apply(env(win(1)), 0));
   m.seal('job-1', 0);
   const late = m.apply(env(win(2)), 0);
   assert.equal(!late.ok && late.code, 'E_JOB_SEALED');
+  assert.equal(m.counters.rejected, 1);
   assert.equal(m.view('job-1')?.sealed, true);
+  assert.equal(m.view('job-1')?.workflows.wf?.seq, 1, 'the late window was not merged');
   m.drop('job-1');
   assert.equal(m.view('job-1'), undefined);
   assert.equal(m.jobCount, 0);
