@@ -9,6 +9,7 @@ import { parseDuration, type Duration } from '../api/duration.js';
 import type { StepContext, WorkflowDefinition, Metrics } from '../api/workflow.js';
 import { HttpClient, HttpError, HttpResponse } from '../clients/http1/index.js';
 import { SalvoError, WorkflowConfigError, describeError } from '../errors.js';
+import type { LoopDelaySampler } from '../stats/loop-delay.js';
 import { WorkflowRecorder } from '../stats/recorder.js';
 import type { StatsWindow } from '../stats/types.js';
 import { startExecutor, type ExecutorHost } from './executors/index.js';
@@ -134,11 +135,16 @@ export class WorkflowJob {
   private readonly fast: boolean;
   private readonly sleepFn = (d: Duration): Promise<void> => this.sleep(d);
 
+  /**
+   * `loopDelay`: the thread's event-loop delay sampler; it runs while the job does and its
+   * samples travel in the job's windows.
+   */
   constructor(
     def: WorkflowDefinition,
     graph: StepGraph,
     spec: JobSpec,
     onWindow: (window: StatsWindow) => void,
+    private readonly loopDelay?: LoopDelaySampler,
   ) {
     this.def = def;
     this.graph = graph;
@@ -163,6 +169,7 @@ export class WorkflowJob {
 
   /** Runs the executor to its end (or until stop) and waits for in-flight iterations within gracefulStop. */
   async run(): Promise<JobOutcome> {
+    this.loopDelay?.acquire();
     this.windowTimer = setInterval(() => this.flushWindow(), this.spec.windowMs);
     this.sweepTimer = setInterval(() => this.sweepTimeouts(), SWEEP_INTERVAL_MS);
     const host = this.host();
@@ -191,6 +198,7 @@ export class WorkflowJob {
     if (!this.closed) {
       this.flushWindow();
       this.closed = true;
+      if (this.windowTimer !== undefined) this.loopDelay?.release();
       // A finalized job starts no more iterations, whatever ends the abandoned ones.
       this.stoppingFlag = true;
       clearInterval(this.windowTimer);
@@ -209,7 +217,10 @@ export class WorkflowJob {
     if (this.closed) return;
     this.recorder.setVus(this.peakActive, this.allVus.length);
     this.peakActive = this.active;
-    this.onWindow(this.recorder.takeWindow(Date.now()));
+    const window = this.recorder.takeWindow(Date.now());
+    const loopDelay = this.loopDelay?.take();
+    if (loopDelay) window.loopDelay = loopDelay;
+    this.onWindow(window);
   }
 
   private note(message: string): void {

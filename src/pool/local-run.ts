@@ -11,6 +11,8 @@ import type { PublishedValue } from '../engine/job.js';
 import { splitExecutor, type RunPlan, type WorkflowPlan } from '../engine/plan.js';
 import { EXIT, HookError, describeError, type ExitCode } from '../errors.js';
 import { WorkflowAggregate } from '../stats/aggregate.js';
+import { validateSparseHistogram } from '../stats/histogram.js';
+import { LoopDelayAggregate } from '../stats/loop-delay.js';
 import { buildRunResults } from '../stats/results.js';
 import type { RunResults, WorkflowResult, WorkflowStatus } from '../stats/types.js';
 import type { LiveSnapshot, LiveWorkflow } from '../ui/snapshot.js';
@@ -90,6 +92,7 @@ export class LocalRun {
   private interruptedFlag = false;
   /** Statistics windows that failed validation and were not merged. */
   rejectedWindows = 0;
+  private readonly loopDelay = new LoopDelayAggregate();
   private phase = 'starting';
 
   constructor(config: LocalRunConfig) {
@@ -251,7 +254,11 @@ export class LocalRun {
     }
     const handle = pool.runJob(run.plan.name, payloads, (worker, window) => {
       try {
-        run.aggregate.applyWindow(`w${worker}`, window);
+        // Checked first, so a malformed window changes nothing.
+        const loopDelay = window.loopDelay;
+        if (loopDelay !== undefined) validateSparseHistogram(loopDelay, 'event-loop delay');
+        const fresh = run.aggregate.applyWindow(`w${worker}`, window);
+        if (fresh && loopDelay !== undefined) this.loopDelay.add(worker, loopDelay);
       } catch (error) {
         this.rejectedWindows++;
         this.note(
@@ -385,6 +392,7 @@ export class LocalRun {
         notes: [...this.notes],
       },
       workflows,
+      this.loopDelay.toResult(),
     );
     const exitCode = this.exitCode(draft);
     draft.run.exitCode = exitCode;
