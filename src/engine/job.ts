@@ -305,8 +305,9 @@ export class WorkflowJob {
           },
       warmUp: (vus, ready) => this.warmUp(vus, ready),
       dropped: () => this.recorder.iterationDropped(),
-      setTimer: (fn, ms) => {
-        if (!this.closed) setTimeout(fn, ms);
+      setTimer: (fn, ms) => (this.closed ? null : setTimeout(fn, ms)),
+      clearTimer: (handle) => {
+        if (handle !== null) clearTimeout(handle as NodeJS.Timeout);
       },
       defer: (fn) => {
         setImmediate(fn);
