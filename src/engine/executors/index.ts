@@ -230,11 +230,22 @@ function arrivals<V extends HostVu>(
   /** Stopped for lack of a VU: the next release resumes the schedule. */
   let waiting = false;
   let timer: unknown = null;
+  /** When the armed timer fires (host clock). */
+  let timerAt = 0;
   let finish: () => void = () => undefined;
   const scheduled = new Promise<void>((resolve) => (finish = resolve));
-  const arm = (fn: () => void, ms: number): void => {
-    if (timer !== null) host.clearTimer(timer);
-    timer = host.setTimer(fn, ms);
+  /**
+   * Makes sure `run` happens within `ms` of `now`. An armed timer that fires no later is kept:
+   * firing early costs one run that re-arms, while re-arming on every release of a catch-up
+   * would cost a timer each.
+   */
+  const arm = (now: number, ms: number): void => {
+    if (timer !== null) {
+      if (timerAt <= now + ms) return;
+      host.clearTimer(timer);
+    }
+    timerAt = now + ms;
+    timer = host.setTimer(onTimer, ms);
   };
   const run = (): void => {
     waiting = false;
@@ -250,13 +261,13 @@ function arrivals<V extends HostVu>(
       const due = startedAt + offset;
       if (due - now > EARLY_START_MS) {
         now = host.now();
-        if (due - now > EARLY_START_MS) return arm(onTimer, due - now);
+        if (due - now > EARLY_START_MS) return arm(now, due - now);
       }
       const vu = host.acquireVu(maxVus);
       if (vu === null) {
         if (now - due <= MAX_VU_WAIT_MS) {
           waiting = true;
-          return arm(onTimer, due + MAX_VU_WAIT_MS - now);
+          return arm(now, due + MAX_VU_WAIT_MS - now);
         }
         host.dropped();
       } else {
@@ -265,7 +276,7 @@ function arrivals<V extends HostVu>(
       offset = iterationTime(++k);
       if (++started >= MAX_STARTS_PER_RUN) {
         // Let I/O and timers run, then carry on where this left off.
-        return arm(onTimer, 0);
+        return arm(now, 0);
       }
     }
   };
