@@ -18,6 +18,8 @@ export interface Sample {
   /** Open model: iterations the executor could not start for lack of a free VU (Salvo). */
   dropped?: number;
   latencyMs: { p50: number; p99: number; max: number };
+  /** Salvo: its own event-loop delay over the worker threads (results.generator), ms. */
+  loopDelayMs?: { p50: number; p99: number; max: number };
   usage: Usage | null;
   /** For Salvo's multi-workflow runs: the same figures per workflow. */
   workflows?: WorkflowFigures[];
@@ -67,6 +69,7 @@ interface SalvoResults {
     totals: { count: number; ok: number; failed: number };
     steps: { latencyMs: { p50: number; p99: number; max: number } }[];
   }[];
+  generator?: { eventLoopDelay: { merged: { p50: number; p99: number; max: number } } };
 }
 
 export interface SalvoLoad {
@@ -121,7 +124,9 @@ export async function runSalvo(ctx: Context, target: string, load: SalvoLoad): P
   const first = workflows[0];
   if (!first) throw new Error('salvo wrote results without workflows');
   const requests = workflows.reduce((t, w) => t + w.requests, 0);
+  const eld = results.generator?.eventLoopDelay.merged;
   return {
+    ...(eld ? { loopDelayMs: { p50: eld.p50, p99: eld.p99, max: eld.max } } : {}),
     tool: 'salvo',
     requests,
     durationS: first.durationS,

@@ -1,5 +1,6 @@
-// Turns the bench's samples into figures: medians per tool and scenario, the top-level ratios,
-// the issue's goals (met or missed), the printed table and the latest.json document.
+// Turns the bench's samples into figures: per tool and scenario the median and the spread
+// (min, max) across rounds, the top-level ratios, the goals (met or missed), the printed table
+// and the latest.json document.
 import type { Sample, Tool, WorkflowFigures } from './generators.js';
 
 export interface Figures {
@@ -11,10 +12,18 @@ export interface Figures {
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  /** Open model: iterations dropped for lack of a free VU (Salvo); null for other tools. */
+  dropped: number | null;
+  /** Salvo: its own event-loop delay p99 and max over the run, ms; null for other tools. */
+  loopDelayP99Ms: number | null;
+  loopDelayMaxMs: number | null;
 }
 
 export interface ToolResult {
   median: Figures;
+  /** The spread across rounds: each figure's smallest and largest value. */
+  min: Figures;
+  max: Figures;
   samples: SampleFigures[];
 }
 
@@ -28,15 +37,9 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? hi : ((sorted[mid - 1] ?? hi) + hi) / 2;
 }
 
-function medianOrNull(values: readonly (number | null)[]): number | null {
-  const present = values.filter((v): v is number => v !== null);
-  return present.length === 0 ? null : median(present);
-}
-
 export interface SampleFigures extends Figures {
   durationS: number;
   /** CPU seconds other processes took on the generator core during this run (noise). */
-  dropped: number | null;
   coreOtherS: number | null;
   /** Interrupt, softirq and steal seconds on the generator core during this run. */
   coreIrqS: number | null;
@@ -56,6 +59,8 @@ export function figuresOf(sample: Sample): SampleFigures {
     p99Ms: sample.latencyMs.p99,
     errors: sample.errors,
     dropped: sample.dropped ?? null,
+    loopDelayP99Ms: sample.loopDelayMs?.p99 ?? null,
+    loopDelayMaxMs: sample.loopDelayMs?.max ?? null,
     coreOtherS: sample.usage?.coreOtherS ?? null,
     coreIrqS: sample.usage?.coreIrqS ?? null,
     wallS: sample.usage?.wallS ?? null,
@@ -74,20 +79,39 @@ export function contention(samples: readonly SampleFigures[]): number | null {
   return wall > 0 ? Math.round((other / wall) * 1000) / 1000 : null;
 }
 
+type Reduce = (values: readonly number[]) => number;
+
+function reduceOrNull(values: readonly (number | null)[], f: Reduce): number | null {
+  const present = values.filter((v): v is number => v !== null);
+  return present.length === 0 ? null : f(present);
+}
+
+function figuresBy(figures: readonly SampleFigures[], f: Reduce): Figures {
+  const of = (pick: (x: SampleFigures) => number): number => f(figures.map(pick));
+  const orNull = (pick: (x: SampleFigures) => number | null): number | null =>
+    reduceOrNull(figures.map(pick), f);
+  return {
+    rps: of((x) => x.rps),
+    requests: of((x) => x.requests),
+    cpuS: orNull((x) => x.cpuS),
+    cpuPer100k: orNull((x) => x.cpuPer100k),
+    rssMiB: orNull((x) => x.rssMiB),
+    p50Ms: of((x) => x.p50Ms),
+    p99Ms: of((x) => x.p99Ms),
+    errors: of((x) => x.errors),
+    dropped: orNull((x) => x.dropped),
+    loopDelayP99Ms: orNull((x) => x.loopDelayP99Ms),
+    loopDelayMaxMs: orNull((x) => x.loopDelayMaxMs),
+  };
+}
+
 export function summarize(samples: readonly Sample[]): ToolResult {
   const figures = samples.map(figuresOf);
   return {
     samples: figures,
-    median: {
-      rps: median(figures.map((f) => f.rps)),
-      requests: median(figures.map((f) => f.requests)),
-      cpuS: medianOrNull(figures.map((f) => f.cpuS)),
-      cpuPer100k: medianOrNull(figures.map((f) => f.cpuPer100k)),
-      rssMiB: medianOrNull(figures.map((f) => f.rssMiB)),
-      p50Ms: median(figures.map((f) => f.p50Ms)),
-      p99Ms: median(figures.map((f) => f.p99Ms)),
-      errors: median(figures.map((f) => f.errors)),
-    },
+    median: figuresBy(figures, median),
+    min: figuresBy(figures, (v) => Math.min(...v)),
+    max: figuresBy(figures, (v) => Math.max(...v)),
   };
 }
 
@@ -147,7 +171,17 @@ export function table(rows: string[][]): string {
     .join('\n');
 }
 
-export function closedRows(scenario: string, byTool: ByTool): string[][] {
+/** `median (min–max)`, or just the value when every round gave the same. */
+function spread(r: ToolResult, pick: (f: Figures) => number | null, digits: number): string {
+  const mid = pick(r.median);
+  const lo = pick(r.min);
+  const hi = pick(r.max);
+  if (mid === null) return '—';
+  if (r.samples.length < 2 || (lo === hi && lo === mid)) return fmt(mid, digits);
+  return `${fmt(mid, digits)} (${fmt(lo, digits)}–${fmt(hi, digits)})`;
+}
+
+export function closedRows(scenario: string, byTool: ByTool, open = false): string[][] {
   const rows: string[][] = [];
   for (const [tool, result] of Object.entries(byTool)) {
     if (!result) continue;
@@ -155,13 +189,17 @@ export function closedRows(scenario: string, byTool: ByTool): string[][] {
     rows.push([
       scenario,
       tool,
-      fmt(m.rps),
-      fmt(m.cpuS, 2),
-      fmt(m.cpuPer100k, 2),
+      spread(result, (f) => f.rps, 0),
+      spread(result, (f) => f.cpuPer100k, 2),
       fmt(m.rssMiB, 1),
       fmt(m.p50Ms, 2),
-      fmt(m.p99Ms, 2),
+      spread(result, (f) => f.p99Ms, 2),
       fmt(m.errors),
+      open && result.samples.some((x) => x.dropped !== null)
+        ? result.samples.map((x) => fmt(x.dropped)).join(' / ')
+        : '—',
+      spread(result, (f) => f.loopDelayP99Ms, 2),
+      fmt(result.max.loopDelayMaxMs, 1),
     ]);
   }
   return rows;
@@ -170,13 +208,15 @@ export function closedRows(scenario: string, byTool: ByTool): string[][] {
 export const HEADER = [
   'scenario',
   'tool',
-  'req/s',
-  'CPU s',
-  'CPU s/100k',
+  'req/s (min–max)',
+  'CPU s/100k (min–max)',
   'peak RSS MiB',
   'p50 ms',
-  'p99 ms',
+  'p99 ms (min–max)',
   'errors',
+  'dropped per round',
+  'loop delay p99 ms',
+  'loop delay max ms',
 ];
 
 export function goalLines(goals: readonly Goal[]): string[] {

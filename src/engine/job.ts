@@ -10,6 +10,7 @@ import { plannedDurationMs } from '../api/executors.js';
 import type { StepContext, WorkflowDefinition, Metrics } from '../api/workflow.js';
 import { HttpClient, HttpError, HttpResponse } from '../clients/http1/index.js';
 import { SalvoError, WorkflowConfigError, describeError } from '../errors.js';
+import type { LoopDelaySampler } from '../stats/loop-delay.js';
 import { WorkflowRecorder } from '../stats/recorder.js';
 import type { StatsWindow } from '../stats/types.js';
 import { startExecutor, type ExecutorHost } from './executors/index.js';
@@ -149,11 +150,16 @@ export class WorkflowJob {
   /** Starts the planned-duration clock of `run` (once). */
   private armEnd: (() => void) | undefined = undefined;
 
+  /**
+   * `loopDelay`: the thread's event-loop delay sampler; it runs while the job does and its
+   * samples travel in the job's windows.
+   */
   constructor(
     def: WorkflowDefinition,
     graph: StepGraph,
     spec: JobSpec,
     onWindow: (window: StatsWindow) => void,
+    private readonly loopDelay?: LoopDelaySampler,
   ) {
     this.def = def;
     this.graph = graph;
@@ -183,6 +189,7 @@ export class WorkflowJob {
    * graceful-stop period and is then left to `finalize`, which abandons it as interrupted.
    */
   async run(): Promise<JobOutcome> {
+    this.loopDelay?.acquire();
     this.windowTimer = setInterval(() => this.flushWindow(), this.spec.windowMs);
     this.sweepTimer = setInterval(() => this.sweepTimeouts(), SWEEP_INTERVAL_MS);
     const config = this.spec.share.config;
@@ -223,6 +230,7 @@ export class WorkflowJob {
     if (!this.closed) {
       this.flushWindow();
       this.closed = true;
+      if (this.windowTimer !== undefined) this.loopDelay?.release();
       // A finalized job starts no more iterations, whatever ends the abandoned ones.
       this.stoppingFlag = true;
       clearInterval(this.windowTimer);
@@ -252,7 +260,10 @@ export class WorkflowJob {
     if (this.closed) return;
     this.recorder.setVus(this.peakActive, this.allVus.length);
     this.peakActive = this.active;
-    this.onWindow(this.recorder.takeWindow(Date.now()));
+    const window = this.recorder.takeWindow(Date.now());
+    const loopDelay = this.loopDelay?.take();
+    if (loopDelay) window.loopDelay = loopDelay;
+    this.onWindow(window);
   }
 
   private note(message: string): void {
@@ -341,8 +352,9 @@ export class WorkflowJob {
           ready();
         }),
       dropped: () => this.recorder.iterationDropped(),
-      setTimer: (fn, ms) => {
-        if (!this.closed) setTimeout(fn, ms);
+      setTimer: (fn, ms) => (this.closed ? null : setTimeout(fn, ms)),
+      clearTimer: (handle) => {
+        if (handle !== null) clearTimeout(handle as NodeJS.Timeout);
       },
       defer: (fn) => {
         setImmediate(fn);

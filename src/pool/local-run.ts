@@ -9,6 +9,8 @@ import type { NetworkTotals, PublishedValue } from '../engine/job.js';
 import { splitExecutor, type RunPlan, type WorkflowPlan } from '../engine/plan.js';
 import { EXIT, describeError, type ExitCode } from '../errors.js';
 import { WorkflowAggregate } from '../stats/aggregate.js';
+import { validateSparseHistogram } from '../stats/histogram.js';
+import { LoopDelayAggregate } from '../stats/loop-delay.js';
 import { buildRunResults } from '../stats/results.js';
 import type { RunResults, WorkflowResult, WorkflowStatus } from '../stats/types.js';
 import { formatBytes, formatCount } from '../ui/format.js';
@@ -99,6 +101,7 @@ export class LocalRun {
   private interruptedFlag = false;
   /** Statistics windows that failed validation and were not merged. */
   rejectedWindows = 0;
+  private readonly loopDelay = new LoopDelayAggregate();
   private phase = 'starting';
   /** Hooks running now, stopped at once by an interrupt. */
   private readonly hooks = new Set<RunningHook>();
@@ -286,7 +289,11 @@ export class LocalRun {
     }
     const handle = pool.runJob(run.plan.name, payloads, (worker, window) => {
       try {
-        run.aggregate.applyWindow(`w${worker}`, window);
+        // Checked first, so a malformed window changes nothing.
+        const loopDelay = window.loopDelay;
+        if (loopDelay !== undefined) validateSparseHistogram(loopDelay, 'event-loop delay');
+        const fresh = run.aggregate.applyWindow(`w${worker}`, window);
+        if (fresh && loopDelay !== undefined) this.loopDelay.add(worker, loopDelay);
       } catch (error) {
         this.rejectedWindows++;
         this.note(
@@ -456,6 +463,7 @@ export class LocalRun {
         notes: [...this.notes],
       },
       workflows,
+      this.loopDelay.toResult(),
     );
     if (this.droppedOutput.writes > 0) {
       draft.run.droppedOutput = { ...this.droppedOutput };

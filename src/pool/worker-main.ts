@@ -10,6 +10,7 @@ import { WorkflowJob } from '../engine/job.js';
 import { importWorkflows } from '../engine/loader.js';
 import { buildStepGraph } from '../engine/plan.js';
 import { describeError } from '../errors.js';
+import { LoopDelaySampler } from '../stats/loop-delay.js';
 import {
   decodeSpawn,
   encodePayload,
@@ -38,6 +39,8 @@ const jobs = new Map<number, RunningJob>();
 /** Loaded bundles by path; a run uses one bundle, so this stays tiny. */
 const bundles = new Map<string, Promise<AnyWorkflow[]>>();
 const MAX_CACHED_BUNDLES = 8;
+/** The thread's own event-loop delay, sampled while any job runs. */
+const loopDelay = new LoopDelaySampler();
 
 function flush(): void {
   for (const envelope of endpoint.drainOutbox()) port?.postMessage(envelope);
@@ -80,21 +83,27 @@ async function spawn(jobId: number, payload: Uint8Array): Promise<void> {
     const found = workflows.find((w) => w.definition.name === spec.workflow);
     if (!found) throw new Error(`workflow '${spec.workflow}' is not in the bundle`);
     const def = found.definition;
-    const job = new WorkflowJob(def, buildStepGraph(def), spec, (window) => {
-      try {
-        report(
-          endpoint.statsWindow(jobId, window.seq, encodePayload(window, 'a statistics window')),
-          'stats window',
-        );
-      } catch (error) {
-        endpoint.diagnostic(
-          'error',
-          'stats',
-          `lost statistics window ${window.seq}: ${describeError(error)}`,
-        );
-        flush();
-      }
-    });
+    const job = new WorkflowJob(
+      def,
+      buildStepGraph(def),
+      spec,
+      (window) => {
+        try {
+          report(
+            endpoint.statsWindow(jobId, window.seq, encodePayload(window, 'a statistics window')),
+            'stats window',
+          );
+        } catch (error) {
+          endpoint.diagnostic(
+            'error',
+            'stats',
+            `lost statistics window ${window.seq}: ${describeError(error)}`,
+          );
+          flush();
+        }
+      },
+      loopDelay,
+    );
     state.job = job;
     if (state.cancelled) job.stop();
     report(endpoint.reportStatus(jobId, 'running'), 'status');

@@ -205,7 +205,7 @@ function ms(us: number): number {
 }
 
 /** Summary of a histogram of integer units, divided by `divisor`, rounded to 1/1000. */
-function summarize(h: Histogram, divisor: number): LatencySummary {
+export function summarize(h: Histogram, divisor: number): LatencySummary {
   const scale = (v: number): number => Math.round((v / divisor) * 1000) / 1000;
   if (h.isEmpty) {
     return { min: 0, max: 0, mean: 0, stdev: 0, p50: 0, p75: 0, p90: 0, p95: 0, p99: 0, p999: 0 };

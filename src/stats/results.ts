@@ -3,17 +3,26 @@
 
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { RESULTS_SCHEMA, type RunResults, type WorkflowResult } from './types.js';
+import {
+  RESULTS_SCHEMA,
+  type GeneratorResult,
+  type RunResults,
+  type WorkflowResult,
+} from './types.js';
 
 /** Longest workflow-name part of a default results file name. */
 const MAX_FILE_NAME_PART_CHARS = 100;
 
 export type RunMeta = RunResults['run'];
 
-/** The results document: `meta`, the workflows, and threshold totals counted from them. */
+/**
+ * The results document: `meta`, the workflows, threshold totals counted from them, and the
+ * generator's own figures when given.
+ */
 export function buildRunResults(
   meta: RunMeta,
   workflowResults: readonly WorkflowResult[],
+  generator?: GeneratorResult,
 ): RunResults {
   let total = 0;
   let passed = 0;
@@ -23,12 +32,14 @@ export function buildRunResults(
       if (threshold.passed) passed++;
     }
   }
-  return {
+  const results: RunResults = {
     schema: RESULTS_SCHEMA,
     run: meta,
     thresholds: { total, passed, failed: total - passed },
     workflows: [...workflowResults],
   };
+  if (generator !== undefined) results.generator = generator;
+  return results;
 }
 
 let tempCounter = 0;

@@ -63,6 +63,11 @@ export interface StatsWindow {
   /** Check outcomes by step, then by check name. */
   checks: Record<string, Record<string, CheckWindow>>;
   metrics: Record<string, MetricWindow>;
+  /**
+   * The thread's event-loop delay samples (µs) since its previous window, whichever of the
+   * thread's jobs ships them (src/stats/loop-delay.ts). Absent when there were none.
+   */
+  loopDelay?: SparseHistogram;
 }
 
 // ─── Results document, schema "salvo.results/v1" (schema/salvo.results.v1.json) ───
@@ -171,6 +176,26 @@ export interface WorkflowResult {
   timeline: Timeline;
 }
 
+/** Event-loop delay figures (ms) of one worker thread or of all merged. */
+export type LoopDelaySummary = LatencySummary & { samples: number };
+
+export interface LoopDelayResult {
+  /** The sampling timer's period; each sample is how much later than it the timer ran. */
+  resolutionMs: number;
+  /** The summary warns when `merged.p99` exceeds it. */
+  warnP99Ms: number;
+  exceeded: boolean;
+  merged: LoopDelaySummary;
+  threads: (LoopDelaySummary & { worker: number })[];
+  /** The merged samples in microseconds. */
+  histogram: SparseHistogram;
+}
+
+/** How the load generator itself fared: its pauses show up as latency or missing load. */
+export interface GeneratorResult {
+  eventLoopDelay: LoopDelayResult;
+}
+
 export interface RunResults {
   schema: typeof RESULTS_SCHEMA;
   run: {
@@ -192,4 +217,6 @@ export interface RunResults {
   };
   thresholds: { total: number; passed: number; failed: number };
   workflows: WorkflowResult[];
+  /** Written by every local run; absent in documents of older versions. */
+  generator?: GeneratorResult;
 }

@@ -405,6 +405,30 @@ function workflowSection(wf: WorkflowResult, width: number, style: Style): strin
   return lines;
 }
 
+/**
+ * A plain-words warning when the generator's own event-loop delay (results.generator) was above
+ * its bound: its pauses then show up as the target's latency or as dropped iterations. Null
+ * otherwise, or when the document has no such figures.
+ */
+export function loopDelayWarning(results: RunResults): string | null {
+  const eld = results.generator?.eventLoopDelay;
+  if (eld === undefined || eld.merged.p99 <= eld.warnP99Ms) return null;
+  const worst = eld.threads.reduce<(typeof eld.threads)[number] | null>(
+    (w, t) => (w === null || t.p99 > w.p99 ? t : w),
+    null,
+  );
+  const where =
+    eld.threads.length > 1 && worst !== null
+      ? `; worst thread: worker ${worst.worker}, p99 ${formatLatency(worst.p99)}`
+      : '';
+  return (
+    `the load generator itself was delayed: event-loop delay p99 ${formatLatency(eld.merged.p99)}, ` +
+    `max ${formatLatency(eld.merged.max)} (bound ${formatLatency(eld.warnP99Ms)})${where}. ` +
+    'Latencies include up to that much of its own pauses and open-model iterations may start ' +
+    'late or be dropped: use more workers, fewer VUs per worker, or lighter steps.'
+  );
+}
+
 function verdict(results: RunResults, style: Style): string {
   const { total, failed } = results.thresholds;
   if (total === 0) return style.dim('no thresholds defined');
@@ -437,6 +461,8 @@ export function renderSummary(results: RunResults, opts: SummaryOptions): string
   ];
   const lines: string[] = [rule, ...flow(headline, width)];
   for (const note of run.notes) lines.push(...warning(sanitize(note), width, INDENT, style.yellow));
+  const delayed = loopDelayWarning(results);
+  if (delayed !== null) lines.push(...warning(delayed, width, INDENT, style.yellow));
   lines.push(rule);
   for (const wf of results.workflows) lines.push('', ...workflowSection(wf, width, style));
 

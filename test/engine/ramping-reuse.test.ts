@@ -37,6 +37,7 @@ function virtualHost(iterationMs: number) {
     warmUp: (_vus, ready) => ready(),
     dropped: () => undefined,
     setTimer: (fn, ms) => schedule(ms, fn),
+    clearTimer: () => undefined,
     defer: (fn) => schedule(0, fn),
   };
   const runUntil = async (endMs: number): Promise<void> => {

@@ -427,6 +427,13 @@ class ClientCore implements PoolHost {
   }
 }
 
+let capturedResolve: Resolve | null = null;
+let capturedReject: Reject | null = null;
+function captureSettlers(resolve: Resolve, reject: Reject): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
 /**
  * An HTTP/1.1 client: one per virtual user. Keeps connections alive per origin (up to
  * `maxConnectionsPerOrigin`, then a bounded FIFO queue) and never rejects with anything but
@@ -458,9 +465,18 @@ export class HttpClient {
   }
 
   request(method: string, url: string, options?: RequestOptions): Promise<HttpResponse> {
-    return new Promise<HttpResponse>((resolve, reject) => {
+    // A shared executor hands over the settle functions: no closure per request.
+    const promise = new Promise<HttpResponse>(captureSettlers);
+    const resolve = capturedResolve;
+    const reject = capturedReject;
+    capturedResolve = capturedReject = null;
+    if (resolve === null || reject === null) return promise; // never: the executor ran
+    try {
       this.core.start(method, url, options, 0, null, resolve, reject);
-    });
+    } catch (error) {
+      reject(error as HttpError); // as a throwing executor would (start never throws)
+    }
+    return promise;
   }
 
   get(url: string, options?: RequestOptions): Promise<HttpResponse> {

@@ -35,6 +35,7 @@ const READ_BUFFER_BYTES = 64 * 1024;
  * it keeps (head and body bytes) before returning; nothing holds a view into it afterwards.
  */
 const READ_BUFFER = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+const EMPTY = Buffer.alloc(0);
 
 const ST_CONNECTING = 0;
 const ST_READY = 1;
@@ -545,10 +546,8 @@ export class Connection {
     this.pool.host.stats.requestsSent++;
     this.writing = req;
     const { target, body } = req;
-    const socket = this.socket;
     if (body === null) {
-      socket.write(target.headNoBody, this.onWritten);
-      if (socket.writableLength === 0) req.sendEnd = performance.now();
+      this.writeTimed(target.headNoBody, req);
       return;
     }
     const lengthLine = `content-length: ${req.bodyLength}\r\n\r\n`;
@@ -560,8 +559,7 @@ export class Connection {
       offset += buf.write(lengthLine, offset, 'latin1');
       if (typeof body === 'string') buf.write(body, offset, 'utf8');
       else buf.set(body, offset);
-      socket.write(buf, this.onWritten);
-      if (socket.writableLength === 0) req.sendEnd = performance.now();
+      this.writeTimed(buf, req);
       return;
     }
     this.socket.cork();
@@ -569,6 +567,18 @@ export class Connection {
     this.socket.write(lengthLine, 'latin1');
     this.socket.write(body, this.onWritten);
     this.socket.uncork();
+  }
+
+  /**
+   * Writes `data` and ends `req`'s send when the kernel took it at once (the usual case). Only a
+   * write left buffered gets a completion callback (an empty write queued behind it): a
+   * callback on every write costs the stream a tick object and ~0.5 KB of garbage per request.
+   */
+  private writeTimed(data: Buffer, req: PendingRequest): void {
+    const socket = this.socket;
+    socket.write(data);
+    if (socket.writableLength === 0) req.sendEnd = performance.now();
+    else socket.write(EMPTY, this.onWritten);
   }
 
   private read(nread: number, buf: Buffer): boolean {

@@ -30,7 +30,9 @@ export interface ExecutorHost<V extends HostVu> {
   warmUp(vus: readonly V[], ready: () => void): void;
   /** Counts an iteration the schedule wanted but no VU could take. */
   dropped(): void;
-  setTimer(fn: () => void, ms: number): void;
+  /** Runs `fn` once after `ms`; returns a handle for `clearTimer`. */
+  setTimer(fn: () => void, ms: number): unknown;
+  clearTimer(handle: unknown): void;
   /** Runs `fn` after pending I/O and timers (lets them run before continuing a tight loop). */
   defer(fn: () => void): void;
 }
@@ -42,7 +44,12 @@ export interface ExecutorRun {
 
 const YIELD_EVERY_ITERATIONS = 32;
 const RAMP_TICK_MS = 100;
-const MAX_STARTS_PER_TICK = 2000;
+/** Open model: iterations started or dropped in one go before I/O and timers get a turn. */
+const MAX_STARTS_PER_RUN = 2000;
+/** Open model: how long past its scheduled start an iteration may wait for a free VU. */
+export const MAX_VU_WAIT_MS = 100;
+/** Open model: iterations due within this of now start at once (timers are ~1 ms coarse). */
+export const EARLY_START_MS = 0.5;
 
 /**
  * One closed-model VU: starts the next iteration as soon as the last one ends, while
@@ -200,7 +207,13 @@ function rampingVus<V extends HostVu>(
 /**
  * Open model. `iterationTime(k)` gives the offset (ms from start) at which iteration k is due,
  * or null when the schedule is over. Each due iteration takes an idle VU (allocating up to
- * maxVus) or is counted as dropped: the schedule never waits for the service.
+ * maxVus); the schedule never waits for the service. An iteration that finds every VU busy
+ * waits for the next VU to come free — a release resumes the schedule at once, so a generator
+ * that fell behind (a GC pause, a busy machine) catches up one free VU at a time instead of
+ * starting a burst that exhausts the pool — but for at most MAX_VU_WAIT_MS past its scheduled
+ * start; then it is counted as dropped. Root steps are timed from the scheduled start, so the
+ * wait shows in latency. A timer cannot wait much less than a millisecond, so iterations due
+ * within EARLY_START_MS start at once, timed from their actual start.
  */
 function arrivals<V extends HostVu>(
   host: ExecutorHost<V>,
@@ -212,40 +225,75 @@ function arrivals<V extends HostVu>(
   for (let i = 0; i < preAllocatedVus; i++) warm.push(host.newVu());
   let startedAt = 0;
   let k = 0;
+  /** Offset of iteration k, null once the schedule is over. */
+  let offset: number | null = null;
+  /** Stopped for lack of a VU: the next release resumes the schedule. */
+  let waiting = false;
+  let timer: unknown = null;
+  /** When the armed timer fires (host clock). */
+  let timerAt = 0;
   let finish: () => void = () => undefined;
   const scheduled = new Promise<void>((resolve) => (finish = resolve));
-  const release = (vu: V): void => host.releaseVu(vu);
-  const tick = (): void => {
+  /**
+   * Makes sure `run` happens within `ms` of `now`. An armed timer that fires no later is kept:
+   * firing early costs one run that re-arms, while re-arming on every release of a catch-up
+   * would cost a timer each.
+   */
+  const arm = (now: number, ms: number): void => {
+    if (timer !== null) {
+      if (timerAt <= now + ms) return;
+      host.clearTimer(timer);
+    }
+    timerAt = now + ms;
+    timer = host.setTimer(onTimer, ms);
+  };
+  const run = (): void => {
+    waiting = false;
     let started = 0;
-    // One clock read per tick; read again only when the next arrival looks early.
+    // One clock read per run; read again only when the next arrival looks early.
     let now = host.now();
     for (;;) {
-      if (host.stopping) return finish();
-      const offset = iterationTime(k);
-      if (offset === null) return finish();
-      const due = startedAt + offset;
-      if (due > now) {
-        now = host.now();
-        if (due > now) {
-          host.setTimer(tick, due - now);
-          return;
-        }
+      if (host.stopping || offset === null) {
+        if (timer !== null) host.clearTimer(timer);
+        timer = null;
+        return finish();
       }
-      k++;
+      const due = startedAt + offset;
+      if (due - now > EARLY_START_MS) {
+        now = host.now();
+        if (due - now > EARLY_START_MS) return arm(now, due - now);
+      }
       const vu = host.acquireVu(maxVus);
-      if (vu) host.iterate(vu, due, release);
-      else host.dropped();
-      if (++started >= MAX_STARTS_PER_TICK) {
-        host.setTimer(tick, 0);
-        return;
+      if (vu === null) {
+        if (now - due <= MAX_VU_WAIT_MS) {
+          waiting = true;
+          return arm(now, due + MAX_VU_WAIT_MS - now);
+        }
+        host.dropped();
+      } else {
+        host.iterate(vu, due < now ? due : now, release);
+      }
+      offset = iterationTime(++k);
+      if (++started >= MAX_STARTS_PER_RUN) {
+        // Let I/O and timers run, then carry on where this left off.
+        return arm(now, 0);
       }
     }
+  };
+  const onTimer = (): void => {
+    timer = null;
+    run();
+  };
+  const release = (vu: V): void => {
+    host.releaseVu(vu);
+    if (waiting) run();
   };
   // The clock starts once the pre-allocated VUs are connected: connection set-up is not load.
   host.warmUp(warm, () => {
     for (const vu of warm) host.releaseVu(vu);
     startedAt = host.now();
-    tick();
+    offset = iterationTime(0);
+    run();
   });
   return { scheduled };
 }
