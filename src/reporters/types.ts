@@ -34,7 +34,7 @@ export interface BreakdownGroup {
 export interface FinalReport {
   results: RunResults;
   /** Window samples kept for the run (bounded; see sampler.ts). */
-  series: readonly ReportWindow[];
+  series: readonly SeriesWindow[];
   labels: Labels;
   breakdown?: readonly BreakdownGroup[];
 }
