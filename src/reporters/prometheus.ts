@@ -142,7 +142,11 @@ async function registryTimeseries(registry: Registry, atMs: number): Promise<Tim
 export function remoteWriteReporter(options: { url: string; prefix?: string }): Reporter {
   const sink = new PromSink(options.prefix);
   let runId = 'run';
-  const send = async (atMs: number): Promise<void> => {
+  let lastAtMs = 0;
+  const send = async (when: number): Promise<void> => {
+    // Samples of a series must not go back in time (the final comes after the last window).
+    const atMs = Math.max(when, lastAtMs + 1);
+    lastAtMs = atMs;
     const { pushTimeseries } = await import('prometheus-remote-write');
     const series = await registryTimeseries(sink.registry, atMs);
     const result = await pushTimeseries(series, {
