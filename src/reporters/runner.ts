@@ -359,16 +359,13 @@ export class ReporterRunner {
     for (;;) {
       if (lane.stopped || lane.state === 'failed') return;
       if (lane.queue.length > 0) {
-        const batch = lane.queue.slice(0, this.policy.maxBatch);
-        if (r.windows) {
-          const ok = await this.attempt(lane, 'windows', () => r.windows?.(batch));
-          if (!ok) return;
+        // The batch leaves the buffer while in flight, so overflow drops only waiting windows.
+        const batch = lane.queue.splice(0, this.policy.maxBatch);
+        const ok = r.windows ? await this.attempt(lane, 'windows', () => r.windows?.(batch)) : true;
+        if (!ok) {
+          lane.dropped += batch.length;
+          return;
         }
-        // Windows dropped from the front while the call ran were counted then; remove what was sent.
-        const sent = new Set(batch);
-        let i = 0;
-        while (i < lane.queue.length && sent.has(lane.queue[i]!)) i++;
-        lane.queue.splice(0, i);
         lane.delivered += batch.length;
         continue;
       }
