@@ -101,6 +101,11 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       'also send results to a reporter (repeatable; kinds listed below)',
       reportOption,
     )
+    .option(
+      '--report-timeout <duration>',
+      'after the run, how long reporters may take to deliver the rest (default 15s)',
+      durationOption,
+    )
     .option('--dashboard', 'serve a live dashboard during the run, then write it as <out>.html')
     .option('--dashboard-port <port>', 'dashboard port (default: a free one)', portOption)
     .addHelpText(

@@ -35,6 +35,7 @@ export interface RunOptions {
   color?: boolean;
   quiet?: boolean;
   report?: ReporterConfig[];
+  reportTimeout?: number;
   dashboard?: boolean;
   dashboardPort?: number;
 }
@@ -91,6 +92,7 @@ export async function runCommand(
     workflows,
     reports: opts.report ?? [],
     windowMs: WINDOW_MS,
+    policy: opts.reportTimeout === undefined ? {} : { finishTimeoutMs: opts.reportTimeout },
   });
   const size = opts.workers ?? availableParallelism();
   const diagnostics: string[] = [];

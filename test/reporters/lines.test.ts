@@ -14,9 +14,10 @@ import {
 import { Redis } from 'ioredis';
 import { graphiteReporter, influxReporter } from '../../src/reporters/lines.js';
 import { redisReporter } from '../../src/reporters/redis.js';
+import { ReporterRunner } from '../../src/reporters/runner.js';
 import { statsdReporter } from '../../src/reporters/statsd.js';
 import type { RunResults } from '../../src/stats/types.js';
-import { startInflux, startRedis, type RunningServer } from '../support/servers.js';
+import { startInflux, startRedis, waitUntil, type RunningServer } from '../support/servers.js';
 import { producedResults, replay, steps } from './support.js';
 
 let influx: RunningServer;
@@ -135,6 +136,69 @@ describe('InfluxDB reporter', () => {
 });
 
 describe('Redis reporter', () => {
+  test('LT-35.3.2 LT-35.3.4 GM-12.3.3 Redis restarted mid-run: windows buffered while it is down are replayed on reconnect, none lost', async () => {
+    const own = await startRedis();
+    const runner = new ReporterRunner(
+      [{ reporter: redisReporter({ url: own.url, prefix: 'rc' }) }],
+      {
+        backoffBaseMs: 100,
+        backoffMaxMs: 400,
+        maxAttempts: 40,
+      },
+    );
+    const labels = {};
+    const series = results.series ?? [];
+    assert.ok(series.length >= 3, 'the run has windows to send');
+    runner.start({ runId: 'restart', file: 'x', startedAtMs: 0, workflows: ['shop'], labels });
+    const sent = series.length * 3;
+    let seq = 0;
+    const push = (): void => {
+      for (const w of series) runner.push({ ...w, seq: ++seq, labels });
+    };
+    push();
+    await waitUntil('first windows stored', async () => {
+      const c = new Redis(own.url);
+      try {
+        return (await c.xlen('rc:run:restart:windows')) === series.length;
+      } finally {
+        c.disconnect();
+      }
+    });
+    // Redis goes away (data kept in its dump), windows keep coming, then it is back on the same port.
+    const c = new Redis(own.url);
+    await c.save();
+    c.disconnect();
+    const port = own.port;
+    const dataDir = own.dir;
+    own.child.kill('SIGKILL');
+    await new Promise((r) => own.child.once('exit', r));
+    push();
+    await new Promise((r) => setTimeout(r, 300));
+    const back = await startRedis(port, dataDir);
+    push();
+    try {
+      const [outcome] = await runner.finish({ results, series, labels });
+      assert.equal(outcome?.state, 'ok', outcome?.error);
+      assert.ok((outcome?.retries ?? 0) > 0, 'it had to retry');
+      assert.equal(outcome?.delivered, sent);
+      assert.equal(outcome?.dropped, 0);
+      const client = new Redis(back.url);
+      try {
+        const entries = await client.xrange('rc:run:restart:windows', '-', '+');
+        const seqs = entries.map(([, fields]) => Number(fields[1]));
+        assert.deepEqual(
+          seqs,
+          Array.from({ length: sent }, (_, i) => i + 1),
+          'every window once, in order',
+        );
+      } finally {
+        client.disconnect();
+      }
+    } finally {
+      await back.stop();
+    }
+  });
+
   test('windows go to a stream, the results and per-step figures to keys, equal to the results JSON', async () => {
     const outcome = await replay(redisReporter({ url: redis.url, prefix: 'lt' }), results);
     assert.equal(outcome.state, 'ok', outcome.error);

@@ -121,6 +121,7 @@ function tempFor(name: string): string {
   return mkdtempSync(join(tmpdir(), `salvo-${name}-`));
 }
 
+/** Redis without background saves; a dump.rdb already in `dirIn` is loaded at start. */
 export async function startRedis(port?: number, dirIn?: string): Promise<RunningServer> {
   const bin = requireBinary('/usr/bin/redis-server');
   const p = port ?? (await freePort());
