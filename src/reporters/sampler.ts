@@ -59,9 +59,17 @@ export class WindowSampler {
   private seq = 0;
   private lastAtMs: number | undefined;
 
-  constructor(labels: Labels = {}, maxPoints = MAX_SERIES_POINTS) {
+  /**
+   * `nominalMs`: the workers' window length. Statistics arrive one window late, so a sample
+   * taken sooner than that after the previous one (the last one, after the run) still holds
+   * about a window's work: its rate is taken over at least `nominalMs`.
+   */
+  private readonly nominalMs: number;
+
+  constructor(labels: Labels = {}, maxPoints = MAX_SERIES_POINTS, nominalMs = 1000) {
     this.labels = labels;
     this.maxPoints = maxPoints;
+    this.nominalMs = nominalMs;
   }
 
   /**
@@ -120,7 +128,7 @@ export class WindowSampler {
         vus: vus.get(wf.name) ?? 0,
         count,
         failed,
-        rps: Math.round((count * 1_000_000) / intervalMs) / 1000,
+        rps: Math.round((count * 1_000_000) / Math.max(intervalMs, this.nominalMs)) / 1000,
         errors,
         total: { count: wf.totals.count, ok: wf.totals.ok, failed: wf.totals.failed },
         steps,

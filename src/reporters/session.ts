@@ -30,7 +30,7 @@ export class ReportSession {
   ) {
     this.runner = new ReporterRunner(entries, options.policy);
     this.labels = options.labels ?? {};
-    this.sampler = new WindowSampler(this.labels);
+    this.sampler = new WindowSampler(this.labels, undefined, options.windowMs);
     this.windowMs = options.windowMs;
   }
 

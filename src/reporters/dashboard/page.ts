@@ -78,7 +78,7 @@ function lineChart(name, xs, lines, unit) {
   }
   for (let i = 0; i <= 4; i++) {
     const x = (xmax * i) / 4;
-    s += '<text x="' + px(x) + '" y="' + (H - 6) + '" text-anchor="middle">' + fmt(x, 0) + 's</text>';
+    s += '<text x="' + px(x) + '" y="' + (H - 6) + '" text-anchor="middle">' + fmt(x, xmax < 10 ? 1 : 0) + 's</text>';
   }
   lines.forEach((l, i) => {
     const pts = [];
