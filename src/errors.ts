@@ -32,6 +32,8 @@ export type SalvoErrorCode =
   | 'E_HOOK_FAILED'
   | 'E_HTTP'
   | 'E_PROTOCOL'
+  | 'E_REPORTER_FAILED'
+  | 'E_REPORTER_TIMEOUT'
   | 'E_INTERNAL';
 
 export class SalvoError extends Error {
@@ -123,6 +125,8 @@ export function exitCodeFor(error: unknown): ExitCode {
     case 'E_HTTP':
       return EXIT.runFailed;
     case 'E_PROTOCOL':
+    case 'E_REPORTER_FAILED':
+    case 'E_REPORTER_TIMEOUT':
     case 'E_INTERNAL':
       return EXIT.internal;
   }

@@ -28,3 +28,14 @@ export type {
   RequestOptions,
   HttpClientOptions,
 } from '../clients/http1/index.js';
+export type { ReporterConfig, ReporterKind, ReporterSpec } from '../reporters/config.js';
+export type {
+  Reporter,
+  ReportStart,
+  ReportWindow,
+  WindowWorkflow,
+  WindowStep,
+  FinalReport,
+  BreakdownGroup,
+  Labels,
+} from '../reporters/types.js';

@@ -5,6 +5,7 @@ import type { HttpClient, HttpResponse } from '../clients/http1/index.js';
 import { WorkflowConfigError } from '../errors.js';
 import { parseDuration, type Duration } from './duration.js';
 import { constantVus, type ExecutorConfig } from './executors.js';
+import type { ReporterSpec } from '../reporters/config.js';
 
 /** Custom metrics a step or hook may record; merged across threads like built-in statistics. */
 export interface Metrics {
@@ -80,6 +81,12 @@ export interface WorkflowOptions {
    * or a custom metric name. E.g. `{ home: ['p99 < 250ms'], errors: ['rate < 1%'] }`.
    */
   thresholds?: Record<string, readonly string[]>;
+  /**
+   * Where results go besides the results file: built-in sinks by kind, or custom objects with
+   * `name` and any of `start`, `windows`, `final`, `close`. `salvo run --report` adds more.
+   * E.g. `[{ kind: 'prometheus', port: 9464 }, { kind: 'junit', path: 'junit.xml' }]`.
+   */
+  reporters?: readonly ReporterSpec[];
 }
 
 // ─── Internal definition records (read by the engine) ───
@@ -123,6 +130,8 @@ export interface WorkflowDefinition {
   baseUrl: string | undefined;
   headers: Record<string, string>;
   requestTimeoutMs: number;
+  /** The workflow's reporters, as given (validated when the run starts). */
+  readonly reporters: readonly ReporterSpec[];
   /** `file:line` of the `workflow()` call, for messages. */
   readonly definedAt: string | undefined;
 }
@@ -151,6 +160,16 @@ function checkName(kind: string, name: unknown): string {
     );
   }
   return name;
+}
+
+function checkReporters(workflow: string, reporters: unknown): ReporterSpec[] {
+  if (reporters === undefined) return [];
+  if (!Array.isArray(reporters)) {
+    throw new WorkflowConfigError(
+      `workflow '${workflow}': reporters must be a list, e.g. [{ kind: 'junit', path: 'junit.xml' }]`,
+    );
+  }
+  return [...(reporters as ReporterSpec[])];
 }
 
 function hookTimeout(workflow: string, hook: string, options: HookOptions | undefined): number {
@@ -221,6 +240,7 @@ export class Workflow<
         `workflow '${name}': requestTimeout`,
         (m) => new WorkflowConfigError(m),
       ),
+      reporters: checkReporters(name, options.reporters),
       definedAt: callerLocation(),
     };
     if (options.thresholds) this.addThresholds(options.thresholds);

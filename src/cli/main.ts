@@ -9,6 +9,7 @@ import { registerCertsCommand } from './certs.js';
 import { runCommand } from './run.js';
 import { pingCommand, serveCommand, demoCommand } from './tools.js';
 import { starterWorkflow } from './starter.js';
+import { REPORT_KINDS_HELP, compareCommand, reportCommand, reportOption } from './report.js';
 import {
   durationOption,
   headerOption,
@@ -101,9 +102,22 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     )
     .option('--no-color', 'plain output without colours')
     .option('-q, --quiet', 'no live view and no summary; results are still written')
+    .option(
+      '--report <kind[:options]>',
+      'also send results to a reporter (repeatable; kinds listed below)',
+      reportOption,
+    )
+    .option(
+      '--report-timeout <duration>',
+      'after the run, how long reporters may take to deliver the rest (default 15s)',
+      durationOption,
+    )
+    .option('--dashboard', 'serve a live dashboard during the run, then write it as <out>.html')
+    .option('--dashboard-port <port>', 'dashboard port (default: a free one)', portOption)
     .addHelpText(
       'after',
-      `
+      `${REPORT_KINDS_HELP}
+
 Executors: ${EXECUTOR_TYPES.join(', ')}.
 Flags override the file: --vus, --duration and --rate apply to every workflow in it.
 
@@ -115,6 +129,27 @@ ${EXIT_CODES_HELP}`,
     )
     .action(async (file: string, opts: Record<string, unknown>) => {
       setExit(await runCommand(file, opts, io));
+    });
+
+  program
+    .command('report')
+    .description('Write the HTML report (one self-contained file) of a saved results JSON.')
+    .argument('<results>', 'a results file written by salvo run')
+    .option('-o, --out <file>', 'where to write it (default: <results>.html)')
+    .action(async (file: string, opts: { out?: string }) => {
+      setExit(await reportCommand(file, opts, io));
+    });
+
+  program
+    .command('compare')
+    .description(
+      'Compare two results files per step (p50/p99, throughput, error rate); exit 3 if anything regressed.',
+    )
+    .argument('<base>', 'the baseline results file')
+    .argument('<new>', 'the results file to judge')
+    .option('-o, --out <file>', 'also write the comparison as HTML')
+    .action(async (base: string, next: string, opts: { out?: string }) => {
+      setExit(await compareCommand(base, next, opts, io));
     });
 
   program

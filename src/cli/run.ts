@@ -13,6 +13,13 @@ import { LocalRun } from '../pool/local-run.js';
 import { ThreadPool } from '../pool/pool.js';
 import { defaultResultsPath, resultsToCsv } from '../stats/results.js';
 import type { RunResults } from '../stats/types.js';
+import type { ReporterConfig } from '../reporters/config.js';
+import {
+  createRunReporting,
+  finishRunReporting,
+  startRunReporting,
+} from '../reporters/run-reporting.js';
+import { startDashboard } from '../reporters/dashboard/server.js';
 import { renderSummary } from '../ui/summary.js';
 import { createProgressView } from '../ui/terminal.js';
 import type { CliIo } from './main.js';
@@ -29,6 +36,10 @@ export interface RunOptions {
   check?: boolean;
   color?: boolean;
   quiet?: boolean;
+  report?: ReporterConfig[];
+  reportTimeout?: number;
+  dashboard?: boolean;
+  dashboardPort?: number;
 }
 
 const WINDOW_MS = 1000;
@@ -38,6 +49,11 @@ const RESULTS_DIR = 'salvo-results';
 function display(path: string): string {
   const rel = relative(process.cwd(), path);
   return rel.startsWith('..') ? path : rel;
+}
+
+/** The HTML report beside the results file: `x.json` → `x.html`. */
+function htmlPathFor(out: string): string {
+  return `${out.replace(/\.json$/i, '')}.html`;
 }
 
 function writeAtomicSync(path: string, text: string): void {
@@ -129,6 +145,12 @@ export async function runCommand(
     { vus: opts.vus, durationMs: opts.duration, rate: opts.rate },
     literalMetricNames(await readFile(bundle.path, 'utf8')),
   );
+  const reporting = createRunReporting({
+    workflows,
+    reports: opts.report ?? [],
+    windowMs: WINDOW_MS,
+    policy: opts.reportTimeout === undefined ? {} : { finishTimeoutMs: opts.reportTimeout },
+  });
   const size = opts.workers ?? availableParallelism();
   const diagnostics: string[] = [];
   const grace = opts.grace ?? 3000;
@@ -152,6 +174,13 @@ export async function runCommand(
   });
   const firstName = plan.workflows[plan.workflows.length - 1]?.name ?? 'run';
   const out = opts.out ?? defaultResultsPath(RESULTS_DIR, firstName, new Date());
+  const dashboard = opts.dashboard
+    ? await startDashboard({ port: opts.dashboardPort ?? 0, htmlPath: htmlPathFor(out) })
+    : undefined;
+  if (dashboard) {
+    reporting.runner.add({ reporter: dashboard.reporter });
+    say(`dashboard: ${dashboard.url}`);
+  }
 
   const view = createProgressView({
     stream: io.stderr,
@@ -181,6 +210,7 @@ export async function runCommand(
       `running ${display(bundle.source)} on ${size} worker thread${size === 1 ? '' : 's'}${quiet ? '' : ' (Ctrl-C stops gracefully)'}`,
     );
     view.start(() => run.snapshot());
+    startRunReporting(reporting, run);
     await run.run();
     view.stop(run.snapshot());
   } finally {
@@ -192,11 +222,16 @@ export async function runCommand(
   const results = run.results();
   for (const d of diagnostics.slice(0, 20))
     if (!results.run.notes.includes(d)) results.run.notes.push(d);
-  writeResultsSync(results, out, opts.csv, (line) => io.stderr.write(`${line}\n`));
+  const reportLine = await finishRunReporting(reporting, results, () =>
+    writeResultsSync(results, out, opts.csv, (line) => io.stderr.write(`${line}
+`)),
+  );
   if (!quiet) {
     io.stdout.write(
       `${renderSummary(results, { width: io.stdout.columns ?? 100, color: color && io.stdout.isTTY === true })}\n`,
     );
+    if (reportLine) io.stdout.write(`${reportLine}\n`);
+    if (dashboard) io.stdout.write(`report: ${display(dashboard.htmlPath)}\n`);
     io.stdout.write(`results: ${display(out)}${opts.csv ? `, ${display(opts.csv)}` : ''}\n`);
   }
   return results.run.exitCode;

@@ -96,7 +96,7 @@ export class LocalRun {
   private readonly config: LocalRunConfig;
   private readonly runs = new Map<string, WorkflowRun>();
   private readonly notes: string[] = [];
-  private readonly startedAtMs = Date.now();
+  readonly startedAtMs = Date.now();
   private endedAtMs: number | undefined;
   private interruptedFlag = false;
   /** Statistics windows that failed validation and were not merged. */
@@ -126,6 +126,11 @@ export class LocalRun {
       });
       this.runs.get(plan.name)?.aggregate.declareSteps(plan.definition.steps.map((s) => s.name));
     }
+  }
+
+  /** The run's id, as in the results document. */
+  get id(): string {
+    return `${this.startedAtMs.toString(36)}-${process.pid.toString(36)}`;
   }
 
   get interrupted(): boolean {
@@ -399,7 +404,8 @@ export class LocalRun {
     };
   }
 
-  private workflowResults(): WorkflowResult[] {
+  /** Each workflow's result so far (thresholds evaluated now); no side effects. */
+  workflowResults(): WorkflowResult[] {
     return [...this.runs.values()].map((run) => ({
       ...run.aggregate.toResult(run.plan.thresholds, this.endedAtMs),
       network: { ...run.network },
@@ -444,7 +450,7 @@ export class LocalRun {
     const endedAt = this.endedAtMs ?? Date.now();
     const draft = buildRunResults(
       {
-        id: `${this.startedAtMs.toString(36)}-${process.pid.toString(36)}`,
+        id: this.id,
         file: this.config.file,
         startedAt: new Date(this.startedAtMs).toISOString(),
         endedAt: new Date(endedAt).toISOString(),

@@ -219,4 +219,48 @@ export interface RunResults {
   workflows: WorkflowResult[];
   /** Written by every local run; absent in documents of older versions. */
   generator?: GeneratorResult;
+  /** Per-window samples of the run (bounded), for charts over time. Absent in older files. */
+  series?: SeriesWindow[];
+}
+
+// ─── Per-window series (filled by src/reporters/sampler.ts) ───
+
+/** One step over one window: counts in the window, latency percentiles of the window. */
+export interface WindowStep {
+  name: string;
+  count: number;
+  failed: number;
+  /** Null when the step had no sample in the window. */
+  p50Ms: number | null;
+  p90Ms: number | null;
+  p99Ms: number | null;
+  maxMs: number | null;
+}
+
+export interface WindowWorkflow {
+  name: string;
+  /** VUs busy at the window's end. */
+  vus: number;
+  /** Actions in the window, and per second over it. */
+  count: number;
+  failed: number;
+  rps: number;
+  /** Failures in the window by kind. */
+  errors: Record<string, number>;
+  /** Totals since the workflow started. */
+  total: { count: number; ok: number; failed: number };
+  steps: WindowStep[];
+  /** Thresholds evaluated on the totals so far. */
+  thresholds: ThresholdResult[];
+}
+
+/** What happened during one window (about a second) of the run, merged over every thread. */
+export interface SeriesWindow {
+  /** 1-based, consecutive within a run. */
+  seq: number;
+  /** Window end, epoch milliseconds, and offset from the run's start. */
+  atMs: number;
+  elapsedMs: number;
+  intervalMs: number;
+  workflows: WindowWorkflow[];
 }
