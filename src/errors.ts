@@ -31,6 +31,7 @@ export type SalvoErrorCode =
   | 'E_HOOK_TIMEOUT'
   | 'E_HOOK_FAILED'
   | 'E_HTTP'
+  | 'E_CLIENT'
   | 'E_PROTOCOL'
   | 'E_INTERNAL';
 
@@ -121,6 +122,7 @@ export function exitCodeFor(error: unknown): ExitCode {
     case 'E_HOOK_TIMEOUT':
     case 'E_HOOK_FAILED':
     case 'E_HTTP':
+    case 'E_CLIENT':
       return EXIT.runFailed;
     case 'E_PROTOCOL':
     case 'E_INTERNAL':

@@ -28,3 +28,7 @@ export type {
   RequestOptions,
   HttpClientOptions,
 } from '../clients/http1/index.js';
+export { ClientError } from '../clients/client.js';
+export type { StepClients } from '../clients/registry.js';
+export { Http2Client, Http2Response } from '../clients/http2/index.js';
+export type { Http2ClientOptions, Http2RequestOptions } from '../clients/http2/index.js';

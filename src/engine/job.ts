@@ -8,6 +8,8 @@ import { performance } from 'node:perf_hooks';
 import { parseDuration, type Duration } from '../api/duration.js';
 import type { StepContext, WorkflowDefinition, Metrics } from '../api/workflow.js';
 import { HttpClient, HttpError, HttpResponse } from '../clients/http1/index.js';
+import { ClientError, statusOfResult } from '../clients/client.js';
+import { closeClients, openClients, withClients, type ClientSet } from '../clients/registry.js';
 import { SalvoError, WorkflowConfigError, describeError } from '../errors.js';
 import { WorkflowRecorder } from '../stats/recorder.js';
 import type { StatsWindow } from '../stats/types.js';
@@ -66,6 +68,7 @@ class Vu {
   constructor(
     readonly id: number,
     readonly http: HttpClient,
+    readonly clients: ClientSet,
   ) {
     this.info = { id, iteration: 0 };
   }
@@ -100,6 +103,7 @@ const MAX_NOTES = 20;
 /** Classifies a thrown value into an error kind and a message for the statistics. */
 export function classifyFailure(error: unknown): { kind: string; message: string } {
   if (error instanceof HttpError) return { kind: error.kind, message: describeError(error) };
+  if (error instanceof ClientError) return { kind: error.kind, message: describeError(error) };
   if (error instanceof StepTimeoutError) return { kind: 'timeout', message: error.message };
   if (error instanceof SalvoError)
     return { kind: error.code.toLowerCase().replace(/^e_/, ''), message: error.message };
@@ -200,7 +204,10 @@ export class WorkflowJob {
       for (const vu of this.allVus) {
         if (vu.done !== null) this.abandon(vu, new StepTimeoutError('(finalize)', 0));
       }
-      for (const vu of this.allVus) vu.http.close();
+      for (const vu of this.allVus) {
+        vu.http.close();
+        closeClients(vu.clients);
+      }
     }
     return { published: { ...this.published }, interrupted: this.inflight, notes: [...this.notes] };
   }
@@ -257,9 +264,15 @@ export class WorkflowJob {
       headers: def.headers,
       timeoutMs: def.requestTimeoutMs,
     });
-    const vu = new Vu(id, http);
+    const clients = openClients({
+      baseUrl: this.spec.baseUrl ?? def.baseUrl,
+      headers: def.headers,
+      timeoutMs: def.requestTimeoutMs,
+      vuId: id,
+    });
+    const vu = new Vu(id, http, clients);
     if (this.fast) {
-      vu.ctx = {
+      vu.ctx = withClients(clients, {
         http,
         results: {},
         data: this.spec.data,
@@ -267,7 +280,7 @@ export class WorkflowJob {
         metrics: this.metrics,
         vu: vu.info,
         sleep: this.sleepFn,
-      };
+      });
       vu.attempt = new StepAttempt(this, vu);
     }
     this.allVus.push(vu);
@@ -463,7 +476,7 @@ export class WorkflowJob {
     vu: Vu,
     results: Record<string, unknown>,
   ): StepContext<unknown, unknown, unknown> {
-    return {
+    return withClients(vu.clients, {
       http: vu.http,
       results,
       data: this.spec.data,
@@ -471,7 +484,7 @@ export class WorkflowJob {
       metrics: this.metrics,
       vu: vu.info,
       sleep: this.sleepFn,
-    };
+    });
   }
 
   private sleep(d: Duration): Promise<void> {
@@ -554,13 +567,13 @@ export class WorkflowJob {
     const rec = this.stepRecorders[index];
     if (this.closed || !step || !rec) return false;
     const latencyUs = (performance.now() - start) * 1000;
-    const status = value instanceof HttpResponse ? value.status : undefined;
+    const status = value instanceof HttpResponse ? value.status : statusOfResult(value);
     let failure: { kind: string; message: string } | undefined;
     if (status !== undefined && !step.expectStatus(status)) {
-      failure = {
-        kind: `status_${status}`,
-        message: `${(value as HttpResponse).method} ${(value as HttpResponse).url} → ${status}`,
-      };
+      const v = value as { method?: unknown; url?: unknown };
+      const what =
+        typeof v.method === 'string' && typeof v.url === 'string' ? `${v.method} ${v.url} ` : '';
+      failure = { kind: `status_${status}`, message: `${what}→ ${status}` };
     }
     const checks = this.checksByStep[index];
     if (checks && checks.length > 0) {

@@ -7,6 +7,7 @@ import { formatMs } from '../api/duration.js';
 import { plannedDurationMs } from '../api/executors.js';
 import type { SetupContext, TeardownContext } from '../api/workflow.js';
 import { HttpClient } from '../clients/http1/index.js';
+import { closeClients, openClients, withClients } from '../clients/registry.js';
 import type { PublishedValue } from '../engine/job.js';
 import { splitExecutor, type RunPlan, type WorkflowPlan } from '../engine/plan.js';
 import { EXIT, HookError, describeError, type ExitCode } from '../errors.js';
@@ -184,11 +185,17 @@ export class LocalRun {
       headers: def.headers,
       timeoutMs: def.requestTimeoutMs,
     });
+    const hookClients = openClients({
+      baseUrl,
+      headers: def.headers,
+      timeoutMs: def.requestTimeoutMs,
+      vuId: 0,
+    });
     try {
       let data: unknown = undefined;
       if (def.setup) {
         const setup = def.setup;
-        const ctx: SetupContext<unknown> = { http: hookHttp, context };
+        const ctx: SetupContext<unknown> = withClients(hookClients, { http: hookHttp, context });
         try {
           data = await runHook(`setup of workflow '${name}'`, setup.timeoutMs, () =>
             setup.run(ctx),
@@ -200,7 +207,11 @@ export class LocalRun {
       const failure = this.interruptedFlag ? undefined : await this.runOnPool(run, data, context);
       if (def.teardown) {
         const teardown = def.teardown;
-        const ctx: TeardownContext<unknown, unknown> = { http: hookHttp, context, data };
+        const ctx: TeardownContext<unknown, unknown> = withClients(hookClients, {
+          http: hookHttp,
+          context,
+          data,
+        });
         try {
           await runHook(`teardown of workflow '${name}'`, teardown.timeoutMs, () =>
             teardown.run(ctx),
@@ -217,6 +228,7 @@ export class LocalRun {
       this.finish(run, status, failure);
     } finally {
       hookHttp.close();
+      closeClients(hookClients);
     }
   }
 
