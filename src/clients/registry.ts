@@ -4,17 +4,20 @@
 // openClients/closeClients.
 import type { ClientEnv, ClientKind, VuClient } from './client.js';
 import { http2Kind, type Http2Client } from './http2/index.js';
+import { wsKind, type WsClient } from './websocket/index.js';
 
 /** The clients every step, setup and teardown context carries besides `http`. */
 export interface StepClients {
   /** HTTP/2 (h2 over TLS by ALPN, h2c in clear text), streams multiplexed per origin. */
   readonly http2: Http2Client;
+  /** WebSocket: connect, send, receive with timeouts, close codes. */
+  readonly ws: WsClient;
 }
 
 type AnyKind = ClientKind<keyof StepClients, VuClient>;
 
 /** Every registered client kind, in the order they are closed. */
-export const CLIENT_KINDS: readonly AnyKind[] = [http2Kind];
+export const CLIENT_KINDS: readonly AnyKind[] = [http2Kind, wsKind];
 
 const ENV: unique symbol = Symbol('salvo.clients.env');
 const SLOTS: unique symbol = Symbol('salvo.clients.slots');
