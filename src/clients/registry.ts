@@ -5,6 +5,7 @@
 import type { ClientEnv, ClientKind, VuClient } from './client.js';
 import { http2Kind, type Http2Client } from './http2/index.js';
 import { wsKind, type WsClient } from './websocket/index.js';
+import { grpcKind, type GrpcClient } from './grpc/index.js';
 
 /** The clients every step, setup and teardown context carries besides `http`. */
 export interface StepClients {
@@ -12,12 +13,14 @@ export interface StepClients {
   readonly http2: Http2Client;
   /** WebSocket: connect, send, receive with timeouts, close codes. */
   readonly ws: WsClient;
+  /** gRPC: unary and server-streaming calls from a `.proto`, status codes as kinds. */
+  readonly grpc: GrpcClient;
 }
 
 type AnyKind = ClientKind<keyof StepClients, VuClient>;
 
 /** Every registered client kind, in the order they are closed. */
-export const CLIENT_KINDS: readonly AnyKind[] = [http2Kind, wsKind];
+export const CLIENT_KINDS: readonly AnyKind[] = [http2Kind, wsKind, grpcKind];
 
 const ENV: unique symbol = Symbol('salvo.clients.env');
 const SLOTS: unique symbol = Symbol('salvo.clients.slots');
