@@ -133,7 +133,7 @@ export class GrpcService {
         this.name,
       );
     }
-    return m as ProtoLoader.MethodDefinition<object, object>;
+    return m;
   }
 
   private callSetup(options: GrpcCallOptions | undefined): {
@@ -322,21 +322,13 @@ export class GrpcClient implements VuClient {
     const credentials =
       options.tls === undefined || options.tls === false
         ? grpc.credentials.createInsecure()
-        : grpc.credentials.createSsl(
-            options.tls === true ? null : Buffer.from(options.tls.ca as string | Buffer),
-          );
+        : grpc.credentials.createSsl(options.tls === true ? null : Buffer.from(options.tls.ca));
     const channel = new grpc.Client(address, credentials);
     this.channels.push(channel);
-    const svc = new GrpcService(
-      grpc,
-      channel,
-      service as ProtoLoader.ServiceDefinition,
-      options.service,
-      {
-        metadata: { ...options.metadata },
-        timeoutMs: options.timeoutMs ?? this.env.timeoutMs,
-      },
-    );
+    const svc = new GrpcService(grpc, channel, service, options.service, {
+      metadata: { ...options.metadata },
+      timeoutMs: options.timeoutMs ?? this.env.timeoutMs,
+    });
     this.services.set(key, svc);
     return svc;
   }
