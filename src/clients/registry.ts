@@ -6,6 +6,7 @@ import type { ClientEnv, ClientKind, VuClient } from './client.js';
 import { http2Kind, type Http2Client } from './http2/index.js';
 import { wsKind, type WsClient } from './websocket/index.js';
 import { grpcKind, type GrpcClient } from './grpc/index.js';
+import { graphqlKind, type GraphqlClient } from './graphql/index.js';
 
 /** The clients every step, setup and teardown context carries besides `http`. */
 export interface StepClients {
@@ -15,12 +16,14 @@ export interface StepClients {
   readonly ws: WsClient;
   /** gRPC: unary and server-streaming calls from a `.proto`, status codes as kinds. */
   readonly grpc: GrpcClient;
+  /** GraphQL over HTTP/1.1 or HTTP/2: queries, mutations, variables; `errors` fail the step. */
+  readonly graphql: GraphqlClient;
 }
 
 type AnyKind = ClientKind<keyof StepClients, VuClient>;
 
 /** Every registered client kind, in the order they are closed. */
-export const CLIENT_KINDS: readonly AnyKind[] = [http2Kind, wsKind, grpcKind];
+export const CLIENT_KINDS: readonly AnyKind[] = [http2Kind, wsKind, grpcKind, graphqlKind];
 
 const ENV: unique symbol = Symbol('salvo.clients.env');
 const SLOTS: unique symbol = Symbol('salvo.clients.slots');
