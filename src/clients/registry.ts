@@ -7,6 +7,7 @@ import { http2Kind, type Http2Client } from './http2/index.js';
 import { wsKind, type WsClient } from './websocket/index.js';
 import { grpcKind, type GrpcClient } from './grpc/index.js';
 import { graphqlKind, type GraphqlClient } from './graphql/index.js';
+import { tcpKind, udpKind, type TcpClient, type UdpClient } from './socket/index.js';
 
 /** The clients every step, setup and teardown context carries besides `http`. */
 export interface StepClients {
@@ -18,12 +19,23 @@ export interface StepClients {
   readonly grpc: GrpcClient;
   /** GraphQL over HTTP/1.1 or HTTP/2: queries, mutations, variables; `errors` fail the step. */
   readonly graphql: GraphqlClient;
+  /** TCP (TLS with `tls://`): send bytes, read until a delimiter, a length or a timeout. */
+  readonly tcp: TcpClient;
+  /** UDP: send datagrams, receive with a timeout. */
+  readonly udp: UdpClient;
 }
 
 type AnyKind = ClientKind<keyof StepClients, VuClient>;
 
 /** Every registered client kind, in the order they are closed. */
-export const CLIENT_KINDS: readonly AnyKind[] = [http2Kind, wsKind, grpcKind, graphqlKind];
+export const CLIENT_KINDS: readonly AnyKind[] = [
+  http2Kind,
+  wsKind,
+  grpcKind,
+  graphqlKind,
+  tcpKind,
+  udpKind,
+];
 
 const ENV: unique symbol = Symbol('salvo.clients.env');
 const SLOTS: unique symbol = Symbol('salvo.clients.slots');
