@@ -14,6 +14,10 @@ export interface ClientEnv {
   readonly timeoutMs: number;
   /** The VU's run-wide id (1-based). */
   readonly vuId: number;
+  /** Where named and tagged requests report (the VU's statistics); absent outside a run. */
+  readonly observe?: RequestObserver;
+  /** Print each HTTP request and response (bodies truncated) to stderr: `--http-debug`. */
+  readonly debug?: boolean;
 }
 
 /** A client one VU owns; created lazily on its first use in a step, closed with the VU. */
@@ -92,4 +96,28 @@ export function socketErrorKind(error: unknown): string {
       if (code === 'EPROTO') return 'tls';
       return 'network';
   }
+}
+
+/**
+ * Told about every request that carries a `name` or `tags`, so its statistics are grouped
+ * under `group` (`http{name:GET /item/:id}`): latency, status, or the failure's kind.
+ */
+export type RequestObserver = (
+  group: string,
+  latencyUs: number,
+  status: number | undefined,
+  failure: { kind: string; message: string } | undefined,
+) => void;
+
+/** The statistics group of a named or tagged request: `http{name:…,tag:value,…}`. */
+export function requestGroup(
+  name: string | undefined,
+  tags: Readonly<Record<string, string>> | undefined,
+): string {
+  const parts: string[] = [];
+  if (name !== undefined) parts.push(`name:${name}`);
+  if (tags !== undefined) {
+    for (const key of Object.keys(tags).sort()) parts.push(`${key}:${tags[key]}`);
+  }
+  return `http{${parts.join(',')}}`;
 }

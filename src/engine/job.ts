@@ -14,6 +14,7 @@ import { SalvoError, WorkflowConfigError, describeError } from '../errors.js';
 import { WorkflowRecorder } from '../stats/recorder.js';
 import type { StatsWindow } from '../stats/types.js';
 import { startExecutor, type ExecutorHost } from './executors/index.js';
+import { RequestGroups, httpDebugEnabled } from './request-groups.js';
 import type { ExecutorShare, StepGraph } from './plan.js';
 
 export interface JobSpec {
@@ -137,6 +138,8 @@ export class WorkflowJob {
   /** A single step and no DAG: iterations take the allocation-free fast path. */
   private readonly fast: boolean;
   private readonly sleepFn = (d: Duration): Promise<void> => this.sleep(d);
+  private readonly requestGroups: RequestGroups;
+  private readonly httpDebug = httpDebugEnabled();
 
   constructor(
     def: WorkflowDefinition,
@@ -149,6 +152,7 @@ export class WorkflowJob {
     this.spec = spec;
     this.onWindow = onWindow;
     this.recorder = new WorkflowRecorder(def.name);
+    this.requestGroups = new RequestGroups(this.recorder, (m) => this.note(m));
     this.stepRecorders = def.steps.map((s) => this.recorder.step(s.name));
     this.checksByStep = def.steps.map((s) => def.checks.filter((c) => c.step === s.name));
     this.fast = graph.order.length === 1 && def.steps.length === 1;
@@ -195,6 +199,7 @@ export class WorkflowJob {
     if (!this.closed) {
       this.flushWindow();
       this.closed = true;
+      this.requestGroups.close();
       // A finalized job starts no more iterations, whatever ends the abandoned ones.
       this.stoppingFlag = true;
       clearInterval(this.windowTimer);
@@ -263,12 +268,16 @@ export class WorkflowJob {
       baseUrl: this.spec.baseUrl ?? def.baseUrl,
       headers: def.headers,
       timeoutMs: def.requestTimeoutMs,
+      observe: this.requestGroups.observe,
+      debug: this.httpDebug,
     });
     const clients = openClients({
       baseUrl: this.spec.baseUrl ?? def.baseUrl,
       headers: def.headers,
       timeoutMs: def.requestTimeoutMs,
       vuId: id,
+      observe: this.requestGroups.observe,
+      debug: this.httpDebug,
     });
     const vu = new Vu(id, http, clients);
     if (this.fast) {

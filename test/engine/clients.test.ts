@@ -102,6 +102,24 @@ describe('protocol clients in steps', () => {
     assert.equal(openSessions, 0, 'finalize closed every session');
   });
 
+  test('named and tagged requests of ctx.http and ctx.http2 are recorded as their own groups', async () => {
+    const w = workflow('named', { executor: sharedIterations({ iterations: 4, vus: 2 }) }).step(
+      'both',
+      async ({ http2 }) => {
+        await http2.get('/', { name: 'GET /' });
+        return http2.get('/missing', { name: 'GET /:page', tags: { kind: 'missing' } });
+      },
+    );
+    const windows = await run(w as unknown as AnyWorkflow);
+    assert.deepEqual(total(windows, 'http{name:GET /}'), { ok: 4, failed: 0, errors: {} });
+    assert.deepEqual(total(windows, 'http{name:GET /:page,kind:missing}'), {
+      ok: 0,
+      failed: 4,
+      errors: { status_404: 4 },
+    });
+    assert.deepEqual(total(windows, 'both'), { ok: 0, failed: 4, errors: { status_404: 4 } });
+  });
+
   test('a workflow that never reads a client creates none', () => {
     const set = openClients({ baseUrl, headers: {}, timeoutMs: 1000, vuId: 1 });
     closeClients(set);

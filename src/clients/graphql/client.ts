@@ -54,13 +54,16 @@ export class GraphqlClient implements VuClient {
   private h1: HttpClient | undefined;
   private h2: Http2Client | undefined;
 
-  constructor(private readonly env: Pick<ClientEnv, 'baseUrl' | 'headers' | 'timeoutMs'>) {}
+  constructor(
+    private readonly env: Pick<ClientEnv, 'baseUrl' | 'headers' | 'timeoutMs' | 'debug'>,
+  ) {}
 
   private http1(): HttpClient {
     this.h1 ??= new HttpClient({
       baseUrl: this.env.baseUrl,
       headers: { ...this.env.headers },
       timeoutMs: this.env.timeoutMs,
+      debug: this.env.debug,
     });
     return this.h1;
   }
@@ -70,6 +73,7 @@ export class GraphqlClient implements VuClient {
       baseUrl: this.env.baseUrl,
       headers: { ...this.env.headers },
       timeoutMs: this.env.timeoutMs,
+      debug: this.env.debug,
     });
     return this.h2;
   }

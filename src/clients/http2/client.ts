@@ -10,7 +10,10 @@ import { performance } from 'node:perf_hooks';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import type { ClientEnv, VuClient } from '../client.js';
+import type { ClientEnv, RequestObserver, VuClient } from '../client.js';
+import type { FeatureOptions } from '../request/bodies.js';
+import { VuCookieJar } from '../request/cookies.js';
+import { needsFeatures, printDebug, sendWithFeatures } from '../request/features.js';
 import type { HttpTimings } from '../http1/index.js';
 import { h2Error, kindForH2Error, kindForRstCode } from './errors.js';
 import { Http2Response } from './response.js';
@@ -51,9 +54,15 @@ export interface Http2ClientOptions {
   /** Sessions opened per origin once every open one is at its stream limit (default 1). */
   maxSessionsPerOrigin?: number;
   tls?: { rejectUnauthorized?: boolean; ca?: string | Buffer; servername?: string };
+  /** Keep a cookie jar (default true): `Set-Cookie` is stored and sent back in scope. */
+  cookies?: boolean;
+  /** Where named and tagged requests report their statistics (the engine sets it). */
+  observe?: RequestObserver;
+  /** Print every request and response (bodies truncated) to stderr. */
+  debug?: boolean;
 }
 
-export interface Http2RequestOptions {
+export interface Http2RequestOptions extends FeatureOptions {
   headers?: Record<string, string>;
   body?: string | Uint8Array;
   /** Serialised with JSON.stringify; sets `content-type: application/json`. */
@@ -362,6 +371,8 @@ class H2Request {
           ? (this.chunks[0] as Buffer)
           : Buffer.concat(this.chunks, this.bytes);
     this.chunks = [];
+    const jar = this.client.jar;
+    if (jar !== null && cookies.length > 0) jar.capture(this.url.href, cookies);
     this.resolve(
       new Http2Response(
         this.status,
@@ -487,6 +498,7 @@ class ClientCore {
   private readonly defaultHeaders: Record<string, string>;
   private readonly pools = new Map<string, OriginPool>();
   closed = false;
+  readonly jar: VuCookieJar | null;
 
   constructor(options: Http2ClientOptions) {
     this.timeoutMs = positive(options.timeoutMs, DEFAULT_H2_TIMEOUT_MS, 'timeoutMs');
@@ -503,6 +515,7 @@ class ClientCore {
       throw h2Error('bad_request', 'maxSessionsPerOrigin must be an integer ≥ 1', '-');
     }
     this.maxSessions = max;
+    this.jar = options.cookies === false ? null : new VuCookieJar();
     const lower: Record<string, string> = {};
     for (const [k, v] of Object.entries(options.headers ?? {})) lower[k.toLowerCase()] = v;
     this.defaultHeaders = lower;
@@ -547,10 +560,23 @@ class ClientCore {
       [HTTP2_HEADER_AUTHORITY]: target.host,
     };
     for (const name in this.defaultHeaders) headers[name] = this.defaultHeaders[name];
+    const jar = this.jar;
+    if (jar !== null && !jar.empty) {
+      const cookie = jar.header(target.href);
+      if (cookie !== '') headers.cookie = cookie;
+    }
     let body: Uint8Array | null = null;
     if (options !== undefined) {
       if (options.headers !== undefined) {
-        for (const name in options.headers) headers[name.toLowerCase()] = options.headers[name];
+        for (const name in options.headers) {
+          const lower = name.toLowerCase();
+          const value = options.headers[name];
+          const jarCookie = headers.cookie;
+          headers[lower] =
+            lower === 'cookie' && jarCookie !== undefined
+              ? `${value}; ${String(jarCookie)}`
+              : value;
+        }
       }
       if (options.json !== undefined) {
         body = Buffer.from(JSON.stringify(options.json));
@@ -607,9 +633,20 @@ function positive(value: number | undefined, fallback: number, name: string): nu
  */
 export class Http2Client implements VuClient {
   private readonly core: ClientCore;
+  private readonly observe: RequestObserver | undefined;
+  private readonly debug: boolean;
+  private readonly send = (method: string, url: string, options: Http2RequestOptions) =>
+    this.plainRequest(method, url, options);
 
   constructor(options: Http2ClientOptions = {}) {
     this.core = new ClientCore(options);
+    this.observe = options.observe;
+    this.debug = options.debug === true;
+  }
+
+  /** This VU's cookies (null when made with `cookies: false`). */
+  get cookies(): VuCookieJar | null {
+    return this.core.jar;
   }
 
   /** Sessions opened and streams started since construction. */
@@ -618,9 +655,35 @@ export class Http2Client implements VuClient {
   }
 
   request(method: string, url: string, options?: Http2RequestOptions): Promise<Http2Response> {
-    return new Promise<Http2Response>((resolve, reject) => {
+    if (options !== undefined && needsFeatures(options)) {
+      return sendWithFeatures('http2', this.send, method, url, options, this.observe);
+    }
+    return this.plainRequest(method, url, options);
+  }
+
+  private plainRequest(
+    method: string,
+    url: string,
+    options: Http2RequestOptions | undefined,
+  ): Promise<Http2Response> {
+    const sent = new Promise<Http2Response>((resolve, reject) => {
       this.core.start(method, url, options, resolve, reject);
     });
+    if (!this.debug) return sent;
+    return sent.then(
+      (res) => {
+        printDebug('HTTP/2', method, res.url, options?.headers, options?.body, {
+          status: res.status,
+          headers: { ...res.headers },
+          body: res.body,
+        });
+        return res;
+      },
+      (error: unknown) => {
+        printDebug('HTTP/2', method, url, options?.headers, options?.body, { error });
+        throw error;
+      },
+    );
   }
   get(url: string, options?: Http2RequestOptions): Promise<Http2Response> {
     return this.request('GET', url, options);
@@ -655,6 +718,8 @@ export const http2Kind = {
       baseUrl: env.baseUrl,
       headers: { ...env.headers },
       timeoutMs: env.timeoutMs,
+      observe: env.observe,
+      debug: env.debug,
     });
   },
 };

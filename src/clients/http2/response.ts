@@ -2,6 +2,7 @@
 // the same reading API as the HTTP/1.1 response. Never does I/O.
 import type { HttpTimings } from '../http1/index.js';
 import { RESULT_STATUS } from '../client.js';
+import { decodeBody } from '../request/decode.js';
 import { h2Error } from './errors.js';
 
 export class Http2Response {
@@ -53,8 +54,16 @@ export class Http2Response {
     return this.headers[name.toLowerCase()];
   }
 
+  /** The body with its Content-Encoding (gzip, deflate, br) undone; `body` is as received. */
+  get decoded(): Buffer {
+    const coding = this.headers['content-encoding'];
+    if (coding === undefined) return this.body;
+    return decodeBody(this.body, coding, 'http2', `${this.method} ${this.url}`);
+  }
+
+  /** The decoded body as UTF-8. */
   text(): string {
-    return this.body.toString('utf8');
+    return this.decoded.toString('utf8');
   }
 
   /** The body parsed as JSON; throws ClientError kind 'bad_response' if it is not JSON. */
