@@ -110,7 +110,7 @@ describe('protocol clients in steps', () => {
         return http2.get('/missing', { name: 'GET /:page', tags: { kind: 'missing' } });
       },
     );
-    const windows = await run(w as unknown as AnyWorkflow);
+    const windows = await run(w);
     assert.deepEqual(total(windows, 'http{name:GET /}'), { ok: 4, failed: 0, errors: {} });
     assert.deepEqual(total(windows, 'http{name:GET /:page,kind:missing}'), {
       ok: 0,
