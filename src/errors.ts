@@ -31,6 +31,7 @@ export type SalvoErrorCode =
   | 'E_HOOK_TIMEOUT'
   | 'E_HOOK_FAILED'
   | 'E_HTTP'
+  | 'E_CLIENT'
   | 'E_PROTOCOL'
   | 'E_REPORTER_FAILED'
   | 'E_REPORTER_TIMEOUT'
@@ -123,6 +124,7 @@ export function exitCodeFor(error: unknown): ExitCode {
     case 'E_HOOK_TIMEOUT':
     case 'E_HOOK_FAILED':
     case 'E_HTTP':
+    case 'E_CLIENT':
       return EXIT.runFailed;
     case 'E_PROTOCOL':
     case 'E_REPORTER_FAILED':

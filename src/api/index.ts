@@ -39,3 +39,27 @@ export type {
   BreakdownGroup,
   Labels,
 } from '../reporters/types.js';
+export { ClientError } from '../clients/client.js';
+export type { StepClients } from '../clients/registry.js';
+export { Http2Client, Http2Response } from '../clients/http2/index.js';
+export type { Http2ClientOptions, Http2RequestOptions } from '../clients/http2/index.js';
+export { env } from './env.js';
+export { dataset, Dataset } from './dataset.js';
+export type { DatasetOptions } from './dataset.js';
+export { WsClient, WsConnection, WsMessage } from '../clients/websocket/index.js';
+export { GrpcClient, GrpcService } from '../clients/grpc/index.js';
+export type { GrpcResult, GrpcStreamResult } from '../clients/grpc/index.js';
+export { GraphqlClient, GraphqlResponse } from '../clients/graphql/index.js';
+export {
+  TcpClient,
+  TcpConnection,
+  UdpClient,
+  UdpSocket,
+  SocketReply,
+} from '../clients/socket/index.js';
+export type {
+  FormFields,
+  MultipartFields,
+  FilePart,
+  AuthOptions,
+} from '../clients/request/bodies.js';

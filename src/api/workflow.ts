@@ -2,6 +2,7 @@
 // workflow; workflows form a DAG in a file (`after`), passing published values along. This
 // module only records definitions; validation of the whole graph is in src/engine/plan.ts.
 import type { HttpClient, HttpResponse } from '../clients/http1/index.js';
+import type { StepClients } from '../clients/registry.js';
 import { WorkflowConfigError } from '../errors.js';
 import { parseDuration, type Duration } from './duration.js';
 import { constantVus, type ExecutorConfig } from './executors.js';
@@ -26,8 +27,11 @@ export interface VuInfo {
   readonly iteration: number;
 }
 
-/** What a step function receives. */
-export interface StepContext<Deps, Data, Ctx> {
+/**
+ * What a step function receives: `http` (HTTP/1.1) and every registered protocol client
+ * (`http2`, …; see StepClients), each created on first use and kept for the VU's life.
+ */
+export interface StepContext<Deps, Data, Ctx> extends StepClients {
   /** This virtual user's HTTP/1.1 client (keep-alive connections are reused across iterations). */
   readonly http: HttpClient;
   /** Results of the steps this step runs after, by step name. */
@@ -42,7 +46,7 @@ export interface StepContext<Deps, Data, Ctx> {
   sleep(duration: Duration): Promise<void>;
 }
 
-export interface SetupContext<Ctx> {
+export interface SetupContext<Ctx> extends StepClients {
   readonly http: HttpClient;
   readonly context: Ctx;
 }

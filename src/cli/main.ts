@@ -7,6 +7,7 @@ import { EXECUTOR_TYPES } from '../api/executors.js';
 import { EXIT, SalvoError, describeError, exitCodeFor } from '../errors.js';
 import { registerCertsCommand } from './certs.js';
 import { runCommand } from './run.js';
+import { addRunFeatureOptions } from './run-features.js';
 import { pingCommand, serveCommand, demoCommand } from './tools.js';
 import { starterWorkflow } from './starter.js';
 import { REPORT_KINDS_HELP, compareCommand, reportCommand, reportOption } from './report.js';
@@ -54,8 +55,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     })
     .addHelpText('after', EXIT_CODES_HELP);
 
-  program
-    .command('run')
+  addRunFeatureOptions(program.command('run'))
     .description('Run a workflow file (.ts or .js) on every core and write its results.')
     .argument('<file>', 'the workflow file')
     .option(
@@ -204,7 +204,11 @@ ${EXIT_CODES_HELP}`,
     .description('Run the embedded target server, for trying workflows without a real service.')
     .option('-p, --port <port>', 'port to listen on (0 picks a free one)', portOption, 8080)
     .option('--host <host>', 'address to bind', '127.0.0.1')
-    .action(async (opts: { port: number; host: string }) => {
+    .option(
+      '--peers',
+      'also serve HTTP/2 (h2c), WebSocket, gRPC, TCP and UDP peers on the next five ports',
+    )
+    .action(async (opts: { port: number; host: string; peers?: boolean }) => {
       setExit(await serveCommand(opts, io));
     });
 

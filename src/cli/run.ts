@@ -23,6 +23,7 @@ import { startDashboard } from '../reporters/dashboard/server.js';
 import { renderSummary } from '../ui/summary.js';
 import { createProgressView } from '../ui/terminal.js';
 import type { CliIo } from './main.js';
+import { applyIterations, prepareRunOptions } from './run-features.js';
 
 export interface RunOptions {
   vus?: number;
@@ -121,7 +122,8 @@ export async function runCommand(
   raw: Record<string, unknown>,
   io: CliIo,
 ): Promise<number> {
-  const opts = raw as RunOptions;
+  const merged = await prepareRunOptions(file, raw);
+  const opts = merged as RunOptions;
   const quiet = opts.quiet === true;
   const color = opts.color !== false && !process.env['NO_COLOR'];
   const say = (line: string): void => {
@@ -140,6 +142,7 @@ export async function runCommand(
     await typecheckWorkflow(bundle);
   }
   const workflows = await importWorkflows(bundle);
+  applyIterations(workflows, merged);
   const plan = buildPlan(
     workflows,
     { vus: opts.vus, durationMs: opts.duration, rate: opts.rate },

@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { HttpClient, HttpError } from '../clients/http1/index.js';
 import { EXIT } from '../errors.js';
 import { startTargetServer, TARGET_ROUTES } from '../target/server.js';
+import { FEATURE_ROUTES } from '../target/features.js';
+import { startPeersFor } from './serve-peers.js';
 import type { CliIo } from './main.js';
 import { runCommand } from './run.js';
 
@@ -62,14 +64,16 @@ function waitForSignal(): Promise<void> {
 }
 
 export async function serveCommand(
-  opts: { port: number; host: string },
+  opts: { port: number; host: string; peers?: boolean },
   io: CliIo,
 ): Promise<number> {
   const server = await startTargetServer({ port: opts.port, host: opts.host });
   io.stdout.write(`salvo target listening on ${server.url}  (Ctrl-C to stop)\n`);
-  for (const route of TARGET_ROUTES)
+  for (const route of [...TARGET_ROUTES, ...FEATURE_ROUTES])
     io.stdout.write(`  ${route.path.padEnd(16)} ${route.description}\n`);
+  const peers = opts.peers === true ? await startPeersFor(server.port, opts.host, io) : undefined;
   await waitForSignal();
+  await peers?.close();
   await server.close();
   io.stdout.write(`served ${server.requests} requests\n`);
   return EXIT.ok;

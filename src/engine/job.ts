@@ -9,12 +9,15 @@ import { parseDuration, type Duration } from '../api/duration.js';
 import { plannedDurationMs } from '../api/executors.js';
 import type { StepContext, WorkflowDefinition, Metrics } from '../api/workflow.js';
 import { HttpClient, HttpError, HttpResponse } from '../clients/http1/index.js';
+import { ClientError, statusOfResult } from '../clients/client.js';
+import { closeClients, openClients, withClients, type ClientSet } from '../clients/registry.js';
 import { SalvoError, WorkflowConfigError, describeError } from '../errors.js';
 import type { LoopDelaySampler } from '../stats/loop-delay.js';
 import { WorkflowRecorder } from '../stats/recorder.js';
 import type { StatsWindow } from '../stats/types.js';
 import { startExecutor, type ExecutorHost } from './executors/index.js';
 import { display, userLocation } from './loader.js';
+import { RequestGroups, httpDebugEnabled } from './request-groups.js';
 import type { ExecutorShare, StepGraph } from './plan.js';
 
 export interface JobSpec {
@@ -80,6 +83,7 @@ class Vu {
   constructor(
     readonly id: number,
     readonly http: HttpClient,
+    readonly clients: ClientSet,
   ) {
     this.info = { id, iteration: 0 };
   }
@@ -114,6 +118,7 @@ const MAX_NOTES = 20;
 /** Classifies a thrown value into an error kind and a message for the statistics. */
 export function classifyFailure(error: unknown): { kind: string; message: string } {
   if (error instanceof HttpError) return { kind: error.kind, message: describeError(error) };
+  if (error instanceof ClientError) return { kind: error.kind, message: describeError(error) };
   if (error instanceof StepTimeoutError) return { kind: 'timeout', message: error.message };
   if (error instanceof SalvoError)
     return { kind: error.code.toLowerCase().replace(/^e_/, ''), message: error.message };
@@ -149,6 +154,8 @@ export class WorkflowJob {
   private readonly sleepFn = (d: Duration): Promise<void> => this.sleep(d);
   /** Starts the planned-duration clock of `run` (once). */
   private armEnd: (() => void) | undefined = undefined;
+  private readonly requestGroups: RequestGroups;
+  private readonly httpDebug = httpDebugEnabled();
 
   /**
    * `loopDelay`: the thread's event-loop delay sampler; it runs while the job does and its
@@ -166,6 +173,7 @@ export class WorkflowJob {
     this.spec = spec;
     this.onWindow = onWindow;
     this.recorder = new WorkflowRecorder(def.name);
+    this.requestGroups = new RequestGroups(this.recorder, (m) => this.note(m));
     this.stepRecorders = def.steps.map((s) => this.recorder.step(s.name));
     this.checksByStep = def.steps.map((s) => def.checks.filter((c) => c.step === s.name));
     this.fast = graph.order.length === 1 && def.steps.length === 1;
@@ -231,6 +239,7 @@ export class WorkflowJob {
       this.flushWindow();
       this.closed = true;
       if (this.windowTimer !== undefined) this.loopDelay?.release();
+      this.requestGroups.close();
       // A finalized job starts no more iterations, whatever ends the abandoned ones.
       this.stoppingFlag = true;
       clearInterval(this.windowTimer);
@@ -240,7 +249,10 @@ export class WorkflowJob {
       for (const vu of this.allVus) {
         if (vu.done !== null) this.abandon(vu, new StepTimeoutError('(finalize)', 0));
       }
-      for (const vu of this.allVus) vu.http.close();
+      for (const vu of this.allVus) {
+        vu.http.close();
+        closeClients(vu.clients);
+      }
     }
     const network: NetworkTotals = { requests: 0, bytesSent: 0, bytesReceived: 0 };
     for (const vu of this.allVus) {
@@ -310,10 +322,20 @@ export class WorkflowJob {
       baseUrl: this.spec.baseUrl ?? def.baseUrl,
       headers: def.headers,
       timeoutMs: def.requestTimeoutMs,
+      observe: this.requestGroups.observe,
+      debug: this.httpDebug,
     });
-    const vu = new Vu(id, http);
+    const clients = openClients({
+      baseUrl: this.spec.baseUrl ?? def.baseUrl,
+      headers: def.headers,
+      timeoutMs: def.requestTimeoutMs,
+      vuId: id,
+      observe: this.requestGroups.observe,
+      debug: this.httpDebug,
+    });
+    const vu = new Vu(id, http, clients);
     if (this.fast) {
-      vu.ctx = {
+      vu.ctx = withClients(clients, {
         http,
         results: {},
         data: this.spec.data,
@@ -321,7 +343,7 @@ export class WorkflowJob {
         metrics: this.metrics,
         vu: vu.info,
         sleep: this.sleepFn,
-      };
+      });
       vu.attempt = new StepAttempt(this, vu);
     }
     this.allVus.push(vu);
@@ -528,7 +550,7 @@ export class WorkflowJob {
     vu: Vu,
     results: Record<string, unknown>,
   ): StepContext<unknown, unknown, unknown> {
-    return {
+    return withClients(vu.clients, {
       http: vu.http,
       results,
       data: this.spec.data,
@@ -536,7 +558,7 @@ export class WorkflowJob {
       metrics: this.metrics,
       vu: vu.info,
       sleep: this.sleepFn,
-    };
+    });
   }
 
   private sleep(d: Duration): Promise<void> {
@@ -633,7 +655,7 @@ export class WorkflowJob {
     const rec = this.stepRecorders[index];
     if (this.closed || !step || !rec) return false;
     const latencyUs = (performance.now() - start) * 1000;
-    const status = value instanceof HttpResponse ? value.status : undefined;
+    const status = value instanceof HttpResponse ? value.status : statusOfResult(value);
     let failure: { kind: string; message: string } | undefined;
     let expected = true;
     try {
@@ -642,10 +664,10 @@ export class WorkflowJob {
       failure = { kind: 'exception', message: `expectStatus threw: ${describeError(error)}` };
     }
     if (!failure && !expected && status !== undefined) {
-      failure = {
-        kind: `status_${status}`,
-        message: `${(value as HttpResponse).method} ${(value as HttpResponse).url} → ${status}`,
-      };
+      const v = value as { method?: unknown; url?: unknown };
+      const what =
+        typeof v.method === 'string' && typeof v.url === 'string' ? `${v.method} ${v.url} ` : '';
+      failure = { kind: `status_${status}`, message: `${what}→ ${status}` };
     }
     const checks = this.checksByStep[index];
     if (checks && checks.length > 0) {

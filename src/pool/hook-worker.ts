@@ -4,6 +4,7 @@
 // a hook that calls process.exit() ends only this thread.
 import { parentPort, workerData } from 'node:worker_threads';
 import { HttpClient } from '../clients/http1/index.js';
+import { closeClients, openClients, withClients } from '../clients/registry.js';
 import { importWorkflows, userLocation } from '../engine/loader.js';
 import { describeError } from '../errors.js';
 import type { HookReply, HookRequest } from './hooks.js';
@@ -24,13 +25,16 @@ async function runHook(): Promise<HookReply> {
       dropped: { ...output },
     };
   }
-  const http = new HttpClient({
-    baseUrl: request.baseUrl ?? def.baseUrl,
+  const baseUrl = request.baseUrl ?? def.baseUrl;
+  const http = new HttpClient({ baseUrl, headers: def.headers, timeoutMs: def.requestTimeoutMs });
+  const clients = openClients({
+    baseUrl,
     headers: def.headers,
     timeoutMs: def.requestTimeoutMs,
+    vuId: 0,
   });
   try {
-    const ctx = { http, context: request.context, data: request.data };
+    const ctx = withClients(clients, { http, context: request.context, data: request.data });
     const value: unknown = await (request.hook === 'setup'
       ? def.setup?.run(ctx)
       : def.teardown?.run(ctx));
@@ -54,6 +58,7 @@ async function runHook(): Promise<HookReply> {
     };
   } finally {
     http.close();
+    closeClients(clients);
   }
 }
 

@@ -571,6 +571,8 @@ export class WorkflowAggregate implements ThresholdSubject {
     let ok = 0;
     let failed = 0;
     for (const s of this.steps.values()) {
+      // Named-request groups re-count requests their steps already count.
+      if (isRequestGroup(s.name)) continue;
       count += s.count;
       ok += s.ok;
       failed += s.failed;
@@ -595,7 +597,7 @@ export class WorkflowAggregate implements ThresholdSubject {
 
   allStepsView(): ThresholdStepView {
     const latencyUs = new Histogram();
-    for (const s of this.steps.values()) latencyUs.merge(s.latencyUs);
+    for (const s of this.steps.values()) if (!isRequestGroup(s.name)) latencyUs.merge(s.latencyUs);
     return { ...this.totals, latencyUs };
   }
 
@@ -772,4 +774,9 @@ function padded(values: number[], length: number): number[] {
   const out = values.slice(0, length);
   while (out.length < length) out.push(0);
   return out;
+}
+
+/** A statistics group of named/tagged requests (`http{name:…}`), recorded beside the steps. */
+export function isRequestGroup(name: string): boolean {
+  return name.startsWith('http{') && name.endsWith('}');
 }

@@ -2,6 +2,7 @@
 // predictable routes to aim load at. Owns only its own listener and sockets; never part of a run.
 import http from 'node:http';
 import { OptionError } from '../errors.js';
+import { featureRoute } from './features.js';
 
 /** Largest `/bytes/:n`. */
 export const MAX_BYTES_RESPONSE = 10 * 1024 * 1024;
@@ -242,10 +243,12 @@ function shop(
 
 let orderCount = 0;
 
-function route(req: http.IncomingMessage, res: http.ServerResponse): void {
+/** Answers one request (also used by the HTTP/2 peer in peers.ts, in compatibility mode). */
+export function route(req: http.IncomingMessage, res: http.ServerResponse): void {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
+  if (featureRoute(path, req, res)) return;
   if (path === '/echo') {
     echo(req, res);
     return;

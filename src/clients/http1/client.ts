@@ -20,6 +20,10 @@ import {
 import { type HttpErrorKind, HttpError, zeroTimings } from './errors.js';
 import { buildTarget, configKeyPrefix, headCache, type RequestTarget } from './head.js';
 import type { HttpResponse } from './response.js';
+import type { RequestObserver } from '../client.js';
+import type { FeatureOptions } from '../request/bodies.js';
+import { VuCookieJar } from '../request/cookies.js';
+import { needsFeatures, printDebug, sendWithFeatures } from '../request/features.js';
 
 type Resolve = (res: HttpResponse) => void;
 type Reject = (err: HttpError) => void;
@@ -44,9 +48,15 @@ export interface HttpClientOptions {
   followRedirects?: number;
   /** Reuse connections (default true); false sends `connection: close`. */
   keepAlive?: boolean;
+  /** Keep a cookie jar (default true): `Set-Cookie` is stored and sent back in scope. */
+  cookies?: boolean;
+  /** Where named and tagged requests report their statistics (the engine sets it). */
+  observe?: RequestObserver;
+  /** Print every request and response (bodies truncated) to stderr. */
+  debug?: boolean;
 }
 
-export interface RequestOptions {
+export interface RequestOptions extends FeatureOptions {
   headers?: Record<string, string>;
   body?: string | Uint8Array;
   /** Serialised with JSON.stringify; sets `content-type: application/json`. */
@@ -106,6 +116,8 @@ class ClientCore implements PoolHost {
   readonly tls: { rejectUnauthorized?: boolean; ca?: string | Buffer; servername?: string };
   readonly timeoutMs: number;
   readonly followRedirects: number;
+  /** The VU's cookies; null when the client was made with `cookies: false`. */
+  readonly jar: VuCookieJar | null;
   private readonly base: URL | undefined;
   private readonly headers: Record<string, string> | undefined;
   private readonly keyPrefix: string;
@@ -130,6 +142,7 @@ class ClientCore implements PoolHost {
     );
     this.followRedirects = count(options.followRedirects, 0, 'followRedirects', 0);
     this.keepAlive = options.keepAlive ?? true;
+    this.jar = options.cookies === false ? null : new VuCookieJar();
     this.tls = { ...options.tls };
     this.headers = options.headers === undefined ? undefined : { ...options.headers };
     if (options.baseUrl !== undefined) {
@@ -156,6 +169,11 @@ class ClientCore implements PoolHost {
     resolve: Resolve | null,
     reject: Reject | null,
   ): void {
+    const jar = this.jar;
+    if (jar !== null && !jar.empty) {
+      const withCookie = this.cookieOptions(jar, url, options);
+      if (withCookie !== undefined) options = withCookie;
+    }
     if (options === undefined && url === this.lastUrl && method === this.lastMethod) {
       const last = this.lastTarget;
       if (last !== undefined) {
@@ -276,6 +294,27 @@ class ClientCore implements PoolHost {
     this.poolFor(target).dispatch(req, false, req.start);
   }
 
+  /** `options` plus the jar's Cookie header for `url`, or undefined when no cookie applies. */
+  private cookieOptions(
+    jar: VuCookieJar,
+    url: string,
+    options: RequestOptions | undefined,
+  ): RequestOptions | undefined {
+    let absolute: string;
+    try {
+      absolute = new URL(url, this.base).href;
+    } catch {
+      return undefined; // start() reports the bad URL
+    }
+    const cookie = jar.header(absolute);
+    if (cookie === '') return undefined;
+    const headers: Record<string, string> = { ...options?.headers };
+    const own = Object.keys(headers).find((k) => k.toLowerCase() === 'cookie');
+    if (own !== undefined) headers[own] = `${headers[own]}; ${cookie}`;
+    else headers.cookie = cookie;
+    return { ...options, headers };
+  }
+
   /** Opens an idle keep-alive connection to the origin of `url` (see HttpClient.preconnect). */
   preconnect(url: string, cb: PreconnectCallback): void {
     const built = buildTarget({
@@ -308,6 +347,10 @@ class ClientCore implements PoolHost {
   // PoolHost
 
   complete(req: PendingRequest, res: HttpResponse): void {
+    if (this.jar !== null) {
+      const set = res.setCookies;
+      if (set.length > 0) this.jar.capture(res.url, set);
+    }
     if (req.followLimit > 0 && REDIRECT_STATUSES.has(res.status)) {
       const location = res.header('location');
       if (location !== undefined) {
@@ -441,9 +484,20 @@ function captureSettlers(resolve: Resolve, reject: Reject): void {
  */
 export class HttpClient {
   private readonly core: ClientCore;
+  private readonly observe: RequestObserver | undefined;
+  private readonly debug: boolean;
+  private readonly send = (method: string, url: string, options: RequestOptions) =>
+    this.plainRequest(method, url, options);
 
   constructor(options: HttpClientOptions = {}) {
     this.core = new ClientCore(options);
+    this.observe = options.observe;
+    this.debug = options.debug === true;
+  }
+
+  /** This VU's cookies (null when made with `cookies: false`). */
+  get cookies(): VuCookieJar | null {
+    return this.core.jar;
   }
 
   /**
@@ -465,18 +519,43 @@ export class HttpClient {
   }
 
   request(method: string, url: string, options?: RequestOptions): Promise<HttpResponse> {
+    if (options !== undefined && needsFeatures(options)) {
+      return sendWithFeatures('http', this.send, method, url, options, this.observe);
+    }
+    return this.plainRequest(method, url, options);
+  }
+
+  private plainRequest(
+    method: string,
+    url: string,
+    options: RequestOptions | undefined,
+  ): Promise<HttpResponse> {
     // A shared executor hands over the settle functions: no closure per request.
-    const promise = new Promise<HttpResponse>(captureSettlers);
+    const sent = new Promise<HttpResponse>(captureSettlers);
     const resolve = capturedResolve;
     const reject = capturedReject;
     capturedResolve = capturedReject = null;
-    if (resolve === null || reject === null) return promise; // never: the executor ran
+    if (resolve === null || reject === null) return sent; // never: the executor ran
     try {
       this.core.start(method, url, options, 0, null, resolve, reject);
     } catch (error) {
       reject(error as HttpError); // as a throwing executor would (start never throws)
     }
-    return promise;
+    if (!this.debug) return sent;
+    return sent.then(
+      (res) => {
+        printDebug('HTTP/1.1', method, res.url, options?.headers, options?.body, {
+          status: res.status,
+          headers: res.headers,
+          body: res.body,
+        });
+        return res;
+      },
+      (error: unknown) => {
+        printDebug('HTTP/1.1', method, url, options?.headers, options?.body, { error });
+        throw error;
+      },
+    );
   }
 
   get(url: string, options?: RequestOptions): Promise<HttpResponse> {

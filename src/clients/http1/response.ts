@@ -1,6 +1,7 @@
 // What a completed HTTP/1.x request hands back: status, lazily decoded headers, body, timings.
 // Holds a private copy of the raw head (and usually the body, in the same buffer) and decodes
 // headers, the body view and the timings only when asked; never does I/O.
+import { decodeBody } from '../request/decode.js';
 import { HttpError } from './errors.js';
 
 /** Phases of one request in milliseconds (performance.now() deltas). */
@@ -147,8 +148,36 @@ export class HttpResponse {
     return this.headers[name.toLowerCase()];
   }
 
+  /**
+   * Every `set-cookie` value in order ([] without decoding the head when a byte search finds
+   * no cookie header: the cookie jar asks on every response).
+   */
+  get setCookies(): string[] {
+    const head = this.head;
+    if (head.indexOf('ookie:') === -1 && head.indexOf('OOKIE:') === -1) return [];
+    const out: string[] = [];
+    const raw = this.rawHeaders;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      if ((raw[i] ?? '').toLowerCase() === 'set-cookie') out.push(raw[i + 1] ?? '');
+    }
+    return out;
+  }
+
+  /** The body with its Content-Encoding (gzip, deflate, br) undone; `body` is as received. */
+  get decoded(): Buffer {
+    const head = this.head;
+    if (head.indexOf('ncoding:') === -1 && head.indexOf('NCODING:') === -1) return this.body;
+    return decodeBody(
+      this.body,
+      this.header('content-encoding'),
+      'http',
+      `${this.method} ${this.url}`,
+    );
+  }
+
+  /** The decoded body as UTF-8. */
   text(): string {
-    return this.body.toString('utf8');
+    return this.decoded.toString('utf8');
   }
 
   /** The body parsed as JSON; throws HttpError kind 'bad_response' if it is not JSON. */

@@ -1,0 +1,13 @@
+// Public surface of the HTTP/2 client (node:http2, multiplexed sessions per origin).
+export {
+  Http2Client,
+  http2Kind,
+  DEFAULT_H2_TIMEOUT_MS,
+  DEFAULT_H2_SESSIONS_PER_ORIGIN,
+  MAX_H2_QUEUED_REQUESTS,
+  MAX_H2_BODY_BYTES,
+  type Http2ClientOptions,
+  type Http2RequestOptions,
+} from './client.js';
+export { Http2Response } from './response.js';
+export { kindForRstCode } from './errors.js';
