@@ -226,8 +226,10 @@ export async function runCommand(
   for (const d of diagnostics.slice(0, 20))
     if (!results.run.notes.includes(d)) results.run.notes.push(d);
   const reportLine = await finishRunReporting(reporting, results, () =>
-    writeResultsSync(results, out, opts.csv, (line) => io.stderr.write(`${line}
-`)),
+    writeResultsSync(results, out, opts.csv, (line) =>
+      io.stderr.write(`${line}
+`),
+    ),
   );
   if (!quiet) {
     io.stdout.write(
