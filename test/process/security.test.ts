@@ -21,7 +21,6 @@ import { makeCerts, type TestCerts } from '../support/certs.js';
 import {
   RAFT_MAIN,
   RaftProcess,
-  WAIT_MS,
   agreedLeader,
   dump,
   freePort,

@@ -249,6 +249,22 @@ void describe('RpcConnection requests', () => {
     assert.ok(ok.ok);
   });
 
+  void it('a peer that keeps sending bad messages is answered, then closed after maxPeerErrors', async () => {
+    const p = pair({ server: { maxPeerErrors: 3 } });
+    await p.client.ready;
+    for (let i = 0; i < 3; i++) p.clientLink.send(encodeValue({ t: 'nope', id: 100 + i }));
+    await flush();
+    assert.ok(p.server.isOpen, 'up to the limit, bad messages are answered and the link serves on');
+    p.clientLink.send(encodeValue({ t: 'nope', id: 200 }));
+    await flush();
+    assert.ok(p.server.isClosed);
+    assert.equal(p.serverCounters.get('peers_closed_for_errors'), 1);
+    const codes = received(p)
+      .filter((m) => m.t === 'error')
+      .map((m) => (m as unknown as ErrorMessage).code);
+    assert.deepEqual(codes, ['unknown_type', 'unknown_type', 'unknown_type', 'unknown_type']);
+  });
+
   void it('answers a broken frame stream (oversized, bad checksum, over budget) with a structured error, then closes', async () => {
     const cases = [
       [
