@@ -85,6 +85,20 @@ export class ThresholdSyntaxError extends SalvoError {
   }
 }
 
+/** A broken invariant or a module used against its contract: a bug in Salvo, never bad input. */
+export class InternalError extends SalvoError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_INTERNAL', message, options);
+  }
+}
+
+/** Data that crossed a boundary (a statistics window, a histogram) does not have its shape. */
+export class MalformedDataError extends SalvoError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_PROTOCOL', message, options);
+  }
+}
+
 /** The workflow file is missing, unreadable, fails to compile or fails to load. */
 export class WorkflowFileError extends SalvoError {
   constructor(

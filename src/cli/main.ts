@@ -23,6 +23,7 @@ import {
 } from './options.js';
 import { SALVO_VERSION } from '../pool/local-run.js';
 import { availableParallelism } from 'node:os';
+import { setHandledErrorSink } from '../handled-errors.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -234,6 +235,11 @@ export async function main(
   io: CliIo = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<number> {
   let code: number = EXIT.ok;
+  // Errors recovered from by design (e.g. an unreadable bundle cache) are always counted;
+  // SALVO_DEBUG=1 also prints each one.
+  if (process.env['SALVO_DEBUG'] === '1') {
+    setHandledErrorSink((site, message) => io.stderr.write(`salvo: debug: ${site}: ${message}\n`));
+  }
   const program = buildProgram(io, (c) => (code = c));
   if (argv.length === 0) {
     program.outputHelp({ error: true });

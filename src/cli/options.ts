@@ -59,9 +59,8 @@ export function urlOption(value: string): string {
   try {
     url = new URL(value);
   } catch (error) {
-    void error; // the message below says what a valid value looks like
     throw new InvalidArgumentError(
-      'expected an absolute http:// or https:// URL, e.g. http://127.0.0.1:8080.',
+      `expected an absolute http:// or https:// URL, e.g. http://127.0.0.1:8080 (${(error as Error).message}).`,
     );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {

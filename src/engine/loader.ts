@@ -14,6 +14,7 @@ import type * as esbuild from 'esbuild';
 import { SalvoError, WorkflowFileError, describeError } from '../errors.js';
 import type { AnyWorkflow } from '../api/workflow.js';
 import { collectWorkflows } from './plan.js';
+import { recordHandled } from '../handled-errors.js';
 
 export interface Bundle {
   /** Absolute path of the bundled module in the cache. */
@@ -136,7 +137,9 @@ async function cachedBundle(source: string, version: string): Promise<Bundle | n
     if (info.size > MAX_MANIFEST_BYTES) return null;
     manifest = JSON.parse(await readFile(path, 'utf8')) as BundleManifest;
   } catch (error) {
-    void error; // no manifest (or an unreadable one): bundle afresh
+    // No manifest is the ordinary first run; an unreadable one is recorded. Either way the
+    // file is bundled afresh.
+    if (!isNotFound(error)) recordHandled('loader: bundle cache manifest unreadable', error);
     return null;
   }
   if (
@@ -156,7 +159,8 @@ async function cachedBundle(source: string, version: string): Promise<Bundle | n
       const info = await stat(input.path);
       if (info.size !== input.size || info.mtimeMs !== input.mtimeMs) return null;
     } catch (error) {
-      void error; // an input is gone: bundle afresh (esbuild reports what is missing)
+      // An input is gone: bundle afresh (esbuild reports what is missing).
+      if (!isNotFound(error)) recordHandled('loader: bundle input unreadable', error);
       return null;
     }
   }
@@ -260,7 +264,8 @@ export async function bundleWorkflow(file: string): Promise<Bundle> {
   try {
     await writeManifest(bundle, version);
   } catch (error) {
-    void error; // the manifest only saves the next run a bundle: without it, esbuild runs again
+    // The manifest only saves the next run a bundle: without it, esbuild runs again.
+    recordHandled('loader: bundle cache manifest not written', error);
   }
   return bundle;
 }
@@ -285,8 +290,9 @@ export async function typecheckWorkflow(bundle: Bundle): Promise<void> {
   try {
     typeRoots = [dirname(dirname(require.resolve('@types/node/package.json')))];
   } catch (error) {
+    // Node's types are optional: without them a workflow may not use `process`.
     typeRoots = undefined;
-    void error; // Node's types are optional: without them a workflow may not use `process`.
+    recordHandled('loader: @types/node not found', error);
   }
   const options: import('typescript').CompilerOptions = {
     strict: true,
@@ -378,4 +384,8 @@ export async function importWorkflows(
     );
   }
   return collectWorkflows(exports);
+}
+
+function isNotFound(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'ENOENT';
 }

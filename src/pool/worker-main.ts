@@ -9,7 +9,7 @@ import type { AnyWorkflow } from '../api/workflow.js';
 import { WorkflowJob } from '../engine/job.js';
 import { importWorkflows } from '../engine/loader.js';
 import { buildStepGraph } from '../engine/plan.js';
-import { describeError } from '../errors.js';
+import { describeError, InternalError } from '../errors.js';
 import { LoopDelaySampler } from '../stats/loop-delay.js';
 import {
   decodeSpawn,
@@ -32,7 +32,7 @@ interface RunningJob {
 }
 
 const port = parentPort;
-if (!port) throw new Error('worker-main.js must run in a worker thread');
+if (!port) throw new InternalError('worker-main.js must run in a worker thread');
 const { seed } = (workerData ?? {}) as { seed?: number };
 const endpoint = new WorkerEndpoint(`worker-${threadId}-${randomUUID().slice(0, 8)}`, seed ?? 1);
 const jobs = new Map<number, RunningJob>();
@@ -61,7 +61,7 @@ async function loadBundle(bundle: SpawnPayload['bundle']): Promise<AnyWorkflow[]
       const bytes = await readFile(bundle.path);
       const hash = createHash('sha256').update(bytes).digest('hex');
       if (hash !== bundle.hash) {
-        throw new Error(
+        throw new InternalError(
           `the cached bundle ${bundle.path} changed after it was built (hash mismatch); run again`,
         );
       }
@@ -81,7 +81,7 @@ async function spawn(jobId: number, payload: Uint8Array): Promise<void> {
     state.graceMs = spec.cancelGraceMs;
     const workflows = await loadBundle(spec.bundle);
     const found = workflows.find((w) => w.definition.name === spec.workflow);
-    if (!found) throw new Error(`workflow '${spec.workflow}' is not in the bundle`);
+    if (!found) throw new InternalError(`workflow '${spec.workflow}' is not in the bundle`);
     const def = found.definition;
     const job = new WorkflowJob(
       def,

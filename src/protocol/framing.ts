@@ -7,6 +7,7 @@
 // buffer (≤ the frame limit) at a time and hands out zero-copy views when a frame arrives whole.
 
 import type { FrameError } from '../runtime/types.js';
+import { InternalError } from '../errors.js';
 import type { ByteReserver } from './budget.js';
 
 /** Default largest frame body a node accepts (REFERENCE §2.2: TCP frame ≤ 1 MiB). */
@@ -91,7 +92,7 @@ export function encodeFrameHeader(body: Uint8Array): Uint8Array {
  */
 export function encodeFrame(body: Uint8Array): Uint8Array {
   if (body.length > MAX_DECLARABLE_FRAME_BYTES) {
-    throw new RangeError(`frame body of ${body.length} bytes exceeds the uint32 length field`);
+    throw new InternalError(`frame body of ${body.length} bytes exceeds the uint32 length field`);
   }
   const out = new Uint8Array(FRAME_HEADER_BYTES + body.length);
   writeFrameHeader(out, 0, body);
@@ -157,7 +158,7 @@ export class FrameDecoder {
     private readonly budget?: ByteReserver,
   ) {
     if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 0) {
-      throw new RangeError(`maxFrameBytes must be a non-negative integer, got ${maxFrameBytes}`);
+      throw new InternalError(`maxFrameBytes must be a non-negative integer, got ${maxFrameBytes}`);
     }
     this.maxFrameBytes = Math.min(maxFrameBytes, MAX_DECLARABLE_FRAME_BYTES);
   }

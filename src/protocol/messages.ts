@@ -14,6 +14,7 @@ import {
   type ObjectSchema,
   type Shape,
 } from './schema.js';
+import { InternalError } from '../errors.js';
 
 /** Longest message type name (`t`). */
 export const MAX_TYPE_NAME_LENGTH = 64;
@@ -54,13 +55,13 @@ export function defineMessage<const T extends string, S extends Shape>(
   rule?: ObjectRule<Infer<ObjectSchema<S>>>,
 ): MessageDef<T, S> {
   if (type.length === 0 || type.length > MAX_TYPE_NAME_LENGTH) {
-    throw new RangeError(
+    throw new InternalError(
       `message type name must be 1..${MAX_TYPE_NAME_LENGTH} characters: ${JSON.stringify(type)}`,
     );
   }
   for (const reserved of ['t', 'id', 're']) {
     if (Object.prototype.hasOwnProperty.call(shape, reserved)) {
-      throw new Error(`message ${type}: field "${reserved}" is reserved for the envelope`);
+      throw new InternalError(`message ${type}: field "${reserved}" is reserved for the envelope`);
     }
   }
   return { type, schema: s.object(shape, rule) };
@@ -146,7 +147,9 @@ export class MessageRegistry {
     for (const def of defs) {
       const existing = this.defs.get(def.type);
       if (existing !== undefined && existing !== def) {
-        throw new Error(`message type "${def.type}" is already registered with a different schema`);
+        throw new InternalError(
+          `message type "${def.type}" is already registered with a different schema`,
+        );
       }
       this.defs.set(def.type, def);
     }

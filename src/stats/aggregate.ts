@@ -28,6 +28,7 @@ import type {
   WorkflowResult,
   WorkflowStatus,
 } from './types.js';
+import { InternalError, MalformedDataError } from '../errors.js';
 
 /** Points kept per timeline; when full, adjacent pairs merge and the interval doubles. */
 export const MAX_TIMELINE_POINTS = 1200;
@@ -114,7 +115,7 @@ interface SourceState {
 }
 
 function fail(what: string, problem: string): never {
-  throw new Error(`stats window ${what}: ${problem}`);
+  throw new MalformedDataError(`stats window ${what}: ${problem}`);
 }
 
 function isCount(n: unknown): n is number {
@@ -406,7 +407,9 @@ export class WorkflowAggregate implements ThresholdSubject {
     let step = this.steps.get(name);
     if (!step) {
       if (this.steps.size >= MAX_AGGREGATE_STEPS) {
-        throw new Error(`workflow '${this.name}': too many steps (limit ${MAX_AGGREGATE_STEPS})`);
+        throw new InternalError(
+          `workflow '${this.name}': too many steps (limit ${MAX_AGGREGATE_STEPS})`,
+        );
       }
       step = {
         name,

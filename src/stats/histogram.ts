@@ -3,6 +3,7 @@
 // allocate per sample, read a clock, or lose exactness when merged.
 
 import type { SparseHistogram } from './types.js';
+import { InternalError, MalformedDataError } from '../errors.js';
 
 /**
  * Layout (identical on every thread and machine, which is what makes merging exact):
@@ -87,14 +88,17 @@ function isFiniteNumber(n: unknown): n is number {
  * exactly what is wrong. Returns the input, typed, when valid.
  */
 export function validateSparseHistogram(s: unknown, what = 'sparse histogram'): SparseHistogram {
-  if (typeof s !== 'object' || s === null) throw new Error(`${what}: expected an object`);
+  if (typeof s !== 'object' || s === null)
+    throw new MalformedDataError(`${what}: expected an object`);
   const h = s as Record<string, unknown>;
   const { count, min, max, sum, sumSquares, buckets, clamped } = h;
   if (!isNonNegativeInteger(count) || count > Number.MAX_SAFE_INTEGER) {
-    throw new Error(`${what}: count must be a non-negative integer, got ${String(count)}`);
+    throw new MalformedDataError(
+      `${what}: count must be a non-negative integer, got ${String(count)}`,
+    );
   }
   if (clamped !== undefined && (!isNonNegativeInteger(clamped) || clamped > count)) {
-    throw new Error(
+    throw new MalformedDataError(
       `${what}: clamped must be an integer in 0…count, got ${JSON.stringify(clamped)}`,
     );
   }
@@ -105,11 +109,13 @@ export function validateSparseHistogram(s: unknown, what = 'sparse histogram'): 
     ['sumSquares', sumSquares],
   ] as const) {
     if (!isFiniteNumber(v) || v < 0) {
-      throw new Error(`${what}: ${name} must be a finite non-negative number, got ${String(v)}`);
+      throw new MalformedDataError(
+        `${what}: ${name} must be a finite non-negative number, got ${String(v)}`,
+      );
     }
   }
   if (!Array.isArray(buckets) || buckets.length % 2 !== 0) {
-    throw new Error(`${what}: buckets must be an array of [index, count] pairs`);
+    throw new MalformedDataError(`${what}: buckets must be an array of [index, count] pairs`);
   }
   let total = 0;
   let previous = -1;
@@ -117,15 +123,17 @@ export function validateSparseHistogram(s: unknown, what = 'sparse histogram'): 
     const index: unknown = buckets[i];
     const n: unknown = buckets[i + 1];
     if (!isNonNegativeInteger(index) || index >= HISTOGRAM_INDEX_COUNT) {
-      throw new Error(
+      throw new MalformedDataError(
         `${what}: bucket index at position ${i} must be an integer in 0…${HISTOGRAM_INDEX_COUNT - 1}, got ${String(index)}`,
       );
     }
     if (index <= previous) {
-      throw new Error(`${what}: bucket indexes must be strictly ascending (position ${i})`);
+      throw new MalformedDataError(
+        `${what}: bucket indexes must be strictly ascending (position ${i})`,
+      );
     }
     if (!isNonNegativeInteger(n) || n === 0) {
-      throw new Error(
+      throw new MalformedDataError(
         `${what}: bucket count at position ${i + 1} must be a positive integer, got ${String(n)}`,
       );
     }
@@ -133,7 +141,9 @@ export function validateSparseHistogram(s: unknown, what = 'sparse histogram'): 
     total += n;
   }
   if (total !== count) {
-    throw new Error(`${what}: bucket counts add up to ${total}, but count is ${count}`);
+    throw new MalformedDataError(
+      `${what}: bucket counts add up to ${total}, but count is ${count}`,
+    );
   }
   if (count > 0) {
     const first = buckets[0] as number;
@@ -148,7 +158,9 @@ export function validateSparseHistogram(s: unknown, what = 'sparse histogram'): 
       maxV < histogramLowestEquivalent(last) ||
       maxV > histogramHighestEquivalent(last)
     ) {
-      throw new Error(`${what}: min ${minV} / max ${maxV} do not match the lowest/highest bucket`);
+      throw new MalformedDataError(
+        `${what}: min ${minV} / max ${maxV} do not match the lowest/highest bucket`,
+      );
     }
   }
   return h as unknown as SparseHistogram;
@@ -178,7 +190,7 @@ export class Histogram {
    * negative or NaN values throw a RangeError (a caller bug, e.g. a wall-clock latency).
    */
   record(value: number): void {
-    if (!(value >= 0)) throw new RangeError(`Histogram: cannot record ${value}`);
+    if (!(value >= 0)) throw new InternalError(`Histogram: cannot record ${value}`);
     let v = Math.trunc(value);
     if (v > HISTOGRAM_MAX_VALUE) {
       v = HISTOGRAM_MAX_VALUE;
@@ -196,9 +208,9 @@ export class Histogram {
 
   /** Records `n` (a non-negative integer) occurrences of `value`. */
   recordCount(value: number, n: number): void {
-    if (!(value >= 0)) throw new RangeError(`Histogram: cannot record ${value}`);
+    if (!(value >= 0)) throw new InternalError(`Histogram: cannot record ${value}`);
     if (!(n >= 0) || !Number.isInteger(n)) {
-      throw new RangeError(`Histogram: count must be a non-negative integer, got ${n}`);
+      throw new InternalError(`Histogram: count must be a non-negative integer, got ${n}`);
     }
     if (n === 0) return;
     let v = Math.trunc(value);
@@ -265,7 +277,7 @@ export class Histogram {
    */
   percentile(p: number): number {
     if (!(p > 0 && p <= 100)) {
-      throw new RangeError(`Histogram.percentile: p must be in (0, 100], got ${p}`);
+      throw new InternalError(`Histogram.percentile: p must be in (0, 100], got ${p}`);
     }
     if (this.total === 0) return 0;
     const rank = percentileRank(p, this.total);
@@ -286,7 +298,8 @@ export class Histogram {
 
   /** Adds every sample of `other` (exact: same layout). */
   merge(other: Histogram): void {
-    if (other === this) throw new Error('Histogram.merge: cannot merge a histogram into itself');
+    if (other === this)
+      throw new InternalError('Histogram.merge: cannot merge a histogram into itself');
     if (other.total === 0) return;
     for (let c = 0; c < CHUNK_COUNT; c++) {
       const source = other.chunks[c];

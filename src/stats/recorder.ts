@@ -4,6 +4,7 @@
 
 import { Histogram } from './histogram.js';
 import type { CheckWindow, MetricWindow, StatsWindow, StepWindow } from './types.js';
+import { InternalError } from '../errors.js';
 
 /** Distinct error kinds kept per step per window; further kinds are counted as `other`. */
 export const MAX_ERROR_KINDS_PER_WINDOW = 100;
@@ -193,7 +194,7 @@ abstract class MetricRecorder {
 
 function assertFinite(metric: string, what: string, value: number): void {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new RangeError(`metric '${metric}': ${what} must be a finite number, got ${value}`);
+    throw new InternalError(`metric '${metric}': ${what} must be a finite number, got ${value}`);
   }
 }
 
@@ -278,7 +279,7 @@ export class TrendRecorder extends MetricRecorder {
   private readonly values = new Histogram();
   add(value: number): void {
     if (!(value >= 0) || !Number.isFinite(value)) {
-      throw new RangeError(
+      throw new InternalError(
         `trend '${this.name}': values must be finite non-negative numbers, got ${value}`,
       );
     }
@@ -330,7 +331,7 @@ export class WorkflowRecorder {
     const existing = this.steps.get(name);
     if (existing) return existing;
     if (this.steps.size >= MAX_STEPS) {
-      throw new Error(
+      throw new InternalError(
         `workflow '${this.workflowName}': too many steps (limit ${MAX_STEPS}); cannot add '${name}'`,
       );
     }
@@ -344,7 +345,7 @@ export class WorkflowRecorder {
     let entry = byName?.get(checkName);
     if (entry === undefined) {
       if (this.checkCount >= MAX_CHECKS) {
-        throw new Error(
+        throw new InternalError(
           `workflow '${this.workflowName}': too many distinct checks (limit ${MAX_CHECKS}); cannot add '${stepName}/${checkName}'`,
         );
       }
@@ -380,14 +381,14 @@ export class WorkflowRecorder {
     const existing = this.metrics.get(name);
     if (existing) {
       if (existing.kind !== kind) {
-        throw new Error(
+        throw new InternalError(
           `metric '${name}' is already a ${existing.kind}; it cannot also be used as a ${kind}`,
         );
       }
       return existing as M;
     }
     if (this.metrics.size >= MAX_CUSTOM_METRICS) {
-      throw new Error(
+      throw new InternalError(
         `workflow '${this.workflowName}': too many custom metrics (limit ${MAX_CUSTOM_METRICS}); cannot add ${kind} '${name}'`,
       );
     }

@@ -2,6 +2,7 @@
 // the rule that a change touches exactly one server. Never decides when a change may be proposed.
 
 import type { ClusterConfig, ConfigChange, NodeId } from './types.js';
+import { RaftInvariantError } from './errors.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -20,15 +21,14 @@ export function encodeConfigEntry(data: ConfigEntryData): Uint8Array {
   return encoder.encode(JSON.stringify(data));
 }
 
-/** Decodes a config entry written by encodeConfigEntry; a malformed one is a bug (null). */
+/** Decodes a config entry written by encodeConfigEntry: null for a wrong shape; not JSON throws. */
 export function decodeConfigEntry(bytes: Uint8Array): ConfigEntryData | null {
   let parsed: unknown;
   try {
     parsed = JSON.parse(decoder.decode(bytes));
   } catch (error) {
     // A config entry is written only by a leader of this code; garbage means corruption.
-    void error;
-    return null;
+    throw new RaftInvariantError(`config entry is not JSON: ${(error as Error).message}`);
   }
   if (typeof parsed !== 'object' || parsed === null) return null;
   const p = parsed as { change?: { kind?: unknown; node?: unknown }; voters?: unknown };

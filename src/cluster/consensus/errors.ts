@@ -10,6 +10,17 @@ export class RaftInvariantError extends SalvoError {
   }
 }
 
+/** A record passed its checksum but does not decode: written by a bug, or corrupted in memory. */
+export class RaftRecordCorruptError extends SalvoError {
+  constructor(what: string, cause: unknown) {
+    super(
+      'E_INTERNAL',
+      `raft ${what} passes its checksum but does not decode: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+  }
+}
+
 export class RaftConfigError extends SalvoError {
   constructor(message: string) {
     super('E_OPTION', `raft config: ${message}`);

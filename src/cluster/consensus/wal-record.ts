@@ -5,6 +5,7 @@
 
 import { crc32c } from '../../protocol/framing.js';
 import type { Entry, EntryKind, HardState, Snapshot } from './types.js';
+import { RaftRecordCorruptError } from './errors.js';
 
 /** crc32c(4) + len(4) + term(8) + index(8). */
 export const RECORD_HEADER_BYTES = 24;
@@ -151,8 +152,7 @@ export function decodeMeta(bytes: Uint8Array): MetaState | null {
   try {
     v = JSON.parse(decoder.decode(body));
   } catch (error) {
-    void error; // checksummed JSON that does not parse is corruption: reported as null
-    return null;
+    throw new RaftRecordCorruptError('meta record', error);
   }
   const m = v as { hardState?: Partial<HardState>; segment?: unknown };
   const hs = m.hardState;
@@ -189,8 +189,7 @@ export function decodeSnapshot(bytes: Uint8Array): Snapshot | null {
   try {
     meta = JSON.parse(decoder.decode(body.subarray(4, 4 + metaLen)));
   } catch (error) {
-    void error; // as in decodeMeta: corruption is reported as null
-    return null;
+    throw new RaftRecordCorruptError('snapshot meta', error);
   }
   const m = meta as Partial<Snapshot['meta']>;
   if (

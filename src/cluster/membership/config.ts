@@ -1,6 +1,8 @@
 // Owns the tunables of SWIM membership: one config object, three documented profiles
 // (`local`, `lan`, `wan`) and the hard LIMITS. Never holds state or reads the environment.
 
+import { OptionError } from '../../errors.js';
+
 /** Hard bounds that no profile may exceed: every map and queue in the core is capped by one. */
 export const LIMITS = {
   /** Members one node tracks (self excluded); alive updates about new members beyond it are dropped and counted. */
@@ -138,28 +140,28 @@ export function assertValidConfig(c: MembershipConfig): void {
   ];
   for (const key of positive) {
     if (!(c[key] > 0) || !Number.isFinite(c[key]))
-      throw new RangeError(`membership config: ${key} must be > 0`);
+      throw new OptionError(`membership config: ${key} must be > 0`);
   }
   if (c.probeTimeoutMs >= c.probeIntervalMs) {
-    throw new RangeError('membership config: probeTimeoutMs must be shorter than probeIntervalMs');
+    throw new OptionError('membership config: probeTimeoutMs must be shorter than probeIntervalMs');
   }
   if (!(c.nackFraction > 0 && c.nackFraction < 1))
-    throw new RangeError('membership config: nackFraction in (0, 1)');
+    throw new OptionError('membership config: nackFraction in (0, 1)');
   if (!Number.isInteger(c.indirectChecks) || c.indirectChecks < 0) {
-    throw new RangeError('membership config: indirectChecks must be a non-negative integer');
+    throw new OptionError('membership config: indirectChecks must be a non-negative integer');
   }
   if (c.suspicionMaxTimeoutMult < 1)
-    throw new RangeError('membership config: suspicionMaxTimeoutMult must be ≥ 1');
+    throw new OptionError('membership config: suspicionMaxTimeoutMult must be ≥ 1');
   if (c.reapIntervalMs < 0 || c.unconfirmedTimeoutMs < 0 || c.unconfirmedMaxFailedProbes < 1) {
-    throw new RangeError('membership config: reap/unconfirmed bounds out of range');
+    throw new OptionError('membership config: reap/unconfirmed bounds out of range');
   }
   if (c.maxPiggybackBytes > LIMITS.maxDatagramBytes - 150) {
-    throw new RangeError(
+    throw new OptionError(
       'membership config: maxPiggybackBytes leaves no room for the message header',
     );
   }
   if (!Number.isInteger(c.maxMembers) || c.maxMembers < 1 || c.maxMembers > LIMITS.maxMembers) {
-    throw new RangeError(`membership config: maxMembers in [1, ${LIMITS.maxMembers}]`);
+    throw new OptionError(`membership config: maxMembers in [1, ${LIMITS.maxMembers}]`);
   }
 }
 

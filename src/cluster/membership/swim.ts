@@ -37,6 +37,7 @@ import type {
   Sender,
   SwimMessage,
 } from './types.js';
+import { InternalError } from '../../errors.js';
 
 /** Consecutive failed direct probes after which a member is not chosen as an indirect helper. */
 export const HELPER_CIRCUIT_OPEN_FAILURES = 2;
@@ -302,41 +303,42 @@ export class SwimMembership {
     this.assertCheapInvariants();
     for (const m of this.members.values()) {
       const where = `member ${m.id} (${m.status}@${m.incarnation})`;
-      if (m.id === this.id) throw new Error(`invariant: self in member map`);
+      if (m.id === this.id) throw new InternalError(`invariant: self in member map`);
       if (!Number.isSafeInteger(m.incarnation) || m.incarnation < 0)
-        throw new Error(`invariant: ${where} bad incarnation`);
+        throw new InternalError(`invariant: ${where} bad incarnation`);
       if (m.status === 'unconfirmed' && m.confirmed)
-        throw new Error(`invariant: ${where} confirmed yet unconfirmed`);
+        throw new InternalError(`invariant: ${where} confirmed yet unconfirmed`);
       if (m.status === 'alive' && !m.confirmed)
-        throw new Error(`invariant: ${where} alive but never heard directly`);
+        throw new InternalError(`invariant: ${where} alive but never heard directly`);
       if (m.status === 'suspect' && !m.confirmed)
-        throw new Error(`invariant: ${where} suspected but never heard directly`);
+        throw new InternalError(`invariant: ${where} suspected but never heard directly`);
       if ((m.status === 'suspect') !== (m.suspicion !== null))
-        throw new Error(`invariant: ${where} suspicion mismatch`);
+        throw new InternalError(`invariant: ${where} suspicion mismatch`);
       if ((m.status === 'dead') !== (m.reapAtMs !== null))
-        throw new Error(`invariant: ${where} reap mismatch`);
+        throw new InternalError(`invariant: ${where} reap mismatch`);
       if (m.suspicion && m.suspicion.confirmations > m.suspicion.wanted) {
-        throw new Error(`invariant: ${where} more confirmations than wanted`);
+        throw new InternalError(`invariant: ${where} more confirmations than wanted`);
       }
     }
     if (this.pending && !this.members.has(this.pending.targetId))
-      throw new Error('invariant: pending probe of unknown member');
+      throw new InternalError('invariant: pending probe of unknown member');
     if (
       this.nextProbeAtMs <
       this.now - this.config.probeIntervalMs * this.config.awarenessMaxMultiplier
     ) {
-      throw new Error('invariant: probe loop stalled');
+      throw new InternalError('invariant: probe loop stalled');
     }
   }
 
   private assertCheapInvariants(): void {
     if (this.members.size > this.config.maxMembers)
-      throw new Error('invariant: member map over its bound');
+      throw new InternalError('invariant: member map over its bound');
     if (this.forwards.size > LIMITS.maxPendingForwards)
-      throw new Error('invariant: forwards over their bound');
+      throw new InternalError('invariant: forwards over their bound');
     if (this.broadcasts.size > LIMITS.maxBroadcastQueue)
-      throw new Error('invariant: gossip queue over its bound');
-    if (this.seeds.length > LIMITS.maxSeeds) throw new Error('invariant: seeds over their bound');
+      throw new InternalError('invariant: gossip queue over its bound');
+    if (this.seeds.length > LIMITS.maxSeeds)
+      throw new InternalError('invariant: seeds over their bound');
   }
 
   // ───────────────────────────── agenda ─────────────────────────────

@@ -25,7 +25,13 @@ export type KvResult =
       readonly duplicate: boolean;
       readonly index: number;
     }
-  | { readonly ok: false; readonly error: 'bad-command' | 'full' | 'stale-seq' };
+  | { readonly ok: false; readonly error: 'full' | 'stale-seq' }
+  /** `detail` says what was wrong with the command. */
+  | { readonly ok: false; readonly error: 'bad-command'; readonly detail: string };
+
+export type KvDecode =
+  | { readonly ok: true; readonly command: KvCommand }
+  | { readonly ok: false; readonly reason: string };
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -34,13 +40,12 @@ export function encodeKvCommand(c: KvCommand): Uint8Array {
   return enc.encode(JSON.stringify(c));
 }
 
-export function decodeKvCommand(data: Uint8Array): KvCommand | null {
+export function decodeKvCommand(data: Uint8Array): KvDecode {
   let v: unknown;
   try {
     v = JSON.parse(dec.decode(data));
   } catch (error) {
-    void error; // a command that is not JSON is answered with 'bad-command'
-    return null;
+    return { ok: false, reason: `not JSON: ${(error as Error).message}` };
   }
   const c = v as Partial<KvCommand>;
   if (
@@ -52,9 +57,9 @@ export function decodeKvCommand(data: Uint8Array): KvCommand | null {
     typeof c.key !== 'string' ||
     typeof c.value !== 'string'
   ) {
-    return null;
+    return { ok: false, reason: 'want {client, seq, op: put|append, key, value}' };
   }
-  return c as KvCommand;
+  return { ok: true, command: c as KvCommand };
 }
 
 interface Session {
@@ -67,10 +72,16 @@ export class KvRegister implements StateMachine<KvResult> {
   private sessions = new Map<string, Session>();
   /** How many commands were applied (not counting duplicates), for tests. */
   appliedCommands = 0;
+  /** Entries that were not a valid command (answered with 'bad-command'). */
+  badCommands = 0;
 
   apply(entry: AppliedEntry): KvResult {
-    const c = decodeKvCommand(entry.data);
-    if (c === null) return { ok: false, error: 'bad-command' };
+    const decoded = decodeKvCommand(entry.data);
+    if (!decoded.ok) {
+      this.badCommands++;
+      return { ok: false, error: 'bad-command', detail: decoded.reason };
+    }
+    const c = decoded.command;
     const session = this.sessions.get(c.client);
     if (session !== undefined) {
       if (c.seq === session.lastSeq) {

@@ -30,7 +30,7 @@ import {
   WAN_RAFT_CONFIG,
   type RaftConfig,
 } from '../../cluster/consensus/config.js';
-import { EXIT } from '../../errors.js';
+import { EXIT, OptionError } from '../../errors.js';
 import { DEFAULT_DATACENTER, type LocalIdentity } from '../../protocol/index.js';
 import {
   createRealRuntime,
@@ -87,7 +87,7 @@ function parseAddress(s: string): NodeAddress {
   const i = s.lastIndexOf(':');
   const port = Number(s.slice(i + 1));
   if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`bad address "${s}" (want host:port)`);
+    throw new OptionError(`bad address "${s}" (want host:port)`);
   }
   return { host: s.slice(0, i), port };
 }
@@ -99,7 +99,7 @@ function parseArgs(argv: readonly string[]): Args {
   };
   const need = (name: string): string => {
     const v = get(name);
-    if (v === undefined) throw new UsageError(`missing --${name}`);
+    if (v === undefined) throw new OptionError(`missing --${name}`);
     return v;
   };
   const count = (name: string): number | undefined => {
@@ -125,7 +125,7 @@ function parseArgs(argv: readonly string[]): Args {
   const peers = new Map<string, NodeAddress>();
   for (const part of (get('peers') ?? '').split(',').filter((p) => p.length > 0)) {
     const eq = part.indexOf('=');
-    if (eq <= 0) throw new Error(`bad peer "${part}" (want id=host:port)`);
+    if (eq <= 0) throw new OptionError(`bad peer "${part}" (want id=host:port)`);
     peers.set(part.slice(0, eq), parseAddress(part.slice(eq + 1)));
   }
   const profiles: Record<string, RaftConfig> = {
@@ -135,7 +135,7 @@ function parseArgs(argv: readonly string[]): Args {
   };
   const profile = get('profile') ?? 'local';
   const config = profiles[profile];
-  if (config === undefined) throw new Error(`unknown --profile ${profile}`);
+  if (config === undefined) throw new OptionError(`unknown --profile ${profile}`);
   const seed = get('seed');
   return {
     id: need('id'),

@@ -264,8 +264,7 @@ export class RaftNode<R = unknown> {
   }
 
   private async doStop(options: { transfer?: boolean; waitMs?: number }): Promise<void> {
-    if (this.stopped) return;
-    if (options.transfer === true && this.raft.status().role === 'leader') {
+    if (!this.stopped && options.transfer === true && this.raft.status().role === 'leader') {
       const target = this.raft.bestTransferTarget();
       if (target !== null && this.transferLeadership(target).ok) {
         // Done once this node follows someone else (it heard the new leader's first append).
@@ -275,11 +274,12 @@ export class RaftNode<R = unknown> {
         }, options.waitMs ?? DEFAULT_TRANSFER_WAIT_MS);
       }
     }
-    if (this.stopped) return; // went fatal while the transfer was awaited
+    // A node that failed stop (before or during the transfer) already closed its transport.
+    const failed = this.stopped;
     this.stopped = true;
     this.supervisor.stop();
     this.failPending('stopped', 'node stopped', () => true);
-    await this.transport.close();
+    if (!failed) await this.transport.close();
     await this.store.close();
   }
 

@@ -3,6 +3,7 @@
 // stable no matter how much the parent has been used. Never used for cryptography.
 
 import type { Rng } from '../types.js';
+import { InternalError } from '../../errors.js';
 
 function splitmix32(state: number): [number, number] {
   const s = (state + 0x9e3779b9) >>> 0;
@@ -63,7 +64,7 @@ export class SeededRng implements Rng {
 
   int(maxExclusive: number): number {
     if (!(maxExclusive > 0))
-      throw new RangeError(`int(maxExclusive) needs a positive bound, got ${maxExclusive}`);
+      throw new InternalError(`int(maxExclusive) needs a positive bound, got ${maxExclusive}`);
     return Math.floor(this.next() * maxExclusive);
   }
 

@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { AppendFile, Logger, Storage } from '../types.js';
+import { InternalError } from '../../errors.js';
 
 /** Letters, digits, '.', '_', '-'; not starting with '.'; at most this long. */
 export const MAX_FILE_NAME_LENGTH = 200;
@@ -157,7 +158,7 @@ class RealAppendFile implements AppendFile {
   }
 
   append(data: Uint8Array): void {
-    if (this.closed) throw new Error(`append to closed file ${this.name}`);
+    if (this.closed) throw new InternalError(`append to closed file ${this.name}`);
     if (data.length === 0) return;
     this.pending.push(Uint8Array.prototype.slice.call(data));
     this.pendingBytes += data.length;
@@ -182,7 +183,7 @@ class RealAppendFile implements AppendFile {
 
   async truncate(sizeBytes: number): Promise<void> {
     if (!Number.isSafeInteger(sizeBytes) || sizeBytes < 0)
-      throw new RangeError(`truncate size must be a non-negative integer, got ${sizeBytes}`);
+      throw new InternalError(`truncate size must be a non-negative integer, got ${sizeBytes}`);
     this.capture();
     this.size = sizeBytes;
     this.enqueue(async () => {

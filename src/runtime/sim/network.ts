@@ -3,6 +3,7 @@
 // never schedules anything and never draws randomness itself except through the rng it is given.
 
 import type { SimRng } from './rng.js';
+import { InternalError } from '../../errors.js';
 
 /**
  * How latency spreads over [min, max]: `uniform` (default); `normal`, centred with σ = range/6
@@ -57,25 +58,25 @@ export function validateLinkModel(model: Partial<LinkModel>, where: string): Par
       latency.min < 0 ||
       latency.max < latency.min
     ) {
-      throw new RangeError(
+      throw new InternalError(
         `${where}: latencyMs needs 0 <= min <= max, got ${latency.min}..${latency.max}`,
       );
     }
     const d = latency.distribution;
     if (d !== undefined && d !== 'uniform' && d !== 'normal' && d !== 'tail') {
-      throw new RangeError(`${where}: unknown latency distribution ${String(d)}`);
+      throw new InternalError(`${where}: unknown latency distribution ${String(d)}`);
     }
   }
   for (const field of PROBABILITY_FIELDS) {
     const p = model[field];
     if (p !== undefined && (!Number.isFinite(p) || p < 0 || p > 1)) {
-      throw new RangeError(`${where}: ${field} must be in [0, 1], got ${p}`);
+      throw new InternalError(`${where}: ${field} must be in [0, 1], got ${p}`);
     }
   }
   for (const field of ['jitterMs', 'reorderDelayMs'] as const) {
     const v = model[field];
     if (v !== undefined && (!Number.isFinite(v) || v < 0)) {
-      throw new RangeError(`${where}: ${field} must be >= 0, got ${v}`);
+      throw new InternalError(`${where}: ${field} must be >= 0, got ${v}`);
     }
   }
   return model;

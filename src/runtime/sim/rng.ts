@@ -2,6 +2,7 @@
 // because it is twenty lines and must be bit-identical everywhere. Never reads Math.random.
 
 import type { Rng } from '../types.js';
+import { InternalError } from '../../errors.js';
 
 const TWO_POW_32 = 0x1_0000_0000;
 const TWO_POW_53 = 2 ** 53;
@@ -76,7 +77,7 @@ export class SimRng implements Rng {
   /** A generator from a user seed (any finite number; integers are the norm). */
   static fromSeed(seed: number): SimRng {
     if (!Number.isFinite(seed)) {
-      throw new RangeError(`seed must be a finite number, got ${seed}`);
+      throw new InternalError(`seed must be a finite number, got ${seed}`);
     }
     const low = seed >>> 0;
     const high = Math.floor(seed / TWO_POW_32) >>> 0;
@@ -104,7 +105,9 @@ export class SimRng implements Rng {
 
   int(maxExclusive: number): number {
     if (!Number.isInteger(maxExclusive) || maxExclusive <= 0 || maxExclusive > TWO_POW_53) {
-      throw new RangeError(`int(maxExclusive) needs an integer in [1, 2^53], got ${maxExclusive}`);
+      throw new InternalError(
+        `int(maxExclusive) needs an integer in [1, 2^53], got ${maxExclusive}`,
+      );
     }
     return Math.floor(this.next() * maxExclusive);
   }

@@ -19,6 +19,7 @@ import { NodeLifeBound, type Kernel, type NodeState, type SimEvent } from './ker
 import type { SimRng } from './rng.js';
 import { SimStorage } from './storage.js';
 import { SimStreamTransport } from './stream.js';
+import { InternalError } from '../../errors.js';
 
 /** What the runtime needs beyond the transports' kernel. */
 export interface RuntimeKernel extends Kernel {
@@ -36,7 +37,9 @@ const INERT_TIMER: TimerHandle = { cancel: () => undefined };
 
 function checkDelay(name: string, ms: number, allowZero: boolean): void {
   if (!Number.isFinite(ms) || ms < 0 || (!allowZero && ms === 0)) {
-    throw new RangeError(`${name} must be a finite number ${allowZero ? '>=' : '>'} 0, got ${ms}`);
+    throw new InternalError(
+      `${name} must be a finite number ${allowZero ? '>=' : '>'} 0, got ${ms}`,
+    );
   }
 }
 

@@ -11,6 +11,7 @@ import { DEFAULT_LINK, NetworkModel, type LinkModel } from './network.js';
 import { SimRng, hashString } from './rng.js';
 import { SimRuntime, type RuntimeKernel } from './runtime.js';
 import { SimDisk } from './storage.js';
+import { InternalError } from '../../errors.js';
 
 /** Default guard against runaway runs (zero-delay timer loops and the like). */
 export const DEFAULT_MAX_EVENTS = 5_000_000;
@@ -183,7 +184,7 @@ class LineRing {
 function positive(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
   if (!Number.isFinite(v) || v <= 0) {
-    throw new RangeError(`${name} must be > 0, got ${v}`);
+    throw new InternalError(`${name} must be > 0, got ${v}`);
   }
   return v;
 }
@@ -251,7 +252,7 @@ export class Simulation implements RuntimeKernel {
     this.maxFrameBytes = positive('maxFrameBytes', options.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES);
     this.fsyncLatencyMs = options.fsyncLatencyMs ?? 0;
     if (!Number.isFinite(this.fsyncLatencyMs) || this.fsyncLatencyMs < 0) {
-      throw new RangeError(`fsyncLatencyMs must be >= 0, got ${this.fsyncLatencyMs}`);
+      throw new InternalError(`fsyncLatencyMs must be >= 0, got ${this.fsyncLatencyMs}`);
     }
     this.logSink = options.logSink;
     this.net = new NetworkModel(options.defaultLink ?? DEFAULT_LINK, (id) => this.dcOf(id));
@@ -324,7 +325,7 @@ export class Simulation implements RuntimeKernel {
     fire: () => void,
   ): SimEvent {
     if (!Number.isFinite(delayMs) || delayMs < 0) {
-      throw new RangeError(`schedule(${kind}): delay must be finite and >= 0, got ${delayMs}`);
+      throw new InternalError(`schedule(${kind}): delay must be finite and >= 0, got ${delayMs}`);
     }
     return this.queue.push({
       timeMs: this.now + delayMs,
@@ -375,13 +376,13 @@ export class Simulation implements RuntimeKernel {
     boot: (rt: Runtime) => void | Promise<void>,
   ): SimNode {
     if (this.nodes.has(spec.id)) {
-      throw new Error(`node ${spec.id} already exists`);
+      throw new InternalError(`node ${spec.id} already exists`);
     }
     const dc = spec.dc ?? DEFAULT_DC;
     const address = spec.address ?? { host: `${dc}/${spec.id}`, port: DEFAULT_SIM_PORT };
     const key = addressKey(address);
     if (this.byAddress.has(key)) {
-      throw new Error(`address ${key} already taken by ${this.byAddress.get(key)?.id}`);
+      throw new InternalError(`address ${key} already taken by ${this.byAddress.get(key)?.id}`);
     }
     const node = new NodeRecord(spec.id, dc, address, boot, () => this.now);
     this.nodes.set(spec.id, node);
@@ -402,7 +403,7 @@ export class Simulation implements RuntimeKernel {
   private record(id: string): NodeRecord {
     const node = this.nodes.get(id);
     if (node === undefined) {
-      throw new Error(`no sim node ${id}`);
+      throw new InternalError(`no sim node ${id}`);
     }
     return node;
   }
@@ -456,7 +457,7 @@ export class Simulation implements RuntimeKernel {
   pause(id: string, ms: number): void {
     const node = this.record(id);
     if (!Number.isFinite(ms) || ms < 0) {
-      throw new RangeError(`pause(${id}) needs ms >= 0, got ${ms}`);
+      throw new InternalError(`pause(${id}) needs ms >= 0, got ${ms}`);
     }
     if (!node.up) {
       return;
@@ -584,7 +585,7 @@ export class Simulation implements RuntimeKernel {
   /** Advances virtual time by `ms`, running every event due on the way, in order. */
   async run(ms: number): Promise<void> {
     if (!Number.isFinite(ms) || ms < 0) {
-      throw new RangeError(`run(ms) needs a finite ms >= 0, got ${ms}`);
+      throw new InternalError(`run(ms) needs a finite ms >= 0, got ${ms}`);
     }
     const deadline = this.now + ms;
     await this.loop(deadline, undefined);
@@ -597,7 +598,7 @@ export class Simulation implements RuntimeKernel {
    */
   async runUntil(predicate: () => boolean, opts: { maxMs: number }): Promise<boolean> {
     if (!Number.isFinite(opts.maxMs) || opts.maxMs < 0) {
-      throw new RangeError(`runUntil maxMs must be finite and >= 0, got ${opts.maxMs}`);
+      throw new InternalError(`runUntil maxMs must be finite and >= 0, got ${opts.maxMs}`);
     }
     const deadline = this.now + opts.maxMs;
     const met = await this.loop(deadline, predicate);
@@ -609,7 +610,9 @@ export class Simulation implements RuntimeKernel {
 
   private async loop(deadlineMs: number, predicate: (() => boolean) | undefined): Promise<boolean> {
     if (this.running) {
-      throw new Error('Simulation.run/runUntil called while a run is in progress (missing await?)');
+      throw new InternalError(
+        'Simulation.run/runUntil called while a run is in progress (missing await?)',
+      );
     }
     this.running = true;
     try {

@@ -4,6 +4,7 @@
 
 import type { AppendFile, Storage } from '../types.js';
 import type { SimRng } from './rng.js';
+import { InternalError } from '../../errors.js';
 
 const INITIAL_FILE_CAPACITY_BYTES = 256;
 
@@ -118,7 +119,7 @@ class SimAppendFile implements AppendFile {
 
   private check(): void {
     if (this.closed) {
-      throw new Error(`append file ${this.name} is closed`);
+      throw new InternalError(`append file ${this.name} is closed`);
     }
     if (!this.host.alive()) {
       throw deadNode();
@@ -150,7 +151,7 @@ class SimAppendFile implements AppendFile {
     this.check();
     if (!Number.isInteger(sizeBytes) || sizeBytes < 0 || sizeBytes > this.file.length) {
       return Promise.reject(
-        new RangeError(`truncate(${sizeBytes}) outside 0..${this.file.length} of ${this.name}`),
+        new InternalError(`truncate(${sizeBytes}) outside 0..${this.file.length} of ${this.name}`),
       );
     }
     this.file.truncate(sizeBytes);

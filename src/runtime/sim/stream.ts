@@ -20,6 +20,7 @@ import {
   type SimEvent,
 } from './kernel.js';
 import { hashBytes } from './rng.js';
+import { InternalError } from '../../errors.js';
 
 /**
  * Frames (and frame errors) that arrive before a handler for them is set are held, up to this
@@ -142,7 +143,9 @@ class Pipe {
   private arrive(entry: InFlight): void {
     const head = this.inflight.shift();
     if (head !== entry) {
-      throw new Error(`stream pipe c${this.from.id}: packets arrived out of order (sim bug)`);
+      throw new InternalError(
+        `stream pipe c${this.from.id}: packets arrived out of order (sim bug)`,
+      );
     }
     if (this.broken) {
       this.countDropped([entry.packet]);
@@ -488,7 +491,7 @@ export class SimStreamTransport extends NodeLifeBound implements StreamTransport
       return Promise.reject(new SimNetworkError('ENOTCONN', `${me.id} is down`));
     }
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-      return Promise.reject(new RangeError(`connect timeoutMs must be > 0, got ${timeoutMs}`));
+      return Promise.reject(new InternalError(`connect timeoutMs must be > 0, got ${timeoutMs}`));
     }
     const target = k.nodeByAddress(to);
     const where = `${me.id}->${addressKey(to)}`;

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { JsonLineLogger, SeededRng } from '../../../src/runtime/real/index.js';
 import { runtime, tempDir, waitFor } from './support.js';
+import { InternalError } from '../../../src/errors.js';
 
 void describe('real runtime basics', () => {
   void it('clocks: monotonic never goes backwards; wall is epoch ms', async () => {
@@ -68,7 +69,7 @@ void describe('real runtime basics', () => {
       counts.every((c) => c > 800),
       `roughly uniform: ${counts.join(',')}`,
     );
-    assert.throws(() => r.int(0), RangeError);
+    assert.throws(() => r.int(0), InternalError);
   });
 
   void it('logger: JSON lines, level filter, child fields, errors serialised', () => {
