@@ -19,7 +19,7 @@ import {
 import { decodeEnvelope } from './protocol/envelope.js';
 import { WorkerEndpoint, type WorkerCommand } from './protocol/endpoint.js';
 import type { Accepted } from './protocol/errors.js';
-import { boundWorkerOutput, droppedSince } from './worker-output.js';
+import { boundWorkerOutput, droppedSince, outputDrained } from './worker-output.js';
 
 process.setSourceMapsEnabled(true);
 const output = boundWorkerOutput();
@@ -38,6 +38,8 @@ const jobs = new Map<number, RunningJob>();
 /** Loaded bundles by path; a run uses one bundle, so this stays tiny. */
 const bundles = new Map<string, Promise<AnyWorkflow[]>>();
 const MAX_CACHED_BUNDLES = 8;
+/** How long a shutdown waits for printed output to reach the main thread. */
+const OUTPUT_DRAIN_MS = 1000;
 
 function flush(): void {
   for (const envelope of endpoint.drainOutbox()) port?.postMessage(envelope);
@@ -163,6 +165,7 @@ async function execute(command: WorkerCommand): Promise<void> {
         state.job?.finalize();
       }
       jobs.clear();
+      await outputDrained(OUTPUT_DRAIN_MS);
       report(endpoint.shutdownCompleted(), 'shutdown');
       return;
   }
