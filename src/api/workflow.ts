@@ -197,6 +197,18 @@ function callerLocation(): string | undefined {
 }
 
 /**
+ * Makes `after: ['x']` naming a step not declared yet a readable type error: the step's
+ * results are typed from the steps declared before it, so `x` must come first.
+ */
+type AfterDeclared<D extends string, Results> = [Exclude<D, keyof Results>] extends [never]
+  ? unknown
+  : {
+      [
+        K in `step '${Exclude<D, keyof Results> & string}' must be declared (with .step) before the steps that run after it`
+      ]: true;
+    };
+
+/**
  * A workflow under construction. Each method records a definition and returns the builder
  * with its type extended, so step results, setup data and context are typed without casts.
  *
@@ -265,10 +277,10 @@ export class Workflow<
     name: N,
     run: (ctx: StepContext<Record<never, never>, Data, Ctx>) => R | Promise<R>,
   ): Workflow<Name, Results & { [K in N]: Awaited<R> }, Data, Ctx, Pub>;
-  step<N extends string, D extends keyof Results & string, R>(
+  step<N extends string, R, D extends string = never>(
     name: N,
-    options: StepOptions<D>,
-    run: (ctx: StepContext<Pick<Results, D>, Data, Ctx>) => R | Promise<R>,
+    options: StepOptions<D> & NoInfer<AfterDeclared<D, Results>>,
+    run: (ctx: StepContext<Pick<Results, D & keyof Results>, Data, Ctx>) => R | Promise<R>,
   ): Workflow<Name, Results & { [K in N]: Awaited<R> }, Data, Ctx, Pub>;
   step(name: string, a: unknown, b?: unknown): unknown {
     const run = (typeof a === 'function' ? a : b) as StepDefinition['run'];

@@ -93,28 +93,33 @@ export function checkOutputPath(option: string, path: string): void {
 
 /**
  * Writes results synchronously (temp file, then rename), so a second Ctrl-C, which cannot
- * wait for anything, still leaves whole files behind.
+ * wait for anything, still leaves whole files behind. Returns the paths written (a fallback
+ * in the temp directory for a file that could not be written where asked).
  */
 export function writeResultsSync(
   results: RunResults,
   out: string,
   csv: string | undefined,
   say: (line: string) => void,
-): void {
+): string[] {
   const files: [string, () => string][] = [[out, () => `${JSON.stringify(results, null, 2)}\n`]];
   if (csv) files.push([csv, () => resultsToCsv(results)]);
+  const written: string[] = [];
   for (const [path, text] of files) {
     try {
       writeAtomicSync(path, text());
+      written.push(path);
     } catch (error) {
       // The run's results are never lost: they go to a fallback file, and the user is told.
       const fallback = join(tmpdir(), `salvo-${results.run.id}-${path.split('/').pop() ?? 'out'}`);
       writeAtomicSync(fallback, text());
+      written.push(fallback);
       say(
         `salvo: could not write ${path} (${describeError(error)}); wrote it to ${fallback} instead`,
       );
     }
   }
+  return written;
 }
 
 export async function runCommand(
@@ -225,19 +230,17 @@ export async function runCommand(
   const results = run.results();
   for (const d of diagnostics.slice(0, 20))
     if (!results.run.notes.includes(d)) results.run.notes.push(d);
-  const reportLine = await finishRunReporting(reporting, results, () =>
-    writeResultsSync(results, out, opts.csv, (line) =>
-      io.stderr.write(`${line}
-`),
-    ),
-  );
+  let written: string[] = [];
+  const reportLine = await finishRunReporting(reporting, results, () => {
+    written = writeResultsSync(results, out, opts.csv, (line) => io.stderr.write(`${line}\n`));
+  });
   if (!quiet) {
     io.stdout.write(
       `${renderSummary(results, { width: io.stdout.columns ?? 100, color: color && io.stdout.isTTY === true })}\n`,
     );
     if (reportLine) io.stdout.write(`${reportLine}\n`);
     if (dashboard) io.stdout.write(`report: ${display(dashboard.htmlPath)}\n`);
-    io.stdout.write(`results: ${display(out)}${opts.csv ? `, ${display(opts.csv)}` : ''}\n`);
+    io.stdout.write(`results: ${written.map(display).join(', ')}\n`);
   }
   return results.run.exitCode;
 }

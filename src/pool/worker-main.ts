@@ -20,7 +20,7 @@ import {
 import { decodeEnvelope } from './protocol/envelope.js';
 import { WorkerEndpoint, type WorkerCommand } from './protocol/endpoint.js';
 import type { Accepted } from './protocol/errors.js';
-import { boundWorkerOutput, droppedSince } from './worker-output.js';
+import { boundWorkerOutput, droppedSince, outputDrained } from './worker-output.js';
 
 process.setSourceMapsEnabled(true);
 const output = boundWorkerOutput();
@@ -41,6 +41,8 @@ const bundles = new Map<string, Promise<AnyWorkflow[]>>();
 const MAX_CACHED_BUNDLES = 8;
 /** The thread's own event-loop delay, sampled while any job runs. */
 const loopDelay = new LoopDelaySampler();
+/** How long a shutdown waits for printed output to reach the main thread. */
+const OUTPUT_DRAIN_MS = 1000;
 
 function flush(): void {
   for (const envelope of endpoint.drainOutbox()) port?.postMessage(envelope);
@@ -172,6 +174,7 @@ async function execute(command: WorkerCommand): Promise<void> {
         state.job?.finalize();
       }
       jobs.clear();
+      await outputDrained(OUTPUT_DRAIN_MS);
       report(endpoint.shutdownCompleted(), 'shutdown');
       return;
   }

@@ -51,6 +51,16 @@ export function boundWorkerOutput(): Readonly<DroppedOutput> {
   return dropped;
 }
 
+/**
+ * Resolves once this thread's stdout and stderr hold nothing waiting for the main thread, or
+ * after `limitMs`: called before the thread says it has shut down, so output is not cut off.
+ */
+export async function outputDrained(limitMs: number): Promise<void> {
+  const until = Date.now() + limitMs;
+  while (process.stdout.writableLength + process.stderr.writableLength > 0 && Date.now() < until)
+    await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
 /** What was dropped since `before` (a copy taken with `{ ...counts }`). */
 export function droppedSince(before: DroppedOutput): DroppedOutput {
   return { writes: dropped.writes - before.writes, bytes: dropped.bytes - before.bytes };

@@ -47,6 +47,17 @@ describe('bad workflow files', () => {
     );
   });
 
+  test('a step `after` a step declared later gets a type error that says so in words', async () => {
+    const r = await runCli(['run', fixture('after-later.ts'), '-q']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /after-later\.ts:5:\d+: error TS\d+/);
+    assert.match(
+      r.stderr,
+      /step 'price' must be declared \(with \.step\) before the steps that run after it/,
+    );
+    assert.doesNotMatch(r.stderr, /not assignable to type 'never'/);
+  });
+
   test('--no-check skips type checking (and the run then proceeds)', async () => {
     const out = join(dir, 'nocheck.json');
     const r = await runCli([

@@ -64,6 +64,7 @@ describe('output paths are checked before the run', () => {
     const said = /wrote it to (\S+) instead/.exec(r.stderr);
     assert.ok(said?.[1], r.stderr);
     assert.match(r.stderr, /could not write .*r\.json/);
+    assert.ok(r.stdout.includes(`results: ${said[1]}`), 'the summary names the fallback file');
     assert.equal(readResults(said[1]).run.file.endsWith('constant.ts'), true);
     rmSync(said[1]);
   });

@@ -119,13 +119,25 @@ describe('salvo demo', () => {
   test('runs the quickstart against the embedded target and writes schema-valid results', async () => {
     const cwd = tempDir();
     const r = await runCli(['demo', '--duration', '2s', '--workers', '1'], { cwd });
-    assert.equal(r.code, 0, r.stderr);
+    // The quickstart's latency thresholds decide between 0 and 3; on a loaded machine a p99
+    // can exceed them, so the exit code is not a timing assertion here: both mean it ran.
+    assert.ok(r.code === 0 || r.code === 3, `exit ${r.code}: ${r.stderr}`);
     const path = /results: (\S+\.json)/.exec(r.stdout)?.[1];
     assert.ok(path, r.stdout);
     const results = readResults(join(cwd, path));
     assert.deepEqual(schemaErrors(results), []);
     const quickstart = results.workflows.find((w) => w.name === 'quickstart');
     assert.ok((quickstart?.totals.count ?? 0) > 0);
-    assert.match(r.stdout, /all 3 thresholds passed/);
+    assert.equal(quickstart?.thresholds.length, 3, 'all 3 thresholds were evaluated');
+    assert.ok(quickstart?.thresholds.every((t) => t.actual !== null));
+    assert.equal(
+      quickstart?.steps.reduce((n, s) => n + s.failed, 0),
+      0,
+      'no step failed',
+    );
+    assert.match(
+      r.stdout,
+      /all 3 thresholds passed|1 of 3 thresholds failed|2 of 3 thresholds failed/,
+    );
   });
 });

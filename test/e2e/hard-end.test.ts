@@ -191,9 +191,14 @@ describe('workflow output is bounded', () => {
     const iterations = results.workflows[0]?.iterations.completed ?? 0;
     const dropped = results.run.droppedOutput;
     assert.ok(dropped && dropped.bytes > 0, 'some output was dropped');
-    // Every iteration's line was either shown or counted as dropped.
+    // Every iteration's line was shown or counted as dropped (all but at most the 1 MiB, ten
+    // lines, that may still be on its way when the thread is stopped).
     const shown = r.stdout.split('\n').filter((l) => l.startsWith('xxxx')).length;
-    assert.equal(shown + dropped.writes, iterations);
+    assert.ok(shown + dropped.writes <= iterations, `${shown} + ${dropped.writes} ≤ ${iterations}`);
+    assert.ok(
+      shown + dropped.writes >= iterations - 10,
+      `${shown} + ${dropped.writes} ≥ ${iterations} − 10`,
+    );
     assert.match(r.stdout, /workflow output: dropped [\d,]+ writes \([\d.]+ [KMG]iB\)/);
   });
 });

@@ -116,6 +116,12 @@ describe('salvo run', () => {
     assert.equal(results.thresholds.failed, 1);
     assert.equal(results.run.exitCode, 4);
     assert.equal(results.run.status, 'failed');
+    // 160 step executions, of which 'flaky' (40) sends no request: 120 requests on the wire.
+    assert.equal(w.totals.count, 160);
+    assert.equal(w.network?.requests, 120);
+    assert.ok((w.network?.bytesSent ?? 0) > 120 * 30, 'request heads were counted');
+    assert.ok((w.network?.bytesReceived ?? 0) > 120 * 60, 'responses were counted');
+    assert.match(r.stdout, /network +120 requests +[\d.]+ KiB sent +[\d.]+ KiB received/);
     const csvText = readFileSync(csv, 'utf8');
     assert.match(csvText.split('\n')[0] ?? '', /^workflow,step,count/);
     assert.equal(csvText.trim().split('\n').length, 1 + w.steps.length);

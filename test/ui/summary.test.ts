@@ -244,6 +244,20 @@ void describe('diagnoseWorkflow', () => {
     );
   });
 
+  void it('shows interrupted iterations and the network line, and says when no iteration finished', () => {
+    const wf = workflowResult('hang', {
+      iterations: { started: 2, completed: 0, failed: 0, dropped: 0, interrupted: 2 },
+      network: { requests: 2, bytesSent: 180, bytesReceived: 3 * 1024 * 1024 },
+    });
+    const text = renderSummary(runResults({ workflows: [wf] }), { width: 120, color: false });
+    assert.match(text, /iterations +2 started +0 completed +0 dropped +2 interrupted/);
+    assert.match(text, /network +2 requests +180 B sent +3\.0 MiB received/);
+    assert.equal(
+      diagnoseWorkflow(wf),
+      'no iteration finished: all 2 were still running at the end (duration + gracefulStop) and were interrupted',
+    );
+  });
+
   void it('notices when iterations ran but made no requests, and ignores skipped workflows', () => {
     const none = workflowResult('w', { totals: { count: 0, ok: 0, failed: 0, rps: 0 }, steps: [] });
     assert.equal(diagnoseWorkflow(none), 'no steps ran');
