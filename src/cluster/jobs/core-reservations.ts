@@ -13,7 +13,7 @@
 // - One live dispatch per (job, workflow, worker) and per dispatch id.
 // - Bounded: workers, cores per worker and live reservations each have a limit.
 
-import { jobsInvariant, reject, type Rejection } from './errors.js';
+import { checkConfigIntegers, jobsInvariant, reject, type Rejection } from './errors.js';
 import { MAX_WORKER_CORES } from './split-plan.js';
 
 /** Highest term whose fence tokens stay safe integers (term · 2^32 + 2^32 − 1 < 2^53). */
@@ -88,7 +88,10 @@ export class CoreReservations {
     this.maxReservations = cfg.maxReservations;
   }
 
-  /** A table for the leader of `term`, or a rejection if the term or a limit is unusable. */
+  /**
+   * A table for the leader of `term`, or a rejection if the term cannot make safe fence tokens.
+   * Throws a JobsConfigError for a limit below 1 (a configuration mistake, not data).
+   */
   static create(
     config: Pick<CoreReservationsConfig, 'term'> & Partial<CoreReservationsConfig>,
   ): CoreReservations | ReservationRejection {
@@ -99,10 +102,10 @@ export class CoreReservations {
         `term must be an integer in 0…${MAX_FENCE_TERM}, got ${String(cfg.term)}`,
       );
     }
-    for (const k of ['maxWorkers', 'maxReservations'] as const) {
-      if (!Number.isSafeInteger(cfg[k]) || cfg[k] < 1)
-        return reject('E_INVALID_REQUEST', `${k} must be a positive integer`);
-    }
+    checkConfigIntegers('core reservations config', cfg, [
+      ['maxWorkers', 1],
+      ['maxReservations', 1],
+    ]);
     return new CoreReservations(cfg);
   }
 

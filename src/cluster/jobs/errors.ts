@@ -14,6 +14,31 @@ export function reject<Code extends string>(code: Code, message: string): Reject
   return { ok: false, code, message };
 }
 
+/** A job core was configured with a value outside its accepted range (names the field). */
+export class JobsConfigError extends SalvoError {
+  constructor(message: string) {
+    super('E_OPTION', message);
+  }
+}
+
+/**
+ * Checks that each listed field of a core's configuration is an integer of at least `min`
+ * (counts: 1, durations: 0); throws a JobsConfigError naming the first that is not.
+ */
+export function checkConfigIntegers<T extends object>(
+  what: string,
+  config: T,
+  fields: ReadonlyArray<readonly [keyof T & string, number]>,
+): T {
+  for (const [field, min] of fields) {
+    const v: unknown = config[field];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
+      throw new JobsConfigError(`${what}: ${field} must be an integer ≥ ${min}, got ${String(v)}`);
+    }
+  }
+  return config;
+}
+
 /** An invariant of a job core does not hold: a bug in Salvo, not bad input. */
 export class JobsInvariantError extends SalvoError {
   constructor(message: string) {

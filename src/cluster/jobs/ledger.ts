@@ -27,7 +27,7 @@
 //   (completed and unsuccessful jobs each their own) and at most `maxEndedJobs` of them, the
 //   oldest evicted first. Eviction runs before every valid command, at that command's `atMs`.
 
-import { jobsInvariant, reject } from './errors.js';
+import { checkConfigIntegers, jobsInvariant, reject } from './errors.js';
 import {
   validateLedgerCommand,
   validateLedgerSnapshot,
@@ -95,7 +95,15 @@ export class JobLedger {
   private events: LedgerEvent[] = [];
 
   constructor(config: Partial<LedgerConfig> = {}) {
-    this.cfg = { ...DEFAULT_LEDGER_CONFIG, ...config };
+    this.cfg = checkConfigIntegers('job ledger config', { ...DEFAULT_LEDGER_CONFIG, ...config }, [
+      ['maxActiveJobs', 1],
+      ['maxEndedJobs', 1],
+      ['completedRetentionMs', 0],
+      ['unsuccessfulRetentionMs', 0],
+      ['maxTargetDcs', 1],
+      ['maxIdChars', 1],
+      ['maxReasonChars', 1],
+    ]);
   }
 
   // ──────────────────────────────────────────────── queries

@@ -38,7 +38,7 @@ import {
 } from '../../stats/aggregate.js';
 import { OVERFLOW_ERROR_KIND } from '../../stats/recorder.js';
 import type { MetricWindow, StatsWindow, StepWindow } from '../../stats/types.js';
-import { jobsInvariant, reject, type Rejection } from './errors.js';
+import { checkConfigIntegers, jobsInvariant, reject, type Rejection } from './errors.js';
 import { windowProblem } from './window-check.js';
 
 export interface WindowMergerConfig {
@@ -228,7 +228,20 @@ export class WindowMerger {
   readonly counters = { merged: 0, duplicates: 0, rejected: 0 };
 
   constructor(config: Partial<WindowMergerConfig> = {}) {
-    this.cfg = { ...DEFAULT_WINDOW_MERGER_CONFIG, ...config };
+    this.cfg = checkConfigIntegers(
+      'window merger config',
+      { ...DEFAULT_WINDOW_MERGER_CONFIG, ...config },
+      [
+        ['maxJobs', 1],
+        ['maxSourcesPerJob', 1],
+        ['maxWorkflowsPerJob', 1],
+        ['maxOutOfOrderPerSource', 1],
+        ['maxTombstones', 0],
+        ['maxIdChars', 1],
+        ['sealedRetentionMs', 0],
+        ['idleJobTimeoutMs', 0],
+      ],
+    );
   }
 
   get jobCount(): number {

@@ -4,6 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JobLedger, globalStatus } from '../../../src/cluster/jobs/ledger.js';
+import { WindowMerger } from '../../../src/cluster/jobs/window-merger.js';
+import { CoreReservations } from '../../../src/cluster/jobs/core-reservations.js';
 import {
   encodeLedgerCommand,
   encodeLedgerSnapshot,
@@ -403,4 +405,23 @@ test('snapshot bytes restore an equal ledger; corrupt snapshots are refused', ()
   const cmd = parseLedgerBytes(encodeLedgerCommand(submit('b')), 'E_INVALID_COMMAND');
   assert.ok(cmd.ok);
   ok(new JobLedger().apply(cmd.value));
+});
+
+test('a configuration value out of range is an E_OPTION error naming the field', () => {
+  assert.throws(() => new JobLedger({ maxEndedJobs: 0 }), {
+    code: 'E_OPTION',
+    message: /job ledger config: maxEndedJobs must be an integer ≥ 1, got 0/,
+  });
+  assert.throws(() => new JobLedger({ completedRetentionMs: -5 }), {
+    code: 'E_OPTION',
+    message: /completedRetentionMs/,
+  });
+  assert.throws(() => new WindowMerger({ maxOutOfOrderPerSource: 1.5 }), {
+    code: 'E_OPTION',
+    message: /window merger config: maxOutOfOrderPerSource/,
+  });
+  assert.throws(() => CoreReservations.create({ term: 1, maxWorkers: 0 }), {
+    code: 'E_OPTION',
+    message: /maxWorkers/,
+  });
 });

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Histogram } from '../../../src/stats/histogram.js';
+import { WorkflowAggregate } from '../../../src/stats/aggregate.js';
 import type { MetricWindow, StatsWindow, StepWindow } from '../../../src/stats/types.js';
 import {
   WindowMerger,
@@ -104,6 +105,40 @@ test('GM-8.2.2 multi-DC stats merge: totals and percentiles equal those of the r
   assert.equal(view.dcs.a?.failed, 1);
   assert.equal(view.dcs.b?.requests, 3);
   assert.equal(view.dcs.b?.workers.w9?.ok, 3);
+});
+
+test('a merged workflow is a window the local results path accepts, with the same step figures', () => {
+  const windows = [
+    env(
+      win(1, { steps: { get: step([120, 900, 70_000], 1, { timeout: 1 }, { timeout: 'slow' }) } }),
+      'a',
+      'w1',
+    ),
+    env(win(1, { steps: { get: step([300, 310]) } }), 'b', 'w1'),
+    env(win(2, { steps: { get: step([5, 6_000_000]) } }), 'a', 'w1'),
+  ];
+  const local = new WorkflowAggregate('wf', { type: 'constant-vus' });
+  for (const e of windows) local.applyWindow(`${e.dc}/${e.worker}`, e.window as StatsWindow);
+  const m = new WindowMerger();
+  for (const e of windows) merged(m.apply(e, 0));
+  const viaCluster = new WorkflowAggregate('wf', { type: 'constant-vus' });
+  const mergedWindow = m.view('job-1')?.workflows.wf;
+  assert.ok(mergedWindow);
+  assert.equal(viaCluster.applyWindow('cluster', mergedWindow), true);
+  const [a] = local.toResult([], 10_000).steps;
+  const [b] = viaCluster.toResult([], 10_000).steps;
+  assert.ok(a && b);
+  for (const k of [
+    'count',
+    'ok',
+    'failed',
+    'errors',
+    'errorSamples',
+    'statuses',
+    'latencyMs',
+  ] as const) {
+    assert.deepEqual(b[k], a[k], k);
+  }
 });
 
 test('windows far ahead of a source are refused to be resent, so the seen-set stays bounded', () => {
