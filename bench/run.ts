@@ -1,8 +1,9 @@
 // `npm run bench`: Salvo against autocannon and wrk at the hardware limit. Sets up the target,
 // runs every generator A/B interleaved over several rounds (no discarded warm-up), prints each
 // figure's median and spread across rounds — with the open model's dropped iterations on a
-// fixed pool and Salvo's own event-loop delay — and writes bench/results/latest.json. Exit 0 even when a goal is missed (it is a report); 1 when the
-// harness or a generator run failed. Never part of `npm test`.
+// fixed pool and Salvo's own event-loop delay — and writes bench/results/latest.json. Exit 0
+// even when a goal is missed (it is a report); 1 when the harness or a generator run failed.
+// Never part of `npm test`.
 //   npm run bench [-- --quick] [--only salvo,autocannon] [--rounds 3] [--duration 10]
 //                 [--skip-setup] [--builtin-target] [--markdown]
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -12,7 +12,7 @@ import { HttpClient, HttpError, HttpResponse } from '../clients/http1/index.js';
 import { ClientError, statusOfResult } from '../clients/client.js';
 import { closeClients, openClients, withClients, type ClientSet } from '../clients/registry.js';
 import { SalvoError, WorkflowConfigError, describeError } from '../errors.js';
-import type { LoopDelaySampler } from '../stats/loop-delay.js';
+import { threadLoopDelay } from '../stats/loop-delay.js';
 import { WorkflowRecorder } from '../stats/recorder.js';
 import type { StatsWindow } from '../stats/types.js';
 import { startExecutor, type ExecutorHost } from './executors/index.js';
@@ -157,16 +157,14 @@ export class WorkflowJob {
   private readonly requestGroups: RequestGroups;
   private readonly httpDebug = httpDebugEnabled();
 
-  /**
-   * `loopDelay`: the thread's event-loop delay sampler; it runs while the job does and its
-   * samples travel in the job's windows.
-   */
+  /** The thread's event-loop delay sampler: it runs while the job does; windows carry it. */
+  private readonly loopDelay = threadLoopDelay();
+
   constructor(
     def: WorkflowDefinition,
     graph: StepGraph,
     spec: JobSpec,
     onWindow: (window: StatsWindow) => void,
-    private readonly loopDelay?: LoopDelaySampler,
   ) {
     this.def = def;
     this.graph = graph;

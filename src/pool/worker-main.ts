@@ -10,7 +10,7 @@ import { WorkflowJob } from '../engine/job.js';
 import { importWorkflows } from '../engine/loader.js';
 import { buildStepGraph } from '../engine/plan.js';
 import { describeError, InternalError } from '../errors.js';
-import { LoopDelaySampler } from '../stats/loop-delay.js';
+import { sampleThreadLoopDelay } from '../stats/loop-delay.js';
 import {
   decodeSpawn,
   encodePayload,
@@ -39,10 +39,10 @@ const jobs = new Map<number, RunningJob>();
 /** Loaded bundles by path; a run uses one bundle, so this stays tiny. */
 const bundles = new Map<string, Promise<AnyWorkflow[]>>();
 const MAX_CACHED_BUNDLES = 8;
-/** The thread's own event-loop delay, sampled while any job runs. */
-const loopDelay = new LoopDelaySampler();
 /** How long a shutdown waits for printed output to reach the main thread. */
 const OUTPUT_DRAIN_MS = 1000;
+// Jobs on this thread measure its event-loop delay while they run.
+sampleThreadLoopDelay();
 
 function flush(): void {
   for (const envelope of endpoint.drainOutbox()) port?.postMessage(envelope);
@@ -85,27 +85,21 @@ async function spawn(jobId: number, payload: Uint8Array): Promise<void> {
     const found = workflows.find((w) => w.definition.name === spec.workflow);
     if (!found) throw new InternalError(`workflow '${spec.workflow}' is not in the bundle`);
     const def = found.definition;
-    const job = new WorkflowJob(
-      def,
-      buildStepGraph(def),
-      spec,
-      (window) => {
-        try {
-          report(
-            endpoint.statsWindow(jobId, window.seq, encodePayload(window, 'a statistics window')),
-            'stats window',
-          );
-        } catch (error) {
-          endpoint.diagnostic(
-            'error',
-            'stats',
-            `lost statistics window ${window.seq}: ${describeError(error)}`,
-          );
-          flush();
-        }
-      },
-      loopDelay,
-    );
+    const job = new WorkflowJob(def, buildStepGraph(def), spec, (window) => {
+      try {
+        report(
+          endpoint.statsWindow(jobId, window.seq, encodePayload(window, 'a statistics window')),
+          'stats window',
+        );
+      } catch (error) {
+        endpoint.diagnostic(
+          'error',
+          'stats',
+          `lost statistics window ${window.seq}: ${describeError(error)}`,
+        );
+        flush();
+      }
+    });
     state.job = job;
     if (state.cancelled) job.stop();
     report(endpoint.reportStatus(jobId, 'running'), 'status');

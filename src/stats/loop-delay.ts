@@ -60,6 +60,18 @@ export class LoopDelaySampler {
   }
 }
 
+let threadSampler: LoopDelaySampler | undefined;
+
+/** Makes this thread's jobs sample its event-loop delay (a worker thread calls it once). */
+export function sampleThreadLoopDelay(): void {
+  threadSampler ??= new LoopDelaySampler();
+}
+
+/** This thread's sampler, if `sampleThreadLoopDelay` was called on it. */
+export function threadLoopDelay(): LoopDelaySampler | undefined {
+  return threadSampler;
+}
+
 /** Main thread: event-loop delay samples by worker, merged into the results document. */
 export class LoopDelayAggregate {
   private readonly byWorker = new Map<number, Histogram>();

@@ -43,6 +43,12 @@ const ST_CLOSED = 2;
 
 export type ResponseCallback = (err: HttpError | null, res: HttpResponse | null) => void;
 
+interface ConnectTimes {
+  dnsMs: number;
+  connectMs: number;
+  tlsMs: number;
+}
+
 /** A request in flight or waiting: everything the pool and connection need, no closures. */
 export class PendingRequest implements TimingSource {
   readonly method: string;
@@ -52,9 +58,7 @@ export class PendingRequest implements TimingSource {
   readonly timeoutMs: number;
   readonly start: number;
   readonly deadline: number;
-  readonly noBody: boolean;
   readonly discardBody: boolean;
-  readonly idempotent: boolean;
   // The client's bookkeeping (the pool never looks at these): a callback, or a promise's pair.
   readonly cb: ResponseCallback | null;
   readonly resolve: ((res: HttpResponse) => void) | null;
@@ -64,9 +68,11 @@ export class PendingRequest implements TimingSource {
   readonly redirects: number;
   retried = false;
   done = false;
-  dnsMs = 0;
-  connectMs = 0;
-  tlsMs = 0;
+  /**
+   * DNS, connect and TLS times when this attempt opened its connection; null on a reused one
+   * (most requests), which then carries no boxed numbers for them.
+   */
+  opening: ConnectTimes | null = null;
   sendStart = 0;
   sendEnd = 0;
   firstByte = 0;
@@ -96,9 +102,7 @@ export class PendingRequest implements TimingSource {
     this.timeoutMs = timeoutMs;
     this.start = performance.now();
     this.deadline = this.start + timeoutMs;
-    this.noBody = target.noBody;
     this.discardBody = discardBody;
-    this.idempotent = target.idempotent;
     this.cb = cb;
     this.resolve = resolve;
     this.reject = reject;
@@ -109,11 +113,11 @@ export class PendingRequest implements TimingSource {
 
   /** The timings measured so far, as of `end`. */
   timings(end: number): HttpTimings {
-    const { sendStart, sendEnd, firstByte } = this;
+    const { sendStart, sendEnd, firstByte, opening } = this;
     return {
-      dnsMs: this.dnsMs,
-      connectMs: this.connectMs,
-      tlsMs: this.tlsMs,
+      dnsMs: opening?.dnsMs ?? 0,
+      connectMs: opening?.connectMs ?? 0,
+      tlsMs: opening?.tlsMs ?? 0,
       sendMs: sendEnd > 0 && sendStart > 0 ? Math.max(0, sendEnd - sendStart) : 0,
       waitMs: firstByte > 0 && sendEnd > 0 ? Math.max(0, firstByte - sendEnd) : 0,
       receiveMs: firstByte > 0 ? Math.max(0, end - firstByte) : 0,
@@ -130,9 +134,7 @@ export class PendingRequest implements TimingSource {
 
   /** Forgets what one attempt measured (before a retry on a new connection). */
   resetAttempt(): void {
-    this.dnsMs = 0;
-    this.connectMs = 0;
-    this.tlsMs = 0;
+    this.opening = null;
     this.sendStart = 0;
     this.sendEnd = 0;
     this.firstByte = 0;
@@ -399,7 +401,7 @@ export class Connection {
   assign(req: PendingRequest, now: number): void {
     this.req = req;
     req.reused = this.served > 0 || this.openedAhead;
-    this.parser.reset(req.noBody, req.discardBody);
+    this.parser.reset(req.target.noBody, req.discardBody);
     this.armRequestTimer(req, now);
     if (this.state === ST_READY) this.send(req, now);
   }
@@ -534,9 +536,11 @@ export class Connection {
       return;
     }
     const dnsEnd = this.lookupAt > 0 ? this.lookupAt : this.openedAt;
-    req.dnsMs = dnsEnd - this.openedAt;
-    req.connectMs = Math.max(0, this.connectAt - dnsEnd);
-    req.tlsMs = this.pool.target.secure ? Math.max(0, now - this.connectAt) : 0;
+    req.opening = {
+      dnsMs: dnsEnd - this.openedAt,
+      connectMs: Math.max(0, this.connectAt - dnsEnd),
+      tlsMs: this.pool.target.secure ? Math.max(0, now - this.connectAt) : 0,
+    };
     this.send(req, now);
   }
 
@@ -667,7 +671,7 @@ export class Connection {
       !wasConnecting &&
       this.served > 0 &&
       !this.parser.received &&
-      req.idempotent &&
+      req.target.idempotent &&
       !req.retried &&
       (err === null || code === 'ECONNRESET' || code === 'EPIPE');
     if (staleReuse) {

@@ -259,7 +259,8 @@ function arrivals<V extends HostVu>(
         return finish();
       }
       const due = startedAt + offset;
-      if (due - now > EARLY_START_MS) {
+      if (due > now) {
+        // Early (or the clock read is stale): read it again before starting or waiting.
         now = host.now();
         if (due - now > EARLY_START_MS) return arm(now, due - now);
       }
