@@ -7,6 +7,7 @@ import { EXECUTOR_TYPES } from '../api/executors.js';
 import { EXIT, SalvoError, describeError, exitCodeFor } from '../errors.js';
 import { runCommand } from './run.js';
 import { addRunFeatureOptions } from './run-features.js';
+import { pingUrlOption } from './ping-protocols.js';
 import { pingCommand, serveCommand, demoCommand } from './tools.js';
 import { starterWorkflow } from './starter.js';
 import {
@@ -132,9 +133,13 @@ ${EXIT_CODES_HELP}`,
   program
     .command('ping')
     .description(
-      'Send one HTTP request and show the status, headers, timings and the start of the body.',
+      'Send one request (HTTP/1.1, HTTP/2, WebSocket, gRPC, TCP, UDP) and show what came back and how long it took.',
     )
-    .argument('<url>', 'an absolute http:// or https:// URL', urlOption)
+    .argument(
+      '<url>',
+      'an absolute URL: http(s)://, h2:// or h2c:// (HTTP/2), ws(s)://, grpc(s)://, tcp://, tls://, udp://',
+      pingUrlOption,
+    )
     .addOption(new Option('-X, --method <method>', 'HTTP method').default('GET'))
     .option(
       '-H, --header <header>',
