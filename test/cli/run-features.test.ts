@@ -13,7 +13,7 @@ import {
 } from '../../src/cli/run-features.js';
 import { env } from '../../src/api/env.js';
 import { dataset } from '../../src/api/dataset.js';
-import { workflow, type AnyWorkflow } from '../../src/api/workflow.js';
+import { workflow } from '../../src/api/workflow.js';
 import { constantVus } from '../../src/api/executors.js';
 import { OptionError, WorkflowConfigError } from '../../src/errors.js';
 import { tempDir } from '../support/cli.js';
@@ -85,7 +85,7 @@ describe('run feature options', () => {
 
   test('--iterations turns every workflow into shared iterations with at most N VUs', () => {
     const w = workflow('w', { executor: constantVus({ vus: 10, duration: '1m' }) });
-    applyIterations([w as unknown as AnyWorkflow], { iterations: 4 });
+    applyIterations([w], { iterations: 4 });
     assert.equal(w.definition.executor.type, 'shared-iterations');
     assert.deepEqual(
       {
