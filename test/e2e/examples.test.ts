@@ -7,8 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTargetServer, type TargetServer } from '../../src/target/server.js';
-import { startProtocolPeers, type ProtocolPeers } from '../../src/target/peers.js';
+import type { TargetServer } from '../../src/target/server.js';
+import type { ProtocolPeers } from '../../src/target/peers.js';
 import { peerEnv } from '../../src/cli/serve-peers.js';
 import { bundleWorkflow, typecheckWorkflow } from '../../src/engine/loader.js';
 import type { RunResults } from '../../src/stats/types.js';
@@ -20,6 +20,7 @@ import {
   tempDir,
   type CliResult,
 } from '../support/cli.js';
+import { startTargetWithPeers } from '../support/peers.js';
 
 const EXAMPLES = join(ROOT, 'examples');
 /** Examples that need their own run (options that would apply to every workflow of a run). */
@@ -30,14 +31,12 @@ let target: TargetServer;
 let peers: ProtocolPeers;
 const dir = tempDir('salvo-examples-');
 
+let stop: () => Promise<void>;
+
 before(async () => {
-  target = await startTargetServer({ port: 0 });
-  peers = await startProtocolPeers();
+  ({ target, peers, close: stop } = await startTargetWithPeers());
 });
-after(async () => {
-  await target.close();
-  await peers.close();
-});
+after(() => stop());
 
 function exampleFiles(): string[] {
   const top = readdirSync(EXAMPLES)

@@ -7,7 +7,13 @@
 import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import type WebSocketType from 'ws';
-import { ClientError, socketErrorKind, type ClientEnv, type VuClient } from '../client.js';
+import {
+  ClientError,
+  parseJson,
+  socketErrorKind,
+  type ClientEnv,
+  type VuClient,
+} from '../client.js';
 
 type WebSocket = WebSocketType;
 type WebSocketModule = typeof WebSocketType;
@@ -50,13 +56,7 @@ export class WsMessage {
     return this.data.toString('utf8');
   }
   json<T = unknown>(): T {
-    try {
-      return JSON.parse(this.text()) as T;
-    } catch (error) {
-      throw new ClientError('ws', 'bad_message', 'message is not valid JSON', '-', {
-        cause: error,
-      });
-    }
+    return parseJson<T>(this.text(), 'ws', 'bad_message', 'message');
   }
 }
 
