@@ -4,7 +4,7 @@
 // per VU (VU ids are unique across threads). CSV is parsed by csv-parse (RFC 4180).
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parse } from 'csv-parse/sync';
+import { createRequire } from 'node:module';
 import { WorkflowConfigError } from '../errors.js';
 import type { VuInfo } from './workflow.js';
 
@@ -73,7 +73,9 @@ function load(path: string, format: 'csv' | 'json'): readonly unknown[] {
   try {
     rows =
       format === 'csv'
-        ? parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true })
+        ? (
+            createRequire(import.meta.url)('csv-parse/sync') as typeof import('csv-parse/sync')
+          ).parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true })
         : JSON.parse(text);
   } catch (error) {
     throw new WorkflowConfigError(

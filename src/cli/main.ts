@@ -8,6 +8,7 @@ import { EXIT, SalvoError, describeError, exitCodeFor } from '../errors.js';
 import { registerCertsCommand } from './certs.js';
 import { runCommand } from './run.js';
 import { addRunFeatureOptions } from './run-features.js';
+import { pingUrlOption } from './ping-protocols.js';
 import { pingCommand, serveCommand, demoCommand } from './tools.js';
 import { starterWorkflow } from './starter.js';
 import { REPORT_KINDS_HELP, compareCommand, reportCommand, reportOption } from './report.js';
@@ -17,7 +18,6 @@ import {
   portOption,
   positiveIntOption,
   msDurationOption,
-  pingUrlOption,
   positiveNumberOption,
   urlOption,
 } from './options.js';
@@ -174,11 +174,11 @@ ${EXIT_CODES_HELP}`,
   program
     .command('ping')
     .description(
-      'Send one HTTP request and show the status, headers, timings and the start of the body.',
+      'Send one request (HTTP/1.1, HTTP/2, WebSocket, gRPC, TCP, UDP) and show what came back and how long it took.',
     )
     .argument(
       '<url>',
-      'an http:// or https:// URL (http:// is assumed without a scheme)',
+      'a URL: http(s)://, h2:// or h2c:// (HTTP/2), ws(s)://, grpc(s)://, tcp://, tls://, udp:// (http:// is assumed without a scheme)',
       pingUrlOption,
     )
     .addOption(new Option('-X, --method <method>', 'HTTP method').default('GET'))

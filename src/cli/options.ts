@@ -72,13 +72,6 @@ export function urlOption(value: string): string {
 }
 
 /** A URL for `salvo ping`: without a scheme (`host:port/path`), http:// is assumed. */
-export function pingUrlOption(value: string): string {
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value.trim())
-    ? value.trim()
-    : `http://${value.trim()}`;
-  return urlOption(withScheme);
-}
-
 export function headerOption(
   value: string,
   previous: Record<string, string> = {},

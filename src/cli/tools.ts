@@ -6,6 +6,7 @@ import { EXIT } from '../errors.js';
 import { startTargetServer, TARGET_ROUTES } from '../target/server.js';
 import { FEATURE_ROUTES } from '../target/features.js';
 import { startPeersFor } from './serve-peers.js';
+import { pingOtherProtocol } from './ping-protocols.js';
 import type { CliIo } from './main.js';
 import { runCommand } from './run.js';
 
@@ -14,6 +15,8 @@ export async function pingCommand(
   opts: Record<string, unknown>,
   io: CliIo,
 ): Promise<number> {
+  const other = await pingOtherProtocol(url, opts, io);
+  if (other !== null) return other;
   const client = new HttpClient({
     timeoutMs: opts['timeout'] as number,
     tls: { rejectUnauthorized: opts['insecure'] !== true },

@@ -72,6 +72,16 @@ export function statusOfResult(value: unknown): number | undefined {
   return typeof status === 'number' ? status : undefined;
 }
 
+/** `text` parsed as JSON, or a ClientError of `kind` saying why not. */
+export function parseJson<T>(text: string, protocol: string, kind: string, target: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new ClientError(protocol, kind, `not valid JSON: ${why}`, target, { cause: error });
+  }
+}
+
 /** Maps socket-level error codes every TCP-based client shares to a stable kind. */
 export function socketErrorKind(error: unknown): string {
   const code =

@@ -85,10 +85,10 @@ describe('salvo ping', () => {
     assert.match(dead.stderr, /failed \(connect_refused\)/);
   });
 
-  test('a URL that is not http(s) is refused with the accepted form', async () => {
+  test('a URL with a scheme salvo does not speak is refused with the accepted forms', async () => {
     const r = await runCli(['ping', 'ftp://example.invalid/']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /scheme must be http or https/);
+    assert.match(r.stderr, /scheme must be one of http, https, h2, h2c, ws/);
   });
 });
 

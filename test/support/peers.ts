@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { ROOT } from './cli.js';
+import { startTargetServer, type TargetServer } from '../../src/target/server.js';
+import { startProtocolPeers, type ProtocolPeers } from '../../src/target/peers.js';
 
 export const TLS_KEY = readFileSync(join(ROOT, 'test', 'fixtures', 'tls', 'localhost-key.pem'));
 export const TLS_CERT = readFileSync(join(ROOT, 'test', 'fixtures', 'tls', 'localhost-cert.pem'));
@@ -95,4 +97,22 @@ export async function startPeer(
     throw error;
   }
   return peer;
+}
+
+/** The embedded target and its protocol peers on free loopback ports, for one test file. */
+export async function startTargetWithPeers(): Promise<{
+  target: TargetServer;
+  peers: ProtocolPeers;
+  close: () => Promise<void>;
+}> {
+  const target = await startTargetServer({ port: 0 });
+  const peers = await startProtocolPeers();
+  return {
+    target,
+    peers,
+    close: async () => {
+      await target.close();
+      await peers.close();
+    },
+  };
 }

@@ -160,17 +160,12 @@ export class GrpcService {
   }
 
   /** A unary call: one request, one response. */
-  unary<T = Record<string, unknown>>(
+  async unary<T = Record<string, unknown>>(
     method: string,
     request: object,
     options?: GrpcCallOptions,
   ): Promise<GrpcResult<T>> {
-    let def: ProtoLoader.MethodDefinition<object, object>;
-    try {
-      def = this.method(method, false);
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
+    const def = this.method(method, false);
     const { metadata, deadline } = this.callSetup(options);
     const start = performance.now();
     return new Promise((resolve, reject) => {
@@ -200,17 +195,12 @@ export class GrpcService {
   }
 
   /** A server-streaming call: one request, every message until the server ends the stream. */
-  serverStream<T = Record<string, unknown>>(
+  async serverStream<T = Record<string, unknown>>(
     method: string,
     request: object,
     options?: GrpcCallOptions,
   ): Promise<GrpcStreamResult<T>> {
-    let def: ProtoLoader.MethodDefinition<object, object>;
-    try {
-      def = this.method(method, true);
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
+    const def = this.method(method, true);
     const { metadata, deadline } = this.callSetup(options);
     const start = performance.now();
     return new Promise((resolve, reject) => {

@@ -1,9 +1,8 @@
 // What a completed HTTP/2 stream hands back: status, headers, body and per-stream timings, with
 // the same reading API as the HTTP/1.1 response. Never does I/O.
 import type { HttpTimings } from '../http1/index.js';
-import { RESULT_STATUS } from '../client.js';
+import { RESULT_STATUS, parseJson } from '../client.js';
 import { decodeBody } from '../request/decode.js';
-import { h2Error } from './errors.js';
 
 export class Http2Response {
   readonly status: number;
@@ -68,15 +67,6 @@ export class Http2Response {
 
   /** The body parsed as JSON; throws ClientError kind 'bad_response' if it is not JSON. */
   json<T = unknown>(): T {
-    try {
-      return JSON.parse(this.text()) as T;
-    } catch (error) {
-      throw h2Error(
-        'bad_response',
-        `response body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
-        `${this.method} ${this.url}`,
-        error,
-      );
-    }
+    return parseJson<T>(this.text(), 'http2', 'bad_response', `${this.method} ${this.url}`);
   }
 }

@@ -3,16 +3,30 @@
 // tough-cookie, the well-kept implementation; it is cheap on the hot path because it is consulted
 // only once a response has set a cookie, and a response is scanned for Set-Cookie only by a byte
 // search. Bounded: at most MAX_COOKIES distinct cookies per VU.
-import { CookieJar } from 'tough-cookie';
+import { createRequire } from 'node:module';
+import type { CookieJar } from 'tough-cookie';
+
+type ToughCookie = typeof import('tough-cookie');
+let tough: ToughCookie | undefined;
+/** Loaded when the first cookie arrives: a run that never sees one never loads it. */
+function loadTough(): ToughCookie {
+  tough ??= createRequire(import.meta.url)('tough-cookie') as ToughCookie;
+  return tough;
+}
 
 /** Distinct cookies one VU keeps (browsers keep about 3000); further ones are ignored. */
 export const MAX_COOKIES = 3000;
 
 export class VuCookieJar {
-  private readonly jar = new CookieJar();
+  private jarOrNull: CookieJar | null = null;
   private readonly seen = new Set<string>();
   /** Cookies refused (bad scope, over the bound); for debugging. */
   rejected = 0;
+
+  private get jar(): CookieJar {
+    this.jarOrNull ??= new (loadTough().CookieJar)();
+    return this.jarOrNull;
+  }
 
   /** True until a response set a cookie: requests then carry no Cookie header. */
   get empty(): boolean {

@@ -1,5 +1,5 @@
 // What a TCP read or a UDP receive hands back: the bytes and how long the caller waited.
-import { ClientError } from '../client.js';
+import { ClientError, parseJson } from '../client.js';
 
 export class SocketReply {
   constructor(
@@ -12,13 +12,7 @@ export class SocketReply {
     return this.data.toString('utf8');
   }
   json<T = unknown>(): T {
-    try {
-      return JSON.parse(this.text()) as T;
-    } catch (error) {
-      throw new ClientError(this.protocol, 'bad_message', 'the bytes are not valid JSON', '-', {
-        cause: error,
-      });
-    }
+    return parseJson<T>(this.text(), this.protocol, 'bad_message', 'reply');
   }
 }
 

@@ -5,8 +5,25 @@
 // `connect_refused`, `handshake_403`, `timeout`, `close_1011`.
 // Imported: the global `performance` is a lazy accessor in Node 20 (a getter call per use).
 import { performance } from 'node:perf_hooks';
-import WebSocket from 'ws';
-import { ClientError, socketErrorKind, type ClientEnv, type VuClient } from '../client.js';
+import { createRequire } from 'node:module';
+import type WebSocketType from 'ws';
+import {
+  ClientError,
+  parseJson,
+  socketErrorKind,
+  type ClientEnv,
+  type VuClient,
+} from '../client.js';
+
+type WebSocket = WebSocketType;
+type WebSocketModule = typeof WebSocketType;
+let wsModule: WebSocketModule | undefined;
+/** `ws` is loaded on the first connect, so workflows without WebSockets never pay for it. */
+function loadWs(): WebSocketModule {
+  wsModule ??= createRequire(import.meta.url)('ws') as WebSocketModule;
+  return wsModule;
+}
+const OPEN = 1;
 
 export const DEFAULT_WS_TIMEOUT_MS = 30_000;
 /** Messages kept unread per connection; older ones are dropped (counted in `dropped`). */
@@ -39,13 +56,7 @@ export class WsMessage {
     return this.data.toString('utf8');
   }
   json<T = unknown>(): T {
-    try {
-      return JSON.parse(this.text()) as T;
-    } catch (error) {
-      throw new ClientError('ws', 'bad_message', 'message is not valid JSON', '-', {
-        cause: error,
-      });
-    }
+    return parseJson<T>(this.text(), 'ws', 'bad_message', 'message');
   }
 }
 
@@ -83,7 +94,7 @@ export class WsConnection {
   ) {
     this.connectMs = connectMs;
     this.protocol = socket.protocol;
-    socket.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
+    socket.on('message', (data: WebSocketType.RawData, isBinary: boolean) => {
       this.received++;
       const buf = Array.isArray(data)
         ? Buffer.concat(data)
@@ -146,7 +157,7 @@ export class WsConnection {
 
   /** Sends a text (string) or binary message; resolves once it is handed to the socket. */
   send(data: string | Uint8Array | object): Promise<void> {
-    if (this.closeInfo !== null || this.socket.readyState !== WebSocket.OPEN) {
+    if (this.closeInfo !== null || this.socket.readyState !== OPEN) {
       return Promise.reject(this.closedError());
     }
     const payload =
@@ -202,7 +213,7 @@ export class WsConnection {
   close(code = 1000, reason = ''): Promise<{ code: number; reason: string }> {
     if (this.closeInfo === null) {
       const s = this.socket;
-      if (s.readyState === WebSocket.OPEN) s.close(code, reason);
+      if (s.readyState === OPEN) s.close(code, reason);
       const timer = setTimeout(() => s.terminate(), this.timeoutMs);
       void this.closedPromise.then(() => clearTimeout(timer));
     }
@@ -272,7 +283,7 @@ export class WsClient implements VuClient {
     }
     const timeoutMs = options.timeoutMs ?? this.env.timeoutMs;
     const start = performance.now();
-    const socket = new WebSocket(href, options.protocols ?? [], {
+    const socket = new (loadWs())(href, options.protocols ?? [], {
       headers: { ...this.env.headers, ...options.headers },
       handshakeTimeout: timeoutMs,
       maxPayload: MAX_WS_MESSAGE_BYTES,

@@ -4,20 +4,19 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GraphqlClient } from '../../../src/clients/graphql/index.js';
 import { ClientError, statusOfResult } from '../../../src/clients/client.js';
-import { startTargetServer, type TargetServer } from '../../../src/target/server.js';
-import { startProtocolPeers, type ProtocolPeers } from '../../../src/target/peers.js';
+import type { TargetServer } from '../../../src/target/server.js';
+import type { ProtocolPeers } from '../../../src/target/peers.js';
+import { startTargetWithPeers } from '../../support/peers.js';
 
 let target: TargetServer;
 let peers: ProtocolPeers;
 
+let stop: () => Promise<void>;
+
 before(async () => {
-  target = await startTargetServer({ port: 0 });
-  peers = await startProtocolPeers();
+  ({ target, peers, close: stop } = await startTargetWithPeers());
 });
-after(async () => {
-  await target.close();
-  await peers.close();
-});
+after(() => stop());
 
 const ITEM = 'query Item($id: Int!) { item(id: $id) { id name price } }';
 

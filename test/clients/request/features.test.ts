@@ -6,21 +6,20 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { HttpClient } from '../../../src/clients/http1/index.js';
 import { Http2Client } from '../../../src/clients/http2/index.js';
-import { startTargetServer, type TargetServer } from '../../../src/target/server.js';
-import { startProtocolPeers, type ProtocolPeers } from '../../../src/target/peers.js';
+import type { TargetServer } from '../../../src/target/server.js';
+import type { ProtocolPeers } from '../../../src/target/peers.js';
 import type { RequestObserver } from '../../../src/clients/client.js';
+import { startTargetWithPeers } from '../../support/peers.js';
 
 let target: TargetServer;
 let peers: ProtocolPeers;
 
+let stop: () => Promise<void>;
+
 before(async () => {
-  target = await startTargetServer({ port: 0 });
-  peers = await startProtocolPeers();
+  ({ target, peers, close: stop } = await startTargetWithPeers());
 });
-after(async () => {
-  await target.close();
-  await peers.close();
-});
+after(() => stop());
 
 type Observed = Parameters<RequestObserver>;
 type AnyClient = HttpClient | Http2Client;
