@@ -3,7 +3,7 @@
 // client does not speak the 1.x API) and the Graphite plaintext protocol over TCP.
 import { connect, type Socket } from 'node:net';
 import { ReporterError } from './errors.js';
-import { finalSamples, pathToken, windowSamples, type Sample } from './samples.js';
+import { reportSamples, pathToken, windowSamples, type Sample } from './samples.js';
 import type { Reporter } from './types.js';
 
 const escapeTag = (s: string): string => s.replace(/[,= \\]/g, (c) => `\\${c}`);
@@ -65,10 +65,7 @@ export function influxReporter(options: InfluxOptions): Reporter {
     name: `influx${version}`,
     windows: (batch) =>
       write(batch.map((w) => influxLines(windowSamples(w), w.atMs, prefix)).join('')),
-    final: (r) =>
-      write(
-        influxLines(finalSamples(r.results, r.labels), Date.parse(r.results.run.endedAt), prefix),
-      ),
+    final: (r) => write(influxLines(reportSamples(r), Date.parse(r.results.run.endedAt), prefix)),
   };
 }
 
@@ -123,10 +120,7 @@ export function graphiteReporter(options: {
     name: 'graphite',
     windows: (batch) =>
       send(batch.map((w) => graphiteLines(windowSamples(w), w.atMs, prefix)).join('')),
-    final: (r) =>
-      send(
-        graphiteLines(finalSamples(r.results, r.labels), Date.parse(r.results.run.endedAt), prefix),
-      ),
+    final: (r) => send(graphiteLines(reportSamples(r), Date.parse(r.results.run.endedAt), prefix)),
     close: () =>
       new Promise<void>((resolve) => {
         const s = socket;

@@ -4,7 +4,7 @@
 import { StatsD } from 'hot-shots';
 import { describeError } from '../errors.js';
 import { ReporterError } from './errors.js';
-import { finalSamples, pathToken, windowSamples, type Sample } from './samples.js';
+import { reportSamples, pathToken, windowSamples, type Sample } from './samples.js';
 import type { Reporter } from './types.js';
 
 export interface StatsdOptions {
@@ -58,7 +58,7 @@ export function statsdReporter(options: StatsdOptions): Reporter {
     windows: async (batch) => {
       for (const w of batch) await send(windowSamples(w));
     },
-    final: (r) => send(finalSamples(r.results, r.labels)),
+    final: (r) => send(reportSamples(r)),
     close: () =>
       new Promise<void>((resolve) => {
         const c = client;
