@@ -45,6 +45,9 @@ export type ReporterConfig = Common &
 
 export type ReporterKind = ReporterConfig['kind'];
 
+/** One kind's options without `kind` (what its reporter factory takes). */
+export type OptionsOf<K extends ReporterKind> = Omit<Extract<ReporterConfig, { kind: K }>, 'kind'>;
+
 /** What a workflow's `reporters` option accepts: a built-in sink's config or a custom object. */
 export type ReporterSpec = ReporterConfig | Reporter;
 

@@ -5,6 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { ReporterError } from './errors.js';
 import { reportSamples, pathToken, windowSamples, type Sample } from './samples.js';
 import type { Reporter } from './types.js';
+import type { OptionsOf } from './config.js';
 
 const escapeTag = (s: string): string => s.replace(/[,= \\]/g, (c) => `\\${c}`);
 const escapeMeasurement = (s: string): string => s.replace(/[, \\]/g, (c) => `\\${c}`);
@@ -26,15 +27,7 @@ export function influxLines(samples: readonly Sample[], atMs: number, prefix = '
     .join('');
 }
 
-export interface InfluxOptions {
-  url: string;
-  version?: 1 | 2;
-  db?: string;
-  bucket?: string;
-  org?: string;
-  token?: string;
-  measurement?: string;
-}
+export type InfluxOptions = OptionsOf<'influx'>;
 
 export function influxReporter(options: InfluxOptions): Reporter {
   const version = options.version ?? 1;
@@ -80,11 +73,7 @@ export function graphiteLines(samples: readonly Sample[], atMs: number, prefix =
     .join('');
 }
 
-export function graphiteReporter(options: {
-  host?: string;
-  port?: number;
-  prefix?: string;
-}): Reporter {
+export function graphiteReporter(options: OptionsOf<'graphite'>): Reporter {
   let socket: Socket | undefined;
   const open = (): Promise<Socket> =>
     new Promise((resolve, reject) => {

@@ -6,13 +6,9 @@ import { describeError } from '../errors.js';
 import { ReporterError } from './errors.js';
 import { reportSamples, pathToken, windowSamples, type Sample } from './samples.js';
 import type { Reporter } from './types.js';
+import type { OptionsOf } from './config.js';
 
-export interface StatsdOptions {
-  host?: string;
-  port?: number;
-  prefix?: string;
-  flavor?: 'statsd' | 'dogstatsd' | 'telegraf';
-}
+export type StatsdOptions = OptionsOf<'statsd'>;
 
 export function statsdReporter(options: StatsdOptions): Reporter {
   const flavor = options.flavor ?? 'statsd';
