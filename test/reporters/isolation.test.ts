@@ -105,10 +105,7 @@ describe('reporters in a run', () => {
       // The summary and the results name exactly the failed reporters.
       assert.match(r.stdout, /influx1 FAILED \(.*ECONNREFUSED/);
       assert.match(r.stdout, /slow FAILED \(.*did not finish within 4000 ms/);
-      assert.match(
-        r.stdout,
-        /boom FAILED \(windows failed \d+ times; last: sink rejected the batch\)/,
-      );
+      assert.match(r.stdout, /boom FAILED \(.*sink rejected the batch\)/);
       for (const ok of ['recorder', 'json', 'jsonl', 'prometheus', 'statsd-dogstatsd'])
         assert.match(r.stdout, new RegExp(`${ok} ok \\(`), ok);
       const failedNotes = results.run.notes.filter((n) => n.startsWith('reporter '));
