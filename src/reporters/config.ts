@@ -45,10 +45,14 @@ export type ReporterConfig = Common &
 
 export type ReporterKind = ReporterConfig['kind'];
 
+/** One kind's options without `kind` (what its reporter factory takes). */
+export type OptionsOf<K extends ReporterKind> = Omit<Extract<ReporterConfig, { kind: K }>, 'kind'>;
+
 /** What a workflow's `reporters` option accepts: a built-in sink's config or a custom object. */
 export type ReporterSpec = ReporterConfig | Reporter;
 
-type OptionType = 'string' | 'port' | 'url' | 'bool' | { values: readonly (string | number)[] };
+type OptionType =
+  'string' | 'ident' | 'port' | 'url' | 'bool' | { values: readonly (string | number)[] };
 
 interface OptionSpec {
   type: OptionType;
@@ -148,7 +152,7 @@ export const REPORTER_KINDS: Record<
     example: 'postgres:url=postgres://user@127.0.0.1:5432/db',
     options: {
       url: { type: 'url', required: true, help: 'connection URL' },
-      table: { type: 'string', help: 'table name prefix (default salvo)' },
+      table: { type: 'ident', help: 'table name prefix (default salvo)' },
     },
   },
   mysql: {
@@ -156,13 +160,13 @@ export const REPORTER_KINDS: Record<
     example: 'mysql:url=mysql://root@127.0.0.1:3306/db',
     options: {
       url: { type: 'url', required: true, help: 'connection URL' },
-      table: { type: 'string', help: 'table name prefix (default salvo)' },
+      table: { type: 'ident', help: 'table name prefix (default salvo)' },
     },
   },
   sqlite: {
     help: 'SQLite database file',
     example: 'sqlite:path=out/results.db',
-    options: { ...path('database file'), table: { type: 'string', help: 'table name prefix' } },
+    options: { ...path('database file'), table: { type: 'ident', help: 'table name prefix' } },
   },
   redis: {
     help: 'Redis: a stream of windows and a hash per step',
@@ -191,6 +195,11 @@ function checkValue(kind: string, key: string, spec: OptionSpec, value: unknown)
   const t = spec.type;
   if (t === 'string')
     return typeof value === 'string' && value !== '' ? value : bad('a non-empty string');
+  if (t === 'ident') {
+    return typeof value === 'string' && /^[A-Za-z_][A-Za-z0-9_]{0,40}$/.test(value)
+      ? value
+      : bad("letters, digits and '_' (at most 41, not starting with a digit)");
+  }
   if (t === 'bool') {
     if (typeof value === 'boolean') return value;
     if (value === 'true' || value === 'false') return value === 'true';

@@ -3,8 +3,9 @@
 // client does not speak the 1.x API) and the Graphite plaintext protocol over TCP.
 import { connect, type Socket } from 'node:net';
 import { ReporterError } from './errors.js';
-import { finalSamples, pathToken, windowSamples, type Sample } from './samples.js';
+import { reportSamples, pathToken, windowSamples, type Sample } from './samples.js';
 import type { Reporter } from './types.js';
+import type { OptionsOf } from './config.js';
 
 const escapeTag = (s: string): string => s.replace(/[,= \\]/g, (c) => `\\${c}`);
 const escapeMeasurement = (s: string): string => s.replace(/[, \\]/g, (c) => `\\${c}`);
@@ -26,15 +27,7 @@ export function influxLines(samples: readonly Sample[], atMs: number, prefix = '
     .join('');
 }
 
-export interface InfluxOptions {
-  url: string;
-  version?: 1 | 2;
-  db?: string;
-  bucket?: string;
-  org?: string;
-  token?: string;
-  measurement?: string;
-}
+export type InfluxOptions = OptionsOf<'influx'>;
 
 export function influxReporter(options: InfluxOptions): Reporter {
   const version = options.version ?? 1;
@@ -65,10 +58,7 @@ export function influxReporter(options: InfluxOptions): Reporter {
     name: `influx${version}`,
     windows: (batch) =>
       write(batch.map((w) => influxLines(windowSamples(w), w.atMs, prefix)).join('')),
-    final: (r) =>
-      write(
-        influxLines(finalSamples(r.results, r.labels), Date.parse(r.results.run.endedAt), prefix),
-      ),
+    final: (r) => write(influxLines(reportSamples(r), Date.parse(r.results.run.endedAt), prefix)),
   };
 }
 
@@ -83,11 +73,7 @@ export function graphiteLines(samples: readonly Sample[], atMs: number, prefix =
     .join('');
 }
 
-export function graphiteReporter(options: {
-  host?: string;
-  port?: number;
-  prefix?: string;
-}): Reporter {
+export function graphiteReporter(options: OptionsOf<'graphite'>): Reporter {
   let socket: Socket | undefined;
   const open = (): Promise<Socket> =>
     new Promise((resolve, reject) => {
@@ -123,10 +109,7 @@ export function graphiteReporter(options: {
     name: 'graphite',
     windows: (batch) =>
       send(batch.map((w) => graphiteLines(windowSamples(w), w.atMs, prefix)).join('')),
-    final: (r) =>
-      send(
-        graphiteLines(finalSamples(r.results, r.labels), Date.parse(r.results.run.endedAt), prefix),
-      ),
+    final: (r) => send(graphiteLines(reportSamples(r), Date.parse(r.results.run.endedAt), prefix)),
     close: () =>
       new Promise<void>((resolve) => {
         const s = socket;

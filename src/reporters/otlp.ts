@@ -3,7 +3,7 @@
 // export the runner can retry. Window counts are Counters (cumulative), the rest Gauges.
 import type { Counter, Gauge, Meter } from '@opentelemetry/api';
 import type { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import { finalSamples, windowSamples, type Sample } from './samples.js';
+import { reportSamples, windowSamples, type Sample } from './samples.js';
 import type { Reporter } from './types.js';
 
 /** The reader's own timer is effectively off: exports happen on flush. */
@@ -55,7 +55,7 @@ export function otlpReporter(options: { url: string; service?: string }): Report
       await flush();
     },
     async final(r) {
-      record(finalSamples(r.results, r.labels));
+      record(reportSamples(r));
       await flush();
     },
     async close() {

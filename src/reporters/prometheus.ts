@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Pushgateway, Registry } from 'prom-client';
 import { describeError } from '../errors.js';
 import { ReporterError } from './errors.js';
-import { finalSamples, windowSamples, type Sample } from './samples.js';
+import { reportSamples, windowSamples, type Sample } from './samples.js';
 import type { Reporter } from './types.js';
 
 const DEFAULT_PREFIX = 'salvo_';
@@ -76,7 +76,7 @@ export function prometheusReporter(options: {
       server = s;
     },
     windows: (batch) => batch.forEach((w) => sink.apply(windowSamples(w))),
-    final: (r) => sink.apply(finalSamples(r.results, r.labels)),
+    final: (r) => sink.apply(reportSamples(r)),
     async close() {
       const s = server;
       server = undefined;
@@ -114,7 +114,7 @@ export function pushgatewayReporter(options: {
       await push();
     },
     async final(r) {
-      sink.apply(finalSamples(r.results, r.labels));
+      sink.apply(reportSamples(r));
       await push();
     },
   };
@@ -177,7 +177,7 @@ export function remoteWriteReporter(options: { url: string; prefix?: string }): 
       if (last) await send(last.atMs);
     },
     async final(r) {
-      sink.apply(finalSamples(r.results, r.labels));
+      sink.apply(reportSamples(r));
       await send(Date.parse(r.results.run.endedAt));
     },
   };

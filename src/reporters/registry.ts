@@ -2,14 +2,7 @@
 // run's reporters from the workflow file and the command line. Heavy client libraries are
 // loaded by each reporter when it starts, not here.
 import type { AnyWorkflow } from '../api/workflow.js';
-import { csvReporter, jsonlReporter, jsonReporter, junitReporter } from './files.js';
-import { graphiteReporter, influxReporter } from './lines.js';
-import { otlpReporter } from './otlp.js';
-import { prometheusReporter, pushgatewayReporter, remoteWriteReporter } from './prometheus.js';
-import { redisReporter } from './redis.js';
 import type { ReporterEntry } from './runner.js';
-import { mysqlDialect, postgresDialect, sqlReporter, sqliteDialect } from './sql.js';
-import { statsdReporter } from './statsd.js';
 import type { Reporter } from './types.js';
 import {
   isCustomReporter,
@@ -19,39 +12,72 @@ import {
 } from './config.js';
 import { ReporterConfigError } from './errors.js';
 
-export function createReporter(config: ReporterConfig): Reporter {
+/** The sink behind a config; its module (and client library) is loaded only here. */
+async function load(config: ReporterConfig): Promise<Reporter> {
   switch (config.kind) {
     case 'json':
-      return jsonReporter(config.path);
+      return (await import('./files.js')).jsonReporter(config.path);
     case 'csv':
-      return csvReporter(config.path);
+      return (await import('./files.js')).csvReporter(config.path);
     case 'jsonl':
-      return jsonlReporter(config.path);
+      return (await import('./files.js')).jsonlReporter(config.path);
     case 'junit':
-      return junitReporter(config.path, config.suite);
+      return (await import('./files.js')).junitReporter(config.path, config.suite);
     case 'prometheus':
-      return prometheusReporter(config);
+      return (await import('./prometheus.js')).prometheusReporter(config);
     case 'pushgateway':
-      return pushgatewayReporter(config);
+      return (await import('./prometheus.js')).pushgatewayReporter(config);
     case 'remote-write':
-      return remoteWriteReporter(config);
+      return (await import('./prometheus.js')).remoteWriteReporter(config);
     case 'statsd':
-      return statsdReporter(config);
+      return (await import('./statsd.js')).statsdReporter(config);
     case 'influx':
-      return influxReporter(config);
+      return (await import('./lines.js')).influxReporter(config);
     case 'otlp':
-      return otlpReporter(config);
-    case 'postgres':
-      return sqlReporter('postgres', () => postgresDialect(config.url), config.table);
-    case 'mysql':
-      return sqlReporter('mysql', () => mysqlDialect(config.url), config.table);
-    case 'sqlite':
-      return sqlReporter('sqlite', () => sqliteDialect(config.path), config.table);
+      return (await import('./otlp.js')).otlpReporter(config);
+    case 'postgres': {
+      const sql = await import('./sql.js');
+      return sql.sqlReporter('postgres', () => sql.postgresDialect(config.url), config.table);
+    }
+    case 'mysql': {
+      const sql = await import('./sql.js');
+      return sql.sqlReporter('mysql', () => sql.mysqlDialect(config.url), config.table);
+    }
+    case 'sqlite': {
+      const sql = await import('./sql.js');
+      return sql.sqlReporter('sqlite', () => sql.sqliteDialect(config.path), config.table);
+    }
     case 'redis':
-      return redisReporter(config);
+      return (await import('./redis.js')).redisReporter(config);
     case 'graphite':
-      return graphiteReporter(config);
+      return (await import('./lines.js')).graphiteReporter(config);
   }
+}
+
+/** The name a config's reporter goes by in the summary. */
+export function reporterName(config: ReporterConfig): string {
+  if (config.kind === 'statsd' && config.flavor && config.flavor !== 'statsd')
+    return `statsd-${config.flavor}`;
+  if (config.kind === 'influx') return `influx${config.version ?? 1}`;
+  return config.kind;
+}
+
+/**
+ * A built-in reporter, loaded on its first call: `salvo run` does not pay for client libraries
+ * it does not use, and a sink that fails to load fails like any other reporter call.
+ */
+export function createReporter(config: ReporterConfig): Reporter {
+  let real: Promise<Reporter> | undefined;
+  const get = (): Promise<Reporter> => (real ??= load(config));
+  return {
+    name: reporterName(config),
+    start: async (start) => void (await (await get()).start?.(start)),
+    windows: async (batch) => void (await (await get()).windows?.(batch)),
+    final: async (report) => void (await (await get()).final?.(report)),
+    close: async () => {
+      if (real) await (await real).close?.();
+    },
+  };
 }
 
 /** One entry from a config object or a custom reporter object (checked for its shape). */

@@ -242,7 +242,7 @@ export class ReporterRunner {
           lane,
           new ReporterError(
             'E_REPORTER_TIMEOUT',
-            `did not finish within ${this.policy.finishTimeoutMs} ms after the run`,
+            `did not finish within ${this.policy.finishTimeoutMs} ms after the run${lane.error ? `; last error: ${lane.error}` : ''}`,
           ),
         );
         lane.stopped = true;

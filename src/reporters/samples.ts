@@ -2,7 +2,7 @@
 // vocabulary the metric sinks (Prometheus, StatsD, InfluxDB, OTLP, Graphite, Redis) share, so
 // every sink reports the same names and values.
 import type { RunResults } from '../stats/types.js';
-import type { Labels, ReportWindow } from './types.js';
+import type { FinalReport, Labels, ReportWindow } from './types.js';
 
 export interface Sample {
   /** Without prefix, snake_case, e.g. `step_p99_ms`. */
@@ -71,6 +71,25 @@ export function finalSamples(results: RunResults, labels: Labels): Sample[] {
         t.passed ? 1 : 0,
       );
     }
+  }
+  return out;
+}
+
+/**
+ * Samples of a final report: the merged result, then each breakdown group (a datacenter, a
+ * worker) with its labels. When there is a breakdown, the merged samples carry every breakdown
+ * label key with the value `*`, so each metric has one label set (Prometheus requires it).
+ */
+export function reportSamples(report: FinalReport): Sample[] {
+  const groups = report.breakdown ?? [];
+  const keys = new Set(groups.flatMap((g) => Object.keys(g.labels)));
+  const merged: Record<string, string> = { ...report.labels };
+  for (const k of keys) merged[k] ??= '*';
+  const out = finalSamples(report.results, merged);
+  for (const g of groups) {
+    const labels: Record<string, string> = { ...report.labels };
+    for (const k of keys) labels[k] = g.labels[k] ?? '*';
+    out.push(...finalSamples(g.results, labels));
   }
   return out;
 }

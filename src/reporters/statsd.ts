@@ -1,47 +1,52 @@
-// StatsD, DogStatsD and Telegraf over UDP with hot-shots. DogStatsD and Telegraf carry labels
+// StatsD, DogStatsD and Telegraf over UDP with hot-shots, several metrics per datagram. DogStatsD and Telegraf carry labels
 // as tags; plain StatsD has none, so labels become parts of the dotted name
 // (`salvo.<workflow>.<step>.step_p99_ms`). Window counts are counters, the rest gauges.
 import { StatsD } from 'hot-shots';
 import { describeError } from '../errors.js';
 import { ReporterError } from './errors.js';
-import { finalSamples, pathToken, windowSamples, type Sample } from './samples.js';
+import { reportSamples, pathToken, windowSamples, type Sample } from './samples.js';
 import type { Reporter } from './types.js';
+import type { OptionsOf } from './config.js';
 
-export interface StatsdOptions {
-  host?: string;
-  port?: number;
-  prefix?: string;
-  flavor?: 'statsd' | 'dogstatsd' | 'telegraf';
+interface Flushable {
+  flushQueue(callback: (error?: Error) => void): void;
 }
+
+/** Several metrics per datagram, under a typical loopback/Ethernet MTU. */
+const MAX_DATAGRAM_BYTES = 1400;
+
+export type StatsdOptions = OptionsOf<'statsd'>;
 
 export function statsdReporter(options: StatsdOptions): Reporter {
   const flavor = options.flavor ?? 'statsd';
   const prefix = options.prefix ?? 'salvo';
   let client: StatsD | undefined;
+  /** A failure of a datagram sent while filling the buffer, reported by the next flush. */
+  let pending: Error | undefined;
   const send = async (samples: readonly Sample[]): Promise<void> => {
     const c = client;
     if (!c) throw new ReporterError('E_REPORTER_FAILED', 'statsd client is not started');
-    await Promise.all(
-      samples.map(
-        (s) =>
-          new Promise<void>((resolve, reject) => {
-            const done = (error?: Error): void =>
-              error
-                ? reject(
-                    new ReporterError('E_REPORTER_FAILED', `statsd send: ${describeError(error)}`),
-                  )
-                : resolve();
-            if (flavor === 'statsd') {
-              const path = [prefix, ...Object.values(s.labels).map(pathToken), s.name].join('.');
-              if (s.type === 'counter') c.increment(path, s.value, done);
-              else c.gauge(path, s.value, done);
-            } else {
-              const name = `${prefix}.${s.name}`;
-              if (s.type === 'counter') c.increment(name, s.value, s.labels, done);
-              else c.gauge(name, s.value, s.labels, done);
-            }
-          }),
-      ),
+    for (const s of samples) {
+      if (flavor === 'statsd') {
+        const path = [prefix, ...Object.values(s.labels).map(pathToken), s.name].join('.');
+        if (s.type === 'counter') c.increment(path, s.value);
+        else c.gauge(path, s.value);
+      } else {
+        const name = `${prefix}.${s.name}`;
+        if (s.type === 'counter') c.increment(name, s.value, s.labels);
+        else c.gauge(name, s.value, s.labels);
+      }
+    }
+    // Metrics are packed into datagrams of at most MAX_DATAGRAM_BYTES; send the last one now.
+    await new Promise<void>((resolve, reject) =>
+      // flushQueue is hot-shots' public buffer flush; its type declarations omit it.
+      (c as unknown as Flushable).flushQueue((error?: Error) => {
+        const failure = error ?? pending;
+        pending = undefined;
+        if (failure)
+          reject(new ReporterError('E_REPORTER_FAILED', `statsd send: ${describeError(failure)}`));
+        else resolve();
+      }),
     );
   };
   return {
@@ -52,13 +57,17 @@ export function statsdReporter(options: StatsdOptions): Reporter {
         port: options.port ?? 8125,
         protocol: 'udp',
         telegraf: flavor === 'telegraf',
-        errorHandler: (error) => void error, // each send's callback reports its own failure
+        maxBufferSize: MAX_DATAGRAM_BYTES,
+        bufferFlushInterval: 3_600_000, // flushed after every batch instead
+        errorHandler: (error) => {
+          pending = error;
+        },
       });
     },
     windows: async (batch) => {
       for (const w of batch) await send(windowSamples(w));
     },
-    final: (r) => send(finalSamples(r.results, r.labels)),
+    final: (r) => send(reportSamples(r)),
     close: () =>
       new Promise<void>((resolve) => {
         const c = client;

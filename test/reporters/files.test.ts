@@ -8,7 +8,9 @@ import { bucketPercentile, subtractBuckets, WindowSampler } from '../../src/repo
 import { parseReportOption } from '../../src/reporters/config.js';
 import { Histogram } from '../../src/stats/histogram.js';
 import { resultsToCsv } from '../../src/stats/results.js';
-import type { WorkflowResult } from '../../src/stats/types.js';
+import type { RunResults, WorkflowResult } from '../../src/stats/types.js';
+import { PromSink } from '../../src/reporters/prometheus.js';
+import { reportSamples } from '../../src/reporters/samples.js';
 import { tempDir } from '../support/cli.js';
 import { producedResults } from './support.js';
 
@@ -114,5 +116,52 @@ describe('window sampler', () => {
       sampler.series().map((w) => w.seq),
       [1, 2],
     );
+  });
+});
+
+describe('per-DC breakdown', () => {
+  const result = (count: number): RunResults =>
+    ({
+      run: { exitCode: 0 },
+      thresholds: { total: 0, passed: 0, failed: 0 },
+      workflows: [
+        {
+          name: 'w',
+          totals: { count, ok: count, failed: 0, rps: count / 10 },
+          thresholds: [],
+          steps: [
+            {
+              name: 's',
+              count,
+              failed: 0,
+              latencyMs: { p50: 1, p90: 2, p95: 3, p99: 4, max: 5 },
+            },
+          ],
+        },
+      ],
+    }) as unknown as RunResults;
+
+  test('a final report with a breakdown emits the merged result (dc="*") and each group with its labels', async () => {
+    const sink = new PromSink();
+    sink.apply(
+      reportSamples({
+        results: result(30),
+        series: [],
+        labels: { run: 'r' },
+        breakdown: [
+          { labels: { dc: 'a' }, results: result(10) },
+          { labels: { dc: 'b' }, results: result(20) },
+        ],
+      }),
+    );
+    const text = await sink.registry.metrics();
+    for (const [dc, n] of [
+      ['\\*', 30],
+      ['a', 10],
+      ['b', 20],
+    ] as const) {
+      const line = `salvo_total_step_requests\\{run="r",dc="${dc}",workflow="w",step="s"\\} ${n}\\n`;
+      assert.match(text, new RegExp(line));
+    }
   });
 });

@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { RunResults } from '../../src/stats/types.js';
 import { startTargetServer } from '../../src/target/server.js';
@@ -105,10 +106,7 @@ describe('reporters in a run', () => {
       // The summary and the results name exactly the failed reporters.
       assert.match(r.stdout, /influx1 FAILED \(.*ECONNREFUSED/);
       assert.match(r.stdout, /slow FAILED \(.*did not finish within 4000 ms/);
-      assert.match(
-        r.stdout,
-        /boom FAILED \(windows failed \d+ times; last: sink rejected the batch\)/,
-      );
+      assert.match(r.stdout, /boom FAILED \(.*sink rejected the batch\)/);
       for (const ok of ['recorder', 'json', 'jsonl', 'prometheus', 'statsd-dogstatsd'])
         assert.match(r.stdout, new RegExp(`${ok} ok \\(`), ok);
       const failedNotes = results.run.notes.filter((n) => n.startsWith('reporter '));
@@ -197,7 +195,7 @@ describe('reporters in a run', () => {
     }
   });
 
-  test('a bad --report kind or option, or a bad reporters entry in the file, exits 2 naming what is allowed', async () => {
+  test('a bad --report kind or option, a dashboard port in use, or a bad reporters entry in the file exits 2 naming what is allowed', async () => {
     const kind = await runCli(['run', fixture('reporters.ts'), '--report', 'kafka:url=x']);
     assert.equal(kind.code, 2);
     assert.match(
@@ -216,6 +214,23 @@ describe('reporters in a run', () => {
     const missing = await runCli(['run', fixture('reporters.ts'), '--report', 'junit']);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /needs option 'path'/);
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const port = (busy.address() as AddressInfo).port;
+    const dash = await runCli([
+      'run',
+      fixture('reporters.ts'),
+      '--no-check',
+      '--dashboard',
+      '--dashboard-port',
+      String(port),
+    ]);
+    busy.close();
+    assert.equal(dash.code, 2, dash.stderr);
+    assert.match(
+      dash.stderr,
+      new RegExp(`dashboard cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use`),
+    );
     const file = await runCli(['run', fixture('reporters-bad.ts'), '--no-check']);
     assert.equal(file.code, 2, file.stderr);
     assert.match(file.stderr, /workflow 'bad': unknown reporter kind "kafka"; allowed kinds: json/);

@@ -257,15 +257,17 @@ describe('StatsD reporters', () => {
   after(() => new Promise<void>((r) => udp.close(() => r())));
 
   const port = (): number => udp.address().port;
-  const settle = async (n: number): Promise<void> => {
-    for (let i = 0; i < 100 && packets.length < n; i++) await new Promise((r) => setTimeout(r, 20));
+  /** Waits until the final gauges (sent last) have arrived, up to 5 s. */
+  const settle = async (marker: RegExp): Promise<void> => {
+    for (let i = 0; i < 250 && !packets.some((p) => marker.test(p)); i++)
+      await new Promise((r) => setTimeout(r, 20));
   };
 
   test('plain StatsD: labels in the dotted name; counters add up to the totals', async () => {
     packets.length = 0;
     const outcome = await replay(statsdReporter({ port: port(), prefix: 'ld' }), results);
     assert.equal(outcome.state, 'ok', outcome.error);
-    await settle(10);
+    await settle(/threshold_passed/);
     const { counters, gauges } = statsdValues(packets, (l) => {
       const m = /^([^:]+):([\d.]+)\|([cg])$/.exec(l);
       return m ? { key: m[1]!, value: Number(m[2]), type: m[3]! } : undefined;
@@ -281,7 +283,7 @@ describe('StatsD reporters', () => {
       packets.length = 0;
       const outcome = await replay(statsdReporter({ port: port(), flavor }), results);
       assert.equal(outcome.state, 'ok', outcome.error);
-      await settle(10);
+      await settle(/threshold_passed/);
       const { counters, gauges } = statsdValues(packets, (l) => {
         const m =
           flavor === 'dogstatsd'

@@ -18,7 +18,7 @@ export interface RunningServer {
   child: ChildProcess;
   stop(): Promise<void>;
   /** Output so far (for failure messages). */
-  log(): string;
+  log: () => string;
 }
 
 export function requireBinary(path: string): string {

@@ -6,6 +6,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
+import { SalvoError, describeError } from '../../errors.js';
 import type { RunResults, SeriesWindow } from '../../stats/types.js';
 import { MAX_SERIES_POINTS } from '../sampler.js';
 import type { Reporter } from '../types.js';
@@ -84,7 +85,14 @@ export async function startDashboard(options: {
     }
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new SalvoError(
+          'E_USAGE',
+          `the dashboard cannot listen on ${options.host ?? '127.0.0.1'}:${options.port}: ${error.code === 'EADDRINUSE' ? 'the port is in use; pick another with --dashboard-port (0 picks a free one)' : describeError(error)}`,
+        ),
+      ),
+    );
     server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
   });
   const address = server.address() as AddressInfo;
