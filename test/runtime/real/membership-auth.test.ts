@@ -105,3 +105,49 @@ test('forged membership datagrams leave the view unchanged; genuine members conv
   assert.match(rejections, /not a configured member/);
   await waitFor(converged, 15_000, 'members still converged after the attack');
 });
+
+test('a flood of forged datagrams is counted in full but logged at the rejection rate limit', async (t) => {
+  const { dir, cleanup } = await tempDir('gossip-flood');
+  t.after(cleanup);
+  const rt = runtime('n1', dir, { datagramAddress: LOOPBACK });
+  t.after(() => rt.close());
+  const node = await MembershipNode.start(rt, {
+    profile: 'local',
+    gossip: { keyring: new GossipKeyring([randomBytes(32)]) },
+  });
+  t.after(() => node.stop());
+  const socket = dgram.createSocket('udp4');
+  t.after(() => new Promise<void>((r) => socket.close(() => r())));
+  const plain = forgedPing('evil', []);
+  const sent = 200;
+  // Paced by the send callbacks so that the loopback socket buffer does not drop any.
+  for (let i = 0; i < sent; i++) {
+    await new Promise<void>((resolve, reject) =>
+      socket.send(plain, node.swim.address.port, node.swim.address.host, (err) =>
+        err ? reject(err) : resolve(),
+      ),
+    );
+  }
+  await waitFor(() => node.stats.sealRejected === sent, 5_000, 'every forged datagram counted');
+  const logged = rt.lines.filter((l) => l.includes('does not open with the gossip key')).length;
+  assert.ok(logged >= 1 && logged < sent / 2, `${logged} of ${sent} refusals logged`);
+  assert.equal(node.members().length, 0);
+});
+
+test('an insecure membership node says so in its log; a sealing one does not', async (t) => {
+  const { dir, cleanup } = await tempDir('gossip-insecure');
+  t.after(cleanup);
+  const plainRt = runtime('p1', dir, { datagramAddress: LOOPBACK });
+  const sealedRt = runtime('s1', dir, { datagramAddress: LOOPBACK });
+  t.after(() => Promise.all([plainRt.close(), sealedRt.close()]));
+  const plain = await MembershipNode.start(plainRt, { gossip: { insecure: true } });
+  const sealed = await MembershipNode.start(sealedRt, {
+    gossip: { keyring: new GossipKeyring([randomBytes(32)]) },
+  });
+  t.after(() => Promise.all([plain.stop(), sealed.stop()]));
+  assert.ok(plainRt.lines.some((l) => /"warn".*INSECURE: membership datagrams are plain/.test(l)));
+  assert.equal(
+    sealedRt.lines.some((l) => l.includes('INSECURE')),
+    false,
+  );
+});
