@@ -7,6 +7,7 @@
 // itself; besides the Runtime it uses only the OS random source (seal nonces must never repeat
 // across nodes sharing a key, which a seeded runtime rng cannot promise).
 
+import { randomFillSync } from 'node:crypto';
 import type { Runtime } from '../../runtime/types.js';
 import { Supervisor, type LoopStats, type SupervisedLoop } from '../supervisor.js';
 import { SwimMembership } from '../../cluster/membership/swim.js';
@@ -22,7 +23,6 @@ import type {
   MembershipInput,
   Seed,
 } from '../../cluster/membership/types.js';
-import { randomFillSync } from 'node:crypto';
 import { LIMITS } from '../../cluster/membership/config.js';
 import { RateLimitedLog } from '../../protocol/log-limit.js';
 import { decodeSwimMessage, encodeWithinLimit } from './wire.js';
