@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Simulation } from '../src/runtime/sim/index.js';
-import { MembershipNode } from '../src/nodes/membership/index.js';
+import { GossipKeyring, MembershipNode } from '../src/nodes/membership/index.js';
 import {
   LAN_CONFIG,
   detectionBoundMs,
@@ -74,12 +74,14 @@ async function runOne(n: number, seed: number, formation: Formation): Promise<Ru
   // so both seeds are in direct contact with, and confirmed by, every member.
   const seedsFor = (id: string): Seed[] =>
     ['m0', 'm1'].filter((s) => s !== id).map((s) => ({ id: s, address: address(s) }));
+  // Datagrams are sealed as on real nodes (the sealing cost is part of what is measured).
+  const keyring = new GossipKeyring([new Uint8Array(32).fill(1)]);
   const nodes = new Map<string, MembershipNode>();
   let firstSuspect: number | null = null;
   let firstDead: number | null = null;
   let victim = '';
   const boot = (id: string, seeds: readonly Seed[]) => async (rt: Runtime) => {
-    const node = await MembershipNode.start(rt, { seeds });
+    const node = await MembershipNode.start(rt, { seeds, gossip: { keyring } });
     nodes.set(id, node);
     node.onEvent((e) => {
       if (e.type === 'suspect' && e.id === victim && firstSuspect === null)

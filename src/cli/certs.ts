@@ -37,6 +37,13 @@ import {
   nodeCertFile,
   nodeKeyFile,
 } from '../runtime/real/tls.js';
+import {
+  GOSSIP_KEY_FILE,
+  loadGossipKeyring,
+  newGossipKey,
+  writeGossipKeyFile,
+} from '../runtime/real/gossip-key.js';
+import { GossipKeyError, MAX_GOSSIP_KEYS } from '../nodes/membership/seal.js';
 import type { CliIo } from './main.js';
 import { positiveIntOption } from './options.js';
 
@@ -86,7 +93,8 @@ export function createCa(o: CaOptions): string[] {
   const cluster = o.cluster ?? DEFAULT_CLUSTER;
   checkPart('cluster', cluster);
   const certPath = path.join(o.certsDir, CA_CERT_FILE);
-  refuseExisting([certPath, o.caKey], o.overwrite);
+  const gossipPath = path.join(o.certsDir, GOSSIP_KEY_FILE);
+  refuseExisting([certPath, o.caKey, gossipPath], o.overwrite);
   const keys = rsaKeys();
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.forgePublic;
@@ -106,7 +114,31 @@ export function createCa(o: CaOptions): string[] {
   cert.sign(keys.forgePrivate, forge.md.sha256.create());
   writeKey(o.caKey, keys.privatePem);
   writeCert(certPath, forge.pki.certificateToPem(cert));
-  return [certPath, o.caKey];
+  writeGossipKeyFile(o.certsDir, [newGossipKey()]);
+  return [certPath, o.caKey, gossipPath];
+}
+
+export interface GossipKeyOptions {
+  readonly certsDir: string;
+  readonly overwrite?: boolean;
+  /** Put a new primary key in front of the existing ones (the oldest beyond the limit drop). */
+  readonly rotate?: boolean;
+}
+
+/** Writes gossip.key (a new key, or a rotated keyring). Returns the files written. */
+export function createGossipKey(o: GossipKeyOptions): string[] {
+  const file = path.join(o.certsDir, GOSSIP_KEY_FILE);
+  try {
+    if (o.rotate === true) {
+      const old = loadGossipKeyring(o.certsDir).keys.slice(0, MAX_GOSSIP_KEYS - 1);
+      return [writeGossipKeyFile(o.certsDir, [newGossipKey(), ...old])];
+    }
+    refuseExisting([file], o.overwrite);
+    return [writeGossipKeyFile(o.certsDir, [newGossipKey()])];
+  } catch (err) {
+    if (err instanceof GossipKeyError) throw new CertsError(err.message);
+    throw err;
+  }
 }
 
 /** Signs a node (or client) certificate with the CA. Returns the files written. */
@@ -280,6 +312,8 @@ Files (the layout nodes load with --certs-dir):
   ca.crt                      the cluster CA certificate (every node and client needs it)
   node.<id>.crt / .key        a node's certificate and key (key mode 0600)
   client.<name>.crt / .key    a client's certificate and key (key mode 0600)
+  gossip.key                  the keys sealing membership datagrams (mode 0600; first seals,
+                              all open; create-ca writes one, create-gossip-key --rotate adds)
   the CA key                  where --ca-key says; keep it off the nodes
 
 Identity: each certificate names its holder in a SAN URI
@@ -376,6 +410,21 @@ export function registerCertsCommand(
     .option('--overwrite', 'replace existing files')
     .action((opts: LeafCli & { name: string }) => {
       done(createLeaf(leafOptions(opts, opts.name, 'client')));
+    });
+  certs
+    .command('create-gossip-key')
+    .description('Write gossip.key: the cluster key that seals membership datagrams (AES-256-GCM).')
+    .requiredOption('--certs-dir <dir>', 'the certs directory')
+    .option('--rotate', `add a new primary key, keep up to ${MAX_GOSSIP_KEYS - 1} old ones`)
+    .option('--overwrite', 'replace an existing key file')
+    .action((opts: { certsDir: string; rotate?: boolean; overwrite?: boolean }) => {
+      done(
+        createGossipKey({
+          certsDir: opts.certsDir,
+          rotate: opts.rotate === true,
+          overwrite: opts.overwrite === true,
+        }),
+      );
     });
   certs
     .command('list')

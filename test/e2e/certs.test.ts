@@ -3,10 +3,12 @@
 // for a missing CA or a bad name, and help that documents the layout.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { identityOfCertificate } from '../../src/runtime/real/tls.js';
+import { loadGossipKeyring } from '../../src/runtime/real/gossip-key.js';
+import { openDatagram, sealDatagram } from '../../src/nodes/membership/seal.js';
 import { runCli, tempDir } from '../support/cli.js';
 
 const root = tempDir('salvo-certs-e2e-');
@@ -59,6 +61,33 @@ void describe('salvo certs', () => {
     assert.match(list.stdout, /node\.m1\.crt\tsalvo:\/\/prod\/dc-a\/manager\/m1/);
   });
 
+  void it('create-ca writes a 32-byte gossip key 0600; create-gossip-key refuses to overwrite it and rotates it', async () => {
+    const file = join(certs, 'gossip.key');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const first = loadGossipKeyring(certs);
+    assert.equal(first.keys.length, 1);
+    assert.equal(first.primary.length, 32);
+
+    const again = await runCli(['certs', 'create-gossip-key', '--certs-dir', certs]);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /refusing to overwrite .*gossip\.key.*pass --overwrite/);
+    assert.ok(loadGossipKeyring(certs).primary.equals(first.primary), 'key kept');
+
+    const rotate = await runCli(['certs', 'create-gossip-key', '--certs-dir', certs, '--rotate']);
+    assert.equal(rotate.code, 0, rotate.stderr);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const rotated = loadGossipKeyring(certs);
+    assert.equal(rotated.keys.length, 2);
+    assert.ok(rotated.keys[1]!.equals(first.primary), 'the old key still opens');
+    assert.ok(!rotated.primary.equals(first.primary), 'a new primary seals');
+    const sealedBefore = sealDatagram(first, 'm1', new Uint8Array([0x90]), new Uint8Array(12));
+    assert.equal(openDatagram(rotated, sealedBefore).ok, true);
+
+    chmodSync(file, 0o644);
+    assert.throws(() => loadGossipKeyring(certs), /readable by group or others .*chmod 600/);
+    chmodSync(file, 0o600);
+  });
+
   void it('refuses to overwrite existing files unless --overwrite', async () => {
     const before = readFileSync(join(certs, 'node.m1.crt'), 'utf8');
     const again = await certsCli('create-node', '--id', 'm1');
@@ -100,6 +129,8 @@ void describe('salvo certs', () => {
       'create-ca',
       'create-node',
       'create-client',
+      'create-gossip-key',
+      'gossip.key',
       'node.<id>.crt',
       'salvo://<cluster>/<datacenter>/<role>/<id>',
     ]) {

@@ -12,3 +12,11 @@ export {
   encodeWithinLimit,
   type WireDecode,
 } from './wire.js';
+export { type GossipSecurity } from './node.js';
+export {
+  GossipKeyring,
+  GossipKeyError,
+  sealDatagram,
+  openDatagram,
+  type OpenResult,
+} from './seal.js';

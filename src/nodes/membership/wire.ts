@@ -185,17 +185,18 @@ export function decodeSwimMessage(bytes: Uint8Array): WireDecode {
 }
 
 /**
- * Encodes `m`, dropping piggybacked updates from the end until the datagram fits
- * LIMITS.maxDatagramBytes (only long ids can need it). Returns the bytes and how many were dropped.
+ * Encodes `m`, dropping piggybacked updates from the end until the datagram fits `limit`
+ * (default LIMITS.maxDatagramBytes; less when the bytes will be sealed; only long ids can need
+ * it). Returns the bytes and how many were dropped.
  */
-export function encodeWithinLimit(m: SwimMessage): { bytes: Uint8Array; trimmed: number } {
+export function encodeWithinLimit(
+  m: SwimMessage,
+  limit: number = LIMITS.maxDatagramBytes,
+): { bytes: Uint8Array; trimmed: number } {
   let bytes = encodeSwimMessage(m);
   let kept = m.updates.length;
-  while (bytes.length > LIMITS.maxDatagramBytes && kept > 0) {
-    kept = Math.max(
-      0,
-      kept - Math.max(1, Math.ceil((bytes.length - LIMITS.maxDatagramBytes) / 40)),
-    );
+  while (bytes.length > limit && kept > 0) {
+    kept = Math.max(0, kept - Math.max(1, Math.ceil((bytes.length - limit) / 40)));
     bytes = encodeSwimMessage({ ...m, updates: m.updates.slice(0, kept) });
   }
   return { bytes, trimmed: m.updates.length - kept };

@@ -3,13 +3,16 @@
 // "who sees whom as what". Never used by src/.
 
 import type { Simulation } from '../../../src/runtime/sim/index.js';
-import { MembershipNode } from '../../../src/nodes/membership/index.js';
+import { GossipKeyring, MembershipNode } from '../../../src/nodes/membership/index.js';
 import type {
   MembershipConfig,
   MembershipEvent,
   MemberStatus,
   Seed,
 } from '../../../src/cluster/membership/index.js';
+
+/** Every sim node seals its datagrams, as real nodes do. */
+const SIM_KEYRING = new GossipKeyring([new Uint8Array(32).fill(7)]);
 
 export interface RecordedEvent {
   readonly atMs: number;
@@ -54,7 +57,11 @@ export class MembershipCluster {
   add(id: string): void {
     if (!this.ids.includes(id)) this.ids.push(id);
     const node = this.sim.addNode({ id }, async (rt) => {
-      const m = await MembershipNode.start(rt, { config: this.config, seeds: this.seeds });
+      const m = await MembershipNode.start(rt, {
+        config: this.config,
+        seeds: this.seeds,
+        gossip: { keyring: SIM_KEYRING },
+      });
       this.nodes.set(id, m);
       m.onEvent((event) => this.events.push({ atMs: this.sim.nowMs, observer: id, event }));
     });
