@@ -12,7 +12,7 @@ import type {
 } from '../../../src/cluster/membership/index.js';
 
 /** Every sim node seals its datagrams, as real nodes do. */
-const SIM_KEYRING = new GossipKeyring([new Uint8Array(32).fill(7)]);
+export const SIM_KEYRING = new GossipKeyring([new Uint8Array(32).fill(7)]);
 
 export interface RecordedEvent {
   readonly atMs: number;

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { simTest, seedsFrom } from '../../support/sim.js';
 import { MembershipNode } from '../../../src/nodes/membership/index.js';
 import type { MembershipEvent } from '../../../src/cluster/membership/index.js';
+import { SIM_KEYRING } from './cluster.js';
 
 const IDS = ['g1', 'g2', 'g3'];
 /** g3 boots this much later than g1 and g2. */
@@ -23,7 +24,7 @@ simTest(
     const boot = (id: string): void => {
       sim.addNode({ id, dc: 'dc1', address: address(id) }, async (rt) => {
         const seeds = IDS.filter((x) => x !== id).map((x) => ({ id: x, address: address(x) }));
-        const node = await MembershipNode.start(rt, { seeds });
+        const node = await MembershipNode.start(rt, { seeds, gossip: { keyring: SIM_KEYRING } });
         nodes.set(id, node);
         node.onEvent((event) => events.push({ observer: id, event }));
       });
