@@ -135,19 +135,22 @@ export function literalMetricNames(code: string): Set<string> {
 }
 
 /**
- * Rejects a threshold whose target is neither a step, `*`, `errors`, nor a custom metric the
- * file creates with a literal name, naming the targets it knows.
+ * Rejects a threshold whose target is neither a step, `*`, `errors`, a request group
+ * (`http{name:…}`: named at request time, so any is accepted) nor a custom metric the file
+ * creates with a literal name, naming the targets it knows.
  */
 function checkThresholdTargets(def: AnyWorkflow['definition'], metrics: ReadonlySet<string>): void {
   const steps = def.steps.map((s) => s.name);
   for (const target of def.thresholds.keys()) {
     if (target === '*' || target === 'errors' || steps.includes(target) || metrics.has(target))
       continue;
+    if (/^[a-z0-9]+\{.+\}$/.test(target)) continue; // a request group such as http{name:GET /}
     const known = [
       "'*' (all steps)",
       "'errors'",
       ...steps.map((s) => `step '${s}'`),
       ...[...metrics].map((m) => `metric '${m}'`),
+      "request groups 'http{name:…}'",
     ];
     throw new WorkflowConfigError(
       `workflow '${def.name}'${def.definedAt ? ` (${def.definedAt})` : ''}: a threshold names '${target}', which is no step or custom metric of this workflow; known targets: ${known.join(', ')}. A custom metric is known when the file creates it with a literal name, e.g. metrics.counter('${target}')`,

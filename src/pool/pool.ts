@@ -64,6 +64,8 @@ interface JobPart {
   readonly resolve: (report: WorkerReport) => void;
   finished: boolean;
   cancelTimer: NodeJS.Timeout | undefined;
+  /** A cancel that came before the job reached its worker (a slot still starting). */
+  cancelledBeforeSpawn: boolean;
 }
 
 interface Slot {
@@ -195,6 +197,7 @@ export class ThreadPool implements WorkerPool {
             resolve,
             finished: false,
             cancelTimer: undefined,
+            cancelledBeforeSpawn: false,
           };
           parts.push(part);
           if (!slot.alive) return this.finish(part, { failure: 'worker thread is not running' });
@@ -202,6 +205,8 @@ export class ThreadPool implements WorkerPool {
           slot.ready.then(
             () => {
               if (part.finished) return;
+              // Cancelled while its (restarted) slot was starting: it never runs.
+              if (part.cancelledBeforeSpawn) return this.finish(part, { cancelled: true });
               const accepted = slot.coordinator.spawnJob({
                 jobId,
                 regionId: 0,
@@ -254,6 +259,10 @@ export class ThreadPool implements WorkerPool {
 
   private cancelPart(part: JobPart, reason: string): void {
     if (part.finished) return;
+    if (part.slot.coordinator.jobState(part.jobId) === undefined) {
+      part.cancelledBeforeSpawn = true; // not spawned yet: the spawn is skipped
+      return;
+    }
     const accepted = part.slot.coordinator.cancelJob(part.jobId, reason);
     if (!accepted.ok) return; // the job already ended; its completion is on its way
     this.flush(part.slot);

@@ -2,6 +2,8 @@
 // partial incoming frame, so N peers cannot cost N × (per-connection limit). Pure accounting —
 // never frees memory itself; the transport decides whom to disconnect when a reservation fails.
 
+import { InternalError } from '../errors.js';
+
 /** Default bytes one node may hold across all write queues and partial frames together. */
 export const DEFAULT_NODE_MEMORY_BUDGET_BYTES = 64 * 1024 * 1024;
 
@@ -21,7 +23,9 @@ export class ByteBudget implements ByteReserver {
 
   constructor(readonly limitBytes: number = DEFAULT_NODE_MEMORY_BUDGET_BYTES) {
     if (!Number.isSafeInteger(limitBytes) || limitBytes <= 0) {
-      throw new RangeError(`memory budget must be a positive integer of bytes, got ${limitBytes}`);
+      throw new InternalError(
+        `memory budget must be a positive integer of bytes, got ${limitBytes}`,
+      );
     }
   }
 
@@ -36,7 +40,8 @@ export class ByteBudget implements ByteReserver {
   }
 
   tryReserve(bytes: number): boolean {
-    if (bytes < 0 || !Number.isSafeInteger(bytes)) throw new RangeError(`bad reservation ${bytes}`);
+    if (bytes < 0 || !Number.isSafeInteger(bytes))
+      throw new InternalError(`bad reservation ${bytes}`);
     if (this.usedBytes + bytes > this.limitBytes) {
       this.refusals++;
       return false;
@@ -48,7 +53,7 @@ export class ByteBudget implements ByteReserver {
 
   release(bytes: number): void {
     if (bytes < 0 || bytes > this.usedBytes) {
-      throw new RangeError(`releasing ${bytes} bytes of a budget holding ${this.usedBytes}`);
+      throw new InternalError(`releasing ${bytes} bytes of a budget holding ${this.usedBytes}`);
     }
     this.usedBytes -= bytes;
   }

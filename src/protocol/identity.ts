@@ -4,6 +4,7 @@
 // reads it back; never touches certificates or sockets itself.
 
 import { ROLES, type Role } from './messages.js';
+import { InternalError } from '../errors.js';
 
 /** Who a peer is, as its certificate (signed by the cluster CA) says — never as it declares. */
 export interface PeerIdentity {
@@ -40,7 +41,7 @@ export function identityUri(identity: PeerIdentity): string {
     ['datacenter', identity.datacenter],
   ] as const) {
     const problem = identityPartProblem(part);
-    if (problem !== null) throw new RangeError(`identity ${name} "${part}" ${problem}`);
+    if (problem !== null) throw new InternalError(`identity ${name} "${part}" ${problem}`);
   }
   return `${IDENTITY_URI_SCHEME}://${identity.clusterId}/${identity.datacenter}/${identity.role}/${identity.nodeId}`;
 }

@@ -19,6 +19,7 @@ import type { LocalIdentity } from './handshake.js';
 import type { MessageDef, MessageOf, MessageRegistry } from './messages.js';
 import { encodeValue } from './codec.js';
 import { RpcConnection, type Handler, type HandlerTable, type RpcOptions } from './rpc.js';
+import { recordHandled } from '../handled-errors.js';
 
 /** Default cap on concurrent connections per node (handshaking + open). */
 export const DEFAULT_MAX_CONNECTIONS = 1024;
@@ -115,8 +116,10 @@ export class ProtocolServer {
         return listener;
       });
     this.starting = starting;
-    starting.catch(() => {
+    // The caller sees the failure through the returned promise; this only clears the slot.
+    starting.catch((error: unknown) => {
       if (this.starting === starting) this.starting = null;
+      recordHandled('protocol server: listen failed (the caller gets the error)', error);
     });
     return starting;
   }

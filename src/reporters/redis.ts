@@ -6,6 +6,7 @@
 import { Redis } from 'ioredis';
 import { ReporterError } from './errors.js';
 import type { Reporter } from './types.js';
+import { recordHandled } from '../handled-errors.js';
 
 /** Stream entries kept per run (XADD MAXLEN ~). */
 const MAX_STREAM_ENTRIES = 100_000;
@@ -30,7 +31,9 @@ export function redisReporter(options: { url: string; prefix?: string }): Report
         retryStrategy: (times) => Math.min(2000, 100 * times),
       });
       // Connection errors surface through the failing commands; the event only needs a listener.
-      client.on('error', (error: unknown) => void error);
+      client.on('error', (error: unknown) => {
+        recordHandled('redis reporter: connection error (the failing command reports it)', error);
+      });
       if (client.status === 'wait') await client.connect();
       await client.set(`${key}:start`, JSON.stringify(start));
     },

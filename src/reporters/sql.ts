@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import type { RunResults } from '../stats/types.js';
 import { ReporterConfigError } from './errors.js';
 import type { Reporter, ReportWindow } from './types.js';
+import { recordHandled } from '../handled-errors.js';
 
 type Value = string | number | null;
 type ColumnType = 'time' | 'text' | 'int' | 'float' | 'json';
@@ -260,7 +261,9 @@ export async function postgresDialect(url: string): Promise<SqlDialect> {
   const pg = await import('pg');
   const client = new pg.default.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
   let connected = false;
-  client.on('error', (error: unknown) => void error); // the next query reports it
+  client.on('error', (error: unknown) => {
+    recordHandled('sql reporter: connection error (the next query reports it)', error);
+  });
   return {
     name: 'postgres',
     columnType: (type) =>

@@ -3,7 +3,8 @@
 // (bounded); never does other I/O than answering the request it is given.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { buildSchema, graphql, type GraphQLSchema } from 'graphql';
+import { GraphQLError, buildSchema, graphql, type GraphQLSchema } from 'graphql';
+import { describeError } from '../errors.js';
 
 export const SHOP_GRAPHQL_SCHEMA = `
 type Item { id: Int!, name: String!, price: Float! }
@@ -37,7 +38,7 @@ let nextId = 4;
 const root = {
   item: ({ id }: { id: number }): Item => {
     const found = items.find((i) => i.id === id);
-    if (found === undefined) throw new Error(`no item ${id}`);
+    if (found === undefined) throw new GraphQLError(`no item ${id}`);
     return found;
   },
   items: ({ first }: { first: number }): Item[] => items.slice(0, Math.max(0, first)),
@@ -86,8 +87,10 @@ export function handleGraphql(req: Req, res: Res): void {
     let variables: unknown;
     try {
       variables = JSON.parse(url.searchParams.get('variables') ?? 'null');
-    } catch {
-      reply(res, 400, { errors: [{ message: '"variables" is not JSON' }] });
+    } catch (error) {
+      reply(res, 400, {
+        errors: [{ message: `"variables" is not JSON (${describeError(error)})` }],
+      });
       return;
     }
     run({ query: url.searchParams.get('query') ?? undefined, variables });

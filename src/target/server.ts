@@ -3,6 +3,7 @@
 import http from 'node:http';
 import { OptionError } from '../errors.js';
 import { featureRoute } from './features.js';
+import { recordHandled } from '../handled-errors.js';
 
 /** Largest `/bytes/:n`. */
 export const MAX_BYTES_RESPONSE = 10 * 1024 * 1024;
@@ -197,7 +198,7 @@ function parseJsonObject(body: string): Record<string, unknown> | null {
       ? (value as Record<string, unknown>)
       : null;
   } catch (error) {
-    void error; // the caller answers 400 saying what the body must be
+    recordHandled('target: a body that is not JSON (answered 400)', error);
     return null;
   }
 }

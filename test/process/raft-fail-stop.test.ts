@@ -72,6 +72,8 @@ test('raft process: a broken core invariant stops the node, logged, with a non-z
     join(dataRoot, 'n1'),
     '--log-level',
     'info',
+    // The peer played by this test speaks the protocol without certificates.
+    '--insecure',
   ]);
   proc.start();
   const child = proc.child!;

@@ -24,6 +24,7 @@ import type { RequestObserver } from '../client.js';
 import type { FeatureOptions } from '../request/bodies.js';
 import { VuCookieJar } from '../request/cookies.js';
 import { needsFeatures, printDebug, sendWithFeatures } from '../request/features.js';
+import { recordHandled } from '../../handled-errors.js';
 
 type Resolve = (res: HttpResponse) => void;
 type Reject = (err: HttpError) => void;
@@ -303,8 +304,9 @@ class ClientCore implements PoolHost {
     let absolute: string;
     try {
       absolute = new URL(url, this.base).href;
-    } catch {
-      return undefined; // start() reports the bad URL
+    } catch (error) {
+      recordHandled('http1: cookie lookup for a bad URL (start() reports it)', error);
+      return undefined;
     }
     const cookie = jar.header(absolute);
     if (cookie === '') return undefined;

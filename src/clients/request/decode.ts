@@ -2,6 +2,7 @@
 // for `text()`/`json()`/`decoded` of both HTTP clients. Sync zlib with a bounded output.
 import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 import { ClientError } from '../client.js';
+import { MalformedDataError } from '../../errors.js';
 
 /** Largest decoded body; a bigger one (a decompression bomb) fails with kind `body_too_large`. */
 export const MAX_DECODED_BYTES = 64 * 1024 * 1024;
@@ -23,7 +24,7 @@ function decodeOne(body: Buffer, coding: string): Buffer {
     case '':
       return body;
     default:
-      throw new Error(`unsupported content-encoding '${coding}'`);
+      throw new MalformedDataError(`unsupported content-encoding '${coding}'`);
   }
 }
 

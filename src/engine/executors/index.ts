@@ -254,6 +254,11 @@ function arrivals<V extends HostVu>(
     let now = host.now();
     for (;;) {
       if (host.stopping || offset === null) {
+        // Arrivals already due that never found a VU are dropped, not forgotten.
+        while (offset !== null && startedAt + offset <= now) {
+          host.dropped();
+          offset = iterationTime(++k);
+        }
         if (timer !== null) host.clearTimer(timer);
         timer = null;
         return finish();
