@@ -82,7 +82,9 @@ test('cancelled runs whose finalize deadline runs out leave no coordinator recor
   const pool = await ThreadPool.start({ size: 1, finalizeSlackMs: 0 });
   try {
     const { timedOut } = await cancelledRuns(pool);
-    assert.ok(timedOut > RUNS / 2, `most cancels timed out (${timedOut} of ${RUNS})`);
+    // A timed-out cancel terminates the worker; the next job then meets a restarting slot and
+    // is cancelled before it is spawned, so about every other cancel times out.
+    assert.ok(timedOut >= RUNS / 3, `many cancels timed out (${timedOut} of ${RUNS})`);
     await settle(pool);
     assert.equal(pool.trackedJobs, 0, 'every record is gone once the worker has answered');
     // The slot still takes jobs, and one that completes normally also leaves nothing.
