@@ -78,11 +78,6 @@ interface Args {
   };
 }
 
-/** A bad command line: the message names the option and what it accepts. */
-class UsageError extends Error {
-  readonly code = 'usage';
-}
-
 function parseAddress(s: string): NodeAddress {
   const i = s.lastIndexOf(':');
   const port = Number(s.slice(i + 1));
@@ -107,7 +102,7 @@ function parseArgs(argv: readonly string[]): Args {
     if (v === undefined) return undefined;
     const n = Number(v);
     if (!Number.isSafeInteger(n) || n < 0) {
-      throw new UsageError(`--${name} must be a non-negative integer, got "${v}"`);
+      throw new OptionError(`--${name} must be a non-negative integer, got "${v}"`);
     }
     return n;
   };
@@ -162,7 +157,7 @@ function securityOf(args: Args): { tls: TlsMaterial | undefined; identity: Local
   const base = { environment: 'default', capabilities: ['raft'] };
   if (args.certsDir === undefined) {
     if (!args.insecure) {
-      throw new UsageError(
+      throw new OptionError(
         'no certificates: pass --certs-dir DIR (ca.crt, node.<id>.crt, node.<id>.key, made by `salvo certs`), ' +
           'or --insecure to run without TLS (anyone who can reach the port can then join the cluster)',
       );
@@ -181,10 +176,10 @@ function securityOf(args: Args): { tls: TlsMaterial | undefined; identity: Local
   const material = loadTlsMaterial(args.certsDir, nodeCertFile(args.id), nodeKeyFile(args.id));
   const cert = material.identity;
   if (cert.nodeId !== args.id) {
-    throw new UsageError(`the certificate names node "${cert.nodeId}", not --id ${args.id}`);
+    throw new OptionError(`the certificate names node "${cert.nodeId}", not --id ${args.id}`);
   }
   if (cert.role !== 'manager' && cert.role !== 'gate') {
-    throw new UsageError(
+    throw new OptionError(
       `the certificate's role is "${cert.role}"; a Raft member is a manager or gate`,
     );
   }
