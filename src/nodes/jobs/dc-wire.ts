@@ -19,7 +19,10 @@ export const MAX_NOTES = 50;
 
 const id = s.string({ minLength: 1, maxLength: MAX_JOB_ID_CHARS });
 const text = s.string({ maxLength: MAX_TEXT_CHARS });
-const address = s.object({ host: s.string({ minLength: 1, maxLength: 255 }), port: s.uint({ max: 65_535 }) });
+const address = s.object({
+  host: s.string({ minLength: 1, maxLength: 255 }),
+  port: s.uint({ max: 65_535 }),
+});
 /** A content-addressed bundle: its SHA-256 (hex) and size; the source is fetched by hash. */
 const bundleRef = s.object({
   hash: s.string({ minLength: 64, maxLength: 64 }),
@@ -158,7 +161,10 @@ export const DcWorkflowDoneDef = defineMessage('dc.workflow-done', {
     { maxItems: MAX_WORKERS_PER_MESSAGE },
   ),
 });
-export const DcWorkflowDoneAckDef = defineMessage('dc.workflow-done-ack', { job: id, workflow: id });
+export const DcWorkflowDoneAckDef = defineMessage('dc.workflow-done-ack', {
+  job: id,
+  workflow: id,
+});
 
 // ─── bundles ──────────────────────────────────────────────────────────────────────────────────
 
