@@ -43,6 +43,7 @@ import {
 import type { LogLevel, NodeAddress } from '../../runtime/types.js';
 import { KvRegister, encodeKvCommand, type KvResult } from './kv-register.js';
 import { RaftNode } from './raft-node.js';
+import { parseAddress, parsePeerList } from '../node-options.js';
 import { ProtocolRaftTransport } from './transport.js';
 
 /** Longest control line accepted on stdin. */
@@ -78,15 +79,6 @@ interface Args {
   };
 }
 
-function parseAddress(s: string): NodeAddress {
-  const i = s.lastIndexOf(':');
-  const port = Number(s.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new OptionError(`bad address "${s}" (want host:port)`);
-  }
-  return { host: s.slice(0, i), port };
-}
-
 function parseArgs(argv: readonly string[]): Args {
   const get = (name: string): string | undefined => {
     const i = argv.indexOf(`--${name}`);
@@ -117,12 +109,7 @@ function parseArgs(argv: readonly string[]): Args {
     const n = count(flag);
     if (n !== undefined) limits[key] = n;
   }
-  const peers = new Map<string, NodeAddress>();
-  for (const part of (get('peers') ?? '').split(',').filter((p) => p.length > 0)) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) throw new OptionError(`bad peer "${part}" (want id=host:port)`);
-    peers.set(part.slice(0, eq), parseAddress(part.slice(eq + 1)));
-  }
+  const peers = parsePeerList(get('peers'), '--peers');
   const profiles: Record<string, RaftConfig> = {
     local: LOCAL_RAFT_CONFIG,
     lan: LAN_RAFT_CONFIG,
@@ -134,7 +121,7 @@ function parseArgs(argv: readonly string[]): Args {
   const seed = get('seed');
   return {
     id: need('id'),
-    listen: parseAddress(need('listen')),
+    listen: parseAddress(need('listen'), '--listen'),
     peers,
     dataDir: need('data-dir'),
     config,
