@@ -3,7 +3,7 @@
 // every time is passed in, and every window is validated before anything is changed.
 
 import type { LiveStepRow, LiveWorkflow } from '../ui/snapshot.js';
-import { Histogram, validateSparseHistogram } from './histogram.js';
+import { Histogram } from './histogram.js';
 import {
   MAX_ERROR_MESSAGE_CHARS,
   OVERFLOW_ERROR_KIND,
@@ -23,12 +23,21 @@ import type {
   MetricResult,
   StatsWindow,
   StepResult,
-  StepWindow,
   Timeline,
   WorkflowResult,
   WorkflowStatus,
 } from './types.js';
-import { InternalError, MalformedDataError } from '../errors.js';
+import { InternalError } from '../errors.js';
+import { SeqTracker } from './seq-tracker.js';
+export { MAX_OUT_OF_ORDER_SEQS } from './seq-tracker.js';
+export {
+  MAX_AGGREGATE_CHECKS,
+  MAX_AGGREGATE_METRICS,
+  MAX_AGGREGATE_STEPS,
+  MAX_SOURCES,
+} from './window-validation.js';
+import { addToSeries, downsample, padded, type Series } from './timeline-series.js';
+import { MAX_AGGREGATE_STEPS, fail, isRecord, validateWindow } from './window-validation.js';
 
 /** Points kept per timeline; when full, adjacent pairs merge and the interval doubles. */
 export const MAX_TIMELINE_POINTS = 1200;
@@ -36,27 +45,12 @@ export const MAX_TIMELINE_POINTS = 1200;
 export const INITIAL_TIMELINE_INTERVAL_MS = 1000;
 /** A source whose newest window is older than this no longer counts towards `rpsNow`. */
 const STALE_SOURCE_MS = 2500;
-/** Merged seqs above a source's high-water mark kept before a gap is declared lost. */
-export const MAX_OUT_OF_ORDER_SEQS = 256;
-/** Distinct sources (threads, machines) per workflow. */
-export const MAX_SOURCES = 10_000;
-/** Distinct steps per workflow. */
-export const MAX_AGGREGATE_STEPS = 1000;
-/** Distinct custom metrics per workflow. */
-export const MAX_AGGREGATE_METRICS = 1000;
-/** Distinct (step, check) pairs per workflow. */
-export const MAX_AGGREGATE_CHECKS = 1000;
 /** Distinct error kinds (and, separately, statuses) kept per step; more go to `other`. */
 export const MAX_KINDS_PER_STEP = 100;
 
 export type AggregateStatus = LiveWorkflow['status'];
 
 export type ExecutorDescription = { type: string } & Record<string, unknown>;
-
-interface Series {
-  counts: number[];
-  failures: number[];
-}
 
 interface StepAggregate {
   name: string;
@@ -76,34 +70,6 @@ type MetricAggregate =
   | { kind: 'rate'; trues: number; total: number }
   | { kind: 'trend'; scaled: Histogram };
 
-/** Which seqs of one source were merged: all ≤ `highWater`, plus those in `above`. */
-class SeqTracker {
-  highWater = 0;
-  readonly above = new Set<number>();
-  /** Seqs never received that were given up on to keep `above` bounded. */
-  skipped = 0;
-
-  has(seq: number): boolean {
-    return seq <= this.highWater || this.above.has(seq);
-  }
-
-  add(seq: number): void {
-    this.above.add(seq);
-    this.advance();
-    while (this.above.size > MAX_OUT_OF_ORDER_SEQS) {
-      let lowest = Number.POSITIVE_INFINITY;
-      for (const s of this.above) if (s < lowest) lowest = s;
-      this.skipped += lowest - this.highWater - 1;
-      this.highWater = lowest - 1;
-      this.advance();
-    }
-  }
-
-  private advance(): void {
-    while (this.above.delete(this.highWater + 1)) this.highWater++;
-  }
-}
-
 interface SourceState {
   seqs: SeqTracker;
   latestSeq: number;
@@ -112,75 +78,6 @@ interface SourceState {
   /** Actions per second in this source's newest window, and when that window ended. */
   latestRate: number;
   latestEndMs: number;
-}
-
-function fail(what: string, problem: string): never {
-  throw new MalformedDataError(`stats window ${what}: ${problem}`);
-}
-
-function isCount(n: unknown): n is number {
-  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-}
-
-function isFiniteNumber(n: unknown): n is number {
-  return typeof n === 'number' && Number.isFinite(n);
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function checkCounts(what: string, record: unknown): Record<string, number> {
-  if (!isRecord(record)) fail(what, 'must be an object');
-  for (const [key, n] of Object.entries(record)) {
-    if (!isCount(n)) fail(what, `'${key}' must be a non-negative integer, got ${String(n)}`);
-  }
-  return record as Record<string, number>;
-}
-
-function validateStep(what: string, step: unknown): StepWindow {
-  if (!isRecord(step)) fail(what, 'must be an object');
-  const { count, ok, failed, errors, errorSamples, statuses, latency } = step;
-  if (!isCount(count) || !isCount(ok) || !isCount(failed) || ok + failed !== count) {
-    fail(what, 'count, ok and failed must be non-negative integers with ok + failed = count');
-  }
-  checkCounts(`${what}.errors`, errors);
-  checkCounts(`${what}.statuses`, statuses);
-  if (!isRecord(errorSamples)) fail(`${what}.errorSamples`, 'must be an object');
-  for (const [k, v] of Object.entries(errorSamples)) {
-    if (typeof v !== 'string') fail(`${what}.errorSamples`, `'${k}' must be a string`);
-  }
-  validateSparseHistogram(latency, `stats window ${what}.latency`);
-  return step as unknown as StepWindow;
-}
-
-function validateMetric(what: string, metric: unknown, existing: MetricKind | undefined): void {
-  if (!isRecord(metric)) fail(what, 'must be an object');
-  const kind = metric.kind;
-  if (kind !== 'counter' && kind !== 'gauge' && kind !== 'rate' && kind !== 'trend') {
-    fail(what, `unknown metric kind ${JSON.stringify(kind)}`);
-  }
-  if (existing !== undefined && existing !== kind) {
-    fail(what, `metric is a ${existing} but this window reports it as a ${kind}`);
-  }
-  switch (kind) {
-    case 'counter':
-      if (!isFiniteNumber(metric.value)) fail(what, 'counter value must be a finite number');
-      break;
-    case 'gauge':
-      for (const field of ['value', 'min', 'max', 'atMs'] as const) {
-        if (!isFiniteNumber(metric[field])) fail(what, `gauge ${field} must be a finite number`);
-      }
-      break;
-    case 'rate':
-      if (!isCount(metric.trues) || !isCount(metric.total) || metric.trues > metric.total) {
-        fail(what, 'rate trues and total must be integers with 0 ≤ trues ≤ total');
-      }
-      break;
-    case 'trend':
-      validateSparseHistogram(metric.values, `stats window ${what}.values`);
-      break;
-  }
 }
 
 function truncate(message: string): string {
@@ -329,7 +226,16 @@ export class WorkflowAggregate implements ThresholdSubject {
       this.duplicates++;
       return false;
     }
-    this.validate(what, w, state === undefined);
+    validateWindow(what, w, state === undefined, {
+      name: this.name,
+      sources: this.sources.size,
+      hasStep: (name) => this.steps.has(name),
+      steps: this.steps.size,
+      hasCheck: (step, check) => this.checks.get(step)?.has(check) === true,
+      checks: this.checkCount,
+      metricKind: (name) => this.metrics.get(name)?.kind,
+      metrics: this.metrics.size,
+    });
     const src = state ?? this.addSource(source);
     src.seqs.add(w.seq);
     this.merge(src, w);
@@ -347,60 +253,6 @@ export class WorkflowAggregate implements ThresholdSubject {
     };
     this.sources.set(source, state);
     return state;
-  }
-
-  private validate(what: string, w: StatsWindow, newSource: boolean): void {
-    if (w.workflow !== this.name) {
-      fail(what, `is for workflow '${String(w.workflow)}', not '${this.name}'`);
-    }
-    if (newSource && this.sources.size >= MAX_SOURCES)
-      fail(what, `too many sources (limit ${MAX_SOURCES})`);
-    if (!isFiniteNumber(w.startMs) || !isFiniteNumber(w.endMs) || w.endMs < w.startMs) {
-      fail(what, 'startMs and endMs must be finite with startMs ≤ endMs');
-    }
-    if (!isCount(w.activeVus) || !isCount(w.allocatedVus)) {
-      fail(what, 'activeVus and allocatedVus must be non-negative integers');
-    }
-    checkCounts(`${what} iterations`, w.iterations);
-    for (const key of ['started', 'completed', 'failed', 'dropped'] as const) {
-      if (!isCount(w.iterations[key])) fail(`${what} iterations`, `${key} is missing`);
-    }
-    if (!isRecord(w.steps) || !isRecord(w.checks) || !isRecord(w.metrics)) {
-      fail(what, 'steps, checks and metrics must be objects');
-    }
-    let newSteps = 0;
-    for (const [name, step] of Object.entries(w.steps)) {
-      validateStep(`${what} step '${name}'`, step);
-      if (!this.steps.has(name)) newSteps++;
-    }
-    if (this.steps.size + newSteps > MAX_AGGREGATE_STEPS) {
-      fail(what, `too many steps (limit ${MAX_AGGREGATE_STEPS})`);
-    }
-    let newChecks = 0;
-    for (const [stepName, byName] of Object.entries(w.checks)) {
-      if (!isRecord(byName)) fail(`${what} checks of '${stepName}'`, 'must be an object');
-      for (const [checkName, c] of Object.entries(byName)) {
-        if (!isRecord(c) || !isCount(c.passes) || !isCount(c.fails)) {
-          fail(
-            `${what} check '${stepName}/${checkName}'`,
-            'passes and fails must be non-negative integers',
-          );
-        }
-        if (!this.checks.get(stepName)?.has(checkName)) newChecks++;
-      }
-    }
-    if (this.checkCount + newChecks > MAX_AGGREGATE_CHECKS) {
-      fail(what, `too many checks (limit ${MAX_AGGREGATE_CHECKS})`);
-    }
-    let newMetrics = 0;
-    for (const [name, metric] of Object.entries(w.metrics)) {
-      const existing = this.metrics.get(name);
-      validateMetric(`${what} metric '${name}'`, metric, existing?.kind);
-      if (!existing) newMetrics++;
-    }
-    if (this.metrics.size + newMetrics > MAX_AGGREGATE_METRICS) {
-      fail(what, `too many custom metrics (limit ${MAX_AGGREGATE_METRICS})`);
-    }
   }
 
   private stepAggregate(name: string): StepAggregate {
@@ -753,30 +605,6 @@ export class WorkflowAggregate implements ThresholdSubject {
     if (this.error !== undefined) result.error = this.error;
     return result;
   }
-}
-
-function addToSeries(series: Series, index: number, count: number, failed: number): void {
-  while (series.counts.length <= index) {
-    series.counts.push(0);
-    series.failures.push(0);
-  }
-  series.counts[index]! += count;
-  series.failures[index]! += failed;
-}
-
-/** Merges adjacent pairs in place: point i becomes points 2i + 2i+1. Totals are unchanged. */
-function downsample(series: Series): void {
-  for (const arr of [series.counts, series.failures]) {
-    const half = Math.ceil(arr.length / 2);
-    for (let i = 0; i < half; i++) arr[i] = arr[2 * i]! + (arr[2 * i + 1] ?? 0);
-    arr.length = half;
-  }
-}
-
-function padded(values: number[], length: number): number[] {
-  const out = values.slice(0, length);
-  while (out.length < length) out.push(0);
-  return out;
 }
 
 /** A statistics group of named/tagged requests (`http{name:…}`), recorded beside the steps. */
