@@ -11,5 +11,6 @@ export * from './identity.js';
 export * from './log-limit.js';
 export * from './messages.js';
 export * from './rpc.js';
+export * from './connect.js';
 export * from './schema.js';
 export * from './server.js';
