@@ -32,18 +32,11 @@ import {
 } from '../../cluster/consensus/config.js';
 import { EXIT, OptionError } from '../../errors.js';
 import { DEFAULT_DATACENTER, type LocalIdentity } from '../../protocol/index.js';
-import {
-  createRealRuntime,
-  loadTlsMaterial,
-  nodeCertFile,
-  nodeKeyFile,
-  type RealRuntime,
-  type TlsMaterial,
-} from '../../runtime/real/index.js';
+import { createRealRuntime, type RealRuntime, type TlsMaterial } from '../../runtime/real/index.js';
 import type { LogLevel, NodeAddress } from '../../runtime/types.js';
 import { KvRegister, encodeKvCommand, type KvResult } from './kv-register.js';
 import { RaftNode } from './raft-node.js';
-import { parseAddress, parsePeerList } from '../node-options.js';
+import { nodeSecurity, parseAddress, parsePeerList } from '../node-options.js';
 import { ProtocolRaftTransport } from './transport.js';
 
 /** Longest control line accepted on stdin. */
@@ -136,50 +129,9 @@ function parseArgs(argv: readonly string[]): Args {
   };
 }
 
-/**
- * TLS material and this node's identity: from its certificate (which must name --id), or, with
- * --insecure and no certificates, as the flags declare.
- */
+/** TLS material and this node's identity (a Raft member is a manager or a gate). */
 function securityOf(args: Args): { tls: TlsMaterial | undefined; identity: LocalIdentity } {
-  const base = { environment: 'default', capabilities: ['raft'] };
-  if (args.certsDir === undefined) {
-    if (!args.insecure) {
-      throw new OptionError(
-        'no certificates: pass --certs-dir DIR (ca.crt, node.<id>.crt, node.<id>.key, made by `salvo certs`), ' +
-          'or --insecure to run without TLS (anyone who can reach the port can then join the cluster)',
-      );
-    }
-    return {
-      tls: undefined,
-      identity: {
-        ...base,
-        nodeId: args.id,
-        role: 'manager',
-        clusterId: args.cluster,
-        datacenter: args.datacenter,
-      },
-    };
-  }
-  const material = loadTlsMaterial(args.certsDir, nodeCertFile(args.id), nodeKeyFile(args.id));
-  const cert = material.identity;
-  if (cert.nodeId !== args.id) {
-    throw new OptionError(`the certificate names node "${cert.nodeId}", not --id ${args.id}`);
-  }
-  if (cert.role !== 'manager' && cert.role !== 'gate') {
-    throw new OptionError(
-      `the certificate's role is "${cert.role}"; a Raft member is a manager or gate`,
-    );
-  }
-  return {
-    tls: material,
-    identity: {
-      ...base,
-      nodeId: cert.nodeId,
-      role: cert.role,
-      clusterId: cert.clusterId,
-      datacenter: cert.datacenter,
-    },
-  };
+  return nodeSecurity({ ...args, roles: ['manager', 'gate'] }, ['raft']);
 }
 
 function emit(event: string, fields: Record<string, unknown>): void {
