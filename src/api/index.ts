@@ -11,6 +11,8 @@ export type {
   HookOptions,
   WorkflowOptions,
   ResultOf,
+  ThresholdSpec,
+  ThresholdOptions,
 } from './workflow.js';
 export {
   constantVus,

@@ -8,6 +8,7 @@ import { plannedDurationMs } from '../api/executors.js';
 import type { NetworkTotals, PublishedValue } from '../engine/job.js';
 import { splitExecutor, type RunPlan, type WorkflowPlan } from '../engine/plan.js';
 import { EXIT, describeError, type ExitCode } from '../errors.js';
+import { RunAbortOnFail, describeAbort } from '../stats/abort-on-fail.js';
 import { WorkflowAggregate } from '../stats/aggregate.js';
 import { validateSparseHistogram } from '../stats/histogram.js';
 import { LoopDelayAggregate } from '../stats/loop-delay.js';
@@ -107,9 +108,12 @@ export class LocalRun {
   private readonly hooks = new Set<RunningHook>();
   /** Output that workflow code printed faster than it could be shown, and was dropped. */
   private readonly droppedOutput = { writes: 0, bytes: 0 };
+  /** Thresholds marked abortOnFail, checked after each merged window. */
+  private readonly abortOnFail: RunAbortOnFail;
 
   constructor(config: LocalRunConfig) {
     this.config = config;
+    this.abortOnFail = new RunAbortOnFail(config.plan.workflows);
     for (const plan of config.plan.workflows) {
       const executor = plan.definition.executor;
       this.runs.set(plan.name, {
@@ -167,6 +171,22 @@ export class LocalRun {
     for (const hook of this.hooks) hook.stop('the run was interrupted');
   }
 
+  /** A failed abortOnFail threshold stops every running workflow, as an interrupt does. */
+  private checkAbort(run: WorkflowRun): void {
+    const now = Date.now();
+    const abort = this.abortOnFail.check(run.plan.name, run.aggregate, run.startedAt ?? now, now);
+    if (abort === undefined) return;
+    const reason = describeAbort(abort);
+    this.note(reason);
+    this.phase = `stopping: ${reason}`;
+    for (const r of this.runs.values()) {
+      if (r.status !== 'running') continue;
+      r.status = 'stopping';
+      r.handle?.cancel(reason);
+    }
+    for (const hook of this.hooks) hook.stop(reason);
+  }
+
   /** Runs one hook of `run` in its own worker thread; returns its value or throws a HookError. */
   private async hook(
     run: WorkflowRun,
@@ -208,6 +228,8 @@ export class LocalRun {
     const def = run.plan.definition;
     if (this.interruptedFlag)
       return this.finish(run, 'skipped', 'the run was interrupted before it started');
+    const aborted = this.abortOnFail.decision;
+    if (aborted) return this.finish(run, 'skipped', describeAbort(aborted));
     const context: Record<string, unknown> = {};
     for (const depName of run.plan.dependsOn) {
       const dep = this.runs.get(depName);
@@ -256,7 +278,7 @@ export class LocalRun {
     }
     const status: WorkflowStatus = failure
       ? 'failed'
-      : this.interruptedFlag
+      : this.interruptedFlag || this.abortOnFail.decision
         ? 'interrupted'
         : 'completed';
     this.finish(run, status, failure);
@@ -299,6 +321,7 @@ export class LocalRun {
         if (loopDelay !== undefined) validateSparseHistogram(loopDelay, 'event-loop delay');
         const fresh = run.aggregate.applyWindow(`w${worker}`, window);
         if (fresh && loopDelay !== undefined) this.loopDelay.add(worker, loopDelay);
+        if (fresh) this.checkAbort(run);
       } catch (error) {
         this.rejectedWindows++;
         this.note(
@@ -406,15 +429,19 @@ export class LocalRun {
 
   /** Each workflow's result so far (thresholds evaluated now); no side effects. */
   workflowResults(): WorkflowResult[] {
-    return [...this.runs.values()].map((run) => ({
-      ...run.aggregate.toResult(run.plan.thresholds, this.endedAtMs),
-      network: { ...run.network },
-    }));
+    return this.abortOnFail.markResults(
+      [...this.runs.values()].map((run) => ({
+        ...run.aggregate.toResult(run.plan.thresholds, this.endedAtMs),
+        network: { ...run.network },
+      })),
+    );
   }
 
   /** The run's exit code by the documented precedence: interrupted, run failed, thresholds. */
   exitCode(results: RunResults): ExitCode {
     if (this.interruptedFlag) return EXIT.interrupted;
+    if (this.abortOnFail.decision && !results.workflows.some((w) => w.status === 'failed'))
+      return EXIT.thresholdsFailed;
     const failed = results.workflows.some((w) => w.status === 'failed' || w.status === 'skipped');
     const totals = results.workflows.reduce(
       (t, w) => ({ count: t.count + w.totals.count, ok: t.ok + w.totals.ok }),
@@ -477,6 +504,8 @@ export class LocalRun {
         `workflow output: dropped ${formatCount(this.droppedOutput.writes)} writes (${formatBytes(this.droppedOutput.bytes)}) printed faster than they could be shown`,
       );
     }
+    const abortedBy = this.abortOnFail.decision;
+    if (abortedBy) draft.run.abortedBy = { ...abortedBy };
     const exitCode = this.exitCode(draft);
     draft.run.exitCode = exitCode;
     if (exitCode === EXIT.runFailed && !this.interruptedFlag) draft.run.status = 'failed';
