@@ -253,7 +253,7 @@ export class SmtpSession {
       return new SmtpSent(
         (info.accepted ?? []).map(String),
         (info.rejected ?? []).map(String),
-        String(info.response ?? ''),
+        typeof info.response === 'string' ? info.response : '',
         messageId,
         raw.length,
         performance.now() - since,
