@@ -21,7 +21,7 @@ import {
   positiveNumberOption,
   urlOption,
 } from './options.js';
-import { SALVO_VERSION } from '../pool/local-run.js';
+import { SALVO_VERSION } from '../version.js';
 import { availableParallelism } from 'node:os';
 import { setHandledErrorSink } from '../handled-errors.js';
 
@@ -174,11 +174,11 @@ ${EXIT_CODES_HELP}`,
   program
     .command('ping')
     .description(
-      'Send one request (HTTP/1.1, HTTP/2, WebSocket, gRPC, TCP, UDP) and show what came back and how long it took.',
+      'Send one request (HTTP/1.1, HTTP/2, WebSocket, gRPC, TCP, UDP, SMTP, FTP) and show what came back and how long it took.',
     )
     .argument(
       '<url>',
-      'a URL: http(s)://, h2:// or h2c:// (HTTP/2), ws(s)://, grpc(s)://, tcp://, tls://, udp:// (http:// is assumed without a scheme)',
+      'a URL: http(s)://, h2:// or h2c:// (HTTP/2), ws(s)://, grpc(s)://, tcp://, tls://, udp://, smtp(s)://, ftp(s):// (http:// is assumed without a scheme)',
       pingUrlOption,
     )
     .addOption(new Option('-X, --method <method>', 'HTTP method').default('GET'))

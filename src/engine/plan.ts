@@ -191,7 +191,13 @@ export function buildPlan(
     if (metricNames) checkThresholdTargets(def, metricNames);
     const thresholds: ParsedThreshold[] = [];
     for (const [target, expressions] of def.thresholds) {
-      for (const expression of expressions) thresholds.push(parseThreshold(target, expression));
+      for (const expression of expressions) {
+        const parsed = parseThreshold(target, expression);
+        const abort = def.abortOnFail.find(
+          (a) => a.target === target && a.expression === expression,
+        );
+        thresholds.push(abort ? { ...parsed, abortOnFail: { delayMs: abort.delayMs } } : parsed);
+      }
     }
     return {
       definition: def,
