@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { EXECUTOR_TYPES } from '../api/executors.js';
 import { EXIT, SalvoError, describeError, exitCodeFor } from '../errors.js';
 import { registerCertsCommand } from './certs.js';
+import { registerJobCommands } from './job-commands.js';
 import { runCommand } from './run.js';
 import { addRunFeatureOptions } from './run-features.js';
 import { pingUrlOption } from './ping-protocols.js';
@@ -34,6 +35,9 @@ Exit codes:
   4    the run failed: a setup/teardown hook failed or timed out, a workflow was skipped,
        no request succeeded (e.g. the target is unreachable), a step failed in every
        execution, no iteration of a workflow finished, or the workflow called process.exit()
+  5-12 client commands (submit, jobs, status, watch, cancel): 5 no gate answered,
+       6 not authenticated, 7 bundle too large, 8 unknown datacenter, 9 no workers,
+       10 idempotency key reused with another file, 11 unknown job, 12 rate limited
   130  interrupted (Ctrl-C); partial results were written`;
 
 export interface CliIo {
@@ -225,6 +229,7 @@ ${EXIT_CODES_HELP}`,
     });
 
   registerCertsCommand(program, io, setExit);
+  registerJobCommands(program, io, setExit);
 
   return program;
 }
