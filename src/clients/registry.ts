@@ -10,6 +10,7 @@ import { graphqlKind, type GraphqlClient } from './graphql/index.js';
 import { tcpKind, udpKind, type TcpClient, type UdpClient } from './socket/index.js';
 import { smtpKind, type SmtpClient } from './smtp/index.js';
 import { ftpKind, type FtpClient } from './ftp/index.js';
+import { browserKind, type BrowserClient } from './browser/index.js';
 
 /** The clients every step, setup and teardown context carries besides `http`. */
 export interface StepClients {
@@ -29,6 +30,8 @@ export interface StepClients {
   readonly smtp: SmtpClient;
   /** FTP (FTPS): upload, download, list and remove files, refusals as `ftp_<code>`. */
   readonly ftp: FtpClient;
+  /** Headless Chromium (playwright-core): pages, actions, web vitals as `browser_*` trends. */
+  readonly browser: BrowserClient;
 }
 
 type AnyKind = ClientKind<keyof StepClients, VuClient>;
@@ -43,6 +46,7 @@ export const CLIENT_KINDS: readonly AnyKind[] = [
   udpKind,
   smtpKind,
   ftpKind,
+  browserKind,
 ];
 
 const ENV: unique symbol = Symbol('salvo.clients.env');

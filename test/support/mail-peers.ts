@@ -19,7 +19,7 @@ function requireModule(module: string, pkg: string): void {
 }
 
 export interface SmtpSink {
-  /** `smtp://127.0.0.1:port` (AUTH salvo/secret accepted; STARTTLS with the test cert). */
+  /** `smtp://127.0.0.1:port` (AUTH salvo/secret accepted; STARTTLS with the test cert unless off). */
   readonly url: string;
   readonly port: number;
   /** The messages stored so far, raw, in arrival order. */
@@ -27,7 +27,8 @@ export interface SmtpSink {
   stop(): Promise<void>;
 }
 
-export async function startSmtpSink(): Promise<SmtpSink> {
+/** The sink; with `tls: false` it offers no STARTTLS (as a plain `python3 -m aiosmtpd`). */
+export async function startSmtpSink(options: { tls?: boolean } = {}): Promise<SmtpSink> {
   requireModule('aiosmtpd', 'python3-aiosmtpd');
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'salvo-smtp-'));
@@ -37,8 +38,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       join(ROOT, 'test', 'fixtures', 'peers', 'smtp_sink.py'),
       String(port),
       dir,
-      TLS_CERT_PATH,
-      TLS_KEY_PATH,
+      ...(options.tls === false ? [] : [TLS_CERT_PATH, TLS_KEY_PATH]),
     ],
     port,
   );
