@@ -2,12 +2,7 @@
 // or one thread's share), and the numbers the dispatch needs from it: its peak VUs and its
 // planned length. Returns what is wrong as text; never throws on bad input.
 
-import {
-  EXECUTOR_TYPES,
-  maxVusOf,
-  plannedDurationMs,
-  type ExecutorConfig,
-} from '../../api/executors.js';
+import { EXECUTOR_TYPES, maxVusOf, plannedDurationMs } from '../../api/executors.js';
 import { splitExecutor, type ExecutorShare } from '../../engine/plan.js';
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -84,7 +79,7 @@ export function shareDurationMs(share: ExecutorShare): number {
  * every reserved core has work (the split never gives a thread more VUs than cores).
  */
 export function splitShare(share: ExecutorShare, threads: number): ExecutorShare[] {
-  const parts = splitExecutor(share.config as ExecutorConfig, threads);
+  const parts = splitExecutor(share.config, threads);
   const fallback = parts.find((p) => p !== null) ?? share;
   return parts.map((p, i) => ({
     ...(p ?? fallback),

@@ -100,7 +100,7 @@ export class PartRunner {
       const batch = this.outbox.slice(0, MAX_WORK_WINDOWS);
       this.sending = true;
       this.deps.counters.windowsSent += batch.length;
-      this.send({
+      void this.send({
         t: 'work.windows',
         dispatchId: this.spec.dispatchId,
         job: this.spec.job,
@@ -126,7 +126,7 @@ export class PartRunner {
     const part = this.deps.slots.part(this.spec.dispatchId);
     this.sending = true;
     this.deps.counters.doneSent++;
-    this.send({
+    void this.send({
       t: 'work.done',
       dispatchId: this.spec.dispatchId,
       job: this.spec.job,
