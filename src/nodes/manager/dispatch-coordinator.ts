@@ -28,6 +28,7 @@ type Planned =
 
 interface Waiter {
   resolve(d: Planned): void;
+  readonly excluded?: ReadonlySet<string>;
 }
 
 const wkey = (job: string, workflow: string, attempt: number): string =>
@@ -92,7 +93,12 @@ export class DispatchCoordinator {
     const d = this.ctx.leadership.dispatcher();
     if (!d) return;
     const now = this.ctx.now();
-    const offers = this.ctx.registry.offers(now, (id) => d.reservations.freeCores(id));
+    // Workers a waiting retry excluded are not offered to anyone in this round (kept simple).
+    const excluded = new Set<string>();
+    for (const w of this.waiters.values()) for (const id of w.excluded ?? []) excluded.add(id);
+    const offers = this.ctx.registry
+      .offers(now, (id) => d.reservations.freeCores(id))
+      .filter((o) => !excluded.has(o.id) && this.ctx.workerConns.has(o.id));
     for (const decision of d.pump(offers, now)) {
       const k = wkey(decision.request.job, decision.request.workflow, decision.request.attempt);
       const w = this.waiters.get(k);
@@ -152,13 +158,19 @@ export class DispatchCoordinator {
       exclusive: ext.exclusive === true,
     };
     let lastError: ErrorMessage | null = null;
+    /** Workers that failed this dispatch are not offered for its retries. */
+    const excluded = new Set<string>();
     for (let attempt = 1; attempt <= this.opts.attempts; attempt++) {
       if (attempt > 1) this.counters.retries++;
-      const decided = await this.plan(request);
-      if (!decided.ok) return this.refuse(decided.code, decided.message);
+      const decided = await this.plan(request, excluded);
+      if (!decided.ok) {
+        if (lastError !== null && decided.code === 'E_NO_WORKERS') break;
+        return this.refuse(decided.code, decided.message);
+      }
       const sent = await this.sendParts(m, share, decided.parts);
       if (sent === null) return this.record(m, decided.parts);
-      lastError = sent;
+      lastError = sent.error;
+      for (const w of sent.failed) excluded.add(w);
       if (!ctx.leadership.isLeader()) break;
     }
     return this.refuse(
@@ -167,7 +179,7 @@ export class DispatchCoordinator {
     );
   }
 
-  private plan(request: DispatchRequest): Promise<Planned> {
+  private plan(request: DispatchRequest, excluded: ReadonlySet<string>): Promise<Planned> {
     const d = this.ctx.leadership.dispatcher();
     if (!d) return Promise.resolve({ ok: false, code: 'E_NO_WORKERS', message: 'not leading' });
     if (this.ctx.registry.size === 0) {
@@ -180,7 +192,7 @@ export class DispatchCoordinator {
     const queued = d.submit(request, this.ctx.now());
     if (!queued.ok) return Promise.resolve(queued);
     return new Promise((resolve) => {
-      this.waiters.set(wkey(request.job, request.workflow, request.attempt), { resolve });
+      this.waiters.set(wkey(request.job, request.workflow, request.attempt), { resolve, excluded });
       this.schedulePump();
     });
   }
@@ -190,10 +202,10 @@ export class DispatchCoordinator {
     m: Dispatch,
     share: ExecutorShare,
     parts: readonly Part[],
-  ): Promise<ErrorMessage | null> {
+  ): Promise<{ error: ErrorMessage; failed: string[] } | null> {
     const { ctx } = this;
     const d = ctx.leadership.dispatcher();
-    if (!d) return ctx.leadership.notLeader();
+    if (!d) return { error: ctx.leadership.notLeader(), failed: [] };
     const threads = parts[0]?.threads ?? 1;
     const shares = splitShare(share, threads);
     const now = ctx.now();
@@ -288,7 +300,10 @@ export class DispatchCoordinator {
       if (part && part.state !== 'failed') d.transition(p.dispatchId, 'failed');
       d.forget(p.job, p.workflow);
     });
-    return firstFailure;
+    return {
+      error: firstFailure,
+      failed: parts.filter((_, i) => results[i] !== null).map((p) => p.worker),
+    };
   }
 
   /** Records the accepted dispatch in the DC's Raft log, then answers the gate. */
@@ -365,13 +380,11 @@ export class DispatchCoordinator {
   dropped(requests: readonly DispatchRequest[]): void {
     for (const r of requests) {
       const k = wkey(r.job, r.workflow, r.attempt);
-      this.waiters
-        .get(k)
-        ?.resolve({
-          ok: false,
-          code: 'E_CANCELLED',
-          message: 'the job was cancelled while it waited for cores',
-        });
+      this.waiters.get(k)?.resolve({
+        ok: false,
+        code: 'E_CANCELLED',
+        message: 'the job was cancelled while it waited for cores',
+      });
       this.waiters.delete(k);
     }
   }

@@ -20,6 +20,7 @@ export interface PartRunnerDeps {
   readonly slots: WorkSlots;
   readonly executor: WorkExecutor;
   readonly incarnation: number;
+  readonly worker: string;
   /** The connection to the manager that dispatched the part (dialled again if it dropped). */
   readonly manager: () => Promise<RpcConnection>;
   readonly resendMs: number;
@@ -52,9 +53,25 @@ export class PartRunner {
     private readonly deps: PartRunnerDeps,
   ) {
     deps.slots.started(spec.dispatchId);
+    const startedMs = deps.runtime.clock.monotonicMs();
+    const facts = {
+      job: spec.job,
+      workflow: spec.workflow,
+      dispatchId: spec.dispatchId,
+      worker: deps.worker,
+      cores: spec.shares.length,
+      vus: spec.shares.reduce((n, s) => n + ('vus' in s.config ? s.config.vus : 0), 0),
+    };
+    deps.runtime.log.log('info', 'worker: part started', facts);
     this.running = deps.executor.run(spec, (thread, window) => this.onWindow(thread, window));
     void this.running.done.then((r) => {
       deps.slots.finish(spec.dispatchId, r.outcome);
+      const outcome = deps.slots.part(spec.dispatchId)?.outcome ?? r.outcome;
+      deps.runtime.log.log(outcome === 'failed' ? 'warn' : 'info', `worker: part ${outcome}`, {
+        ...facts,
+        elapsedMs: deps.runtime.clock.monotonicMs() - startedMs,
+        ...(r.failure !== undefined ? { error: r.failure } : {}),
+      });
       this.report = r;
       this.flush();
     });

@@ -32,6 +32,9 @@ export interface SyntheticExecutorOptions {
   readonly hookMs?: number;
 }
 
+/** Parts whose spec the executor keeps for inspection. */
+export const MAX_KEPT_SPECS = 100;
+
 export interface SyntheticCounters {
   windows: number;
   requests: number;
@@ -54,6 +57,8 @@ export class SyntheticExecutor implements WorkExecutor {
     hooks: 0,
   };
   private readonly live = new Set<() => void>();
+  /** The last MAX_KEPT_SPECS parts started, oldest first (for tests to inspect). */
+  readonly specs: WorkSpec[] = [];
 
   constructor(
     private readonly runtime: Runtime,
@@ -62,6 +67,8 @@ export class SyntheticExecutor implements WorkExecutor {
 
   run(spec: WorkSpec, onWindow: (thread: number, window: StatsWindow) => void): RunningWork {
     this.counters.parts++;
+    this.specs.push(spec);
+    if (this.specs.length > MAX_KEPT_SPECS) this.specs.shift();
     const { timers, clock } = this.runtime;
     const durationMs =
       this.options.durationMs ?? Math.min(shareDurationMs(spec.shares[0]!), 3_600_000);

@@ -167,6 +167,15 @@ export class WorkerNode {
       threads: m.shares.length,
     });
     if (!r.ok) return this.refuse(r.code, r.message);
+    this.runtime.log.log('info', 'worker: part received', {
+      job: m.job,
+      workflow: m.workflow,
+      dispatchId: m.dispatchId,
+      worker: this.opts.id,
+      fence: m.fence,
+      cores: m.shares.length,
+      duplicate: r.duplicate,
+    });
     if (!r.duplicate) {
       const runner = new PartRunner(
         {
@@ -188,6 +197,7 @@ export class WorkerNode {
           slots: this.slots,
           executor: this.opts.executor,
           incarnation: this.incarnation,
+          worker: this.opts.id,
           manager: () => this.links.get(address, from),
           resendMs: this.opts.resendMs ?? DEFAULT_RESEND_MS,
           counters: this.counters,
