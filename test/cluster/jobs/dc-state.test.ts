@@ -57,10 +57,10 @@ test('snapshot and restore carry the whole state; bad bytes are a rejection', ()
 
 test('past maxJobs the oldest ended job is evicted first', () => {
   const s = new DcState(2);
-  s.apply({ ...dispatch(1), job: 'a' } as DcCommand);
-  s.apply({ ...dispatch(1), job: 'b' } as DcCommand);
+  s.apply({ ...dispatch(1), job: 'a' });
+  s.apply({ ...dispatch(1), job: 'b' });
   s.apply({ op: 'workflow-end', job: 'b', workflow: 'wf', outcome: 'completed' });
-  s.apply({ ...dispatch(1), job: 'c' } as DcCommand);
+  s.apply({ ...dispatch(1), job: 'c' });
   assert.equal(s.jobCount, 2);
   assert.ok(s.job('a') && s.job('c') && !s.job('b'));
 });
