@@ -114,6 +114,8 @@ export class DcDispatcher {
   /** (job, workflow) → dispatch ids of its parts. */
   private readonly byWorkflow = new Map<string, string[]>();
   private nextId = 0;
+  /** Parts taken out of their workflow (a dispatch given up) that still hold cores until they end. */
+  private readonly detached = new Set<string>();
   readonly counters: DispatchCounters = { granted: 0, partsGranted: 0, refused: 0, waited: 0 };
 
   private constructor(cfg: DcDispatchConfig, reservations: CoreReservations) {
@@ -329,7 +331,8 @@ export class DcDispatcher {
     let workflowEnded: WorkflowOutcome | null = null;
     if (TERMINAL_PART_STATES.includes(to)) {
       this.reservations.release(dispatchId);
-      workflowEnded = this.workflowOutcome(p.job, p.workflow);
+      if (this.detached.delete(dispatchId)) this.parts.delete(dispatchId);
+      else workflowEnded = this.workflowOutcome(p.job, p.workflow);
     }
     return { ok: true, from, workflowEnded };
   }
@@ -374,6 +377,22 @@ export class DcDispatcher {
       } else i++;
     }
     return out;
+  }
+
+  /**
+   * Takes a part out of its workflow (its dispatch was given up): the workflow may be
+   * dispatched again at once, while the part keeps its cores until it ends (the worker still
+   * runs it until its cancel drains).
+   */
+  detach(dispatchId: string): void {
+    const p = this.parts.get(dispatchId);
+    if (!p) return;
+    const k = key(p.job, p.workflow);
+    const ids = (this.byWorkflow.get(k) ?? []).filter((id) => id !== dispatchId);
+    if (ids.length > 0) this.byWorkflow.set(k, ids);
+    else this.byWorkflow.delete(k);
+    if (TERMINAL_PART_STATES.includes(p.state)) this.parts.delete(dispatchId);
+    else this.detached.add(dispatchId);
   }
 
   /** Forgets an ended workflow's parts (after its end was reported). */

@@ -272,33 +272,14 @@ export class DispatchCoordinator {
     );
     const firstFailure = results.find((r) => r !== null) ?? null;
     if (firstFailure === null) return null;
-    // Undo the whole share: cancel the parts that started, give every core back.
+    // Undo the whole share: cancel the parts that started (they keep their cores until they
+    // drain and report their end), give back the cores of those that never started.
     parts.forEach((p, i) => {
       abandon(ctx, p.dispatchId);
       ctx.parts.delete(p.dispatchId);
-      if (results[i] === null) {
-        const conn = ctx.workerConns.get(p.worker);
-        void conn
-          ?.request(
-            {
-              t: 'work.cancel',
-              job: p.job,
-              workflow: p.workflow,
-              fence: p.fence,
-              reason: 'dispatch abandoned',
-            },
-            { timeoutMs: this.opts.workerTimeoutMs },
-          )
-          .then((r) => {
-            if (!r.ok)
-              ctx.log.log('debug', 'manager: cancel of an abandoned part not acknowledged', {
-                dispatchId: p.dispatchId,
-              });
-          });
-      }
-      const part = d.part(p.dispatchId);
-      if (part && part.state !== 'failed') d.transition(p.dispatchId, 'failed');
-      d.forget(p.job, p.workflow);
+      if (results[i] === null) this.cancelAbandoned(p, 'dispatch abandoned');
+      else if (d.part(p.dispatchId)?.state === 'pending') d.transition(p.dispatchId, 'failed');
+      d.detach(p.dispatchId);
     });
     return {
       error: firstFailure,
@@ -331,25 +312,10 @@ export class DispatchCoordinator {
       const d = ctx.leadership.dispatcher();
       for (const p of parts) {
         abandon(ctx, p.dispatchId);
-        void ctx.workerConns
-          .get(p.worker)
-          ?.request({
-            t: 'work.cancel',
-            job: p.job,
-            workflow: p.workflow,
-            fence: p.fence,
-            reason: 'dispatch not recorded',
-          })
-          .then((x) => {
-            if (!x.ok)
-              ctx.log.log('debug', 'manager: cancel not acknowledged', {
-                dispatchId: p.dispatchId,
-              });
-          });
-        if (d?.part(p.dispatchId)) d.transition(p.dispatchId, 'failed');
         ctx.parts.delete(p.dispatchId);
+        this.cancelAbandoned(p, 'dispatch not recorded');
+        d?.detach(p.dispatchId);
       }
-      if (d) d.forget(m.job, m.workflow);
       return this.refuse(error.code, error.message, error.details);
     }
     this.counters.accepted++;
@@ -369,6 +335,25 @@ export class DispatchCoordinator {
       cores: parts.reduce((n, p) => n + p.cores.length, 0),
       duplicate: false,
     };
+  }
+
+  /** Asks the worker to stop a part whose dispatch was given up (it reports its end, acknowledged). */
+  private cancelAbandoned(p: Part, reason: string): void {
+    const conn = this.ctx.workerConns.get(p.worker);
+    if (!conn) return;
+    void conn
+      .request(
+        { t: 'work.cancel', job: p.job, workflow: p.workflow, fence: p.fence, reason },
+        { timeoutMs: this.opts.workerTimeoutMs },
+      )
+      .then((r) => {
+        if (!r.ok) {
+          this.ctx.log.log('debug', 'manager: cancel of an abandoned part not acknowledged', {
+            dispatchId: p.dispatchId,
+            code: r.error.code,
+          });
+        }
+      });
   }
 
   private refuse(code: string, message: string, details?: Record<string, unknown>): ErrorMessage {

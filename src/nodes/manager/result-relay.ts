@@ -122,7 +122,16 @@ export class ResultRelay {
     const bad = roleProblem(rc, ['worker'], m.t);
     if (bad) return bad;
     const { ctx } = this;
-    if (ctx.abandoned.has(m.dispatchId)) return { t: 'work.done-ack', dispatchId: m.dispatchId };
+    if (ctx.abandoned.has(m.dispatchId)) {
+      // A part of a dispatch given up: its cores come back now that it ended.
+      const d = ctx.leadership.dispatcher();
+      const part = d?.part(m.dispatchId);
+      if (d && part && !['completed', 'failed', 'cancelled'].includes(part.state)) {
+        d.transition(m.dispatchId, m.outcome);
+        this.onCoresFreed?.();
+      }
+      return { t: 'work.done-ack', dispatchId: m.dispatchId };
+    }
     const info = this.partOf(m, rc);
     if ('t' in info) {
       // Already reported and forgotten: acknowledge so the worker stops resending.
