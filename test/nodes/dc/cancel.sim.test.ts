@@ -32,7 +32,7 @@ simTest(
     assert.ok((await c.call(leader, c.dispatchMsg('job-2', 'x', 2))).ok);
     await sim.run(1_500);
     const running = new Map(
-      [...c.workers].map(([id, w]) => [id, [...c.executors.get(id)!.specs].map((s) => s.job)]),
+      [...c.workers].map(([id]) => [id, [...c.executors.get(id)!.specs].map((s) => s.job)]),
     );
     const job1Workers = [...running]
       .filter(([, jobs]) => jobs.includes('job-1'))
