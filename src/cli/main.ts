@@ -21,7 +21,7 @@ import {
   positiveNumberOption,
   urlOption,
 } from './options.js';
-import { SALVO_VERSION } from '../pool/local-run.js';
+import { SALVO_VERSION } from '../version.js';
 import { availableParallelism } from 'node:os';
 import { setHandledErrorSink } from '../handled-errors.js';
 
