@@ -5,24 +5,25 @@
 // its part; a DC silent for longer than asked (`terminateStalled`) times out; cancellation goes
 // to every DC that took a share. Hooks run once, on the first target DC that takes them.
 
-import { splitExecutor } from '../../engine/plan.js';
-import type { ExecutorConfig } from '../../api/executors.js';
+import { WindowMerger, type DcTotals } from '../../cluster/jobs/window-merger.js';
+import type { ExecutorShare } from '../../engine/plan.js';
+import { HookError } from '../../errors.js';
+import { splitShare } from '../../run/executor-spec.js';
+import type {
+  HookCall,
+  PlacedWorkflow,
+  Placement,
+  PlacementPart,
+  PlacementReport,
+  RunningHookCall,
+  WorkflowCall,
+} from '../../run/placement.js';
 import type { NodeAddress, Runtime } from '../../runtime/types.js';
+import type { StatsWindow } from '../../stats/types.js';
 import type { DcWindows, DcWorkflowDone } from '../jobs/dc-wire.js';
 import type { DcLink } from './dc-link.js';
 
 export type PartOutcome = 'completed' | 'failed' | 'cancelled' | 'timed-out';
-
-/** One workflow as the run hands it to the placement. */
-export interface ClusterWorkflowCall {
-  readonly workflow: string;
-  readonly executor: ExecutorConfig;
-  readonly data: unknown;
-  readonly context: Readonly<Record<string, unknown>>;
-  readonly baseUrl?: string;
-  readonly windowMs: number;
-  readonly cancelGraceMs: number;
-}
 
 /** How one DC's share of one workflow ended. */
 export interface DcPart {
@@ -38,27 +39,6 @@ export interface ClusterWorkflowReport {
   readonly workflow: string;
   readonly parts: readonly DcPart[];
 }
-
-export interface PlacedClusterWorkflow {
-  readonly done: Promise<ClusterWorkflowReport>;
-  /** Cancels this workflow on every DC that took a share. */
-  cancel(reason: string): void;
-  /** Ends as timed-out every DC part that sent nothing for `quietMs`. */
-  terminateStalled(quietMs: number, why: string): void;
-}
-
-export interface HookCall {
-  readonly workflow: string;
-  readonly hook: 'setup' | 'teardown';
-  readonly timeoutMs: number;
-  readonly data: unknown;
-  readonly context: Readonly<Record<string, unknown>>;
-  readonly baseUrl?: string;
-}
-
-export type HookOutcome =
-  | { readonly ok: true; readonly value: unknown; readonly dc: string; readonly worker?: string }
-  | { readonly ok: false; readonly error: string };
 
 export interface ClusterPlacementOptions {
   readonly runtime: Runtime;
@@ -84,27 +64,38 @@ interface PartState {
 }
 
 interface ActiveWorkflow {
-  readonly call: ClusterWorkflowCall;
+  readonly call: WorkflowCall;
   readonly parts: Map<string, PartState>;
-  readonly onWindow: (source: string, window: unknown) => void;
-  readonly resolve: (r: ClusterWorkflowReport) => void;
+  readonly onWindow: (source: string, window: StatsWindow) => void;
+  readonly resolve: (r: PlacementReport) => void;
   cancelled: string | null;
   settled: boolean;
 }
 
 export const DEFAULT_CANCEL_TIMEOUT_MS = 10_000;
 
-export class ClusterPlacement {
+export class ClusterPlacement implements Placement {
   private readonly active = new Map<string, ActiveWorkflow>();
+  /** Every workflow's per-DC parts, in the order they ended (the job's DC outcomes). */
+  readonly reports: ClusterWorkflowReport[] = [];
+  /** Windows merged exactly per DC and worker, for the result's per-DC breakdown. */
+  private readonly merger = new WindowMerger({ maxJobs: 1 });
   private readonly accepted = new Set<string>();
   /** Workflow names ever run here: a second run of the same name is refused (windows would mix). */
   private readonly seen = new Set<string>();
 
   constructor(private readonly o: ClusterPlacementOptions) {}
 
-  /** Execution units: the target DCs (each spreads its share over its workers). */
+  /** Execution units: the target DCs' cores as last reported (at least one per DC). */
   get size(): number {
-    return this.o.dcs.length;
+    let n = 0;
+    for (const d of this.o.dcs) n += Math.max(1, d.lastCapacity?.capacity.totalCores ?? 1);
+    return n;
+  }
+
+  /** Each DC's merged totals (and per worker), counted once per window. */
+  breakdown(): Record<string, DcTotals> {
+    return this.merger.view(this.o.job)?.dcs ?? {};
   }
 
   /** DCs that accepted at least one share. */
@@ -113,11 +104,11 @@ export class ClusterPlacement {
   }
 
   runWorkflow(
-    call: ClusterWorkflowCall,
-    onWindow: (source: string, window: unknown) => void,
-  ): PlacedClusterWorkflow {
-    let resolve!: (r: ClusterWorkflowReport) => void;
-    const done = new Promise<ClusterWorkflowReport>((r) => (resolve = r));
+    call: WorkflowCall,
+    onWindow: (source: string, window: StatsWindow) => void,
+  ): PlacedWorkflow {
+    let resolve!: (r: PlacementReport) => void;
+    const done = new Promise<PlacementReport>((r) => (resolve = r));
     const now = this.o.runtime.clock.monotonicMs();
     const wf: ActiveWorkflow = {
       call,
@@ -128,20 +119,11 @@ export class ClusterPlacement {
       settled: false,
     };
     if (this.seen.has(call.workflow)) {
-      resolve({
-        workflow: call.workflow,
-        parts: this.o.dcs.map((d) => ({
-          dc: d.dc,
-          outcome: 'failed' as const,
-          failure: `workflow '${call.workflow}' already ran in this job`,
-          workers: [],
-        })),
-      });
-      return { done, cancel: () => undefined, terminateStalled: () => undefined };
+      throw new Error(`workflow '${call.workflow}' already ran in this job`);
     }
     this.seen.add(call.workflow);
     this.active.set(call.workflow, wf);
-    const shares = splitExecutor(call.executor, this.o.dcs.length);
+    const shares = splitShare(call.share, this.o.dcs.length);
     this.o.dcs.forEach((link, i) => {
       const share = shares[i];
       if (share === null || share === undefined) return;
@@ -161,7 +143,7 @@ export class ClusterPlacement {
     wf: ActiveWorkflow,
     link: DcLink,
     part: PartState,
-    share: unknown,
+    share: ExecutorShare,
   ): Promise<void> {
     const c = wf.call;
     const reply = await link.toLeader(
@@ -177,9 +159,9 @@ export class ClusterPlacement {
         share,
         data: c.data ?? null,
         context: { ...c.context },
-        ...(c.baseUrl !== undefined ? { baseUrl: c.baseUrl } : {}),
-        windowMs: c.windowMs,
-        cancelGraceMs: c.cancelGraceMs,
+        ...(c.baseUrl !== null ? { baseUrl: c.baseUrl } : {}),
+        windowMs: Math.min(60_000, Math.max(10, c.windowMs)),
+        cancelGraceMs: Math.min(3_600_000, c.cancelGraceMs),
       },
       this.o.dispatchTimeoutMs,
     );
@@ -212,7 +194,9 @@ export class ClusterPlacement {
       const part = wf?.parts.get(batch.dc);
       if (wf === undefined || part === undefined || part.state === 'ended') continue;
       part.lastHeardMs = now;
-      wf.onWindow(`${batch.dc}/${w.source}`, w.window);
+      this.merger.apply({ job: this.o.job, dc: batch.dc, worker: w.source, window: w.window }, now);
+      // The run validates the window (a malformed one is counted there, never merged).
+      wf.onWindow(`${batch.dc}/${w.source}`, w.window as StatsWindow);
       delivered++;
     }
     return delivered;
@@ -308,12 +292,20 @@ export class ClusterPlacement {
     return { acknowledged: [...m.acknowledged], unanswered: [...m.unanswered] };
   }
 
-  private terminateStalled(wf: ActiveWorkflow, quietMs: number, why: string): void {
+  private terminateStalled(wf: ActiveWorkflow, quietMs: number, why: string): number {
     const now = this.o.runtime.clock.monotonicMs();
+    let ended = 0;
     for (const part of wf.parts.values()) {
-      if (part.state !== 'running' || now - part.lastHeardMs < quietMs) continue;
-      this.endPart(wf, part, { dc: part.dc, outcome: 'timed-out', failure: why, workers: [] });
+      if (part.state === 'ended' || now - part.lastHeardMs < quietMs) continue;
+      this.endPart(wf, part, {
+        dc: part.dc,
+        outcome: 'timed-out',
+        failure: `datacenter ${part.dc} ${why}`,
+        workers: [],
+      });
+      ended++;
     }
+    return ended;
   }
 
   private endPart(wf: ActiveWorkflow, part: PartState, result: DcPart): void {
@@ -328,14 +320,24 @@ export class ClusterPlacement {
     for (const p of wf.parts.values()) if (p.state !== 'ended') return;
     wf.settled = true;
     this.active.delete(wf.call.workflow);
-    wf.resolve({
-      workflow: wf.call.workflow,
-      parts: [...wf.parts.values()].map((p) => p.result as DcPart),
-    });
+    const parts = [...wf.parts.values()].map((p) => p.result as DcPart);
+    this.reports.push({ workflow: wf.call.workflow, parts });
+    wf.resolve({ parts: parts.flatMap((p) => placementParts(p)) });
   }
 
-  /** Runs one hook on the first target DC that takes it. */
-  async runHook(call: HookCall): Promise<HookOutcome> {
+  /** Runs one hook once, on the first target DC that takes it. */
+  runHook(call: HookCall): RunningHookCall {
+    let stop!: (reason: string) => void;
+    const stopped = new Promise<never>((_, reject) => {
+      stop = (reason) => reject(new HookError('E_HOOK_FAILED', `${call.hook} stopped: ${reason}`));
+    });
+    // A stop before the answer ends the wait; the answer, if it comes, is not used.
+    stopped.catch(() => undefined);
+    const result = Promise.race([this.hookOnDcs(call), stopped]);
+    return { result, stop: (reason) => stop(reason) };
+  }
+
+  private async hookOnDcs(call: HookCall): Promise<unknown> {
     const problems: string[] = [];
     for (const link of this.o.dcs) {
       const reply = await link.toLeader(
@@ -345,11 +347,11 @@ export class ClusterPlacement {
           fence: this.o.fence(),
           workflow: call.workflow,
           hook: call.hook,
-          timeoutMs: call.timeoutMs,
+          timeoutMs: Math.max(1, Math.min(3_600_000, call.timeoutMs)),
           bundle: this.o.bundle,
           data: call.data ?? null,
           context: { ...call.context },
-          ...(call.baseUrl !== undefined ? { baseUrl: call.baseUrl } : {}),
+          ...(call.baseUrl !== null ? { baseUrl: call.baseUrl } : {}),
         },
         call.timeoutMs + 2_000,
       );
@@ -358,20 +360,45 @@ export class ClusterPlacement {
         if (reply.error.code === 'E_NO_WORKERS') continue;
         break;
       }
-      const m = reply.message as unknown as {
-        ok: boolean;
-        value: unknown;
-        error?: string;
-        worker?: string;
-      };
-      if (!m.ok) return { ok: false, error: m.error ?? `${call.hook} failed on ${link.dc}` };
-      return {
-        ok: true,
-        value: m.value,
-        dc: link.dc,
-        ...(m.worker !== undefined ? { worker: m.worker } : {}),
-      };
+      const m = reply.message as unknown as { ok: boolean; value: unknown; error?: string };
+      if (!m.ok)
+        throw new HookError('E_HOOK_FAILED', m.error ?? `${call.hook} failed on ${link.dc}`);
+      return m.value;
     }
-    return { ok: false, error: `no datacenter ran the ${call.hook} hook (${problems.join('; ')})` };
+    throw new HookError(
+      'E_HOOK_FAILED',
+      `no datacenter ran the ${call.hook} hook (${problems.join('; ')})`,
+    );
   }
+}
+
+/** A DC's part as the run sees it: one part per worker, or one for the DC when none ran. */
+function placementParts(p: DcPart): PlacementPart[] {
+  if (p.workers.length === 0) {
+    return [
+      {
+        unit: p.dc,
+        ...(p.outcome === 'completed' || p.outcome === 'cancelled'
+          ? {}
+          : { failure: p.failure ?? p.outcome }),
+        cancelled: p.outcome === 'cancelled',
+        published: {},
+        interrupted: 0,
+        notes: p.failure !== undefined && p.outcome === 'cancelled' ? [p.failure] : [],
+      },
+    ];
+  }
+  return p.workers.map((w) => ({
+    unit: `${p.dc}/${w.worker}`,
+    ...(w.failure !== undefined
+      ? { failure: w.failure }
+      : p.outcome === 'failed' || p.outcome === 'timed-out'
+        ? { failure: p.failure ?? p.outcome }
+        : {}),
+    cancelled: p.outcome === 'cancelled',
+    published: { ...w.published },
+    network: { ...w.network },
+    interrupted: w.interrupted,
+    notes: [...w.notes],
+  }));
 }

@@ -39,8 +39,6 @@ export interface GateNodeOptions {
   readonly proposeTimeoutMs?: number;
   /** How long a DC's reported capacity is trusted for DC choice. */
   readonly capacityMaxAgeMs?: number;
-  /** A DC part silent this long ends as timed-out. */
-  readonly stallTimeoutMs?: number;
   readonly dispatchTimeoutMs?: number;
   readonly cancelTimeoutMs?: number;
   /** Submissions waiting for their ledger commit at once. */
@@ -54,7 +52,6 @@ export const GATE_DEFAULTS = {
   snapshotEveryMs: 500,
   proposeTimeoutMs: 10_000,
   capacityMaxAgeMs: 2_000,
-  stallTimeoutMs: 60_000,
   dispatchTimeoutMs: 5_000,
   cancelTimeoutMs: 10_000,
   maxPendingSubmissions: 10_000,

@@ -2,7 +2,7 @@
 // Runtime: the job ledger in a Raft group across all gates (LedgerMachine + RaftNode), one
 // protocol endpoint shared by Raft, clients (client-api), managers (dc-api) and gates
 // (gate.propose / gate.forward), the links to gates and DCs, and one supervised tick that
-// streams snapshots, ends silent DC parts and drops expired state. Decides nothing itself.
+// streams snapshots and drops expired state. Decides nothing itself.
 
 import { WAN_RAFT_CONFIG } from '../../cluster/consensus/config.js';
 import { EndedRetention } from '../../cluster/jobs/ended-retention.js';
@@ -21,7 +21,7 @@ import { onBundleGet, onWindows, onWorkflowDone } from './dc-api.js';
 import { DcLink } from './dc-link.js';
 import { GATE_DEFAULTS, type GateNodeOptions, type GateState } from './gate-context.js';
 import { GATE_MESSAGES, GateProposeDef } from './gate-wire.js';
-import { SEQUENTIAL_PROGRAM } from './job-program.js';
+import { RUN_PROGRAM } from './job-program.js';
 import { LedgerMachine } from './ledger-machine.js';
 import { LedgerProposer } from './ledger-proposer.js';
 import type { OwnedJob } from './owned-job.js';
@@ -115,7 +115,7 @@ export class GateNode {
       leader: () => raftRef?.status().leader ?? null,
       links,
       limiter: new RateLimiter(options.rateLimit),
-      program: options.program ?? SEQUENTIAL_PROGRAM,
+      program: options.program ?? RUN_PROGRAM,
       owned: new Map(),
       results: new EndedRetention({
         maxEntries: options.maxRetainedResults ?? GATE_DEFAULTS.maxRetainedResults,
@@ -130,7 +130,6 @@ export class GateNode {
         snapshotEveryMs: options.snapshotEveryMs ?? GATE_DEFAULTS.snapshotEveryMs,
         proposeTimeoutMs: options.proposeTimeoutMs ?? GATE_DEFAULTS.proposeTimeoutMs,
         capacityMaxAgeMs: options.capacityMaxAgeMs ?? GATE_DEFAULTS.capacityMaxAgeMs,
-        stallTimeoutMs: options.stallTimeoutMs ?? GATE_DEFAULTS.stallTimeoutMs,
         dispatchTimeoutMs: options.dispatchTimeoutMs ?? GATE_DEFAULTS.dispatchTimeoutMs,
         cancelTimeoutMs: options.cancelTimeoutMs ?? GATE_DEFAULTS.cancelTimeoutMs,
         maxPendingSubmissions: options.maxPendingSubmissions ?? GATE_DEFAULTS.maxPendingSubmissions,
@@ -165,12 +164,11 @@ export class GateNode {
     return node;
   }
 
-  /** Snapshots to watchers, silent DC parts, expired state. */
+  /** Snapshots to watchers, expired state. */
   private tick(): void {
     const s = this.state;
     const now = s.runtime.clock.monotonicMs();
     for (const [job, owned] of s.owned) {
-      owned.checkStalled(s.cfg.stallTimeoutMs);
       if (owned.watcherCount === 0) continue;
       if (now - (this.lastPush.get(job) ?? 0) < s.cfg.snapshotEveryMs) continue;
       this.lastPush.set(job, now);

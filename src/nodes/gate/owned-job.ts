@@ -195,6 +195,7 @@ export class OwnedJob {
           : Math.max(outcome.exitCode, status === 'failed' ? 4 : 0),
       dcs: outcomes,
       results: outcome.results ?? null,
+      ...(outcome.breakdown !== undefined ? { breakdown: outcome.breakdown } : {}),
       ...(outcome.failure !== undefined ? { failure: outcome.failure.slice(0, 4096) } : {}),
       endedAtMs: o.runtime.clock.wallMs(),
     };
@@ -202,11 +203,6 @@ export class OwnedJob {
     for (const w of this.watchers) w.notify(result);
     this.watchers.clear();
     o.onEnded(result);
-  }
-
-  /** Ends DC parts silent for `quietMs` (timed-out). */
-  checkStalled(quietMs: number): void {
-    if (!this.ended) this.o.program.checkStalled(quietMs);
   }
 
   // ─── DC messages ──────────────────────────────────────────────────────────────────────────

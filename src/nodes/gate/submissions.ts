@@ -194,7 +194,10 @@ function startOwnedJob(state: GateState, view: JobView, p: PendingSubmission): v
     submittedAtMs: view.submittedAtMs,
     bundle: p.bundle,
     dcs: links,
-    program: state.program.create(view.jobId, p.plan, state.runtime),
+    program: state.program.create(
+      { job: view.jobId, plan: p.plan, file: p.bundle.file, bundleHash: p.bundle.hash },
+      state.runtime,
+    ),
     propose: (c) => state.proposer.propose(c),
     ledgerDcs: () => state.machine.ledger.job(view.jobId)?.dcs,
     onEnded: (result) => {

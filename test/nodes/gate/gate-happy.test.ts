@@ -4,10 +4,12 @@
 
 import assert from 'node:assert/strict';
 import { simTest, seedsFrom } from '../../support/sim.js';
+import type { RunResults } from '../../../src/stats/types.js';
+import { schemaErrors } from '../../support/cli.js';
 import { GateCluster, SimClient, submission } from './support/gate-cluster.js';
 
 simTest(
-  'gate: submit, dispatch to two DCs, watch snapshots, end completed',
+  'GM-1.1.2: a job for two DCs is dispatched to each DC leader, streamed to its watcher and ends completed with one results document',
   { seeds: seedsFrom(3) },
   async (sim) => {
     const cluster = new GateCluster(sim);
@@ -53,9 +55,22 @@ simTest(
       assert.equal(d.fence, a.fence);
       assert.deepEqual(d.ownerAddress, cluster.gateAddresses.get('g2'));
     }
-    // The merged totals count each window once: 2 DCs × 2 workflows × 2 windows × 10 requests.
-    const totals = (result.results as { dcs: Record<string, { requests: number }> }).dcs;
-    assert.equal((totals.a?.requests ?? 0) + (totals.b?.requests ?? 0), 80);
+    // The run's results document: schema-valid, each window counted once
+    // (2 DCs × 2 workflows × 2 windows × 10 requests), and a per-DC breakdown that agrees.
+    const doc = result.results as RunResults;
+    assert.deepEqual(schemaErrors(doc), []);
+    assert.equal(doc.run.id, job);
+    assert.equal(doc.run.exitCode, 0);
+    assert.deepEqual(
+      doc.workflows.map((w) => [w.name, w.status, w.totals.count]),
+      [
+        ['wf1', 'completed', 40],
+        ['wf2', 'completed', 40],
+      ],
+    );
+    const breakdown = result.breakdown as Record<string, { requests: number }>;
+    assert.deepEqual(Object.keys(breakdown).sort(), ['a', 'b']);
+    assert.equal((breakdown.a?.requests ?? 0) + (breakdown.b?.requests ?? 0), 80);
     // Every gate's ledger agrees on the end.
     await sim.runUntil(
       () => [...cluster.gates.values()].every((g) => g.ledger.job(job)?.status === 'completed'),

@@ -23,7 +23,6 @@ simTest(
       ],
       gate: {
         rateLimit: { burst: 100_000, perSecond: 100_000 },
-        stallTimeoutMs: 3_600_000,
         snapshotEveryEntries: 2_000,
       },
     });
@@ -51,7 +50,12 @@ simTest(
       return true;
     };
     const send = async (key: string): Promise<void> => {
-      const body = submission({ key, dcs: ['a', 'b'], source: `export const k = '${key}';` });
+      const body = submission({
+        key,
+        dcs: ['a', 'b'],
+        source: `export const k = '${key}';`,
+        durationMs: 3_600_000,
+      });
       // Until answered (an unavailable ledger during an election is retried, like a client would).
       for (let attempt = 0; attempt < 10; attempt++) {
         const copies = rand(10) === 0 ? [gate(), gate()] : [gate()];

@@ -279,7 +279,6 @@ export class GateCluster {
           dcs,
           raftConfig: SIM_RAFT_CONFIG,
           allowUnauthenticated: true,
-          stallTimeoutMs: 5_000,
           cancelTimeoutMs: 2_000,
           ...opts.gate,
         });
@@ -400,13 +399,26 @@ export function submission(
     source?: string;
     dcCount?: number;
     plan?: unknown;
+    durationMs?: number;
   } = {},
 ): Record<string, unknown> & { t: string } {
   const source = over.source ?? 'export default { workflows: [] };';
   const plan = over.plan ?? {
+    version: 1,
     workflows: Array.from({ length: over.workflows ?? 1 }, (_, i) => ({
       name: `wf${i + 1}`,
-      executor: { type: 'constant-vus', vus: 4, durationMs: 1_000 },
+      dependsOn: i === 0 ? [] : [`wf${i}`],
+      executor: {
+        type: 'constant-vus',
+        vus: 4,
+        durationMs: over.durationMs ?? 1_000,
+        gracefulStopMs: 1_000,
+      },
+      steps: ['get'],
+      publishes: [],
+      thresholds: [],
+      setup: null,
+      teardown: null,
     })),
   };
   return {
