@@ -14,7 +14,7 @@ import type { NodeAddress, Runtime } from '../../runtime/types.js';
 import { RaftNode } from '../consensus/raft-node.js';
 import { ProtocolRaftTransport } from '../consensus/transport.js';
 import { Supervisor } from '../supervisor.js';
-import { CLIENT_MESSAGES, clientError } from '../jobs/client-wire.js';
+import { CLIENT_MESSAGES } from '../jobs/client-wire.js';
 import { BundleGetDef, DC_MESSAGES, DcWindowsDef, DcWorkflowDoneDef } from '../jobs/dc-wire.js';
 import { clientHandlers, peerGateProblem } from './client-api.js';
 import { onBundleGet, onWindows, onWorkflowDone } from './dc-api.js';
@@ -32,9 +32,12 @@ export type { GateNodeOptions } from './gate-context.js';
 
 /** Retention sweeps (results kept for late watchers, expired pending submissions) this often. */
 const SWEEP_EVERY_MS = 5_000;
+/** The leader proposes a ledger `sweep` this often (REFERENCE §4.2 step 11: every 60 s). */
+const LEDGER_SWEEP_EVERY_MS = 60_000;
 
 export class GateNode {
   private lastSweepMs = 0;
+  private lastLedgerSweepMs = 0;
   private readonly lastPush = new Map<string, number>();
 
   private constructor(
@@ -178,6 +181,13 @@ export class GateNode {
     for (const job of this.lastPush.keys()) if (!s.owned.has(job)) this.lastPush.delete(job);
     if (now - this.lastSweepMs < SWEEP_EVERY_MS) return;
     this.lastSweepMs = now;
+    // The ledger evicts expired jobs when a command arrives: the leader sends one now and then.
+    if (this.isLeader && now - this.lastLedgerSweepMs >= LEDGER_SWEEP_EVERY_MS) {
+      this.lastLedgerSweepMs = now;
+      void s.proposer.propose({ type: 'sweep', atMs: s.runtime.clock.wallMs() }).then((out) => {
+        if (!out.ok) s.runtime.log.log('warn', 'ledger sweep not taken', { error: out.message });
+      });
+    }
     s.results.sweep(s.runtime.clock.wallMs());
     for (const [job, p] of s.pending) if (p.untilMs <= now) s.pending.delete(job);
   }
@@ -200,7 +210,7 @@ function registerHandlers(state: GateState, transport: ProtocolRaftTransport): v
     const refused = peerGateProblem(state, ctx);
     if (refused !== null) return refused;
     const out = await state.proposer.propose(m.command, m.via);
-    if (!out.ok) return clientError('E_UNAVAILABLE', out.message);
+    if (!out.ok) return { t: 'error', code: out.code, message: out.message };
     return { t: 'gate.proposed', result: out.result };
   });
   server.handle(DcWindowsDef, (m, ctx) => onWindows(state, m, ctx));

@@ -4,7 +4,12 @@
 // (not when the proposal returns), so a commit whose answer was lost still gets its owner.
 
 import { chooseDcs, type DcCapacity } from '../../cluster/jobs/dc-selection.js';
-import type { JobView, LedgerEvent, SubmitAnswer } from '../../cluster/jobs/ledger-types.js';
+import {
+  DEFAULT_LEDGER_CONFIG,
+  type JobView,
+  type LedgerEvent,
+  type SubmitAnswer,
+} from '../../cluster/jobs/ledger-types.js';
 import { checkBundle, payloadDigest } from '../../cluster/jobs/submission-check.js';
 import type { ErrorMessage } from '../../protocol/index.js';
 import { clientError, type JobAccepted, type JobSubmit } from '../jobs/client-wire.js';
@@ -75,7 +80,8 @@ export async function handleSubmit(
   if (key !== null) {
     const known = state.machine.ledger.jobForKey(client, key);
     const view = known === undefined ? undefined : state.machine.ledger.job(known);
-    if (view !== undefined) return answerForKnown(state, view, digest, key);
+    if (view !== undefined && !expired(state, view))
+      return answerForKnown(state, view, digest, key);
   }
   if (named !== null) {
     const unknown = named.find((dc) => !state.dcNames.includes(dc));
@@ -146,6 +152,14 @@ export async function handleSubmit(
     }
   }
   return clientError('E_UNAVAILABLE', 'could not find a free job id; retry');
+}
+
+/** An ended job past its retention: the ledger evicts it (and frees its key) on the next command. */
+function expired(state: GateState, v: JobView): boolean {
+  if (v.endedAtMs === null) return false;
+  const cfg = { ...DEFAULT_LEDGER_CONFIG, ...state.opts.ledger };
+  const keep = v.status === 'completed' ? cfg.completedRetentionMs : cfg.unsuccessfulRetentionMs;
+  return state.runtime.clock.wallMs() - v.endedAtMs >= keep;
 }
 
 function answerForKnown(

@@ -36,7 +36,9 @@ export type ManagerMode = 'complete' | 'fail' | 'hang' | 'no-workers';
 export interface FakeManagerSpec {
   readonly id: string;
   readonly dc: string;
-  readonly leader: boolean;
+  leader: boolean;
+  /** Never answers dc.dispatch (a manager that dies before its acknowledgement). */
+  silentDispatch?: boolean;
   readonly workers?: number;
   readonly cores?: number;
   mode?: ManagerMode;
@@ -124,6 +126,7 @@ export class FakeManager {
     }));
     server.handle('dc.dispatch', (m) => {
       const d = m as unknown as DcDispatch;
+      if (s.silentDispatch === true) return new Promise<never>(() => undefined);
       if (!s.leader) {
         return {
           t: 'error',
@@ -265,8 +268,10 @@ export class GateCluster {
     for (const m of specs) (dcs[m.dc] ??= []).push(addr(m.dc, m.id));
     for (const id of GATE_IDS) this.gateAddresses.set(id, addr(GATE_DCS[id] ?? 'a', id));
     for (const m of specs) {
-      const leader = specs.find((x) => x.dc === m.dc && x.leader) ?? m;
-      const fake = new FakeManager(m, () => addr(leader.dc, leader.id));
+      const fake = new FakeManager(m, () => {
+        const leader = specs.find((x) => x.dc === m.dc && x.leader) ?? m;
+        return addr(leader.dc, leader.id);
+      });
       this.managers.set(m.id, fake);
       sim.addNode({ id: m.id, dc: m.dc }, (rt) => fake.boot(rt));
     }
