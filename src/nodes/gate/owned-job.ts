@@ -224,9 +224,11 @@ export class OwnedJob {
     this.state = 'cancelling';
     this.cancelling = (async () => {
       await this.record({ type: 'cancel-requested', atMs: 0, jobId: this.o.job, reason });
+      // The placement marks every running workflow cancelled before the run is stopped, so the
+      // run's own per-workflow cancels add no second message to the DCs.
+      const acks = this.placement.cancelAll(reason);
       this.o.program.stop(reason);
-      const acks = await this.placement.cancelAll(reason);
-      return Object.fromEntries(acks);
+      return Object.fromEntries(await acks);
     })();
     return this.cancelling;
   }
