@@ -133,8 +133,10 @@ export const JobResultDef = defineMessage('job.result', {
   dcs: s.record(s.enum('completed', 'failed', 'cancelled', 'timed-out'), {
     maxKeys: MAX_SUBMIT_DCS,
   }),
-  /** The `salvo.results/v1` document (plus its per-DC breakdown), null when none was built. */
+  /** The `salvo.results/v1` document, null when none was built. */
   results: s.unknown(),
+  /** Per datacenter: its merged totals and each worker's (windows, requests, ok, failed …). */
+  breakdown: s.optional(s.record(s.unknown(), { maxKeys: MAX_SUBMIT_DCS })),
   /** Why the job failed, when it did. */
   failure: s.optional(text),
   endedAtMs: s.number({ min: 0 }),
