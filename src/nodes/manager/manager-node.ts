@@ -177,6 +177,11 @@ export class ManagerNode {
     return node;
   }
 
+  /** The address this manager listens on (gates, workers and peers reach it there). */
+  async address(): Promise<NodeAddress> {
+    return (await this.transport.server.start()).address;
+  }
+
   get raft(): RaftNode<DcApplyResult> | null {
     return this.raftNode;
   }

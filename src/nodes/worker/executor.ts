@@ -28,6 +28,8 @@ export interface WorkSpec {
   readonly baseUrl: string | undefined;
   readonly windowMs: number;
   readonly cancelGraceMs: number;
+  /** The worker's cores this part holds, one per share (thread i runs on core cores[i]). */
+  readonly cores?: readonly number[];
 }
 
 export interface WorkReport {

@@ -191,6 +191,7 @@ export class WorkerNode {
           baseUrl: m.baseUrl,
           windowMs: m.windowMs,
           cancelGraceMs: m.cancelGraceMs,
+          cores: r.part.cores,
         },
         {
           runtime: this.runtime,
