@@ -79,6 +79,18 @@ function list(nodes: readonly PlannedNode[], host: string): string {
   return nodes.map((n) => `${n.id}=${host}:${n.port}`).join(',');
 }
 
+/** Every datacenter's manager addresses, as `salvo gate --dc-managers` takes them. */
+function dcManagers(nodes: readonly PlannedNode[], host: string): string {
+  const byDc = new Map<string, string[]>();
+  for (const n of nodes) {
+    if (n.role !== 'manager') continue;
+    const list = byDc.get(n.dc) ?? [];
+    list.push(`${host}:${n.port}`);
+    byDc.set(n.dc, list);
+  }
+  return [...byDc].map(([dc, addresses]) => `${dc}=${addresses.join(',')}`).join(';');
+}
+
 /** The flags of one node's process (`salvo <role> …`). */
 export function nodeArgs(
   node: PlannedNode,
@@ -92,7 +104,15 @@ export function nodeArgs(
   const listen = ['--listen', `${o.host}:${node.port}`, '--data-dir', `${o.dataDir}/${node.id}`];
   switch (node.role) {
     case 'gate':
-      return ['gate', ...common, ...listen, '--peers', list(gates, o.host)];
+      return [
+        'gate',
+        ...common,
+        ...listen,
+        '--peers',
+        list(gates, o.host),
+        '--dc-managers',
+        dcManagers(all, o.host),
+      ];
     case 'manager':
       return [
         'manager',

@@ -138,6 +138,7 @@ async function followJob(
   };
   let lastSeq = 0;
   let lastHeard = Date.now();
+  let silence: NodeJS.Timeout | undefined;
   const result = new Promise<JobResult>((resolve, reject) => {
     const onSnapshot = (s: JobSnapshot): void => {
       if (s.job !== job || s.seq <= lastSeq) return; // a replayed or reordered snapshot
@@ -158,9 +159,8 @@ async function followJob(
         ),
       ),
     );
-    const silence = setInterval(() => {
+    silence = setInterval(() => {
       if (Date.now() - lastHeard > WATCH_SILENCE_MS) {
-        clearInterval(silence);
         reject(
           new SalvoError(
             'E_PROTOCOL',
@@ -170,7 +170,6 @@ async function followJob(
       }
     }, 1000);
     silence.unref();
-    void result.finally(() => clearInterval(silence)).catch(() => undefined);
     client
       .request({ t: 'job.watch', job, ...tokenField(token) }, ['job.snapshot', 'job.result'])
       .then((first) => {
@@ -188,6 +187,8 @@ async function followJob(
   } catch (error) {
     view.stop();
     throw error;
+  } finally {
+    clearInterval(silence);
   }
 }
 

@@ -7,6 +7,7 @@ import { EXECUTOR_TYPES } from '../api/executors.js';
 import { EXIT, SalvoError, describeError, exitCodeFor } from '../errors.js';
 import { registerCertsCommand } from './certs.js';
 import { registerJobCommands } from './job-commands.js';
+import { registerNodeCommands } from './node-commands.js';
 import { runCommand } from './run.js';
 import { addRunFeatureOptions } from './run-features.js';
 import { pingUrlOption } from './ping-protocols.js';
@@ -230,6 +231,7 @@ ${EXIT_CODES_HELP}`,
 
   registerCertsCommand(program, io, setExit);
   registerJobCommands(program, io, setExit);
+  registerNodeCommands(program, io, setExit);
 
   return program;
 }
