@@ -98,7 +98,8 @@ export function nodeArgs(
   o: { host: string; certsDir: string | undefined; dataDir: string; workerCores: number },
 ): string[] {
   const security = o.certsDir === undefined ? ['--insecure'] : ['--certs-dir', o.certsDir];
-  const common = ['--id', node.id, '--dc', node.dc, ...security];
+  // Info level: each node's log file tells what it did (a worker logs what it counted per part).
+  const common = ['--id', node.id, '--dc', node.dc, '--log-level', 'info', ...security];
   const gates = all.filter((n) => n.role === 'gate');
   const managers = all.filter((n) => n.role === 'manager' && n.dc === node.dc);
   const listen = ['--listen', `${o.host}:${node.port}`, '--data-dir', `${o.dataDir}/${node.id}`];

@@ -17,7 +17,7 @@ import type {
 } from '../nodes/jobs/client-wire.js';
 import { planSpecOf } from '../run/plan-spec.js';
 import { defaultResultsPath } from '../stats/results.js';
-import type { RunResults } from '../stats/types.js';
+import type { DistributedResult, RunResults, SourceShare } from '../stats/types.js';
 import type { LiveSnapshot } from '../ui/snapshot.js';
 import { renderSummary } from '../ui/summary.js';
 import { createProgressView } from '../ui/terminal.js';
@@ -192,6 +192,41 @@ async function followJob(
   }
 }
 
+const SHARE_KEYS = [
+  'windows',
+  'requests',
+  'ok',
+  'failed',
+  'iterationsCompleted',
+  'iterationsFailed',
+] as const;
+
+function shareOf(raw: unknown): SourceShare {
+  const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const share = {} as SourceShare;
+  for (const key of SHARE_KEYS) {
+    const v = r[key];
+    share[key] = typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0;
+  }
+  return share;
+}
+
+/** Each datacenter's status and share, and each worker's, for the results file. */
+export function distributedOf(result: JobResult): DistributedResult {
+  const breakdown = ((result as { breakdown?: unknown }).breakdown ?? {}) as Record<
+    string,
+    unknown
+  >;
+  const dcs: DistributedResult['dcs'] = {};
+  for (const [dc, status] of Object.entries(result.dcs)) {
+    const raw = (breakdown[dc] ?? {}) as { workers?: Record<string, unknown> };
+    const workers: Record<string, SourceShare> = {};
+    for (const [worker, w] of Object.entries(raw.workers ?? {})) workers[worker] = shareOf(w);
+    dcs[dc] = { status, ...shareOf(raw), workers };
+  }
+  return { job: result.job, dcs };
+}
+
 function finishWatch(
   result: JobResult,
   out: string | undefined,
@@ -206,6 +241,7 @@ function finishWatch(
     );
     return result.exitCode === 0 ? EXIT.runFailed : result.exitCode;
   }
+  results.distributed = distributedOf(result);
   const path = out ?? defaultResultsPath(RESULTS_DIR, name, new Date());
   const written = writeResultsSync(results, path, undefined, (line) =>
     io.stderr.write(`${line}\n`),

@@ -239,6 +239,23 @@ export interface RunResults {
   generator?: GeneratorResult;
   /** Per-window samples of the run (bounded), for charts over time. Absent in older files. */
   series?: SeriesWindow[];
+  /** A job run on a Salvo cluster: its id and each datacenter's and worker's share. */
+  distributed?: DistributedResult;
+}
+
+/** What one datacenter or worker contributed (from the windows the owner gate merged). */
+export interface SourceShare {
+  windows: number;
+  requests: number;
+  ok: number;
+  failed: number;
+  iterationsCompleted: number;
+  iterationsFailed: number;
+}
+
+export interface DistributedResult {
+  job: string;
+  dcs: Record<string, SourceShare & { status: string; workers: Record<string, SourceShare> }>;
 }
 
 // ─── Per-window series (filled by src/reporters/sampler.ts) ───

@@ -4,6 +4,7 @@
 // acknowledged sends `work.done` until that is acknowledged too. Bounded: at most
 // MAX_OUTBOX_WINDOWS unacknowledged windows (older ones beyond that are dropped and counted).
 
+import { PartTally } from './part-tally.js';
 import type { RpcConnection } from '../../protocol/index.js';
 import type { Runtime, TimerHandle } from '../../runtime/types.js';
 import type { StatsWindow } from '../../stats/types.js';
@@ -43,6 +44,8 @@ export class PartRunner {
   private readonly outbox: Queued[] = [];
   private sending = false;
   private report: WorkReport | null = null;
+  /** What this worker counted itself, logged at the part's end. */
+  private readonly tally = new PartTally();
   private doneAcked = false;
   private retry: TimerHandle | null = null;
   private readonly running: RunningWork;
@@ -70,6 +73,8 @@ export class PartRunner {
       deps.runtime.log.log(outcome === 'failed' ? 'warn' : 'info', `worker: part ${outcome}`, {
         ...facts,
         elapsedMs: deps.runtime.clock.monotonicMs() - startedMs,
+        networkRequests: r.network.requests,
+        tally: this.tally.toJSON(),
         ...(r.failure !== undefined ? { error: r.failure } : {}),
       });
       this.report = r;
@@ -94,6 +99,7 @@ export class PartRunner {
   private onWindow(thread: number, window: StatsWindow): void {
     const seq = this.deps.slots.nextSeq(this.spec.dispatchId, thread);
     if (seq === null) return;
+    this.tally.add(window);
     if (this.outbox.length >= MAX_OUTBOX_WINDOWS) {
       this.outbox.shift();
       this.deps.counters.windowsDropped++;
