@@ -21,6 +21,7 @@ import type { DistributedResult, RunResults, SourceShare } from '../stats/types.
 import type { LiveSnapshot } from '../ui/snapshot.js';
 import { renderSummary } from '../ui/summary.js';
 import { createProgressView } from '../ui/terminal.js';
+import { urlOption } from './options.js';
 import { addClientOptions, connectionOptions, JobClient, type ClientFlags } from './job-client.js';
 import type { CliIo } from './main.js';
 import { checkOutputPath, writeResultsSync } from './run.js';
@@ -30,6 +31,7 @@ const RESULTS_DIR = 'salvo-results';
 export const WATCH_SILENCE_MS = 30_000;
 
 interface SubmitFlags extends ClientFlags {
+  target?: string;
   dcs?: string;
   dcCount?: number;
   idempotencyKey?: string;
@@ -266,6 +268,7 @@ async function submit(file: string, flags: SubmitFlags, io: CliIo): Promise<numb
   const workflows = await importWorkflows(bundle);
   const plan = buildPlan(workflows, {}, literalMetricNames(await readFile(bundle.path, 'utf8')));
   const spec = planSpecOf(plan);
+  if (flags.target !== undefined) spec.baseUrl = flags.target;
   const source = await readFile(bundle.path, 'utf8'); // the bundled JavaScript workers import
   return withClient(flags, async (client, token) => {
     const accepted = (await client.request(
@@ -314,6 +317,11 @@ export function registerJobCommands(
           throw new OptionError(`--dc-count must be 1 to 64, got "${v}"`);
         return n;
       })
+      .option(
+        '--target <url>',
+        "base URL for the workflows' relative requests (overrides baseUrl in the file)",
+        urlOption,
+      )
       .option('--idempotency-key <key>', 'resubmitting with the same key returns the same job')
       .option('--watch', 'follow the job live, write its results and exit with its exit code')
       .option(

@@ -58,6 +58,8 @@ export interface PlanSpec {
   version: typeof PLAN_SPEC_VERSION;
   /** In dependency order: each after those it depends on. */
   workflows: WorkflowSpec[];
+  /** The run's target override (`--target`): every workflow's base URL. */
+  baseUrl?: string;
 }
 
 /** The serialisable plan of `plan` (built by buildPlan, overrides applied). */
@@ -186,7 +188,8 @@ export function validatePlanSpec(v: unknown): PlanSpec {
       'version',
       `must be ${PLAN_SPEC_VERSION} (this Salvo reads plan spec v${PLAN_SPEC_VERSION}), got ${kindOf(v['version'])}`,
     );
-  const spec = record(v, '(the spec)', ['version', 'workflows']);
+  const spec = record(v, '(the spec)', ['version', 'workflows'], ['baseUrl']);
+  const baseUrl = spec['baseUrl'] === undefined ? undefined : targetUrl(spec['baseUrl']);
   const raw = spec['workflows'];
   if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_SPEC_WORKFLOWS)
     throw new PlanSpecError(
@@ -219,5 +222,16 @@ export function validatePlanSpec(v: unknown): PlanSpec {
       teardown: hook(w['teardown'], `${at}.teardown`),
     };
   });
-  return { version: PLAN_SPEC_VERSION, workflows };
+  return { version: PLAN_SPEC_VERSION, workflows, ...(baseUrl !== undefined ? { baseUrl } : {}) };
+}
+
+function targetUrl(v: unknown): string {
+  if (typeof v === 'string' && v.length <= 2048 && URL.canParse(v)) {
+    const { protocol } = new URL(v);
+    if (protocol === 'http:' || protocol === 'https:') return v;
+  }
+  throw new PlanSpecError(
+    'baseUrl',
+    `must be an http(s) URL of at most 2048 characters, got ${kindOf(v)}`,
+  );
 }

@@ -214,6 +214,13 @@ const REFUSED: [string, (s: Spec) => unknown, string, RegExp][] = [
     /does not parse/,
   ],
   [
+    'a target that is not http(s)',
+    (s) => ((s['baseUrl'] = 'ftp://x'), s),
+    'baseUrl',
+    /http\(s\) URL/,
+  ],
+  ['a target that is not a URL', (s) => ((s['baseUrl'] = 'nope'), s), 'baseUrl', /http\(s\) URL/],
+  [
     'an abortOnFail delay that is not a whole number',
     (s) => (
       (w0(s)['thresholds'] = [
@@ -259,6 +266,11 @@ void test('an abortOnFail threshold keeps its delay through validation and parse
   assert.deepEqual(first.thresholds[0]?.abortOnFail, { delayMs: 2000 });
   assert.deepEqual(thresholdsOf(first)[0]?.abortOnFail, { delayMs: 2000 });
   assert.equal(thresholdsOf(spec.workflows[1] ?? first).length, 0);
+  assert.equal(spec.baseUrl, undefined);
+  assert.equal(
+    validatePlanSpec({ ...goodSpec(), baseUrl: 'http://127.0.0.1:9/' }).baseUrl,
+    'http://127.0.0.1:9/',
+  );
 });
 
 void test('a valid spec is returned as a fresh copy; a refused one is bad input (exit 2)', () => {
