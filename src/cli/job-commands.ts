@@ -21,7 +21,7 @@ import type { DistributedResult, RunResults, SourceShare } from '../stats/types.
 import type { LiveSnapshot } from '../ui/snapshot.js';
 import { renderSummary } from '../ui/summary.js';
 import { createProgressView } from '../ui/terminal.js';
-import { urlOption } from './options.js';
+import { durationOption, positiveIntOption, positiveNumberOption, urlOption } from './options.js';
 import { addClientOptions, connectionOptions, JobClient, type ClientFlags } from './job-client.js';
 import type { CliIo } from './main.js';
 import { checkOutputPath, writeResultsSync } from './run.js';
@@ -32,6 +32,9 @@ export const WATCH_SILENCE_MS = 30_000;
 
 interface SubmitFlags extends ClientFlags {
   target?: string;
+  vus?: number;
+  duration?: number;
+  rate?: number;
   dcs?: string;
   dcCount?: number;
   idempotencyKey?: string;
@@ -266,7 +269,11 @@ async function submit(file: string, flags: SubmitFlags, io: CliIo): Promise<numb
     await typecheckWorkflow(bundle);
   }
   const workflows = await importWorkflows(bundle);
-  const plan = buildPlan(workflows, {}, literalMetricNames(await readFile(bundle.path, 'utf8')));
+  const plan = buildPlan(
+    workflows,
+    { vus: flags.vus, durationMs: flags.duration, rate: flags.rate },
+    literalMetricNames(await readFile(bundle.path, 'utf8')),
+  );
   const spec = planSpecOf(plan);
   if (flags.target !== undefined) spec.baseUrl = flags.target;
   const source = await readFile(bundle.path, 'utf8'); // the bundled JavaScript workers import
@@ -321,6 +328,17 @@ export function registerJobCommands(
         '--target <url>',
         "base URL for the workflows' relative requests (overrides baseUrl in the file)",
         urlOption,
+      )
+      .option(
+        '--vus <n>',
+        'virtual users over the whole job (as salvo run --vus), split over datacenters and workers',
+        positiveIntOption(1_000_000),
+      )
+      .option('--duration <duration>', 'how long each workflow runs, e.g. 30s', durationOption)
+      .option(
+        '--rate <n>',
+        'iterations per time unit for arrival-rate executors',
+        positiveNumberOption,
       )
       .option('--idempotency-key <key>', 'resubmitting with the same key returns the same job')
       .option('--watch', 'follow the job live, write its results and exit with its exit code')
