@@ -221,7 +221,10 @@ function estimateS(): number {
   const openCount = tools.filter((t) => t !== 'wrk').length;
   const perRound =
     CONNECTIONS.length * tools.length * (durationS + 2) + openCount * (openDurationS + 2);
-  return 5 + rounds * perRound + 2 * (coDurationS + 3);
+  // The protocol rows: two scenarios × two tools per round.
+  const protocolsS = values['skip-protocols'] ? 0 : rounds * 4 * (durationS + 3);
+  if (values['protocols-only']) return 5 + protocolsS;
+  return 5 + rounds * perRound + 2 * (coDurationS + 3) + protocolsS;
 }
 
 async function attempt<T>(label: string, fn: () => Promise<T>): Promise<T | null> {
