@@ -6,6 +6,7 @@
 // Imported: the global `performance` is a lazy accessor in Node 20 (a getter call per use).
 import { performance } from 'node:perf_hooks';
 import { existsSync } from 'node:fs';
+import { recordHandled } from '../../handled-errors.js';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import {
   ClientError,
@@ -84,7 +85,9 @@ function acquireBrowser(timeoutMs: number): Promise<Browser> {
     })();
     shared.browser = launching;
     // A failed launch is retried by the next VU that asks.
-    launching.catch(() => {
+    // The failure reaches the step that asked; here it is counted and the slot freed for a retry.
+    launching.catch((error: unknown) => {
+      recordHandled('browser: Chromium launch', error);
       if (shared.browser === launching) shared.browser = null;
     });
   }
@@ -363,8 +366,9 @@ export class BrowserClient implements VuClient {
       }),
     );
     this.context = opening;
-    opening.catch(() => {
-      // Let a later newPage try again (a Chromium that failed to start may start next time).
+    opening.catch((error: unknown) => {
+      // The failure reaches newPage's caller; a later newPage tries again.
+      recordHandled('browser: open context', error);
       if (this.context === opening) {
         this.context = null;
         if (this.holding) {
