@@ -260,6 +260,10 @@ export class OwnedJob {
   pushSnapshot(status: JobSnapshot['status'], dcs: JobSnapshot['dcs']): void {
     if (this.watchers.size === 0 || this.ended) return;
     const s = this.snapshot(status, dcs);
-    for (const w of this.watchers) if (!w.notify(s)) this.watchers.delete(w);
+    for (const w of this.watchers) {
+      if (w.notify(s)) continue;
+      this.log.log('warn', 'a watcher did not take a snapshot; dropping it', { open: w.isOpen });
+      this.watchers.delete(w);
+    }
   }
 }
