@@ -15,6 +15,7 @@ import type { ErrorMessage } from '../../protocol/index.js';
 import { clientError, type JobAccepted, type JobSubmit } from '../jobs/client-wire.js';
 import type { GateState, PendingSubmission } from './gate-context.js';
 import { OwnedJob } from './owned-job.js';
+import { background } from './background.js';
 
 /** Fresh job ids tried when one collides with an existing job. */
 const MAX_ID_ATTEMPTS = 3;
@@ -189,7 +190,9 @@ export function onLedgerEvents(state: GateState, events: readonly LedgerEvent[])
       state.pending.delete(e.jobId);
       startOwnedJob(state, view, pending);
     } else if (e.type === 'cancel-requested') {
-      void state.owned.get(e.jobId)?.cancel(e.reason);
+      const owned = state.owned.get(e.jobId);
+      if (owned !== undefined)
+        background(state.runtime.log, `cancel of ${e.jobId}`, owned.cancel(e.reason));
     }
   }
 }
@@ -225,9 +228,13 @@ function startOwnedJob(state: GateState, view: JobView, p: PendingSubmission): v
     cancelTimeoutMs: state.cfg.cancelTimeoutMs,
   });
   state.owned.set(view.jobId, owned);
-  void owned.run().then(() => {
-    state.owned.delete(view.jobId);
-    const b = state.bundles.get(p.bundle.hash);
-    if (b !== undefined && --b.users <= 0) state.bundles.delete(p.bundle.hash);
-  });
+  background(
+    state.runtime.log,
+    `job ${view.jobId}`,
+    owned.run().then(() => {
+      state.owned.delete(view.jobId);
+      const b = state.bundles.get(p.bundle.hash);
+      if (b !== undefined && --b.users <= 0) state.bundles.delete(p.bundle.hash);
+    }),
+  );
 }
