@@ -5,7 +5,7 @@
 import { formatMs } from '../api/duration.js';
 import { plannedDurationMs } from '../api/executors.js';
 import type { NetworkTotals, PublishedValue } from '../engine/job.js';
-import { describeError, EXIT, type ExitCode } from '../errors.js';
+import { describeError, EXIT, InternalError, type ExitCode } from '../errors.js';
 import { WorkflowAggregate } from '../stats/aggregate.js';
 import { validateSparseHistogram } from '../stats/histogram.js';
 import { buildRunResults } from '../stats/results.js';
@@ -82,6 +82,7 @@ export class Run {
   rejectedWindows = 0;
   private readonly loopDelay = new LoopDelayBySource();
   private phase = 'starting';
+  private started = false;
   /** Hooks running now, stopped at once by an interrupt. */
   private readonly hooks = new Set<RunningHookCall>();
   /** Output that workflow code printed faster than it could be shown, and was dropped. */
@@ -117,6 +118,8 @@ export class Run {
 
   /** Runs every workflow; never throws for a workflow's failure (that is in the results). */
   async run(): Promise<void> {
+    if (this.started) throw new InternalError('a Run runs once; make a new one');
+    this.started = true;
     this.phase = 'running';
     const finished = new Map<string, Promise<void>>();
     for (const spec of this.config.plan.workflows) {

@@ -93,6 +93,10 @@ export class ThreadPlacement implements Placement {
     const pool = this.options.pool;
     const bundle = this.bundle(call.bundle);
     const lanes = call.lanes ?? { first: 0, total: pool.size };
+    if (lanes.first < 0 || lanes.first + pool.size > lanes.total)
+      throw new PayloadError(
+        `workflow '${call.workflow}': lanes ${lanes.first}…${lanes.first + pool.size - 1} of ${lanes.total} do not fit ${pool.size} threads`,
+      );
     const payloads = splitShare(call.share, pool.size).map((share, index) => {
       if (!share) return null;
       const spawn: SpawnPayload = {

@@ -208,6 +208,8 @@ void test('setup and teardown run once over a placement of four units; setup dat
   assert.equal(results.thresholds.passed, 1);
   assert.equal(results.run.exitCode, EXIT.ok);
   assert.equal(results.run.workers, 4);
+  await assert.rejects(run.run(), /a Run runs once/);
+  assert.equal(placement.hookCalls.length, 3, 'nothing ran again');
   assert.deepEqual(results.run.droppedOutput, { writes: 3, bytes: 30 }, 'hook output counted');
 });
 
