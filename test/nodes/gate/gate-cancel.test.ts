@@ -123,3 +123,32 @@ simTest(
     assert.equal(cluster.manager('a-m1').cancels.length, 0, 'nothing was cancelled');
   },
 );
+
+simTest(
+  'GM-18.3.2: a DC whose managers cannot be reached during a cancel is named with its error in the acknowledgement; the job still ends cancelled',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const cluster = new GateCluster(sim, {
+      managers: HANGING,
+      gate: { dispatchTimeoutMs: 1_000, cancelTimeoutMs: 1_000 },
+    });
+    const client = new SimClient(sim, cluster);
+    await cluster.waitForLeader();
+    const { job } = await runningJob(cluster, client, 'g1');
+    const watch = await client.ask('g1', { t: 'job.watch', job });
+    assert.ok(watch.ok);
+    sim.network.partition(['g1'], ['b-m1']);
+    const ack = await client.ask('g1', { t: 'job.cancel', job, reason: 'stop' });
+    assert.ok(ack.ok, JSON.stringify(ack));
+    const dcs = ack.message.dcs as Record<string, { acknowledged: string[]; error?: string }>;
+    assert.deepEqual(dcs.a, { acknowledged: ['a-w1'], unanswered: [] });
+    assert.deepEqual(dcs.b?.acknowledged, []);
+    assert.match(dcs.b?.error ?? '', /connection_closed|timeout/);
+    assert.ok(
+      await sim.runUntil(() => client.notes.some((n) => n.t === 'job.result'), { maxMs: 30_000 }),
+    );
+    const result = client.notes.find((n) => n.t === 'job.result')!;
+    assert.equal(result.status, 'cancelled');
+    assert.deepEqual(result.dcs, { a: 'cancelled', b: 'cancelled' });
+  },
+);

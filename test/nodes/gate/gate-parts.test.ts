@@ -48,7 +48,7 @@ test('ledger machine: applies committed entries, tells listeners, answers bad en
   assert.equal(m.ledger.size, 1);
 });
 
-test('ledger machine: a snapshot restores an equal ledger; a broken one stops the node', () => {
+test('GM-16.1.3: a ledger snapshot applied to a gate restores an equal ledger; a broken one stops the node', () => {
   const m = new LedgerMachine();
   m.apply(entry(1, submit('job-1', 'k1')));
   m.apply(entry(2, submit('job-2', null)));

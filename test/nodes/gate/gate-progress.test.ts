@@ -119,15 +119,19 @@ simTest(
 );
 
 simTest(
-  'GM-7.2.3 GM-8.4.3 GM-7.2.4: windows for an unknown job are refused, windows after the job ended are acknowledged as rejected, and nothing changes',
+  'GM-7.2.3 GM-8.4.3 GM-7.2.4: windows under a stale fence or for an unknown job are refused, windows after the job ended are acknowledged as rejected, and nothing changes',
   { seeds: seedsFrom(2) },
   async (sim) => {
-    const cluster = new GateCluster(sim, { managers: [{ id: 'a-m1', dc: 'a', leader: true }] });
+    const cluster = new GateCluster(sim, {
+      managers: [{ id: 'a-m1', dc: 'a', leader: true, mode: 'hold' }],
+    });
     const client = new SimClient(sim, cluster);
     await cluster.waitForLeader();
-    const job = await watchedJob(cluster, client, submission({ dcs: ['a'] }));
-    assert.ok(await sim.runUntil(() => resultOf(client, job) !== undefined, { maxMs: 20_000 }));
+    const job = await watchedJob(cluster, client, submission({ dcs: ['a'], durationMs: 60_000 }));
     const m = cluster.manager('a-m1');
+    assert.ok(
+      await sim.runUntil(() => m.acks.some((a) => a.t === 'dc.windows-ack'), { maxMs: 10_000 }),
+    );
     const g1 = cluster.gateAddresses.get('g1')!;
     const fence = cluster.allDispatches()[0]!.fence;
     const window = {
@@ -136,6 +140,16 @@ simTest(
       seq: 1,
       window: statsWindow('wf1', 1, 99),
     };
+    // While it runs, a window under another fence than the owner's is refused.
+    let stale: unknown;
+    void m
+      .sendRaw(g1, { t: 'dc.windows', job, dc: 'a', fence: fence + 1, windows: [window] })
+      .then((r) => (stale = r));
+    assert.ok(await sim.runUntil(() => stale !== undefined, { maxMs: 5_000 }));
+    const st = stale as { ok: boolean; error?: { code: string } };
+    assert.equal(st.ok ? 'ok' : st.error?.code, 'E_STALE_FENCE');
+    m.finish(job, 'wf1', 'completed');
+    assert.ok(await sim.runUntil(() => resultOf(client, job) !== undefined, { maxMs: 20_000 }));
     let unknown: unknown;
     let late: unknown;
     void m
