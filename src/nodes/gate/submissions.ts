@@ -20,6 +20,12 @@ import { background } from './background.js';
 /** Fresh job ids tried when one collides with an existing job. */
 const MAX_ID_ATTEMPTS = 3;
 
+/** Workflows in a (validated) plan: the fewest cores the job takes on each target DC. */
+function planWorkflows(plan: unknown): number {
+  const w = (plan as { workflows?: unknown } | null)?.workflows;
+  return Array.isArray(w) ? Math.max(1, w.length) : 1;
+}
+
 function hex16(state: GateState): string {
   let out = '';
   for (let i = 0; i < 4; i++) out += state.runtime.rng.int(0x10000).toString(16).padStart(4, '0');
@@ -49,11 +55,8 @@ async function capacities(
     dcs.map(async (dc) => {
       const link = state.dcLinks.get(dc);
       if (link === undefined) return;
-      const last = link.lastCapacity;
       const c =
-        last !== null && now() - last.atMs <= state.cfg.capacityMaxAgeMs
-          ? last.capacity
-          : await link.capacity(now);
+        link.cachedCapacity(now(), state.cfg.capacityMaxAgeMs) ?? (await link.capacity(now));
       if (c !== null) out.set(dc, c);
     }),
   );
@@ -99,6 +102,9 @@ export async function handleSubmit(
     await capacities(state, named ?? state.dcNames),
   );
   if (!choice.ok) return clientError(choice.code, choice.message);
+  // Each workflow takes at least one core of each target DC: count them until the next report.
+  const demand = planWorkflows(m.plan);
+  for (const dc of choice.dcs) state.dcLinks.get(dc)?.reserve(demand);
   if (state.pending.size >= state.cfg.maxPendingSubmissions) {
     return clientError('E_UNAVAILABLE', 'this gate has too many submissions in flight; retry', {
       retryAfterMs: 1_000,
