@@ -31,7 +31,7 @@ async function runningJob(
 }
 
 simTest(
-  'GM-18.1.1 GM-18.1.2 GM-18.1.3 GM-18.1.4: a client cancel reaches every DC, is acknowledged per DC, and the job ends cancelled once',
+  "GM-18.1.1 GM-18.1.2 GM-18.1.3 GM-18.1.4 GM-9.4.3: a client cancel reaches every DC, is acknowledged per DC, each DC's cancelled workflow report is taken, and the job ends cancelled once",
   { seeds: seedsFrom(3) },
   async (sim) => {
     const cluster = new GateCluster(sim, { managers: HANGING });
@@ -64,6 +64,14 @@ simTest(
     assert.equal(result.status, 'cancelled');
     assert.equal(result.exitCode, 130);
     assert.deepEqual(result.dcs, { a: 'cancelled', b: 'cancelled' });
+    // Each DC's report of its cancelled workflow was taken (acknowledged, so not resent).
+    for (const m of ['a-m1', 'b-m1']) {
+      const acks = cluster.manager(m).acks.filter((x) => x.t === 'dc.workflow-done-ack');
+      assert.deepEqual(
+        acks.map((x) => [x.job, x.workflow]),
+        [[job, 'wf1']],
+      );
+    }
     await sim.runUntil(
       () => [...cluster.gates.values()].every((g) => g.ledger.job(job)?.status === 'cancelled'),
       { maxMs: 2_000 },
