@@ -10,6 +10,7 @@ import {
   PlanSpecError,
   isRecord,
   kindOf,
+  MAX_SPEC_DURATION_MS,
   record,
   validateExecutorConfig,
   wholeNumber,
@@ -34,6 +35,8 @@ export interface ThresholdSpec {
   target: string;
   /** As written, e.g. `p(95) < 300ms`. */
   expression: string;
+  /** Stops the run as soon as it fails, once the workflow has run `delayMs`. */
+  abortOnFail?: { delayMs: number };
 }
 
 export interface WorkflowSpec {
@@ -55,6 +58,8 @@ export interface PlanSpec {
   version: typeof PLAN_SPEC_VERSION;
   /** In dependency order: each after those it depends on. */
   workflows: WorkflowSpec[];
+  /** The run's target override (`--target`): every workflow's base URL. */
+  baseUrl?: string;
 }
 
 /** The serialisable plan of `plan` (built by buildPlan, overrides applied). */
@@ -69,7 +74,13 @@ export function planSpecOf(plan: RunPlan): PlanSpec {
         executor: structuredClone(def.executor),
         steps: def.steps.map((s) => s.name),
         publishes: def.publishes.map((p) => p.key),
-        thresholds: w.thresholds.map((t) => ({ target: t.target, expression: t.expression })),
+        thresholds: w.thresholds.map((t) => ({
+          target: t.target,
+          expression: t.expression,
+          ...(t.abortOnFail !== undefined
+            ? { abortOnFail: { delayMs: t.abortOnFail.delayMs } }
+            : {}),
+        })),
         setup: def.setup ? { timeoutMs: def.setup.timeoutMs } : null,
         teardown: def.teardown ? { timeoutMs: def.teardown.timeoutMs } : null,
       };
@@ -79,7 +90,10 @@ export function planSpecOf(plan: RunPlan): PlanSpec {
 
 /** The thresholds of `w`, parsed (a validated spec's always parse). */
 export function thresholdsOf(w: WorkflowSpec): ParsedThreshold[] {
-  return w.thresholds.map((t) => parseThreshold(t.target, t.expression));
+  return w.thresholds.map((t) => {
+    const parsed = parseThreshold(t.target, t.expression);
+    return t.abortOnFail === undefined ? parsed : { ...parsed, abortOnFail: { ...t.abortOnFail } };
+  });
 }
 
 function name(v: unknown, field: string): string {
@@ -126,11 +140,22 @@ function expression(v: unknown, field: string): string {
 function thresholds(v: unknown, field: string): ThresholdSpec[] {
   return list(v, field).map((raw, i) => {
     const at = `${field}[${i}]`;
-    const t = record(raw, at, ['target', 'expression']);
-    const spec = {
+    const t = record(raw, at, ['target', 'expression'], ['abortOnFail']);
+    const spec: ThresholdSpec = {
       target: expression(t['target'], `${at}.target`),
       expression: expression(t['expression'], `${at}.expression`),
     };
+    if (t['abortOnFail'] !== undefined) {
+      const abort = record(t['abortOnFail'], `${at}.abortOnFail`, ['delayMs']);
+      spec.abortOnFail = {
+        delayMs: wholeNumber(
+          abort['delayMs'],
+          `${at}.abortOnFail.delayMs`,
+          0,
+          MAX_SPEC_DURATION_MS,
+        ),
+      };
+    }
     try {
       parseThreshold(spec.target, spec.expression);
     } catch (error) {
@@ -163,7 +188,8 @@ export function validatePlanSpec(v: unknown): PlanSpec {
       'version',
       `must be ${PLAN_SPEC_VERSION} (this Salvo reads plan spec v${PLAN_SPEC_VERSION}), got ${kindOf(v['version'])}`,
     );
-  const spec = record(v, '(the spec)', ['version', 'workflows']);
+  const spec = record(v, '(the spec)', ['version', 'workflows'], ['baseUrl']);
+  const baseUrl = spec['baseUrl'] === undefined ? undefined : targetUrl(spec['baseUrl']);
   const raw = spec['workflows'];
   if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_SPEC_WORKFLOWS)
     throw new PlanSpecError(
@@ -196,5 +222,16 @@ export function validatePlanSpec(v: unknown): PlanSpec {
       teardown: hook(w['teardown'], `${at}.teardown`),
     };
   });
-  return { version: PLAN_SPEC_VERSION, workflows };
+  return { version: PLAN_SPEC_VERSION, workflows, ...(baseUrl !== undefined ? { baseUrl } : {}) };
+}
+
+function targetUrl(v: unknown): string {
+  if (typeof v === 'string' && v.length <= 2048 && URL.canParse(v)) {
+    const { protocol } = new URL(v);
+    if (protocol === 'http:' || protocol === 'https:') return v;
+  }
+  throw new PlanSpecError(
+    'baseUrl',
+    `must be an http(s) URL of at most 2048 characters, got ${kindOf(v)}`,
+  );
 }

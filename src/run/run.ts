@@ -18,6 +18,7 @@ import { systemClock, type RunClock } from './clock.js';
 import { localEnvironment, localRunId, type RunEnvironment } from './environment.js';
 import { wholeShare } from './executor-spec.js';
 import { LoopDelayBySource } from './loop-delay-sources.js';
+import { RunAbortOnFail, describeAbort } from '../stats/abort-on-fail.js';
 import { allFailedNotes, brokenWork, exitCodeOf } from './outcome.js';
 import type {
   BundleRef,
@@ -87,18 +88,23 @@ export class Run {
   private readonly hooks = new Set<RunningHookCall>();
   /** Output that workflow code printed faster than it could be shown, and was dropped. */
   private readonly droppedOutput: DroppedOutput = { writes: 0, bytes: 0 };
+  /** Thresholds marked abortOnFail, checked after each merged window. */
+  private readonly abortOnFail: RunAbortOnFail;
 
   constructor(config: RunConfig) {
     this.config = config;
     this.clock = config.clock ?? systemClock;
     this.startedAtMs = this.clock.now();
     this.id = config.id ?? localRunId(this.startedAtMs);
+    const parsed: { name: string; thresholds: ParsedThreshold[] }[] = [];
     for (const spec of config.plan.workflows) {
       const aggregate = new WorkflowAggregate(spec.name, { ...spec.executor });
       aggregate.declareSteps(spec.steps);
+      const thresholds = thresholdsOf(spec);
+      parsed.push({ name: spec.name, thresholds });
       this.runs.set(spec.name, {
         spec,
-        thresholds: thresholdsOf(spec),
+        thresholds,
         aggregate,
         plannedMs: plannedDurationMs(spec.executor),
         status: 'waiting',
@@ -110,6 +116,7 @@ export class Run {
         endedAt: undefined,
       });
     }
+    this.abortOnFail = new RunAbortOnFail(parsed);
   }
 
   get interrupted(): boolean {
@@ -211,6 +218,8 @@ export class Run {
     const spec = run.spec;
     if (this.interruptedFlag)
       return this.finish(run, 'skipped', 'the run was interrupted before it started');
+    const aborted = this.abortOnFail.decision;
+    if (aborted) return this.finish(run, 'skipped', describeAbort(aborted));
     const context = this.contextOf(run);
     if (typeof context === 'string') return this.finish(run, 'skipped', context);
 
@@ -237,7 +246,7 @@ export class Run {
     }
     const status: WorkflowStatus = failure
       ? 'failed'
-      : this.interruptedFlag
+      : this.interruptedFlag || this.abortOnFail.decision
         ? 'interrupted'
         : 'completed';
     this.finish(run, status, failure);
@@ -318,10 +327,27 @@ export class Run {
       if (loopDelay !== undefined) validateSparseHistogram(loopDelay, 'event-loop delay');
       const fresh = run.aggregate.applyWindow(source, window);
       if (fresh && loopDelay !== undefined) this.loopDelay.add(source, loopDelay);
+      if (fresh) this.checkAbort(run);
     } catch (error) {
       this.rejectedWindows++;
       this.note(`dropped a malformed statistics window from ${source}: ${describeError(error)}`);
     }
+  }
+
+  /** A failed abortOnFail threshold stops every running workflow, as an interrupt does. */
+  private checkAbort(run: WorkflowRun): void {
+    const now = this.clock.now();
+    const abort = this.abortOnFail.check(run.spec.name, run.aggregate, run.startedAt ?? now, now);
+    if (abort === undefined) return;
+    const reason = describeAbort(abort);
+    this.note(reason);
+    this.phase = `stopping: ${reason}`;
+    for (const r of this.runs.values()) {
+      if (r.status !== 'running') continue;
+      r.status = 'stopping';
+      r.placed?.cancel(reason);
+    }
+    for (const hook of this.hooks) hook.stop(reason);
   }
 
   private finish(run: WorkflowRun, status: WorkflowStatus, error: string | undefined): void {
@@ -376,14 +402,22 @@ export class Run {
 
   /** Each workflow's result so far (thresholds evaluated now); no side effects. */
   workflowResults(): WorkflowResult[] {
-    return [...this.runs.values()].map((run) => ({
-      ...run.aggregate.toResult(run.thresholds, this.endedAtMs),
-      network: { ...run.network },
-    }));
+    return this.abortOnFail.markResults(
+      [...this.runs.values()].map((run) => ({
+        ...run.aggregate.toResult(run.thresholds, this.endedAtMs),
+        network: { ...run.network },
+      })),
+    );
   }
 
   /** The run's exit code by the documented precedence: interrupted, run failed, thresholds. */
   exitCode(results: RunResults): ExitCode {
+    if (
+      !this.interruptedFlag &&
+      this.abortOnFail.decision &&
+      !results.workflows.some((w) => w.status === 'failed')
+    )
+      return EXIT.thresholdsFailed;
     return exitCodeOf(results, this.interruptedFlag);
   }
 
@@ -418,6 +452,8 @@ export class Run {
         `workflow output: dropped ${formatCount(this.droppedOutput.writes)} writes (${formatBytes(this.droppedOutput.bytes)}) printed faster than they could be shown`,
       );
     }
+    const abortedBy = this.abortOnFail.decision;
+    if (abortedBy) draft.run.abortedBy = { ...abortedBy };
     const exitCode = this.exitCode(draft);
     draft.run.exitCode = exitCode;
     if (exitCode === EXIT.runFailed && !this.interruptedFlag) draft.run.status = 'failed';

@@ -86,7 +86,7 @@ describe('salvo ping', () => {
   });
 
   test('a URL with a scheme salvo does not speak is refused with the accepted forms', async () => {
-    const r = await runCli(['ping', 'ftp://example.invalid/']);
+    const r = await runCli(['ping', 'gopher://example.invalid/']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /scheme must be one of http, https, h2, h2c, ws/);
   });

@@ -214,6 +214,24 @@ const REFUSED: [string, (s: Spec) => unknown, string, RegExp][] = [
     /does not parse/,
   ],
   [
+    'a target that is not http(s)',
+    (s) => ((s['baseUrl'] = 'ftp://x'), s),
+    'baseUrl',
+    /http\(s\) URL/,
+  ],
+  ['a target that is not a URL', (s) => ((s['baseUrl'] = 'nope'), s), 'baseUrl', /http\(s\) URL/],
+  [
+    'an abortOnFail delay that is not a whole number',
+    (s) => (
+      (w0(s)['thresholds'] = [
+        { target: 'home', expression: 'p(95) < 300ms', abortOnFail: { delayMs: -1 } },
+      ]),
+      s
+    ),
+    'workflows[0].thresholds[0].abortOnFail.delayMs',
+    /from 0/,
+  ],
+  [
     'a zero hook timeout',
     (s) => ((w0(s)['setup'] = { timeoutMs: 0 }), s),
     'workflows[0].setup.timeoutMs',
@@ -236,6 +254,24 @@ for (const [what, mutate, field, message] of REFUSED) {
     );
   });
 }
+
+void test('an abortOnFail threshold keeps its delay through validation and parses with it', () => {
+  const input = goodSpec();
+  w0(input)['thresholds'] = [
+    { target: 'home', expression: 'p(95) < 300ms', abortOnFail: { delayMs: 2000 } },
+  ];
+  const spec = validatePlanSpec(JSON.parse(JSON.stringify(input)));
+  const [first] = spec.workflows;
+  assert.ok(first);
+  assert.deepEqual(first.thresholds[0]?.abortOnFail, { delayMs: 2000 });
+  assert.deepEqual(thresholdsOf(first)[0]?.abortOnFail, { delayMs: 2000 });
+  assert.equal(thresholdsOf(spec.workflows[1] ?? first).length, 0);
+  assert.equal(spec.baseUrl, undefined);
+  assert.equal(
+    validatePlanSpec({ ...goodSpec(), baseUrl: 'http://127.0.0.1:9/' }).baseUrl,
+    'http://127.0.0.1:9/',
+  );
+});
 
 void test('a valid spec is returned as a fresh copy; a refused one is bad input (exit 2)', () => {
   const input = goodSpec();

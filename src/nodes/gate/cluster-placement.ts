@@ -367,6 +367,7 @@ export class ClusterPlacement implements Placement {
           workflow: call.workflow,
           hook: call.hook,
           timeoutMs: Math.max(1, Math.min(3_600_000, call.timeoutMs)),
+          ownerAddress: this.o.ownerAddress,
           bundle: this.o.bundle,
           data: call.data ?? null,
           context: { ...call.context },

@@ -69,7 +69,7 @@ export class RunProgram implements JobProgram {
       bundle: { hash: this.spec.bundleHash, source: this.spec.file },
       plan: this.plan,
       placement,
-      baseUrl: null,
+      baseUrl: this.plan.baseUrl ?? null,
       cancelGraceMs: JOB_CANCEL_GRACE_MS,
       windowMs: JOB_WINDOW_MS,
       id: this.spec.job,

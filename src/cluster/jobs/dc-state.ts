@@ -1,0 +1,182 @@
+// Owns the state a DC's managers replicate through Raft: per job, the owner gate's highest
+// fence and address, and per workflow its accepted dispatch (attempt, parts, manager fence)
+// and its end. Commands are applied deterministically in log order (a stale fence is refused
+// by every replica alike); the leader checks them first with the same rules. Bounded: ended
+// jobs are evicted oldest first past `maxJobs`. Never does I/O.
+
+import { reject, type Rejection } from './errors.js';
+
+export interface DcPartRecord {
+  readonly dispatchId: string;
+  readonly worker: string;
+  readonly fence: number;
+  readonly threads: number;
+}
+
+export interface DcWorkflowRecord {
+  readonly attempt: number;
+  readonly managerFence: number;
+  readonly parts: readonly DcPartRecord[];
+  outcome: 'completed' | 'failed' | 'cancelled' | null;
+}
+
+export interface DcJobRecord {
+  fence: number;
+  ownerGate: string;
+  ownerAddress: { host: string; port: number };
+  cancelled: boolean;
+  readonly workflows: Record<string, DcWorkflowRecord>;
+}
+
+export type DcCommand =
+  | {
+      readonly op: 'dispatch';
+      readonly job: string;
+      readonly fence: number;
+      readonly ownerGate: string;
+      readonly ownerAddress: { host: string; port: number };
+      readonly workflow: string;
+      readonly attempt: number;
+      readonly managerFence: number;
+      readonly parts: readonly DcPartRecord[];
+    }
+  | {
+      readonly op: 'workflow-end';
+      readonly job: string;
+      readonly workflow: string;
+      readonly outcome: 'completed' | 'failed' | 'cancelled';
+    }
+  | { readonly op: 'cancel'; readonly job: string; readonly fence: number }
+  | { readonly op: 'forget'; readonly job: string };
+
+export type DcStateErrorCode = 'E_STALE_FENCE' | 'E_DUPLICATE' | 'E_BAD_COMMAND';
+
+export type DcApplyResult = { ok: true } | Rejection<DcStateErrorCode>;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function encodeDcCommand(c: DcCommand): Uint8Array {
+  return encoder.encode(JSON.stringify(c));
+}
+
+export class DcState {
+  private jobs = new Map<string, DcJobRecord>();
+
+  constructor(private readonly maxJobs = 10_000) {}
+
+  job(job: string): DcJobRecord | undefined {
+    return this.jobs.get(job);
+  }
+
+  get jobCount(): number {
+    return this.jobs.size;
+  }
+
+  /** E_STALE_FENCE when a newer fence of `job` was seen; else ok (the leader's pre-check). */
+  checkFence(job: string, fence: number): DcApplyResult {
+    const j = this.jobs.get(job);
+    if (j && fence < j.fence) {
+      return reject(
+        'E_STALE_FENCE',
+        `fence ${fence} of job '${job}' is older than the fence ${j.fence} this DC has seen`,
+      );
+    }
+    return { ok: true };
+  }
+
+  apply(c: DcCommand): DcApplyResult {
+    switch (c.op) {
+      case 'dispatch': {
+        const stale = this.checkFence(c.job, c.fence);
+        if (!stale.ok) return stale;
+        let j = this.jobs.get(c.job);
+        if (!j) {
+          this.evict();
+          j = {
+            fence: c.fence,
+            ownerGate: c.ownerGate,
+            ownerAddress: c.ownerAddress,
+            cancelled: false,
+            workflows: {},
+          };
+          this.jobs.set(c.job, j);
+        }
+        j.fence = c.fence;
+        j.ownerGate = c.ownerGate;
+        j.ownerAddress = c.ownerAddress;
+        const known = j.workflows[c.workflow];
+        if (known && known.attempt >= c.attempt) {
+          return reject('E_DUPLICATE', `attempt ${c.attempt} of '${c.workflow}' is known`);
+        }
+        j.workflows[c.workflow] = {
+          attempt: c.attempt,
+          managerFence: c.managerFence,
+          parts: c.parts.map((p) => ({ ...p })),
+          outcome: null,
+        };
+        return { ok: true };
+      }
+      case 'workflow-end': {
+        const w = this.jobs.get(c.job)?.workflows[c.workflow];
+        if (!w) return reject('E_BAD_COMMAND', `workflow '${c.workflow}' is not known`);
+        if (w.outcome !== null) return reject('E_DUPLICATE', 'the workflow already ended');
+        w.outcome = c.outcome;
+        return { ok: true };
+      }
+      case 'cancel': {
+        const stale = this.checkFence(c.job, c.fence);
+        if (!stale.ok) return stale;
+        const j = this.jobs.get(c.job);
+        if (j) {
+          j.cancelled = true;
+          j.fence = c.fence;
+        }
+        return { ok: true };
+      }
+      case 'forget':
+        this.jobs.delete(c.job);
+        return { ok: true };
+      default:
+        return reject('E_BAD_COMMAND', 'unknown command');
+    }
+  }
+
+  /** Decodes and applies one committed entry; bad bytes are a rejection, not a throw. */
+  applyBytes(data: Uint8Array): DcApplyResult {
+    let c: unknown;
+    try {
+      c = JSON.parse(decoder.decode(data));
+    } catch (error) {
+      return reject('E_BAD_COMMAND', `undecodable command: ${(error as Error).message}`);
+    }
+    if (typeof c !== 'object' || c === null || typeof (c as { op?: unknown }).op !== 'string') {
+      return reject('E_BAD_COMMAND', 'a command must be an object with an op');
+    }
+    return this.apply(c as DcCommand);
+  }
+
+  snapshot(): Uint8Array {
+    return encoder.encode(JSON.stringify([...this.jobs]));
+  }
+
+  restore(data: Uint8Array): void {
+    this.jobs =
+      data.length === 0
+        ? new Map()
+        : new Map(JSON.parse(decoder.decode(data)) as [string, DcJobRecord][]);
+  }
+
+  /** Past `maxJobs`: drop the oldest job whose workflows all ended (else the oldest). */
+  private evict(): void {
+    if (this.jobs.size < this.maxJobs) return;
+    for (const [id, j] of this.jobs) {
+      if (Object.values(j.workflows).every((w) => w.outcome !== null)) {
+        this.jobs.delete(id);
+        return;
+      }
+    }
+    const first = this.jobs.keys().next();
+    if (!first.done) this.jobs.delete(first.value);
+  }
+}

@@ -1,0 +1,220 @@
+// Owns the wire form of what a datacenter's managers and its workers say to each other
+// (`worker.*`, `work.*`): message definitions, their schemas, and the work-protocol version and
+// capabilities a worker and a manager agree on. Values typed `unknown` (executor shares, setup
+// data, windows) are validated by the node that uses them.
+
+import { defineMessage, type MessageDef, type MessageOf } from '../../protocol/messages.js';
+import { s } from '../../protocol/schema.js';
+import { MAX_JOB_ID_CHARS, MAX_NOTES, MAX_TEXT_CHARS } from './dc-wire.js';
+
+/** The manager↔worker work protocol this build speaks. A different major is refused. */
+export const WORK_PROTOCOL = { major: 1, minor: 0 } as const;
+/** Features of the work protocol; a session uses the ones both sides list. */
+export const WORK_CAPABILITIES = ['windows.batched', 'work.cancel', 'work.hook'] as const;
+/** Windows one `work.windows` message carries. */
+export const MAX_WORK_WINDOWS = 256;
+/** Threads (cores) one dispatch may use on one worker. */
+export const MAX_WORK_THREADS = 4096;
+/** Capabilities a node may list. */
+export const MAX_WORK_CAPABILITIES = 64;
+
+const id = s.string({ minLength: 1, maxLength: MAX_JOB_ID_CHARS });
+const text = s.string({ maxLength: MAX_TEXT_CHARS });
+const version = s.object({ major: s.uint({ max: 65_535 }), minor: s.uint({ max: 65_535 }) });
+const capabilities = s.array(s.string({ minLength: 1, maxLength: 64 }), {
+  maxItems: MAX_WORK_CAPABILITIES,
+});
+const health = s.enum('healthy', 'busy', 'degraded', 'overloaded');
+const bundleRef = s.object({
+  hash: s.string({ minLength: 64, maxLength: 64 }),
+  sizeBytes: s.uint(),
+  file: s.string({ minLength: 1, maxLength: 1024 }),
+});
+const network = s.object({ requests: s.uint(), bytesSent: s.uint(), bytesReceived: s.uint() });
+const published = s.record(s.object({ value: s.unknown(), atMs: s.number() }), { maxKeys: 256 });
+
+// ─── registration and liveness (worker → manager) ────────────────────────────────────────────
+
+export const WorkerRegisterDef = defineMessage('worker.register', {
+  worker: id,
+  dc: id,
+  /** Bumped on every start of the worker process (persisted): a restart is a new incarnation. */
+  incarnation: s.uint({ min: 1 }),
+  cores: s.uint({ min: 1, max: MAX_WORK_THREADS }),
+  memoryBytes: s.uint(),
+  version,
+  capabilities,
+  /** The worker's software version (for operators). */
+  build: s.string({ maxLength: 64 }),
+});
+export const WorkerRegisteredDef = defineMessage('worker.registered', {
+  worker: id,
+  incarnation: s.uint({ min: 1 }),
+  manager: id,
+  /** Whether this manager leads the DC now (only the leader dispatches). */
+  leader: s.boolean(),
+  /** The common work-protocol version (same major, lower minor). */
+  version,
+  /** Capabilities both sides listed. */
+  capabilities,
+  heartbeatMs: s.uint({ min: 1 }),
+});
+
+export const WorkerHeartbeatDef = defineMessage('worker.heartbeat', {
+  worker: id,
+  incarnation: s.uint({ min: 1 }),
+  health,
+  freeCores: s.uint(),
+  activeWork: s.uint(),
+});
+export const WorkerHeartbeatAckDef = defineMessage('worker.heartbeat-ack', {
+  /** False when the manager does not know this worker incarnation (it should register again). */
+  known: s.boolean(),
+});
+
+// ─── work (manager → worker) ─────────────────────────────────────────────────────────────────
+
+/** One workflow part for one worker: one executor share per thread it is to use. */
+export const WorkDispatchDef = defineMessage('work.dispatch', {
+  dispatchId: id,
+  job: id,
+  workflow: id,
+  /** The manager leader's fence for this part; a worker refuses one not above the last it saw. */
+  fence: s.uint(),
+  /** The incarnation of the worker this part is for (a restarted worker refuses it). */
+  incarnation: s.uint({ min: 1 }),
+  bundle: bundleRef,
+  /** One ExecutorShare per thread, validated by the worker. */
+  shares: s.array(s.unknown(), { maxItems: MAX_WORK_THREADS }),
+  /** Index of this part's first thread among all threads of the workflow, and their count. */
+  firstThread: s.uint(),
+  threads: s.uint({ min: 1 }),
+  data: s.unknown(),
+  context: s.record(s.unknown(), { maxKeys: 1000 }),
+  baseUrl: s.optional(s.string({ maxLength: 2048 })),
+  windowMs: s.uint({ min: 10, max: 60_000 }),
+  cancelGraceMs: s.uint({ max: 3_600_000 }),
+});
+export const WorkAcceptedDef = defineMessage('work.accepted', {
+  dispatchId: id,
+  threads: s.uint({ min: 1 }),
+  duplicate: s.boolean(),
+});
+
+/** Runs one hook once on this worker. */
+export const WorkHookDef = defineMessage('work.hook', {
+  job: id,
+  workflow: id,
+  hook: s.enum('setup', 'teardown'),
+  timeoutMs: s.uint({ min: 1, max: 3_600_000 }),
+  bundle: bundleRef,
+  data: s.unknown(),
+  context: s.record(s.unknown(), { maxKeys: 1000 }),
+  baseUrl: s.optional(s.string({ maxLength: 2048 })),
+});
+export const WorkHookResultDef = defineMessage('work.hook-result', {
+  ok: s.boolean(),
+  value: s.unknown(),
+  error: s.optional(text),
+});
+
+export const WorkCancelDef = defineMessage('work.cancel', {
+  job: id,
+  /** One workflow's parts, or every part of the job on this worker. */
+  workflow: s.optional(id),
+  fence: s.uint(),
+  reason: text,
+});
+export const WorkCancelAckDef = defineMessage('work.cancel-ack', {
+  job: id,
+  /** Dispatch ids now cancelling (or already ended) on this worker. */
+  cancelling: s.array(id, { maxItems: MAX_WORK_THREADS }),
+});
+
+// ─── results (worker → manager) ───────────────────────────────────────────────────────────────
+
+/** Windows of one part, numbered per thread 1, 2, 3… without gaps; acknowledged. */
+export const WorkWindowsDef = defineMessage('work.windows', {
+  dispatchId: id,
+  job: id,
+  workflow: id,
+  incarnation: s.uint({ min: 1 }),
+  windows: s.array(s.object({ thread: s.uint(), seq: s.uint({ min: 1 }), window: s.unknown() }), {
+    maxItems: MAX_WORK_WINDOWS,
+  }),
+});
+export const WorkWindowsAckDef = defineMessage('work.windows-ack', {
+  dispatchId: id,
+  accepted: s.uint(),
+  duplicates: s.uint(),
+});
+
+/** A part ended; acknowledged, resent until then. `lastSeq[i]` is thread i's last window. */
+export const WorkDoneDef = defineMessage('work.done', {
+  dispatchId: id,
+  job: id,
+  workflow: id,
+  incarnation: s.uint({ min: 1 }),
+  outcome: s.enum('completed', 'failed', 'cancelled'),
+  failure: s.optional(text),
+  published,
+  network,
+  interrupted: s.uint(),
+  notes: s.array(text, { maxItems: MAX_NOTES }),
+  lastSeq: s.array(s.uint(), { maxItems: MAX_WORK_THREADS }),
+});
+export const WorkDoneAckDef = defineMessage('work.done-ack', { dispatchId: id });
+
+export const WORK_MESSAGES: readonly MessageDef[] = [
+  WorkerRegisterDef,
+  WorkerRegisteredDef,
+  WorkerHeartbeatDef,
+  WorkerHeartbeatAckDef,
+  WorkDispatchDef,
+  WorkAcceptedDef,
+  WorkHookDef,
+  WorkHookResultDef,
+  WorkCancelDef,
+  WorkCancelAckDef,
+  WorkWindowsDef,
+  WorkWindowsAckDef,
+  WorkDoneDef,
+  WorkDoneAckDef,
+];
+
+export type WorkerRegister = MessageOf<typeof WorkerRegisterDef>;
+export type WorkerHeartbeat = MessageOf<typeof WorkerHeartbeatDef>;
+export type WorkDispatch = MessageOf<typeof WorkDispatchDef>;
+export type WorkHook = MessageOf<typeof WorkHookDef>;
+export type WorkCancel = MessageOf<typeof WorkCancelDef>;
+export type WorkWindows = MessageOf<typeof WorkWindowsDef>;
+export type WorkDone = MessageOf<typeof WorkDoneDef>;
+
+export interface WorkVersion {
+  readonly major: number;
+  readonly minor: number;
+}
+
+/**
+ * What a manager of `local` version agrees with a worker of `remote` version listing
+ * `remoteCaps`: the common version and capabilities, or why the worker is refused.
+ */
+export function negotiateWork(
+  local: WorkVersion,
+  localCaps: readonly string[],
+  remote: WorkVersion,
+  remoteCaps: readonly string[],
+): { ok: true; version: WorkVersion; capabilities: string[] } | { ok: false; message: string } {
+  if (remote.major !== local.major) {
+    return {
+      ok: false,
+      message: `work protocol ${remote.major}.${remote.minor} is not supported: this manager speaks major version ${local.major} (${local.major}.${local.minor})`,
+    };
+  }
+  const mine = new Set(localCaps);
+  return {
+    ok: true,
+    version: { major: local.major, minor: Math.min(local.minor, remote.minor) },
+    capabilities: [...new Set(remoteCaps)].filter((c) => mine.has(c)).sort(),
+  };
+}

@@ -1,0 +1,230 @@
+// Owns a manager node on a Runtime: one protocol server shared by the DC's Raft group and the
+// job path (`dc.*` from gates, `worker.*`/`work.*` from workers), the DC state replicated in
+// Raft, and the coordinators that do the work: worker directory, dispatch, result relay,
+// cancellation and hooks. A thin shell: it wires them and starts and stops them.
+
+import { LOCAL_RAFT_CONFIG, type RaftConfig } from '../../cluster/consensus/config.js';
+import { CancelFanout } from '../../cluster/jobs/cancel-fanout.js';
+import { DcState, type DcApplyResult } from '../../cluster/jobs/dc-state.js';
+import { WindowRelay, type WindowRelayConfig } from '../../cluster/jobs/window-relay.js';
+import { WorkerRegistry, type WorkerRegistryConfig } from '../../cluster/jobs/worker-registry.js';
+import type { Handler, LocalIdentity, MessageOf, RequestContext } from '../../protocol/index.js';
+import type { NodeAddress, Runtime } from '../../runtime/types.js';
+import { RaftNode } from '../consensus/raft-node.js';
+import { ProtocolRaftTransport } from '../consensus/transport.js';
+import {
+  BundleGetDef,
+  DC_MESSAGES,
+  DcCancelDef,
+  DcCapacityDef,
+  DcDispatchDef,
+  DcHookDef,
+} from '../jobs/dc-wire.js';
+import { PeerLinks } from '../jobs/peer-links.js';
+import { BundleRelay } from './bundle-relay.js';
+import {
+  WORK_MESSAGES,
+  WorkDoneDef,
+  WorkerHeartbeatDef,
+  WorkerRegisterDef,
+  WorkWindowsDef,
+  type WorkVersion,
+} from '../jobs/work-wire.js';
+import { CancelCoordinator } from './cancel-coordinator.js';
+import type { ManagerContext } from './context.js';
+import { DispatchCoordinator } from './dispatch-coordinator.js';
+import { HookCoordinator } from './hook-coordinator.js';
+import { RaftLeadership } from './leadership.js';
+import { ResultRelay } from './result-relay.js';
+import { WorkerDirectory } from './worker-directory.js';
+
+export interface ManagerNodeOptions {
+  readonly dc: string;
+  readonly id: string;
+  /** Every manager of the DC (this one included) by node id: the DC's Raft group. */
+  readonly peers: ReadonlyMap<string, NodeAddress>;
+  /** Gates by node id (informational: each dispatch names its owner gate's address). */
+  readonly gates?: ReadonlyMap<string, NodeAddress>;
+  readonly raftConfig?: RaftConfig;
+  readonly registry?: Partial<WorkerRegistryConfig>;
+  readonly relay?: Partial<WindowRelayConfig>;
+  /** How long a share may wait for free cores before E_INSUFFICIENT_CAPACITY. */
+  readonly maxWaitMs?: number;
+  readonly workerTimeoutMs?: number;
+  readonly dispatchAttempts?: number;
+  /** Period workers are told to heartbeat at. */
+  readonly heartbeatMs?: number;
+  readonly relayTickMs?: number;
+  readonly gateTimeoutMs?: number;
+  readonly version?: WorkVersion;
+  readonly capabilities?: readonly string[];
+  readonly identity?: Partial<Pick<LocalIdentity, 'clusterId' | 'environment' | 'protocol'>>;
+  readonly onFatal?: (error: unknown) => void;
+}
+
+export class ManagerNode {
+  readonly ctx: ManagerContext;
+  readonly directory: WorkerDirectory;
+  readonly dispatch: DispatchCoordinator;
+  readonly relay: ResultRelay;
+  readonly cancel: CancelCoordinator;
+  readonly hooks: HookCoordinator;
+  /** Bundles for workers, fetched from the owner gates. */
+  readonly bundles: BundleRelay;
+  private readonly leadership: RaftLeadership;
+  private raftNode: RaftNode<DcApplyResult> | null = null;
+  private stopped = false;
+
+  private constructor(
+    readonly runtime: Runtime,
+    readonly opts: ManagerNodeOptions,
+    private readonly transport: ProtocolRaftTransport,
+    gateLinks: PeerLinks,
+  ) {
+    const now = (): number => runtime.clock.monotonicMs();
+    const registry = new WorkerRegistry(opts.registry);
+    this.leadership = new RaftLeadership(opts.peers, registry, runtime.log, now, {
+      maxWaitMs: opts.maxWaitMs ?? 30_000,
+    });
+    this.ctx = {
+      runtime,
+      log: runtime.log.child({ component: 'manager', dc: opts.dc }),
+      dc: opts.dc,
+      id: opts.id,
+      state: new DcState(),
+      raft: () => this.raftNode,
+      registry,
+      relay: new WindowRelay(opts.relay),
+      cancels: new CancelFanout(),
+      leadership: this.leadership,
+      gateLinks,
+      workerConns: new Map(),
+      parts: new Map(),
+      abandoned: new Set(),
+      workflowEnded: () => undefined,
+      now,
+    };
+    this.dispatch = new DispatchCoordinator(this.ctx, {
+      workerTimeoutMs: opts.workerTimeoutMs ?? 5_000,
+      attempts: opts.dispatchAttempts ?? 2,
+    });
+    this.relay = new ResultRelay(this.ctx, {
+      tickMs: opts.relayTickMs ?? 50,
+      gateTimeoutMs: opts.gateTimeoutMs ?? 5_000,
+    });
+    this.relay.onCoresFreed = () => this.dispatch.schedulePump();
+    this.directory = new WorkerDirectory(
+      this.ctx,
+      {
+        heartbeatMs: opts.heartbeatMs ?? 1_000,
+        sweepMs: Math.max(100, Math.floor((opts.heartbeatMs ?? 1_000) / 2)),
+        ...(opts.version ? { version: opts.version } : {}),
+        ...(opts.capabilities ? { capabilities: opts.capabilities } : {}),
+      },
+      (worker, why) => this.workerLost(worker, why),
+    );
+    this.cancel = new CancelCoordinator(this.ctx, this.dispatch);
+    this.hooks = new HookCoordinator(this.ctx);
+    this.bundles = new BundleRelay(gateLinks);
+    const serve = <M>(type: string, h: (m: M, rc: RequestContext) => unknown): void => {
+      transport.server.handle(type, ((m, rc) => h(m as M, rc)) as Handler);
+    };
+    serve(DcCapacityDef.type, (m: never) => this.dispatch.onCapacity(m));
+    serve(DcDispatchDef.type, (m: MessageOf<typeof DcDispatchDef>, rc) => {
+      this.bundles.noteOwner(m.bundle.hash, m.ownerAddress);
+      return this.dispatch.onDispatch(m, rc);
+    });
+    serve(DcCancelDef.type, (m: never, rc) => this.cancel.onCancel(m, rc));
+    serve(DcHookDef.type, (m: MessageOf<typeof DcHookDef>, rc) => {
+      this.bundles.noteOwner(m.bundle.hash, m.ownerAddress);
+      return this.hooks.onHook(m, rc);
+    });
+    serve(BundleGetDef.type, (m: { hash: string }, rc) => this.bundles.onGet(m, rc));
+    serve(WorkerRegisterDef.type, (m: never, rc) => this.directory.onRegister(m, rc));
+    serve(WorkerHeartbeatDef.type, (m: never, rc) => this.directory.onHeartbeat(m, rc));
+    serve(WorkWindowsDef.type, (m: never, rc) => this.relay.onWindows(m, rc));
+    serve(WorkDoneDef.type, (m: never, rc) => this.relay.onDone(m, rc));
+  }
+
+  /** Starts the Raft member (which listens for everything) and the coordinators. */
+  static async start(runtime: Runtime, opts: ManagerNodeOptions): Promise<ManagerNode> {
+    const identity: LocalIdentity = {
+      nodeId: opts.id,
+      role: 'manager',
+      clusterId: opts.identity?.clusterId ?? 'salvo',
+      environment: opts.identity?.environment ?? 'default',
+      datacenter: opts.dc,
+      capabilities: ['raft', 'jobs'],
+      ...(opts.identity?.protocol ? { protocol: opts.identity.protocol } : {}),
+    };
+    const transport = new ProtocolRaftTransport(runtime, opts.id, opts.peers, identity);
+    transport.registry.register(...DC_MESSAGES, ...WORK_MESSAGES);
+    const gateLinks = new PeerLinks(runtime, {
+      registry: transport.registry,
+      identity,
+      handlers: new Map(),
+    });
+    const node = new ManagerNode(runtime, opts, transport, gateLinks);
+    const state = node.ctx.state;
+    node.raftNode = await RaftNode.start<DcApplyResult>({
+      runtime,
+      members: opts.peers,
+      config: opts.raftConfig ?? LOCAL_RAFT_CONFIG,
+      transport,
+      stateMachine: {
+        apply: (e) => state.applyBytes(e.data),
+        snapshot: () => state.snapshot(),
+        restore: (data) => state.restore(data),
+      },
+      onEvent: (ev) => {
+        if (ev.type === 'soft-state') node.leadership.changed();
+      },
+      ...(opts.onFatal ? { onFatal: opts.onFatal } : {}),
+    });
+    node.leadership.attach(node.raftNode);
+    node.directory.start();
+    node.dispatch.start();
+    node.relay.start();
+    node.ctx.log.log('info', 'manager started', { id: opts.id, peers: [...opts.peers.keys()] });
+    return node;
+  }
+
+  /** The address this manager listens on (gates, workers and peers reach it there). */
+  async address(): Promise<NodeAddress> {
+    return (await this.transport.server.start()).address;
+  }
+
+  get raft(): RaftNode<DcApplyResult> | null {
+    return this.raftNode;
+  }
+
+  isLeader(): boolean {
+    return this.leadership.isLeader();
+  }
+
+  private workerLost(worker: string, why: string): void {
+    const d = this.leadership.dispatcher();
+    if (!d) return;
+    const { parts, ended } = d.workerLost(worker);
+    if (parts.length > 0) {
+      this.ctx.log.log('warn', 'manager: worker lost with running parts', {
+        worker,
+        why,
+        parts: parts.map((p) => p.dispatchId),
+      });
+    }
+    for (const e of ended) this.ctx.workflowEnded(e.job, e.workflow, e.outcome);
+    this.dispatch.schedulePump();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.directory.stop();
+    this.dispatch.stop();
+    this.relay.stop();
+    this.cancel.stop();
+    this.ctx.gateLinks.close();
+    await this.raftNode?.stop();
+  }
+}

@@ -1,0 +1,314 @@
+// Owns the upward flow of a manager: `work.windows` from workers (checked, tagged
+// `worker#incarnation/thread`, deduplicated and queued in the WindowRelay, acknowledged), the
+// batches of `dc.windows` to each job's owner gate (acknowledged, retried with backoff), and
+// `work.done` (the part's end); once every part of a workflow ended and its windows reached the
+// gate, `dc.workflow-done` goes up (retried until acknowledged) and the end is recorded in Raft.
+
+import { windowProblem } from '../../cluster/jobs/window-check.js';
+import type { MessageOf, RequestContext } from '../../protocol/index.js';
+import type { TimerHandle } from '../../runtime/types.js';
+import type { WorkDoneDef, WorkWindowsDef } from '../jobs/work-wire.js';
+import { fail, propose, roleProblem, type ManagerContext, type PartInfo } from './context.js';
+
+export interface RelayOptions {
+  readonly tickMs: number;
+  readonly gateTimeoutMs: number;
+}
+
+interface EndedWorkflow {
+  readonly job: string;
+  readonly workflow: string;
+  readonly outcome: 'completed' | 'failed' | 'cancelled';
+  sending: boolean;
+  retryAtMs: number;
+  failures: number;
+}
+
+export const MAX_ENDED_WAITING = 10_000;
+
+export class ResultRelay {
+  private timer: TimerHandle | null = null;
+  private readonly ended = new Map<string, EndedWorkflow>();
+  readonly counters = {
+    windowsIn: 0,
+    windowsInvalid: 0,
+    windowsAbandoned: 0,
+    batchesAcked: 0,
+    batchesFailed: 0,
+    workflowsReported: 0,
+    doneIn: 0,
+  };
+
+  constructor(
+    private readonly ctx: ManagerContext,
+    private readonly opts: RelayOptions,
+  ) {
+    ctx.workflowEnded = (job, workflow, outcome) => this.workflowEnded(job, workflow, outcome);
+  }
+
+  start(): void {
+    this.timer = this.ctx.runtime.timers.every(this.opts.tickMs, () => this.tick());
+  }
+
+  stop(): void {
+    this.timer?.cancel();
+    this.timer = null;
+  }
+
+  /** A known, live part of this worker, or the error to answer with. */
+  private partOf(
+    m: { dispatchId: string; job: string; workflow: string; incarnation: number },
+    rc: RequestContext,
+  ): PartInfo | { t: 'error'; code: string; message: string } {
+    const info = this.ctx.parts.get(m.dispatchId);
+    if (!info || info.job !== m.job || info.workflow !== m.workflow) {
+      return fail('E_UNKNOWN_DISPATCH', `dispatch '${m.dispatchId}' is not known to this manager`);
+    }
+    if (info.worker !== rc.session.remoteNodeId || info.incarnation !== m.incarnation) {
+      return fail(
+        'E_FORBIDDEN',
+        `dispatch '${m.dispatchId}' belongs to another worker incarnation`,
+      );
+    }
+    return info;
+  }
+
+  onWindows(m: MessageOf<typeof WorkWindowsDef>, rc: RequestContext): unknown {
+    const bad = roleProblem(rc, ['worker'], m.t);
+    if (bad) return bad;
+    const { ctx } = this;
+    if (ctx.abandoned.has(m.dispatchId)) {
+      this.counters.windowsAbandoned += m.windows.length;
+      return {
+        t: 'work.windows-ack',
+        dispatchId: m.dispatchId,
+        accepted: 0,
+        duplicates: m.windows.length,
+      };
+    }
+    const info = this.partOf(m, rc);
+    if ('t' in info) return info;
+    const d = ctx.leadership.dispatcher();
+    const part = d?.part(m.dispatchId);
+    if (part?.state === 'dispatched') d!.transition(m.dispatchId, 'running');
+    let accepted = 0;
+    let duplicates = 0;
+    for (const w of m.windows) {
+      this.counters.windowsIn++;
+      const problem = windowProblem(w.window);
+      if (problem !== null || (w.window as { workflow?: unknown }).workflow !== m.workflow) {
+        this.counters.windowsInvalid++;
+        ctx.log.log('warn', 'manager: bad window from a worker dropped', {
+          dispatchId: m.dispatchId,
+          error: problem ?? 'window of another workflow',
+        });
+        continue;
+      }
+      const r = ctx.relay.offer(m.job, {
+        source: `${info.worker}#${info.incarnation}/${info.firstThread + w.thread}`,
+        workflow: m.workflow,
+        seq: w.seq,
+        window: { ...(w.window as object), seq: w.seq },
+      });
+      if (!r.ok) return fail(r.code, r.message, { accepted, duplicates });
+      if (r.duplicate) duplicates++;
+      else accepted++;
+    }
+    this.flush(m.job);
+    return { t: 'work.windows-ack', dispatchId: m.dispatchId, accepted, duplicates };
+  }
+
+  onDone(m: MessageOf<typeof WorkDoneDef>, rc: RequestContext): unknown {
+    const bad = roleProblem(rc, ['worker'], m.t);
+    if (bad) return bad;
+    const { ctx } = this;
+    if (ctx.abandoned.has(m.dispatchId)) {
+      // A part of a dispatch given up: its cores come back now that it ended.
+      const d = ctx.leadership.dispatcher();
+      const part = d?.part(m.dispatchId);
+      if (d && part && !['completed', 'failed', 'cancelled'].includes(part.state)) {
+        d.transition(m.dispatchId, m.outcome);
+        this.onCoresFreed?.();
+      }
+      return { t: 'work.done-ack', dispatchId: m.dispatchId };
+    }
+    const info = this.partOf(m, rc);
+    if ('t' in info) {
+      // Already reported and forgotten: acknowledge so the worker stops resending.
+      return info.code === 'E_UNKNOWN_DISPATCH'
+        ? { t: 'work.done-ack', dispatchId: m.dispatchId }
+        : info;
+    }
+    this.counters.doneIn++;
+    ctx.parts.set(m.dispatchId, {
+      ...info,
+      report: {
+        ...(m.failure !== undefined ? { failure: m.failure } : {}),
+        published: m.published,
+        network: m.network,
+        interrupted: m.interrupted,
+        notes: m.notes,
+      },
+    });
+    const d = ctx.leadership.dispatcher();
+    const part = d?.part(m.dispatchId);
+    if (d && part && !['completed', 'failed', 'cancelled'].includes(part.state)) {
+      const r = d.transition(m.dispatchId, m.outcome);
+      ctx.log.log('debug', 'manager: part ended', {
+        dispatchId: m.dispatchId,
+        from: r.ok ? r.from : part.state,
+        to: m.outcome,
+      });
+      if (r.ok && r.workflowEnded) this.workflowEnded(m.job, m.workflow, r.workflowEnded);
+      this.onCoresFreed?.();
+    }
+    return { t: 'work.done-ack', dispatchId: m.dispatchId };
+  }
+
+  /** Called when a part's end gave cores back (the dispatcher may serve its queue). */
+  onCoresFreed: (() => void) | null = null;
+
+  workflowEnded(
+    job: string,
+    workflow: string,
+    outcome: 'completed' | 'failed' | 'cancelled',
+  ): void {
+    const k = JSON.stringify([job, workflow]);
+    if (this.ended.has(k)) return;
+    if (this.ended.size >= MAX_ENDED_WAITING) {
+      this.ctx.log.log(
+        'error',
+        'manager: too many workflow ends awaiting their gate; dropping the oldest',
+        {},
+      );
+      const first = this.ended.keys().next();
+      if (!first.done) this.ended.delete(first.value);
+    }
+    this.ended.set(k, { job, workflow, outcome, sending: false, retryAtMs: 0, failures: 0 });
+    this.onCoresFreed?.();
+  }
+
+  private tick(): void {
+    const now = this.ctx.now();
+    for (const job of this.ctx.relay.due(now)) this.flush(job);
+    for (const e of this.ended.values()) this.report(e, now);
+  }
+
+  /** Sends the job's next batch of windows to its owner gate, if one is ready. */
+  private flush(job: string): void {
+    const { ctx } = this;
+    const owner = ctx.state.job(job);
+    if (!owner) return;
+    const batch = ctx.relay.next(job, ctx.now());
+    if (!batch) return;
+    void ctx.gateLinks
+      .get(owner.ownerAddress)
+      .then((conn) =>
+        conn.request(
+          { t: 'dc.windows', job, dc: ctx.dc, fence: owner.fence, windows: [...batch.windows] },
+          { timeoutMs: this.opts.gateTimeoutMs },
+        ),
+      )
+      .then(
+        (reply) => {
+          if (reply.ok) {
+            this.counters.batchesAcked++;
+            ctx.relay.acked(job, batch.batchId);
+            this.flush(job);
+            return;
+          }
+          this.counters.batchesFailed++;
+          ctx.relay.failed(job, batch.batchId, ctx.now());
+          ctx.log.log('debug', 'manager: gate did not take windows', {
+            job,
+            code: reply.error.code,
+          });
+        },
+        (error: unknown) => {
+          this.counters.batchesFailed++;
+          ctx.relay.failed(job, batch.batchId, ctx.now());
+          ctx.log.log('debug', 'manager: owner gate unreachable', {
+            job,
+            error: error instanceof Error ? error.message : String(error),
+          });
+        },
+      );
+  }
+
+  /** Reports a workflow's end once its windows all reached the gate; retried until acknowledged. */
+  private report(e: EndedWorkflow, now: number): void {
+    const { ctx } = this;
+    if (e.sending || now < e.retryAtMs || ctx.relay.pending(e.job, e.workflow) > 0) return;
+    const owner = ctx.state.job(e.job);
+    const d = ctx.leadership.dispatcher();
+    if (!owner || !d) return;
+    const parts = d.partsOf(e.job, e.workflow).map((p) => {
+      const info = ctx.parts.get(p.dispatchId);
+      const r = info?.report;
+      return {
+        worker: p.worker,
+        ...(r?.failure !== undefined
+          ? { failure: r.failure }
+          : p.state === 'failed'
+            ? { failure: `worker '${p.worker}' was lost before it reported` }
+            : {}),
+        published: r?.published ?? {},
+        network: r?.network ?? { requests: 0, bytesSent: 0, bytesReceived: 0 },
+        interrupted: r?.interrupted ?? 0,
+        notes: r?.notes ?? [],
+      };
+    });
+    e.sending = true;
+    void ctx.gateLinks
+      .get(owner.ownerAddress)
+      .then((conn) =>
+        conn.request(
+          {
+            t: 'dc.workflow-done',
+            job: e.job,
+            dc: ctx.dc,
+            fence: owner.fence,
+            workflow: e.workflow,
+            outcome: e.outcome,
+            parts,
+          },
+          { timeoutMs: this.opts.gateTimeoutMs },
+        ),
+      )
+      .then(
+        async (reply) => {
+          e.sending = false;
+          if (!reply.ok) return this.retryLater(e, reply.error.message);
+          this.counters.workflowsReported++;
+          this.ended.delete(JSON.stringify([e.job, e.workflow]));
+          for (const p of d.partsOf(e.job, e.workflow)) ctx.parts.delete(p.dispatchId);
+          d.forget(e.job, e.workflow);
+          const r = await propose(ctx, {
+            op: 'workflow-end',
+            job: e.job,
+            workflow: e.workflow,
+            outcome: e.outcome,
+          });
+          if ('t' in r || !r.ok)
+            ctx.log.log('debug', 'manager: workflow end not recorded', {
+              job: e.job,
+              workflow: e.workflow,
+            });
+        },
+        (error: unknown) => {
+          e.sending = false;
+          this.retryLater(e, error instanceof Error ? error.message : String(error));
+        },
+      );
+  }
+
+  private retryLater(e: EndedWorkflow, why: string): void {
+    e.failures++;
+    e.retryAtMs = this.ctx.now() + Math.min(5_000, 100 * 2 ** Math.min(e.failures, 10));
+    this.ctx.log.log('debug', 'manager: workflow end not acknowledged; will retry', {
+      job: e.job,
+      workflow: e.workflow,
+      why,
+    });
+  }
+}

@@ -1,0 +1,154 @@
+// Owns a manager's side of worker registration and liveness: `worker.register` (identity,
+// DC, work-protocol version and capabilities negotiated; an unsupported major version is
+// refused with E_VERSION), `worker.heartbeat`, the connection each worker registered on, and a
+// periodic sweep that marks the silent unhealthy and reaps the long silent (their parts fail).
+
+import type { WorkerRegistry } from '../../cluster/jobs/worker-registry.js';
+import type { MessageOf, RequestContext } from '../../protocol/index.js';
+import type { TimerHandle } from '../../runtime/types.js';
+import {
+  negotiateWork,
+  WORK_CAPABILITIES,
+  WORK_PROTOCOL,
+  type WorkerHeartbeatDef,
+  type WorkerRegisterDef,
+  type WorkVersion,
+} from '../jobs/work-wire.js';
+import { fail, roleProblem, type ManagerContext } from './context.js';
+
+export interface WorkerDirectoryOptions {
+  readonly heartbeatMs: number;
+  readonly sweepMs: number;
+  readonly version?: WorkVersion;
+  readonly capabilities?: readonly string[];
+}
+
+export class WorkerDirectory {
+  private timer: TimerHandle | null = null;
+  readonly counters = { versionRefused: 0, identityRefused: 0 };
+
+  constructor(
+    private readonly ctx: ManagerContext,
+    private readonly opts: WorkerDirectoryOptions,
+    /** The worker lost its parts (restarted or reaped). */
+    private readonly onWorkerLost: (worker: string, why: string) => void,
+  ) {}
+
+  get registry(): WorkerRegistry {
+    return this.ctx.registry;
+  }
+
+  start(): void {
+    this.timer = this.ctx.runtime.timers.every(this.opts.sweepMs, () => this.sweep());
+  }
+
+  stop(): void {
+    this.timer?.cancel();
+    this.timer = null;
+  }
+
+  onRegister(m: MessageOf<typeof WorkerRegisterDef>, rc: RequestContext): unknown {
+    const bad = roleProblem(rc, ['worker'], m.t);
+    if (bad) return bad;
+    const { ctx } = this;
+    if (rc.session.remoteNodeId !== m.worker) {
+      this.counters.identityRefused++;
+      return fail(
+        'E_FORBIDDEN',
+        `connection of '${rc.session.remoteNodeId}' may not register '${m.worker}'`,
+      );
+    }
+    if (m.dc !== ctx.dc)
+      return fail('E_WRONG_DC', `this manager serves DC '${ctx.dc}', not '${m.dc}'`);
+    const agreed = negotiateWork(
+      this.opts.version ?? WORK_PROTOCOL,
+      this.opts.capabilities ?? WORK_CAPABILITIES,
+      m.version,
+      m.capabilities,
+    );
+    if (!agreed.ok) {
+      this.counters.versionRefused++;
+      ctx.log.log('warn', 'manager: worker refused (work protocol version)', {
+        worker: m.worker,
+        error: agreed.message,
+      });
+      return fail('E_VERSION', agreed.message, {
+        local: this.opts.version ?? WORK_PROTOCOL,
+        remote: m.version,
+      });
+    }
+    const now = ctx.now();
+    const r = ctx.registry.register(
+      {
+        id: m.worker,
+        incarnation: m.incarnation,
+        cores: m.cores,
+        memoryBytes: m.memoryBytes,
+        version: m.version,
+        capabilities: m.capabilities,
+      },
+      now,
+    );
+    if (!r.ok) return fail(r.code, r.message);
+    if (r.replaced !== null) {
+      this.onWorkerLost(m.worker, `restarted (incarnation ${r.replaced} → ${m.incarnation})`);
+    }
+    ctx.workerConns.set(m.worker, rc.peer);
+    const d = ctx.leadership.dispatcher();
+    if (d && ctx.leadership.isLeader()) {
+      const set = d.reservations.setWorker(m.worker, m.cores);
+      if (!set.ok)
+        ctx.log.log('warn', 'manager: worker cores not updated', {
+          worker: m.worker,
+          error: set.message,
+        });
+    }
+    ctx.log.log('info', 'manager: worker registered', {
+      worker: m.worker,
+      incarnation: m.incarnation,
+      cores: m.cores,
+      duplicate: r.duplicate,
+    });
+    return {
+      t: 'worker.registered',
+      worker: m.worker,
+      incarnation: m.incarnation,
+      manager: ctx.id,
+      leader: ctx.leadership.isLeader(),
+      version: agreed.version,
+      capabilities: agreed.capabilities,
+      heartbeatMs: this.opts.heartbeatMs,
+    };
+  }
+
+  onHeartbeat(m: MessageOf<typeof WorkerHeartbeatDef>, rc: RequestContext): unknown {
+    const bad = roleProblem(rc, ['worker'], m.t);
+    if (bad) return bad;
+    if (rc.session.remoteNodeId !== m.worker)
+      return fail('E_FORBIDDEN', 'a worker heartbeats only for itself');
+    const r = this.ctx.registry.heartbeat(
+      m.worker,
+      m.incarnation,
+      m.health,
+      m.freeCores,
+      this.ctx.now(),
+    );
+    if (r.known) this.ctx.workerConns.set(m.worker, rc.peer);
+    return { t: 'worker.heartbeat-ack', known: r.known };
+  }
+
+  /** Marks the silent unhealthy; reaps the long silent (their parts fail, their cores go). */
+  sweep(): void {
+    const { unhealthy, reaped } = this.ctx.registry.expire(this.ctx.now());
+    for (const id of unhealthy)
+      this.ctx.log.log('warn', 'manager: worker silent; not offered for dispatch', { worker: id });
+    for (const w of reaped) {
+      this.ctx.workerConns.delete(w.id);
+      this.ctx.log.log('warn', 'manager: worker reaped', {
+        worker: w.id,
+        incarnation: w.incarnation,
+      });
+      this.onWorkerLost(w.id, 'reaped after going silent');
+    }
+  }
+}

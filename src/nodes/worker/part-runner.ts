@@ -1,0 +1,198 @@
+// Owns one dispatched part on a worker after it was accepted: runs it through the executor,
+// numbers its windows per thread, sends them to the manager that dispatched it in acknowledged
+// batches (resent until acknowledged), and once the part ended and every window was
+// acknowledged sends `work.done` until that is acknowledged too. Bounded: at most
+// MAX_OUTBOX_WINDOWS unacknowledged windows (older ones beyond that are dropped and counted).
+
+import { PartTally } from './part-tally.js';
+import type { RpcConnection } from '../../protocol/index.js';
+import type { Runtime, TimerHandle } from '../../runtime/types.js';
+import type { StatsWindow } from '../../stats/types.js';
+import type { WorkSlots } from '../../cluster/jobs/work-slots.js';
+import { MAX_WORK_WINDOWS } from '../jobs/work-wire.js';
+import type { RunningWork, WorkExecutor, WorkReport, WorkSpec } from './executor.js';
+
+export const MAX_OUTBOX_WINDOWS = 10_000;
+export const DEFAULT_RESEND_MS = 500;
+export const REQUEST_TIMEOUT_MS = 5_000;
+
+export interface PartRunnerDeps {
+  readonly runtime: Runtime;
+  readonly slots: WorkSlots;
+  readonly executor: WorkExecutor;
+  readonly incarnation: number;
+  readonly worker: string;
+  /** The connection to the manager that dispatched the part (dialled again if it dropped). */
+  readonly manager: () => Promise<RpcConnection>;
+  readonly resendMs: number;
+  readonly onEnded: (dispatchId: string) => void;
+  readonly counters: {
+    windowsSent: number;
+    windowsAcked: number;
+    windowsDropped: number;
+    doneSent: number;
+  };
+}
+
+interface Queued {
+  readonly thread: number;
+  readonly seq: number;
+  readonly window: StatsWindow;
+}
+
+export class PartRunner {
+  private readonly outbox: Queued[] = [];
+  private sending = false;
+  private report: WorkReport | null = null;
+  /** What this worker counted itself, logged at the part's end. */
+  private readonly tally = new PartTally();
+  private doneAcked = false;
+  private retry: TimerHandle | null = null;
+  private readonly running: RunningWork;
+  private stopped = false;
+
+  constructor(
+    private readonly spec: WorkSpec,
+    private readonly deps: PartRunnerDeps,
+  ) {
+    deps.slots.started(spec.dispatchId);
+    const startedMs = deps.runtime.clock.monotonicMs();
+    const facts = {
+      job: spec.job,
+      workflow: spec.workflow,
+      dispatchId: spec.dispatchId,
+      worker: deps.worker,
+      cores: spec.shares.length,
+      vus: spec.shares.reduce((n, s) => n + ('vus' in s.config ? s.config.vus : 0), 0),
+    };
+    deps.runtime.log.log('info', 'worker: part started', facts);
+    this.running = deps.executor.run(spec, (thread, window) => this.onWindow(thread, window));
+    void this.running.done.then((r) => {
+      deps.slots.finish(spec.dispatchId, r.outcome);
+      const outcome = deps.slots.part(spec.dispatchId)?.outcome ?? r.outcome;
+      deps.runtime.log.log(outcome === 'failed' ? 'warn' : 'info', `worker: part ${outcome}`, {
+        ...facts,
+        elapsedMs: deps.runtime.clock.monotonicMs() - startedMs,
+        networkRequests: r.network.requests,
+        tally: this.tally.toJSON(),
+        ...(r.failure !== undefined ? { error: r.failure } : {}),
+      });
+      this.report = r;
+      this.flush();
+    });
+  }
+
+  get dispatchId(): string {
+    return this.spec.dispatchId;
+  }
+
+  cancel(reason: string): void {
+    this.running.cancel(reason);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.retry?.cancel();
+    this.running.cancel('worker stopping');
+  }
+
+  private onWindow(thread: number, window: StatsWindow): void {
+    const seq = this.deps.slots.nextSeq(this.spec.dispatchId, thread);
+    if (seq === null) return;
+    this.tally.add(window);
+    if (this.outbox.length >= MAX_OUTBOX_WINDOWS) {
+      this.outbox.shift();
+      this.deps.counters.windowsDropped++;
+    }
+    this.outbox.push({ thread, seq, window: { ...window, seq } });
+    this.flush();
+  }
+
+  private later(): void {
+    if (this.retry !== null || this.stopped) return;
+    this.retry = this.deps.runtime.timers.after(this.deps.resendMs, () => {
+      this.retry = null;
+      this.flush();
+    });
+  }
+
+  /** Sends the next batch, or the end once every window was acknowledged. One request at a time. */
+  private flush(): void {
+    if (this.sending || this.stopped || this.doneAcked) return;
+    if (this.outbox.length > 0) {
+      const batch = this.outbox.slice(0, MAX_WORK_WINDOWS);
+      this.sending = true;
+      this.deps.counters.windowsSent += batch.length;
+      void this.send({
+        t: 'work.windows',
+        dispatchId: this.spec.dispatchId,
+        job: this.spec.job,
+        workflow: this.spec.workflow,
+        incarnation: this.deps.incarnation,
+        windows: batch.map((b) => ({ thread: b.thread, seq: b.seq, window: b.window })),
+      }).then((ok) => {
+        this.sending = false;
+        if (ok) {
+          // The batch was the head of the outbox; only a drop could have shifted it.
+          const sent = new Set(batch);
+          let i = 0;
+          while (i < this.outbox.length && sent.has(this.outbox[i]!)) i++;
+          this.outbox.splice(0, i);
+          this.deps.counters.windowsAcked += batch.length;
+          this.flush();
+        } else this.later();
+      });
+      return;
+    }
+    const r = this.report;
+    if (r === null) return;
+    const part = this.deps.slots.part(this.spec.dispatchId);
+    this.sending = true;
+    this.deps.counters.doneSent++;
+    void this.send({
+      t: 'work.done',
+      dispatchId: this.spec.dispatchId,
+      job: this.spec.job,
+      workflow: this.spec.workflow,
+      incarnation: this.deps.incarnation,
+      outcome: part?.outcome ?? r.outcome,
+      ...(r.failure !== undefined ? { failure: r.failure.slice(0, 4096) } : {}),
+      published: r.published,
+      network: r.network,
+      interrupted: r.interrupted,
+      notes: r.notes.slice(0, 50).map((n) => n.slice(0, 4096)),
+      lastSeq: part ? [...part.seqs] : [],
+    }).then((ok) => {
+      this.sending = false;
+      if (ok) {
+        this.doneAcked = true;
+        this.deps.slots.forget(this.spec.dispatchId);
+        this.deps.onEnded(this.spec.dispatchId);
+      } else this.later();
+    });
+  }
+
+  private send(message: { t: string } & Record<string, unknown>): Promise<boolean> {
+    return this.deps.manager().then(
+      (conn) =>
+        conn.request(message, { timeoutMs: REQUEST_TIMEOUT_MS }).then((reply) => {
+          if (!reply.ok) {
+            this.deps.runtime.log.log('debug', 'worker: manager did not take a message', {
+              type: message.t,
+              dispatchId: this.spec.dispatchId,
+              code: reply.error.code,
+              error: reply.error.message,
+            });
+          }
+          return reply.ok;
+        }),
+      (error: unknown) => {
+        this.deps.runtime.log.log('debug', 'worker: dispatching manager unreachable', {
+          dispatchId: this.spec.dispatchId,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        return false;
+      },
+    );
+  }
+}

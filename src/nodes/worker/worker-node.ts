@@ -1,0 +1,271 @@
+// Owns a worker node on a Runtime: its incarnation (persisted, bumped on every start), its
+// sessions with the DC's managers (registration, heartbeats), and the handlers of the work a
+// leader sends it: `work.dispatch` (checked, cores and fence through WorkSlots, run by a
+// PartRunner), `work.cancel` (cancel → ack → drain → finalized), `work.hook`. A composition of
+// the pieces above; decisions live in WorkSlots.
+
+import { WorkSlots } from '../../cluster/jobs/work-slots.js';
+import type { ExecutorShare } from '../../engine/plan.js';
+import {
+  CORE_MESSAGES,
+  MessageRegistry,
+  type ErrorMessage,
+  type Handler,
+  type HandlerTable,
+  type LocalIdentity,
+  type MessageOf,
+} from '../../protocol/index.js';
+import type { NodeAddress, Runtime } from '../../runtime/types.js';
+import { shareProblem } from '../jobs/executor-share.js';
+import { PeerLinks } from '../jobs/peer-links.js';
+import {
+  WORK_MESSAGES,
+  WorkCancelDef,
+  WorkDispatchDef,
+  WorkHookDef,
+  type WorkVersion,
+} from '../jobs/work-wire.js';
+import type { WorkExecutor } from './executor.js';
+import { DEFAULT_HEARTBEAT_MS, ManagerSessions } from './manager-sessions.js';
+import { DEFAULT_RESEND_MS, PartRunner } from './part-runner.js';
+
+export const INCARNATION_FILE = 'worker.incarnation';
+
+export interface WorkerNodeOptions {
+  readonly dc: string;
+  readonly id: string;
+  /** The DC's managers by node id. */
+  readonly managers: ReadonlyMap<string, NodeAddress>;
+  readonly cores: number;
+  readonly executor: WorkExecutor;
+  readonly memoryBytes?: number;
+  readonly heartbeatMs?: number;
+  readonly resendMs?: number;
+  /** Overrides for tests: the work-protocol version and capabilities this worker claims. */
+  readonly version?: WorkVersion;
+  readonly capabilities?: readonly string[];
+  readonly identity?: Partial<Pick<LocalIdentity, 'clusterId' | 'environment' | 'protocol'>>;
+  readonly build?: string;
+}
+
+function fail(code: string, message: string): ErrorMessage {
+  return { t: 'error', code, message };
+}
+
+export class WorkerNode {
+  readonly slots: WorkSlots;
+  readonly sessions: ManagerSessions;
+  readonly counters = {
+    dispatches: 0,
+    refused: 0,
+    cancels: 0,
+    hooks: 0,
+    windowsSent: 0,
+    windowsAcked: 0,
+    windowsDropped: 0,
+    doneSent: 0,
+  };
+  private readonly runners = new Map<string, PartRunner>();
+  private readonly links: PeerLinks;
+  private stopped = false;
+
+  private constructor(
+    private readonly runtime: Runtime,
+    private readonly opts: WorkerNodeOptions,
+    readonly incarnation: number,
+  ) {
+    this.slots = new WorkSlots({ cores: opts.cores });
+    const registry = new MessageRegistry(CORE_MESSAGES).register(...WORK_MESSAGES);
+    const handlers: HandlerTable = new Map();
+    const on = <M>(type: string, h: (m: M, from: string) => unknown): void => {
+      handlers.set(type, ((m, ctx) => h(m as M, ctx.session.remoteNodeId)) as Handler);
+    };
+    on<MessageOf<typeof WorkDispatchDef>>(WorkDispatchDef.type, (m, from) =>
+      this.onDispatch(m, from),
+    );
+    on<MessageOf<typeof WorkCancelDef>>(WorkCancelDef.type, (m) => this.onCancel(m));
+    on<MessageOf<typeof WorkHookDef>>(WorkHookDef.type, (m) => this.onHook(m));
+    const defaults = ManagerSessions.defaults();
+    this.links = new PeerLinks(runtime, {
+      registry,
+      handlers,
+      identity: {
+        nodeId: opts.id,
+        role: 'worker',
+        clusterId: opts.identity?.clusterId ?? 'salvo',
+        environment: opts.identity?.environment ?? 'default',
+        datacenter: opts.dc,
+        capabilities: ['jobs'],
+        ...(opts.identity?.protocol ? { protocol: opts.identity.protocol } : {}),
+      },
+    });
+    this.sessions = new ManagerSessions(runtime, this.links, opts.managers, {
+      worker: opts.id,
+      dc: opts.dc,
+      incarnation,
+      cores: opts.cores,
+      memoryBytes: opts.memoryBytes ?? 0,
+      heartbeatMs: opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+      version: opts.version ?? defaults.version,
+      capabilities: opts.capabilities ?? defaults.capabilities,
+      build: opts.build ?? 'salvo',
+      status: () => ({
+        health: this.slots.health,
+        freeCores: this.slots.freeCores,
+        activeWork: this.slots.activeCount,
+      }),
+    });
+  }
+
+  /** Bumps and persists the incarnation, then starts registering with the managers. */
+  static async start(runtime: Runtime, opts: WorkerNodeOptions): Promise<WorkerNode> {
+    const raw = await runtime.storage.readFile(INCARNATION_FILE);
+    const previous = raw === null ? 0 : Number(new TextDecoder().decode(raw));
+    const incarnation = (Number.isSafeInteger(previous) && previous > 0 ? previous : 0) + 1;
+    await runtime.storage.writeAtomic(
+      INCARNATION_FILE,
+      new TextEncoder().encode(String(incarnation)),
+    );
+    const node = new WorkerNode(runtime, opts, incarnation);
+    node.sessions.start();
+    runtime.log.log('info', 'worker started', {
+      worker: opts.id,
+      dc: opts.dc,
+      incarnation,
+      cores: opts.cores,
+    });
+    return node;
+  }
+
+  get activeParts(): number {
+    return this.runners.size;
+  }
+
+  private onDispatch(m: MessageOf<typeof WorkDispatchDef>, from: string): unknown {
+    this.counters.dispatches++;
+    if (this.stopped) return this.refuse('E_DRAINING', 'this worker is stopping');
+    if (m.incarnation !== this.incarnation) {
+      return this.refuse(
+        'E_STALE_INCARNATION',
+        `dispatch for incarnation ${m.incarnation}; this worker is incarnation ${this.incarnation}`,
+      );
+    }
+    if (m.shares.length === 0)
+      return this.refuse('E_INVALID', 'a dispatch needs at least one share');
+    for (const share of m.shares) {
+      const problem = shareProblem(share);
+      if (problem) return this.refuse('E_INVALID', `bad executor share: ${problem}`);
+    }
+    const address = this.sessions.address(from);
+    if (address === undefined)
+      return this.refuse('E_UNKNOWN_MANAGER', `'${from}' is not a manager of this worker`);
+    const r = this.slots.accept({
+      dispatchId: m.dispatchId,
+      job: m.job,
+      workflow: m.workflow,
+      fence: m.fence,
+      threads: m.shares.length,
+    });
+    if (!r.ok) return this.refuse(r.code, r.message);
+    this.runtime.log.log('info', 'worker: part received', {
+      job: m.job,
+      workflow: m.workflow,
+      dispatchId: m.dispatchId,
+      worker: this.opts.id,
+      fence: m.fence,
+      cores: m.shares.length,
+      duplicate: r.duplicate,
+    });
+    if (!r.duplicate) {
+      const runner = new PartRunner(
+        {
+          job: m.job,
+          workflow: m.workflow,
+          dispatchId: m.dispatchId,
+          bundle: m.bundle,
+          shares: m.shares as ExecutorShare[],
+          firstThread: m.firstThread,
+          threads: m.threads,
+          data: m.data,
+          context: m.context,
+          baseUrl: m.baseUrl,
+          windowMs: m.windowMs,
+          cancelGraceMs: m.cancelGraceMs,
+          cores: r.part.cores,
+        },
+        {
+          runtime: this.runtime,
+          slots: this.slots,
+          executor: this.opts.executor,
+          incarnation: this.incarnation,
+          worker: this.opts.id,
+          manager: () => this.links.get(address, from),
+          resendMs: this.opts.resendMs ?? DEFAULT_RESEND_MS,
+          counters: this.counters,
+          onEnded: (id) => this.runners.delete(id),
+        },
+      );
+      this.runners.set(m.dispatchId, runner);
+    }
+    return {
+      t: 'work.accepted',
+      dispatchId: m.dispatchId,
+      threads: m.shares.length,
+      duplicate: r.duplicate,
+    };
+  }
+
+  private refuse(code: string, message: string): ErrorMessage {
+    this.counters.refused++;
+    this.runtime.log.log('info', 'worker: dispatch refused', { code, message });
+    return fail(code, message);
+  }
+
+  private onCancel(m: MessageOf<typeof WorkCancelDef>): unknown {
+    this.counters.cancels++;
+    const ids = this.slots.cancel(m.job, m.workflow);
+    for (const id of ids) this.runners.get(id)?.cancel(m.reason);
+    return { t: 'work.cancel-ack', job: m.job, cancelling: ids };
+  }
+
+  private async onHook(m: MessageOf<typeof WorkHookDef>): Promise<unknown> {
+    this.counters.hooks++;
+    const call = this.opts.executor.runHook({
+      job: m.job,
+      workflow: m.workflow,
+      hook: m.hook,
+      timeoutMs: m.timeoutMs,
+      bundle: m.bundle,
+      data: m.data,
+      context: m.context,
+      baseUrl: m.baseUrl,
+    });
+    const timer = this.runtime.timers.after(m.timeoutMs, () =>
+      call.stop(`it did not finish within ${m.timeoutMs} ms`),
+    );
+    try {
+      const value = await call.result;
+      return { t: 'work.hook-result', ok: true, value };
+    } catch (error) {
+      return {
+        t: 'work.hook-result',
+        ok: false,
+        value: null,
+        error: (error instanceof Error ? error.message : String(error)).slice(0, 4096),
+      };
+    } finally {
+      timer.cancel();
+    }
+  }
+
+  /** Stops heartbeats, cancels running parts and closes links. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.slots.drain();
+    this.sessions.stop();
+    for (const r of this.runners.values()) r.stop();
+    this.links.close();
+    await this.opts.executor.close();
+  }
+}

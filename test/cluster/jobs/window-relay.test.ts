@@ -1,0 +1,84 @@
+// Unit tests of the manager's window relay: deduplication, batching, acknowledgement, retry
+// with backoff, bounds.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { WindowRelay } from '../../../src/cluster/jobs/window-relay.js';
+
+const w = (seq: number, source = 'w1#1/0', workflow = 'wf') => ({
+  source,
+  workflow,
+  seq,
+  window: { seq },
+});
+
+test('a window resent by its worker is counted once; batches go one at a time per job and leave on acknowledgement', () => {
+  const r = new WindowRelay({ maxBatch: 2 });
+  assert.deepEqual(r.offer('j', w(1)), { ok: true, duplicate: false });
+  assert.deepEqual(r.offer('j', w(1)), { ok: true, duplicate: true });
+  r.offer('j', w(2));
+  r.offer('j', w(3));
+  r.offer('j', w(1, 'w2#1/0'));
+  assert.equal(r.counters.duplicates, 1);
+  const b1 = r.next('j', 0)!;
+  assert.deepEqual(
+    b1.windows.map((x) => x.seq),
+    [1, 2],
+  );
+  assert.equal(r.next('j', 0), null, 'one batch in flight per job');
+  assert.equal(r.acked('j', b1.batchId), true);
+  assert.equal(r.pending('j'), 2);
+  const b2 = r.next('j', 0)!;
+  assert.deepEqual(
+    b2.windows.map((x) => [x.source, x.seq]),
+    [
+      ['w1#1/0', 3],
+      ['w2#1/0', 1],
+    ],
+  );
+  r.acked('j', b2.batchId);
+  assert.equal(r.pending('j'), 0);
+  assert.deepEqual(
+    r.offer('j', w(2)),
+    { ok: true, duplicate: true },
+    'still a duplicate after it left',
+  );
+});
+
+test('MW-9.2.1 an unacknowledged batch stays queued and is resent after a growing backoff', () => {
+  const r = new WindowRelay({ retryBaseMs: 100, retryMaxMs: 250 });
+  r.offer('j', w(1));
+  const b = r.next('j', 0)!;
+  assert.equal(r.failed('j', b.batchId, 1_000), 100);
+  assert.equal(r.next('j', 1_050), null);
+  assert.deepEqual(r.due(1_050), []);
+  assert.deepEqual(r.due(1_100), ['j']);
+  const again = r.next('j', 1_100)!;
+  assert.deepEqual(
+    again.windows.map((x) => x.seq),
+    [1],
+  );
+  assert.equal(r.failed('j', again.batchId, 1_100), 200);
+  const third = r.next('j', 1_300)!;
+  assert.equal(r.failed('j', third.batchId, 1_300), 250, 'capped');
+  assert.equal(r.counters.retries, 2);
+  assert.equal(r.pending('j', 'wf'), 1);
+  assert.equal(r.pending('j', 'other'), 0);
+});
+
+test('bounds: queue per job, jobs, windows too far ahead; bad seqs are refused as values', () => {
+  const r = new WindowRelay({ maxQueuedPerJob: 2, maxJobs: 1, maxAheadPerSource: 10 });
+  r.offer('j', w(1));
+  r.offer('j', w(2));
+  const full = r.offer('j', w(3));
+  assert.equal(!full.ok && full.code, 'E_QUEUE_FULL');
+  const jobs = r.offer('k', w(1));
+  assert.equal(!jobs.ok && jobs.code, 'E_TOO_MANY_JOBS');
+  const r2 = new WindowRelay({ maxAheadPerSource: 10 });
+  const ahead = r2.offer('j', w(12));
+  assert.equal(!ahead.ok && ahead.code, 'E_WINDOW_BOUND');
+  const bad = r2.offer('j', w(0));
+  assert.equal(!bad.ok && bad.code, 'E_INVALID');
+  r2.dropJob('j');
+  assert.equal(r2.jobCount, 0);
+});

@@ -1,0 +1,101 @@
+// Sim tests of dc.hook: a workflow's setup or teardown runs once on one worker of the DC.
+
+import assert from 'node:assert/strict';
+import { seedsFrom, simTest } from '../../support/sim.js';
+import { BUNDLE, DcCluster, errorCode } from './support/dc-cluster.js';
+
+const hookMsg = (hook: 'setup' | 'teardown', over: Record<string, unknown> = {}) => ({
+  t: 'dc.hook',
+  job: 'job-1',
+  fence: 1,
+  workflow: 'wf',
+  hook,
+  timeoutMs: 1_000,
+  bundle: BUNDLE,
+  data: { n: 1 },
+  context: {},
+  ...over,
+});
+
+simTest(
+  'a hook runs once on one healthy worker and its value comes back naming the worker',
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    const c = new DcCluster(sim, {
+      workers: [
+        { id: 'w1', cores: 1, synthetic: { hookValue: (s) => ({ got: s.data, hook: s.hook }) } },
+        { id: 'w2', cores: 4, synthetic: { hookValue: (s) => ({ got: s.data, hook: s.hook }) } },
+      ],
+    });
+    const leader = await c.ready();
+    const r = await c.call(leader, hookMsg('setup'));
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.equal(r.message.ok, true);
+    assert.deepEqual(r.message.value, { got: { n: 1 }, hook: 'setup' });
+    assert.equal(r.message.worker, 'w2', 'the worker with the most free cores');
+    assert.equal(
+      [...c.executors.values()].reduce((n, e) => n + e.counters.hooks, 0),
+      1,
+      'ran once',
+    );
+  },
+);
+
+const throwing = (): unknown => {
+  throw new Error('db down');
+};
+
+simTest(
+  'a hook that outlives its timeout comes back as a failure saying so',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const c = new DcCluster(sim, {
+      workers: [{ id: 'w1', cores: 1, synthetic: { hookMs: 5_000 } }],
+    });
+    const leader = await c.ready(['w1']);
+    const slow = await c.call(leader, hookMsg('teardown'));
+    assert.ok(slow.ok);
+    assert.equal(slow.message.ok, false);
+    assert.match(String(slow.message.error), /did not finish within 1000 ms/);
+    assert.equal(slow.message.worker, 'w1');
+  },
+);
+
+simTest(
+  'a hook that throws comes back as a failure with its message',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const c = new DcCluster(sim, {
+      workers: [{ id: 'w1', cores: 1, synthetic: { hookValue: throwing } }],
+    });
+    const leader = await c.ready(['w1']);
+    const r = await c.call(leader, hookMsg('setup'));
+    assert.ok(r.ok);
+    assert.equal(r.message.ok, false);
+    assert.match(String(r.message.error), /db down/);
+  },
+);
+
+simTest(
+  "a hook with an older fence than the job's is refused E_STALE_FENCE",
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const c = new DcCluster(sim, { workers: [{ id: 'w1', cores: 2 }] });
+    const leader = await c.ready(['w1']);
+    assert.ok((await c.call(leader, c.dispatchMsg('job-1', 'wf', 1, { fence: 4 }))).ok);
+    assert.equal(
+      errorCode(await c.call(leader, hookMsg('teardown', { fence: 3 }))),
+      'E_STALE_FENCE',
+    );
+  },
+);
+
+simTest(
+  'a hook in a DC without workers answers E_NO_WORKERS',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const c = new DcCluster(sim, { workers: [] });
+    const leader = await c.ready([]);
+    assert.equal(errorCode(await c.call(leader, hookMsg('setup'))), 'E_NO_WORKERS');
+  },
+);
