@@ -270,3 +270,40 @@ simTest(
     assert.equal(breakdown.a?.requests, 20);
   },
 );
+
+simTest(
+  'a long watch: a watcher that pings (as salvo watch does) gets snapshots for minutes; one that never sends is dropped at the idle timeout',
+  { seeds: seedsFrom(1) },
+  async (sim) => {
+    const cluster = new GateCluster(sim, {
+      managers: [{ id: 'a-m1', dc: 'a', leader: true, mode: 'hold' }],
+    });
+    const quiet = new SimClient(sim, cluster, 'quiet');
+    const pinging = new SimClient(sim, cluster, 'pinging');
+    await cluster.waitForLeader();
+    const accepted = await pinging.ask('g1', submission({ dcs: ['a'], durationMs: 600_000 }));
+    assert.ok(accepted.ok);
+    const job = accepted.message.job as string;
+    assert.ok((await pinging.ask('g1', { t: 'job.watch', job })).ok);
+    const other = await quiet.ask('g1', submission({ dcs: ['a'], durationMs: 600_000 }));
+    assert.ok(other.ok);
+    const quietJob = other.message.job as string;
+    assert.ok((await quiet.ask('g1', { t: 'job.watch', job: quietJob })).ok);
+    for (let t = 0; t < 200; t += 15) {
+      pinging.ping('g1');
+      await sim.run(15_000);
+    }
+    const last = (c: SimClient, j: string): number =>
+      (snapshotsOf(c, j).at(-1)?.elapsedMs as number | undefined) ?? 0;
+    assert.ok(
+      last(pinging, job) > 190_000,
+      `pinging watcher's last snapshot at ${last(pinging, job)} ms`,
+    );
+    assert.ok(
+      last(quiet, quietJob) < 130_000,
+      `quiet watcher's last snapshot at ${last(quiet, quietJob)} ms`,
+    );
+    assert.equal(cluster.gate('g1').ownedJobs.get(quietJob)?.watcherCount, 0);
+    assert.equal(cluster.gate('g1').ownedJobs.get(job)?.watcherCount, 1);
+  },
+);

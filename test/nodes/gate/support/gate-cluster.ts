@@ -410,6 +410,15 @@ export class SimClient {
     return this.links.request(address, m, timeoutMs);
   }
 
+  /** Sends a `ping` notification to gate `gate` on the client's connection (a keepalive). */
+  ping(gate: string): void {
+    const address = this.cluster.gateAddresses.get(gate);
+    if (this.links === null || address === undefined) throw new Error('client not booted');
+    void this.links.connection(address).then((c) => {
+      if (!(c instanceof Error)) c.notify({ t: 'ping' });
+    });
+  }
+
   get runtime(): Runtime | null {
     return this.rt;
   }
