@@ -22,6 +22,8 @@ import type { NodeAddress, Runtime } from '../../runtime/types.js';
 import type { StatsWindow } from '../../stats/types.js';
 import type { DcWindows, DcWorkflowDone } from '../jobs/dc-wire.js';
 import type { DcLink } from './dc-link.js';
+import { background } from './background.js';
+import { recordHandled } from '../../handled-errors.js';
 
 export type PartOutcome = 'completed' | 'failed' | 'cancelled' | 'timed-out';
 
@@ -129,7 +131,11 @@ export class ClusterPlacement implements Placement {
       if (share === null || share === undefined) return;
       const part: PartState = { dc: link.dc, state: 'dispatching', lastHeardMs: now, result: null };
       wf.parts.set(link.dc, part);
-      void this.dispatch(wf, link, part, share);
+      background(
+        this.o.runtime.log,
+        `dispatch of ${call.workflow} to ${link.dc}`,
+        this.dispatch(wf, link, part, share),
+      );
     });
     this.settleIfDone(wf);
     return {
@@ -182,7 +188,13 @@ export class ClusterPlacement implements Placement {
       this.o.onDcAccepted(part.dc);
     }
     // A cancel that came while the dispatch was on its way reaches this DC now.
-    if (wf.cancelled !== null) void this.sendCancel(link, wf.cancelled, c.workflow);
+    if (wf.cancelled !== null) {
+      background(
+        this.o.runtime.log,
+        `cancel on ${link.dc}`,
+        this.sendCancel(link, wf.cancelled, c.workflow),
+      );
+    }
   }
 
   /** Windows from a DC's manager; returns how many were handed to a running workflow. */
@@ -260,7 +272,13 @@ export class ClusterPlacement implements Placement {
     wf.cancelled = reason;
     for (const link of this.o.dcs) {
       const part = wf.parts.get(link.dc);
-      if (part?.state === 'running') void this.sendCancel(link, reason, wf.call.workflow);
+      if (part?.state === 'running') {
+        background(
+          this.o.runtime.log,
+          `cancel on ${link.dc}`,
+          this.sendCancel(link, reason, wf.call.workflow),
+        );
+      }
     }
   }
 
@@ -331,8 +349,9 @@ export class ClusterPlacement implements Placement {
     const stopped = new Promise<never>((_, reject) => {
       stop = (reason) => reject(new HookError('E_HOOK_FAILED', `${call.hook} stopped: ${reason}`));
     });
-    // A stop before the answer ends the wait; the answer, if it comes, is not used.
-    stopped.catch(() => undefined);
+    // A stop before the answer ends the wait (the race's caller sees it); the stop promise
+    // itself is observed here so it never counts as unhandled when the answer came first.
+    stopped.catch((error: unknown) => recordHandled('gate: a hook was stopped', error));
     const result = Promise.race([this.hookOnDcs(call), stopped]);
     return { result, stop: (reason) => stop(reason) };
   }

@@ -31,7 +31,8 @@ export function addr(dc: string, id: string): NodeAddress {
   return { host: `${dc}/${id}`, port: PORT };
 }
 
-export type ManagerMode = 'complete' | 'fail' | 'hang' | 'no-workers';
+/** complete/fail: windows then workflow-done; hang: nothing; hold: windows, then nothing. */
+export type ManagerMode = 'complete' | 'fail' | 'hang' | 'hold' | 'no-workers';
 
 export interface FakeManagerSpec {
   readonly id: string;
@@ -45,6 +46,10 @@ export interface FakeManagerSpec {
   /** Windows each accepted dispatch sends before its workflow-done. */
   readonly windows?: number;
   readonly runMs?: number;
+  /** Send every windows batch twice, and every workflow-done twice (a manager that retries). */
+  readonly repeat?: boolean;
+  /** Send a batch's windows highest seq first. */
+  readonly reverse?: boolean;
 }
 
 /** One window of `requests` requests (all ok) of 1 ms latency. */
@@ -192,21 +197,40 @@ export class FakeManager {
           seq: i + 1,
           window: statsWindow(d.workflow, i + 1, 10),
         }));
-        await this.send(d.ownerAddress, {
-          t: 'dc.windows',
-          job: d.job,
-          dc: s.dc,
-          fence: d.fence,
-          windows,
-        });
-        if (r.ended) return;
+        if (s.reverse === true) windows.reverse();
+        const batch = { t: 'dc.windows', job: d.job, dc: s.dc, fence: d.fence, windows };
+        await this.send(d.ownerAddress, batch);
+        if (s.repeat === true) await this.send(d.ownerAddress, batch);
+        if (r.ended || s.mode === 'hold') return;
         r.ended = true;
         await this.sendDone(d, s.mode === 'fail' ? 'failed' : 'completed');
       })();
     });
   }
 
+  /** Ends a held or hanging workflow now (as the DC would once its workers finish). */
+  finish(job: string, workflow: string, outcome: 'completed' | 'failed' | 'cancelled'): void {
+    const r = this.running.get(`${job}/${workflow}`);
+    if (r === undefined || r.ended) return;
+    r.ended = true;
+    void this.sendDone(r.dispatch, outcome);
+  }
+
+  /** Sends any message to a gate as this manager (for tests of odd traffic). */
+  sendRaw(to: NodeAddress, m: Record<string, unknown> & { t: string }): Promise<RpcReply> {
+    if (this.links === null) throw new Error('manager not booted');
+    return this.links.request(to, m, 2_000);
+  }
+
   private async sendDone(
+    d: DcDispatch,
+    outcome: 'completed' | 'failed' | 'cancelled',
+  ): Promise<void> {
+    const times = this.spec.repeat === true ? 2 : 1;
+    for (let i = 0; i < times; i++) await this.sendDoneOnce(d, outcome);
+  }
+
+  private async sendDoneOnce(
     d: DcDispatch,
     outcome: 'completed' | 'failed' | 'cancelled',
   ): Promise<void> {
@@ -384,6 +408,15 @@ export class SimClient {
     const address = this.cluster.gateAddresses.get(gate);
     if (this.links === null || address === undefined) throw new Error('client not booted');
     return this.links.request(address, m, timeoutMs);
+  }
+
+  /** Sends a `ping` notification to gate `gate` on the client's connection (a keepalive). */
+  ping(gate: string): void {
+    const address = this.cluster.gateAddresses.get(gate);
+    if (this.links === null || address === undefined) throw new Error('client not booted');
+    void this.links.connection(address).then((c) => {
+      if (!(c instanceof Error)) c.notify({ t: 'ping' });
+    });
   }
 
   get runtime(): Runtime | null {
