@@ -224,6 +224,7 @@ export class DispatchCoordinator {
           firstThread: p.firstThread,
         });
         ctx.registry.dispatchStarted(p.worker, now);
+        const sentAt = ctx.now();
         const reply = await conn.request(
           {
             t: 'work.dispatch',
@@ -244,6 +245,7 @@ export class DispatchCoordinator {
           },
           { timeoutMs: this.opts.workerTimeoutMs },
         );
+        ctx.registry.recordLatency(p.worker, ctx.now() - sentAt, ctx.now());
         if (reply.ok) {
           ctx.registry.dispatchSucceeded(p.worker);
           const moved = d.transition(p.dispatchId, 'dispatched');

@@ -37,6 +37,7 @@ export class ResultRelay {
     batchesFailed: 0,
     workflowsReported: 0,
     doneIn: 0,
+    conflictingEnds: 0,
   };
 
   constructor(
@@ -140,6 +141,24 @@ export class ResultRelay {
         : info;
     }
     this.counters.doneIn++;
+    const d = ctx.leadership.dispatcher();
+    const part = d?.part(m.dispatchId);
+    if (!d || !part) return { t: 'work.done-ack', dispatchId: m.dispatchId };
+    const r = d.transition(m.dispatchId, m.outcome);
+    if (!r.ok) {
+      // A resent end (its ack was lost) is the same move again; anything else is a conflict.
+      if (part.state !== m.outcome) {
+        this.counters.conflictingEnds++;
+        ctx.log.log('warn', 'manager: part transition refused', {
+          dispatchId: m.dispatchId,
+          worker: info.worker,
+          from: part.state,
+          to: m.outcome,
+          error: r.message,
+        });
+      }
+      return { t: 'work.done-ack', dispatchId: m.dispatchId };
+    }
     ctx.parts.set(m.dispatchId, {
       ...info,
       report: {
@@ -150,18 +169,13 @@ export class ResultRelay {
         notes: m.notes,
       },
     });
-    const d = ctx.leadership.dispatcher();
-    const part = d?.part(m.dispatchId);
-    if (d && part && !['completed', 'failed', 'cancelled'].includes(part.state)) {
-      const r = d.transition(m.dispatchId, m.outcome);
-      ctx.log.log('debug', 'manager: part ended', {
-        dispatchId: m.dispatchId,
-        from: r.ok ? r.from : part.state,
-        to: m.outcome,
-      });
-      if (r.ok && r.workflowEnded) this.workflowEnded(m.job, m.workflow, r.workflowEnded);
-      this.onCoresFreed?.();
-    }
+    ctx.log.log('debug', 'manager: part ended', {
+      dispatchId: m.dispatchId,
+      from: r.from,
+      to: m.outcome,
+    });
+    if (r.workflowEnded) this.workflowEnded(m.job, m.workflow, r.workflowEnded);
+    this.onCoresFreed?.();
     return { t: 'work.done-ack', dispatchId: m.dispatchId };
   }
 

@@ -172,7 +172,7 @@ simTest(
 );
 
 simTest(
-  'MW-15.1.4 MW-15.2.3 a leader cut off from its peers cannot record a dispatch: it refuses within a bounded time and undoes the parts',
+  'MW-15.1.4 MW-15.2.3 MW-15.3.1 a leader cut off from its peers cannot record a dispatch: it refuses within a bounded time and undoes the parts',
   { seeds: seedsFrom(3) },
   async (sim) => {
     const c = new DcCluster(sim, { manager: { workerTimeoutMs: 1_000 } });
@@ -187,6 +187,62 @@ simTest(
       }),
     );
     assert.equal(c.managers.get(leader)!.ctx.state.job('job-1'), undefined);
+    assert.equal(
+      c.managers.get(leader)!.raft!.status().pendingProposals,
+      0,
+      'nothing left pending',
+    );
+  },
+);
+
+simTest(
+  'MW-15.1.1 MW-15.2.1 a dispatch needs a majority of the configured managers: 2 of 3 record it, 1 of 3 cannot',
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    const c = new DcCluster(sim);
+    const leader = await c.ready();
+    const [f1, f2] = c.managerIds.filter((id) => id !== leader) as [string, string];
+    sim.crash(f1);
+    const ok = await c.call(leader, c.dispatchMsg('job-1', 'a', 1));
+    assert.ok(ok.ok, 'leader + one follower are a quorum of 3');
+    assert.ok(c.managers.get(leader)!.ctx.state.job('job-1')?.workflows['a']);
+    sim.crash(f2);
+    const refused = await c.call(leader, c.dispatchMsg('job-1', 'b', 1), 30_000);
+    assert.ok(!refused.ok, 'one manager of three is no quorum');
+    assert.ok(['E_NOT_LEADER', 'E_UNAVAILABLE'].includes(refused.error.code), refused.error.code);
+  },
+);
+
+simTest(
+  'MW-10.1.1 MW-10.1.2 dispatches arriving together never share a core: each worker runs at most its cores',
+  { seeds: seedsFrom(4) },
+  async (sim) => {
+    const c = new DcCluster(sim, {
+      workers: [
+        { id: 'w1', cores: 2, synthetic: { durationMs: 1_500 } },
+        { id: 'w2', cores: 1, synthetic: { durationMs: 1_500 } },
+      ],
+      manager: { maxWaitMs: 20_000 },
+    });
+    const leader = await c.ready();
+    sim.afterEvent(() => {
+      for (const w of c.workers.values()) {
+        if (w.slots.freeCores < 0 || w.slots.freeCores > w.slots.totalCores)
+          throw new Error('a worker counts cores it does not have');
+      }
+    });
+    const answers: boolean[] = [];
+    for (let i = 0; i < 5; i++)
+      void c.ask(leader, c.dispatchMsg(`job-${i}`, 'wf', 2)).then((r) => answers.push(r.ok));
+    assert.ok(await sim.runUntil(() => answers.length === 5, { maxMs: 30_000 }));
+    assert.deepEqual(answers, [true, true, true, true, true], 'all served, in turn');
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 5, { maxMs: 30_000 }));
+    assert.equal(
+      c.managers.get(leader)!.ctx.leadership.dispatcher()!.reservations.reservationCount,
+      0,
+    );
+    for (const w of c.workers.values())
+      assert.equal(w.counters.refused, 0, 'no worker was asked for a core it did not have');
   },
 );
 
