@@ -131,7 +131,7 @@ test('a part whose bundle is missing or does not match its hash fails saying so'
     () => undefined,
   ).done;
   assert.match(missing.failure ?? '', /is not available on this worker/);
-  const other = { ...bundle, hash: 'c'.repeat(64) } as Bundle;
+  const other = { ...bundle, hash: 'c'.repeat(64) };
   const wrong = await new ThreadExecutor({ pool, bundles: () => Promise.resolve(other) }).run(
     spec(),
     () => undefined,
