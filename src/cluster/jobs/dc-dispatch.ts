@@ -366,6 +366,11 @@ export class DcDispatcher {
     return { parts: lost, ended };
   }
 
+  /** Drops every waiting request (this node stopped leading). */
+  dropAllWaiting(): DispatchRequest[] {
+    return this.waiting.splice(0).map((w) => w.request);
+  }
+
   /** Drops a waiting request of (job, workflow?) — a cancel before it was served. */
   dropWaiting(job: string, workflow?: string): DispatchRequest[] {
     const out: DispatchRequest[] = [];

@@ -92,6 +92,16 @@ export class DispatchCoordinator {
   pump(): void {
     const d = this.ctx.leadership.dispatcher();
     if (!d) return;
+    if (!this.ctx.leadership.isLeader()) {
+      // Leadership moved on: whatever waits here is refused with the new leader's address.
+      const refusal = this.ctx.leadership.notLeader();
+      for (const r of d.dropAllWaiting()) {
+        const k = wkey(r.job, r.workflow, r.attempt);
+        this.waiters.get(k)?.resolve({ ok: false, code: refusal.code, message: refusal.message });
+        this.waiters.delete(k);
+      }
+      return;
+    }
     const now = this.ctx.now();
     // Workers a waiting retry excluded are not offered to anyone in this round (kept simple).
     const excluded = new Set<string>();
@@ -148,7 +158,7 @@ export class DispatchCoordinator {
       };
     }
     const share = m.share as ExecutorShare;
-    const ext = m as Dispatch & { priority?: number | null; exclusive?: boolean };
+    const ext = m;
     const request: DispatchRequest = {
       job: m.job,
       workflow: m.workflow,

@@ -297,6 +297,14 @@ export class ResultRelay {
           this.ended.delete(JSON.stringify([e.job, e.workflow]));
           for (const p of d.partsOf(e.job, e.workflow)) ctx.parts.delete(p.dispatchId);
           d.forget(e.job, e.workflow);
+          // The job's last workflow here was reported: its relay state (dedup marks) goes too.
+          if (
+            d.partsOf(e.job).length === 0 &&
+            !d.has(e.job, e.workflow) &&
+            ctx.relay.pending(e.job) === 0
+          ) {
+            ctx.relay.dropJob(e.job);
+          }
           const r = await propose(ctx, {
             op: 'workflow-end',
             job: e.job,

@@ -420,3 +420,34 @@ simTest(
     assert.equal(c.mergedRequests('job-1'), c.producedRequests());
   },
 );
+
+simTest(
+  'MW-4.4.2 an exclusive workflow sent over the wire waits for the DC to be idle and runs alone; later work waits behind it',
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    const c = new DcCluster(sim, {
+      workers: [{ id: 'w1', cores: 4, synthetic: { durationMs: 2_000 } }],
+      manager: { maxWaitMs: 30_000 },
+    });
+    const leader = await c.ready(['w1']);
+    assert.ok((await c.call(leader, c.dispatchMsg('job-1', 'first', 1))).ok);
+    const order: string[] = [];
+    void c
+      .ask(leader, c.dispatchMsg('job-1', 'solo', 2, { exclusive: true }))
+      .then((r) => r.ok && order.push('solo'));
+    await sim.run(100);
+    void c.ask(leader, c.dispatchMsg('job-1', 'later', 1)).then((r) => r.ok && order.push('later'));
+    await sim.run(1_000);
+    assert.deepEqual(
+      order,
+      [],
+      'the exclusive one waits for the first to end; the later one waits behind it',
+    );
+    assert.equal(c.workers.get('w1')!.slots.freeCores, 3);
+    assert.ok(await sim.runUntil(() => order.length === 1, { maxMs: 5_000 }));
+    assert.deepEqual(order, ['solo']);
+    assert.equal(c.workers.get('w1')!.slots.freeCores, 2, 'only the exclusive workflow runs');
+    assert.ok(await sim.runUntil(() => order.length === 2, { maxMs: 10_000 }));
+    assert.deepEqual(order, ['solo', 'later']);
+  },
+);
