@@ -41,6 +41,9 @@ export class DispatchCoordinator {
   private pumpTimer: TimerHandle | null = null;
   private sweepTimer: TimerHandle | null = null;
   readonly counters = { accepted: 0, duplicates: 0, refused: 0, workerRefusals: 0, retries: 0 };
+  /** Dispatches accepted since the throughput interval began, and when it began. */
+  private intervalCount = 0;
+  private intervalStartMs: number | null = null;
 
   constructor(
     private readonly ctx: ManagerContext,
@@ -48,6 +51,7 @@ export class DispatchCoordinator {
   ) {}
 
   start(): void {
+    this.intervalStartMs = this.ctx.now();
     this.sweepTimer = this.ctx.runtime.timers.every(250, () => this.pump());
   }
 
@@ -78,6 +82,20 @@ export class DispatchCoordinator {
         0,
       ),
     };
+  }
+
+  /**
+   * Dispatches accepted per second over the interval since the last call (the first interval
+   * starts at `start`), and starts a new interval.
+   */
+  takeThroughput(): { count: number; intervalMs: number; perSecond: number } {
+    const now = this.ctx.now();
+    const since = this.intervalStartMs ?? now;
+    const intervalMs = now - since;
+    const count = this.intervalCount;
+    this.intervalCount = 0;
+    this.intervalStartMs = now;
+    return { count, intervalMs, perSecond: intervalMs > 0 ? (count * 1000) / intervalMs : 0 };
   }
 
   /** Serves the dispatcher's queue (soon, so dispatches arriving together are split together). */
@@ -223,8 +241,10 @@ export class DispatchCoordinator {
       parts.map(async (p): Promise<ErrorMessage | null> => {
         const conn = ctx.workerConns.get(p.worker);
         const rec = ctx.registry.get(p.worker, now);
-        if (!conn || !rec)
+        if (!conn || !rec) {
+          ctx.registry.dispatchFailed(p.worker, now);
           return fail('E_WORKER_UNREACHABLE', `worker '${p.worker}' has no connection`);
+        }
         ctx.parts.set(p.dispatchId, {
           dispatchId: p.dispatchId,
           job: p.job,
@@ -331,6 +351,7 @@ export class DispatchCoordinator {
       return this.refuse(error.code, error.message, error.details);
     }
     this.counters.accepted++;
+    this.intervalCount++;
     ctx.log.log('info', 'manager: workflow dispatched', {
       job: m.job,
       workflow: m.workflow,

@@ -315,7 +315,7 @@ simTest(
 );
 
 simTest(
-  'MW-20.3.3 when every attempt fails the manager reports the failure to the gate with the reason',
+  'MW-6.2.3 MW-20.3.3 when every attempt fails the manager reports the failure to the gate with the reason',
   { seeds: seedsFrom(2) },
   async (sim) => {
     const c = new DcCluster(sim, { workers: [{ id: 'w1', cores: 2 }] });
@@ -334,7 +334,7 @@ simTest(
 );
 
 simTest(
-  'MW-3.5.1 MW-20.1.1 a worker that does not answer the dispatch times out, counts against its circuit, and the share goes elsewhere',
+  'MW-3.5.1 MW-6.2.1 MW-6.2.2 MW-20.1.1 a worker that does not answer the dispatch times out, counts against its circuit, and the share goes elsewhere',
   { seeds: seedsFrom(3) },
   async (sim) => {
     const c = new DcCluster(sim, {
@@ -362,7 +362,7 @@ simTest(
 );
 
 simTest(
-  'MW-8.4.2 MW-20.2.1 a part whose workflow fails reports the failure up; the workflow ends failed on this DC',
+  'MW-6.4.1 MW-6.4.2 MW-8.4.2 MW-20.2.1 a part whose workflow fails reports the failure up; the workflow ends failed on this DC',
   { seeds: seedsFrom(3) },
   async (sim) => {
     const c = new DcCluster(sim, {
@@ -449,5 +449,74 @@ simTest(
     assert.equal(c.workers.get('w1')!.slots.freeCores, 2, 'only the exclusive workflow runs');
     assert.ok(await sim.runUntil(() => order.length === 2, { maxMs: 10_000 }));
     assert.deepEqual(order, ['solo', 'later']);
+  },
+);
+
+simTest(
+  "MW-3.5.3 MW-20.1.3 a dispatch that breaks on a dead connection is logged, counts against the worker's circuit, and goes elsewhere",
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    const c = new DcCluster(sim, {
+      workers: [
+        { id: 'w1', cores: 2 },
+        { id: 'w2', cores: 2 },
+      ],
+    });
+    const leader = await c.ready();
+    const m = c.managers.get(leader)!;
+    sim.crash('w1');
+    assert.ok(
+      await sim.runUntil(() => m.ctx.workerConns.get('w1')?.isClosed === true, { maxMs: 5_000 }),
+    );
+    const r = await c.call(leader, c.dispatchMsg('job-1', 'wf', 4));
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.deepEqual(r.message.workers, ['w2']);
+    assert.equal(m.ctx.registry.get('w1', m.ctx.now())!.consecutiveFailures, 1);
+    assert.ok(
+      sim.logs.some((l) => l.includes('worker did not take a part') && l.includes('"worker":"w1"')),
+    );
+  },
+);
+
+simTest(
+  'MW-16.1.2 MW-16.1.3 dispatch throughput is measured per interval and the count starts again after each reading',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const c = new DcCluster(sim, { workers: [{ id: 'w1', cores: 4 }] });
+    const leader = await c.ready(['w1']);
+    const m = c.managers.get(leader)!;
+    m.dispatch.takeThroughput();
+    const t0 = sim.nowMs;
+    for (const wf of ['a', 'b', 'c'])
+      assert.ok((await c.call(leader, c.dispatchMsg('job-1', wf, 1))).ok);
+    await sim.run(1_000);
+    const elapsed = sim.nowMs - t0;
+    const reading = m.dispatch.takeThroughput();
+    assert.equal(reading.count, 3);
+    assert.ok(Math.abs(reading.intervalMs - elapsed) < 1);
+    assert.ok(Math.abs(reading.perSecond - 3_000 / reading.intervalMs) < 1e-9);
+    await sim.run(500);
+    const next = m.dispatch.takeThroughput();
+    assert.equal(next.count, 0, 'reset after the reading');
+    assert.ok(Math.abs(next.intervalMs - 500) < 1);
+    assert.equal(m.dispatch.counters.accepted, 3, 'the running total is kept');
+  },
+);
+
+simTest(
+  'MW-5.2.1 MW-5.2.4 a worker whose cores fill reports busy in its heartbeats, and healthy again once they free',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const c = new DcCluster(sim, {
+      workers: [{ id: 'w1', cores: 2, synthetic: { durationMs: 2_000 } }],
+    });
+    const leader = await c.ready(['w1']);
+    const m = c.managers.get(leader)!;
+    const health = (): string | undefined => m.ctx.registry.get('w1', m.ctx.now())?.health;
+    assert.equal(health(), 'healthy');
+    assert.ok((await c.call(leader, c.dispatchMsg('job-1', 'wf', 2))).ok);
+    assert.ok(await sim.runUntil(() => health() === 'busy', { maxMs: 1_000 }));
+    assert.ok(await sim.runUntil(() => health() === 'healthy', { maxMs: 5_000 }));
+    assert.equal(c.workers.get('w1')!.slots.activeCount, 0);
   },
 );
