@@ -60,7 +60,7 @@ export function encodeDcCommand(c: DcCommand): Uint8Array {
   return encoder.encode(JSON.stringify(c));
 }
 
-export class DcState {
+export class DcJobState {
   private jobs = new Map<string, DcJobRecord>();
 
   constructor(private readonly maxJobs = 10_000) {}

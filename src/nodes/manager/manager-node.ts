@@ -5,7 +5,7 @@
 
 import { LOCAL_RAFT_CONFIG, type RaftConfig } from '../../cluster/consensus/config.js';
 import { CancelFanout } from '../../cluster/jobs/cancel-fanout.js';
-import { DcState, type DcApplyResult } from '../../cluster/jobs/dc-state.js';
+import { DcJobState, type DcApplyResult } from '../../cluster/jobs/dc-state.js';
 import { WindowRelay, type WindowRelayConfig } from '../../cluster/jobs/window-relay.js';
 import { WorkerRegistry, type WorkerRegistryConfig } from '../../cluster/jobs/worker-registry.js';
 import type { Handler, LocalIdentity, RequestContext } from '../../protocol/index.js';
@@ -87,7 +87,7 @@ export class ManagerNode {
       log: runtime.log.child({ component: 'manager', dc: opts.dc }),
       dc: opts.dc,
       id: opts.id,
-      state: new DcState(),
+      state: new DcJobState(),
       raft: () => this.raftNode,
       registry,
       relay: new WindowRelay(opts.relay),
