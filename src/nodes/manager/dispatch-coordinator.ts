@@ -337,6 +337,8 @@ export class DispatchCoordinator {
         worker: p.worker,
         fence: p.fence,
         threads: p.cores.length,
+        firstThread: p.firstThread,
+        totalThreads: p.threads,
       })),
     });
     if ('t' in r || !r.ok) {

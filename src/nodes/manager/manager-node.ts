@@ -34,6 +34,7 @@ import { DispatchCoordinator } from './dispatch-coordinator.js';
 import { HookCoordinator } from './hook-coordinator.js';
 import { RaftLeadership } from './leadership.js';
 import { ResultRelay } from './result-relay.js';
+import { TakeoverCoordinator } from './takeover.js';
 import { WorkerDirectory } from './worker-directory.js';
 
 export interface ManagerNodeOptions {
@@ -67,6 +68,7 @@ export class ManagerNode {
   readonly relay: ResultRelay;
   readonly cancel: CancelCoordinator;
   readonly hooks: HookCoordinator;
+  readonly takeover: TakeoverCoordinator;
   private readonly leadership: RaftLeadership;
   private raftNode: RaftNode<DcApplyResult> | null = null;
   private stopped = false;
@@ -121,6 +123,11 @@ export class ManagerNode {
     );
     this.cancel = new CancelCoordinator(this.ctx, this.dispatch);
     this.hooks = new HookCoordinator(this.ctx);
+    this.takeover = new TakeoverCoordinator(this.ctx, {
+      settleMs: 2 * (opts.heartbeatMs ?? 1_000),
+      workerTimeoutMs: opts.workerTimeoutMs ?? 5_000,
+    });
+    this.leadership.onNewTerm = (term) => this.takeover.onNewTerm(term);
     const serve = <M>(type: string, h: (m: M, rc: RequestContext) => unknown): void => {
       transport.server.handle(type, ((m, rc) => h(m as M, rc)) as Handler);
     };
@@ -212,6 +219,7 @@ export class ManagerNode {
     this.dispatch.stop();
     this.relay.stop();
     this.cancel.stop();
+    this.takeover.stop();
     this.ctx.gateLinks.close();
     await this.raftNode?.stop();
   }

@@ -21,8 +21,12 @@ export interface PartRunnerDeps {
   readonly executor: WorkExecutor;
   readonly incarnation: number;
   readonly worker: string;
-  /** The connection to the manager that dispatched the part (dialled again if it dropped). */
-  readonly manager: () => Promise<RpcConnection>;
+  /** The manager leading the part now (the dispatcher, or the one a transfer named). */
+  readonly leader: () => string;
+  /** A connection to manager `id` (dialled again if it dropped). */
+  readonly connect: (id: string) => Promise<RpcConnection>;
+  /** Whether manager `id` could be reached just now (a refusal still counts as reached). */
+  readonly onReach: (id: string, reachable: boolean) => void;
   readonly resendMs: number;
   readonly onEnded: (dispatchId: string) => void;
   readonly counters: {
@@ -167,13 +171,19 @@ export class PartRunner {
   }
 
   private send(message: { t: string } & Record<string, unknown>): Promise<boolean> {
-    return this.deps.manager().then(
+    const leader = this.deps.leader();
+    return this.deps.connect(leader).then(
       (conn) =>
         conn.request(message, { timeoutMs: REQUEST_TIMEOUT_MS }).then((reply) => {
+          const unreachable =
+            !reply.ok &&
+            (reply.error.code === 'timeout' || reply.error.code === 'connection_closed');
+          this.deps.onReach(leader, !unreachable);
           if (!reply.ok) {
             this.deps.runtime.log.log('debug', 'worker: manager did not take a message', {
               type: message.t,
               dispatchId: this.spec.dispatchId,
+              manager: leader,
               code: reply.error.code,
               error: reply.error.message,
             });
@@ -181,12 +191,36 @@ export class PartRunner {
           return reply.ok;
         }),
       (error: unknown) => {
-        this.deps.runtime.log.log('debug', 'worker: dispatching manager unreachable', {
+        this.deps.onReach(leader, false);
+        this.deps.runtime.log.log('debug', 'worker: leading manager unreachable', {
           dispatchId: this.spec.dispatchId,
+          manager: leader,
           error: error instanceof Error ? error.message : String(error),
         });
         return false;
       },
     );
+  }
+
+  /** Sends what is waiting now instead of at the next retry (a new leader took the part). */
+  poke(): void {
+    this.retry?.cancel();
+    this.retry = null;
+    this.flush();
+  }
+
+  /**
+   * Gives the part up (its leader stayed unreachable past the grace period): stops it, drops
+   * what was not delivered, and frees its cores.
+   */
+  giveUp(reason: string): void {
+    this.stopped = true;
+    this.retry?.cancel();
+    this.running.cancel(reason);
+    this.deps.counters.windowsDropped += this.outbox.length;
+    this.outbox.length = 0;
+    this.deps.slots.finish(this.spec.dispatchId, 'cancelled');
+    this.deps.slots.forget(this.spec.dispatchId);
+    this.deps.onEnded(this.spec.dispatchId);
   }
 }
