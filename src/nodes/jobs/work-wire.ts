@@ -161,11 +161,21 @@ export const WorkWindowsDef = defineMessage('work.windows', {
   windows: s.array(s.object({ thread: s.uint(), seq: s.uint({ min: 1 }), window: s.unknown() }), {
     maxItems: MAX_WORK_WINDOWS,
   }),
+  /**
+   * Per thread, the seq up to which the worker knows every window reached the gate (it keeps
+   * none of them); a new job leader starts its marks there.
+   */
+  floor: s.optional(s.array(s.uint(), { maxItems: MAX_WORK_THREADS })),
 });
 export const WorkWindowsAckDef = defineMessage('work.windows-ack', {
   dispatchId: id,
   accepted: s.uint(),
   duplicates: s.uint(),
+  /**
+   * Per thread of the part, how far its windows reached the gate without a gap. A worker keeps
+   * a window until it is delivered (and sends it again to a new job leader), not merely accepted.
+   */
+  delivered: s.optional(s.array(s.uint(), { maxItems: MAX_WORK_THREADS })),
 });
 
 /** A part ended; acknowledged, resent until then. `lastSeq[i]` is thread i's last window. */

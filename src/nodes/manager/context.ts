@@ -41,6 +41,8 @@ export interface PartInfo {
   readonly worker: string;
   readonly incarnation: number;
   readonly firstThread: number;
+  /** Threads of the part on its worker. */
+  readonly threads: number;
   readonly report?: {
     failure?: string;
     published: Record<string, { value: unknown; atMs: number }>;

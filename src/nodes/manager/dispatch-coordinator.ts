@@ -252,6 +252,7 @@ export class DispatchCoordinator {
           worker: p.worker,
           incarnation: rec.incarnation,
           firstThread: p.firstThread,
+          threads: p.cores.length,
         });
         ctx.registry.dispatchStarted(p.worker, now);
         const sentAt = ctx.now();

@@ -92,6 +92,11 @@ export class ResultRelay {
     const d = ctx.leadership.dispatcher();
     const part = d?.part(m.dispatchId);
     if (part?.state === 'dispatched') d!.transition(m.dispatchId, 'running');
+    const source = (thread: number): string =>
+      `${info.worker}#${info.incarnation}/${info.firstThread + thread}`;
+    (m.floor ?? []).forEach((floor, thread) => {
+      if (thread < info.threads) ctx.relay.advance(m.job, source(thread), m.workflow, floor);
+    });
     let accepted = 0;
     let duplicates = 0;
     for (const w of m.windows) {
@@ -106,7 +111,7 @@ export class ResultRelay {
         continue;
       }
       const r = ctx.relay.offer(m.job, {
-        source: `${info.worker}#${info.incarnation}/${info.firstThread + w.thread}`,
+        source: source(w.thread),
         workflow: m.workflow,
         seq: w.seq,
         window: { ...(w.window as object), seq: w.seq },
@@ -116,7 +121,24 @@ export class ResultRelay {
       else accepted++;
     }
     this.flush(m.job);
-    return { t: 'work.windows-ack', dispatchId: m.dispatchId, accepted, duplicates };
+    return {
+      t: 'work.windows-ack',
+      dispatchId: m.dispatchId,
+      accepted,
+      duplicates,
+      delivered: this.delivered(m.job, m.workflow, info),
+    };
+  }
+
+  /** Per thread of the part, how far its windows reached the gate. */
+  private delivered(job: string, workflow: string, info: PartInfo): number[] {
+    return Array.from({ length: info.threads }, (_, i) =>
+      this.ctx.relay.delivered(
+        job,
+        `${info.worker}#${info.incarnation}/${info.firstThread + i}`,
+        workflow,
+      ),
+    );
   }
 
   onDone(m: MessageOf<typeof WorkDoneDef>, rc: RequestContext): unknown {

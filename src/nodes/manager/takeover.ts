@@ -84,6 +84,7 @@ export class TakeoverCoordinator {
             worker: p.worker,
             incarnation: reg?.incarnation ?? 0,
             firstThread: p.firstThread,
+            threads: p.cores.length,
           });
           byWorker.set(p.worker, [...(byWorker.get(p.worker) ?? []), p.dispatchId]);
         }
