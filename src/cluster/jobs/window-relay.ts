@@ -46,6 +46,9 @@ interface Source {
   /** Every seq ≤ prefix was accepted. */
   prefix: number;
   above: Set<number>;
+  /** Every seq ≤ deliveredPrefix reached the gate (it acknowledged it). */
+  deliveredPrefix: number;
+  deliveredAbove: Set<number>;
 }
 
 interface JobQueue {
@@ -135,7 +138,7 @@ export class WindowRelay {
           `at most ${this.cfg.maxSourcesPerJob} window sources per job`,
         );
       }
-      src = { prefix: 0, above: new Set() };
+      src = { prefix: 0, above: new Set(), deliveredPrefix: 0, deliveredAbove: new Set() };
       q.sources.set(sk, src);
     }
     if (w.seq > src.prefix + this.cfg.maxAheadPerSource) {
@@ -181,6 +184,12 @@ export class WindowRelay {
     const q = this.jobs.get(job);
     if (!q || q.inFlight?.batchId !== batchId) return false;
     q.queue.splice(0, q.inFlight.windows.length);
+    for (const w of q.inFlight.windows) {
+      const src = q.sources.get(`${w.source}\u0000${w.workflow}`);
+      if (!src) continue;
+      src.deliveredAbove.add(w.seq);
+      while (src.deliveredAbove.delete(src.deliveredPrefix + 1)) src.deliveredPrefix++;
+    }
     q.inFlight = null;
     q.failures = 0;
     q.retryAtMs = 0;
@@ -200,6 +209,42 @@ export class WindowRelay {
     );
     q.retryAtMs = now + delay;
     return delay;
+  }
+
+  /**
+   * The sender knows every window of `source` up to `floor` reached the gate (through an
+   * earlier leader): both marks start there, so later windows count as contiguous.
+   */
+  advance(job: string, source: string, workflow: string, floor: number): void {
+    if (!Number.isSafeInteger(floor) || floor < 1) return;
+    let q = this.jobs.get(job);
+    if (!q) {
+      if (this.jobs.size >= this.cfg.maxJobs) return;
+      q = { queue: [], sources: new Map(), inFlight: null, retryAtMs: 0, failures: 0 };
+      this.jobs.set(job, q);
+    }
+    const sk = `${source}\u0000${workflow}`;
+    let src = q.sources.get(sk);
+    if (!src) {
+      if (q.sources.size >= this.cfg.maxSourcesPerJob) return;
+      src = { prefix: 0, above: new Set(), deliveredPrefix: 0, deliveredAbove: new Set() };
+      q.sources.set(sk, src);
+    }
+    if (floor > src.prefix) {
+      src.prefix = floor;
+      for (const s of src.above) if (s <= floor) src.above.delete(s);
+      while (src.above.delete(src.prefix + 1)) src.prefix++;
+    }
+    if (floor > src.deliveredPrefix) {
+      src.deliveredPrefix = floor;
+      for (const s of src.deliveredAbove) if (s <= floor) src.deliveredAbove.delete(s);
+      while (src.deliveredAbove.delete(src.deliveredPrefix + 1)) src.deliveredPrefix++;
+    }
+  }
+
+  /** How far the gate acknowledged `source`'s windows of `workflow` without a gap (0: none). */
+  delivered(job: string, source: string, workflow: string): number {
+    return this.jobs.get(job)?.sources.get(`${source}\u0000${workflow}`)?.deliveredPrefix ?? 0;
   }
 
   /** Windows of `job` (of one workflow, if given) not yet acknowledged by the gate. */

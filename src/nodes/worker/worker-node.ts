@@ -4,6 +4,7 @@
 // PartRunner), `work.cancel` (cancel → ack → drain → finalized), `work.hook`. A composition of
 // the pieces above; decisions live in WorkSlots.
 
+import { WorkLeaders } from '../../cluster/jobs/work-leaders.js';
 import { WorkSlots } from '../../cluster/jobs/work-slots.js';
 import type { ExecutorShare } from '../../engine/plan.js';
 import {
@@ -23,6 +24,7 @@ import {
   WorkCancelDef,
   WorkDispatchDef,
   WorkHookDef,
+  WorkTransferDef,
   type WorkVersion,
 } from '../jobs/work-wire.js';
 import type { WorkExecutor } from './executor.js';
@@ -46,7 +48,11 @@ export interface WorkerNodeOptions {
   readonly capabilities?: readonly string[];
   readonly identity?: Partial<Pick<LocalIdentity, 'clusterId' | 'environment' | 'protocol'>>;
   readonly build?: string;
+  /** How long a part whose leading manager cannot be reached keeps running (default 5 s). */
+  readonly orphanGraceMs?: number;
 }
+
+export const DEFAULT_ORPHAN_GRACE_MS = 5_000;
 
 function fail(code: string, message: string): ErrorMessage {
   return { t: 'error', code, message };
@@ -54,6 +60,7 @@ function fail(code: string, message: string): ErrorMessage {
 
 export class WorkerNode {
   readonly slots: WorkSlots;
+  readonly leaders = new WorkLeaders();
   readonly sessions: ManagerSessions;
   readonly counters = {
     dispatches: 0,
@@ -64,8 +71,10 @@ export class WorkerNode {
     windowsAcked: 0,
     windowsDropped: 0,
     doneSent: 0,
+    orphansGivenUp: 0,
   };
   private readonly runners = new Map<string, PartRunner>();
+  private orphanTimer: { cancel(): void } | null = null;
   private readonly links: PeerLinks;
   private stopped = false;
 
@@ -85,6 +94,9 @@ export class WorkerNode {
     );
     on<MessageOf<typeof WorkCancelDef>>(WorkCancelDef.type, (m) => this.onCancel(m));
     on<MessageOf<typeof WorkHookDef>>(WorkHookDef.type, (m) => this.onHook(m));
+    on<MessageOf<typeof WorkTransferDef>>(WorkTransferDef.type, (m, from) =>
+      this.onTransfer(m, from),
+    );
     const defaults = ManagerSessions.defaults();
     this.links = new PeerLinks(runtime, {
       registry,
@@ -128,6 +140,9 @@ export class WorkerNode {
     );
     const node = new WorkerNode(runtime, opts, incarnation);
     node.sessions.start();
+    node.orphanTimer = runtime.timers.every(opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, () =>
+      node.sweepOrphans(),
+    );
     runtime.log.log('info', 'worker started', {
       worker: opts.id,
       dc: opts.dc,
@@ -177,6 +192,7 @@ export class WorkerNode {
       duplicate: r.duplicate,
     });
     if (!r.duplicate) {
+      this.leaders.track(m.dispatchId, m.job, from, m.fence);
       const runner = new PartRunner(
         {
           job: m.job,
@@ -199,10 +215,20 @@ export class WorkerNode {
           executor: this.opts.executor,
           incarnation: this.incarnation,
           worker: this.opts.id,
-          manager: () => this.links.get(address, from),
+          leader: () => this.leaders.leaderOf(m.dispatchId) ?? from,
+          connect: (id) => {
+            const at = this.sessions.address(id);
+            return at
+              ? this.links.get(at, id)
+              : Promise.reject(new Error(`'${id}' is not a manager of this worker`));
+          },
+          onReach: (id, reachable) => this.onReach(id, reachable),
           resendMs: this.opts.resendMs ?? DEFAULT_RESEND_MS,
           counters: this.counters,
-          onEnded: (id) => this.runners.delete(id),
+          onEnded: (id) => {
+            this.runners.delete(id);
+            this.leaders.forget(id);
+          },
         },
       );
       this.runners.set(m.dispatchId, runner);
@@ -213,6 +239,69 @@ export class WorkerNode {
       threads: m.shares.length,
       duplicate: r.duplicate,
     };
+  }
+
+  private onReach(manager: string, reachable: boolean): void {
+    const now = this.runtime.clock.monotonicMs();
+    const ids = reachable ? this.leaders.recovered(manager) : this.leaders.orphaned(manager, now);
+    if (ids.length === 0) return;
+    this.runtime.log.log(
+      reachable ? 'info' : 'warn',
+      reachable
+        ? 'worker: leading manager back; parts no longer orphaned'
+        : 'worker: leading manager unreachable; parts orphaned',
+      {
+        manager,
+        parts: ids,
+      },
+    );
+  }
+
+  private onTransfer(m: MessageOf<typeof WorkTransferDef>, from: string): unknown {
+    if (from !== m.manager)
+      return fail('E_FORBIDDEN', `'${from}' may not transfer a job to '${m.manager}'`);
+    const r = this.leaders.transfer(
+      m.job,
+      m.manager,
+      m.fence,
+      m.dispatchIds,
+      this.sessions.address(m.manager) !== undefined,
+      this.runtime.clock.monotonicMs(),
+    );
+    if (!r.ok) {
+      this.runtime.log.log('warn', 'worker: job leader transfer refused', {
+        job: m.job,
+        manager: m.manager,
+        code: r.code,
+        error: r.message,
+      });
+      return fail(r.code, r.message);
+    }
+    this.runtime.log.log('info', 'worker: job leader transferred', {
+      job: m.job,
+      manager: m.manager,
+      accepted: r.accepted,
+      pending: r.pending,
+      duplicate: r.duplicate,
+    });
+    for (const id of r.accepted) this.runners.get(id)?.poke();
+    return { t: 'work.transfer-ack', job: m.job, accepted: r.accepted, pending: r.pending };
+  }
+
+  /** Gives up parts whose leading manager stayed unreachable past the grace period. */
+  private sweepOrphans(): void {
+    const grace = this.opts.orphanGraceMs ?? DEFAULT_ORPHAN_GRACE_MS;
+    for (const id of this.leaders.expired(this.runtime.clock.monotonicMs(), grace)) {
+      const runner = this.runners.get(id);
+      this.leaders.forget(id);
+      if (!runner) continue;
+      this.counters.orphansGivenUp++;
+      this.runtime.log.log('warn', 'worker: orphaned part given up', {
+        dispatchId: id,
+        graceMs: grace,
+      });
+      runner.giveUp(`its manager was unreachable for ${grace} ms`);
+    }
   }
 
   private refuse(code: string, message: string): ErrorMessage {
@@ -264,6 +353,7 @@ export class WorkerNode {
     this.stopped = true;
     this.slots.drain();
     this.sessions.stop();
+    this.orphanTimer?.cancel();
     for (const r of this.runners.values()) r.stop();
     this.links.close();
     await this.opts.executor.close();
