@@ -45,6 +45,8 @@ export interface FakeManagerSpec {
   /** Windows each accepted dispatch sends before its workflow-done. */
   readonly windows?: number;
   readonly runMs?: number;
+  /** Values this DC's parts publish for a dispatch (default none), as a worker would report them. */
+  readonly publish?: (d: DcDispatch) => Record<string, { value: unknown; atMs: number }>;
 }
 
 /** One window of `requests` requests (all ok) of 1 ms latency. */
@@ -221,7 +223,7 @@ export class FakeManager {
         {
           worker: `${this.spec.dc}-w1`,
           ...(outcome === 'failed' ? { failure: 'the target refused every request' } : {}),
-          published: {},
+          published: outcome === 'completed' ? (this.spec.publish?.(d) ?? {}) : {},
           network: { requests: 20, bytesSent: 0, bytesReceived: 0 },
           interrupted: 0,
           notes: [],
