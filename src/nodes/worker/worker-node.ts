@@ -25,6 +25,7 @@ import {
   WorkHookDef,
   type WorkVersion,
 } from '../jobs/work-wire.js';
+import { DEFAULT_EVENT_CAPACITY, WorkerEventLog } from './event-log.js';
 import type { WorkExecutor } from './executor.js';
 import { DEFAULT_HEARTBEAT_MS, ManagerSessions } from './manager-sessions.js';
 import { DEFAULT_RESEND_MS, PartRunner } from './part-runner.js';
@@ -46,6 +47,8 @@ export interface WorkerNodeOptions {
   readonly capabilities?: readonly string[];
   readonly identity?: Partial<Pick<LocalIdentity, 'clusterId' | 'environment' | 'protocol'>>;
   readonly build?: string;
+  /** Events the worker keeps for forensics (oldest dropped beyond this). */
+  readonly eventLogCapacity?: number;
 }
 
 function fail(code: string, message: string): ErrorMessage {
@@ -55,6 +58,8 @@ function fail(code: string, message: string): ErrorMessage {
 export class WorkerNode {
   readonly slots: WorkSlots;
   readonly sessions: ManagerSessions;
+  /** Lifecycle events, bounded, for forensics; forwarded to the node's logger. */
+  readonly events: WorkerEventLog;
   readonly counters = {
     dispatches: 0,
     refused: 0,
@@ -75,6 +80,12 @@ export class WorkerNode {
     readonly incarnation: number,
   ) {
     this.slots = new WorkSlots({ cores: opts.cores });
+    this.events = new WorkerEventLog(
+      runtime.log,
+      () => runtime.clock.monotonicMs(),
+      opts.eventLogCapacity ?? DEFAULT_EVENT_CAPACITY,
+      { worker: opts.id },
+    );
     const registry = new MessageRegistry(CORE_MESSAGES).register(...WORK_MESSAGES);
     const handlers: HandlerTable = new Map();
     const on = <M>(type: string, h: (m: M, from: string) => unknown): void => {
@@ -128,7 +139,7 @@ export class WorkerNode {
     );
     const node = new WorkerNode(runtime, opts, incarnation);
     node.sessions.start();
-    runtime.log.log('info', 'worker started', {
+    node.events.log('info', 'worker started', {
       worker: opts.id,
       dc: opts.dc,
       incarnation,
@@ -167,7 +178,7 @@ export class WorkerNode {
       threads: m.shares.length,
     });
     if (!r.ok) return this.refuse(r.code, r.message);
-    this.runtime.log.log('info', 'worker: part received', {
+    this.events.log('info', 'worker: part received', {
       job: m.job,
       workflow: m.workflow,
       dispatchId: m.dispatchId,
@@ -195,6 +206,7 @@ export class WorkerNode {
         },
         {
           runtime: this.runtime,
+          events: this.events,
           slots: this.slots,
           executor: this.opts.executor,
           incarnation: this.incarnation,
@@ -217,7 +229,7 @@ export class WorkerNode {
 
   private refuse(code: string, message: string): ErrorMessage {
     this.counters.refused++;
-    this.runtime.log.log('info', 'worker: dispatch refused', { code, message });
+    this.events.log('info', 'worker: dispatch refused', { code, message });
     return fail(code, message);
   }
 
@@ -262,10 +274,32 @@ export class WorkerNode {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.events.log('info', 'worker stopping', {
+      worker: this.opts.id,
+      incarnation: this.incarnation,
+      activeParts: [...this.runners.keys()],
+    });
     this.slots.drain();
     this.sessions.stop();
     for (const r of this.runners.values()) r.stop();
     this.links.close();
     await this.opts.executor.close();
+    this.events.log('info', 'worker stopped', {
+      worker: this.opts.id,
+      incarnation: this.incarnation,
+    });
+  }
+
+  /** What the worker was doing: its running parts and its last `n` events (newest last). */
+  forensics(n = 20): {
+    incarnation: number;
+    running: { dispatchId: string; job: string; workflow: string }[];
+    recent: ReturnType<WorkerEventLog['recent']>;
+  } {
+    return {
+      incarnation: this.incarnation,
+      running: [...this.runners.values()].map((r) => r.describe()),
+      recent: this.events.recent(n),
+    };
   }
 }
