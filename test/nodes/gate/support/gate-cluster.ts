@@ -47,6 +47,8 @@ export interface FakeManagerSpec {
   readonly runMs?: number;
   /** Values this DC's parts publish for a dispatch (default none), as a worker would report them. */
   readonly publish?: (d: DcDispatch) => Record<string, { value: unknown; atMs: number }>;
+  /** Each running (not ended) dispatch takes this many cores from the free cores reported. */
+  readonly coresPerDispatch?: number;
 }
 
 /** One window of `requests` requests (all ok) of 1 ms latency. */
@@ -124,7 +126,10 @@ export class FakeManager {
       workers: s.mode === 'no-workers' ? 0 : workers,
       healthyWorkers: s.mode === 'no-workers' ? 0 : workers,
       totalCores: s.mode === 'no-workers' ? 0 : workers * cores,
-      freeCores: s.mode === 'no-workers' ? 0 : workers * cores,
+      freeCores:
+        s.mode === 'no-workers'
+          ? 0
+          : Math.max(0, workers * cores - (s.coresPerDispatch ?? 0) * this.runningCount()),
     }));
     server.handle('dc.dispatch', (m) => {
       const d = m as unknown as DcDispatch;
@@ -176,6 +181,13 @@ export class FakeManager {
       };
     });
     return server.start().then(() => undefined);
+  }
+
+  /** Dispatches accepted and not ended yet. */
+  runningCount(): number {
+    let n = 0;
+    for (const r of this.running.values()) if (!r.ended) n++;
+    return n;
   }
 
   private play(d: DcDispatch): void {
