@@ -10,6 +10,7 @@ import type { Runtime, TimerHandle } from '../../runtime/types.js';
 import type { StatsWindow } from '../../stats/types.js';
 import type { WorkSlots } from '../../cluster/jobs/work-slots.js';
 import { MAX_WORK_WINDOWS } from '../jobs/work-wire.js';
+import type { WorkerEventLog } from './event-log.js';
 import type { RunningWork, WorkExecutor, WorkReport, WorkSpec } from './executor.js';
 
 export const MAX_OUTBOX_WINDOWS = 10_000;
@@ -18,6 +19,8 @@ export const REQUEST_TIMEOUT_MS = 5_000;
 
 export interface PartRunnerDeps {
   readonly runtime: Runtime;
+  /** The worker's event log (forwards to the node's logger). */
+  readonly events: WorkerEventLog;
   readonly slots: WorkSlots;
   readonly executor: WorkExecutor;
   readonly incarnation: number;
@@ -76,12 +79,12 @@ export class PartRunner {
       cores: spec.shares.length,
       vus: spec.shares.reduce((n, s) => n + ('vus' in s.config ? s.config.vus : 0), 0),
     };
-    deps.runtime.log.log('info', 'worker: part started', facts);
+    deps.events.log('info', 'worker: part started', facts);
     this.running = deps.executor.run(spec, (thread, window) => this.onWindow(thread, window));
     void this.running.done.then((r) => {
       deps.slots.finish(spec.dispatchId, r.outcome);
       const outcome = deps.slots.part(spec.dispatchId)?.outcome ?? r.outcome;
-      deps.runtime.log.log(outcome === 'failed' ? 'warn' : 'info', `worker: part ${outcome}`, {
+      deps.events.log(outcome === 'failed' ? 'warn' : 'info', `worker: part ${outcome}`, {
         ...facts,
         elapsedMs: deps.runtime.clock.monotonicMs() - startedMs,
         networkRequests: r.network.requests,
@@ -95,6 +98,10 @@ export class PartRunner {
 
   get dispatchId(): string {
     return this.spec.dispatchId;
+  }
+
+  describe(): { dispatchId: string; job: string; workflow: string } {
+    return { dispatchId: this.spec.dispatchId, job: this.spec.job, workflow: this.spec.workflow };
   }
 
   cancel(reason: string): void {
@@ -111,6 +118,14 @@ export class PartRunner {
     const seq = this.deps.slots.nextSeq(this.spec.dispatchId, thread);
     if (seq === null) return;
     this.tally.add(window);
+    this.deps.events.trace('worker: window', {
+      job: this.spec.job,
+      workflow: this.spec.workflow,
+      dispatchId: this.spec.dispatchId,
+      thread,
+      seq,
+      steps: Object.keys(window.steps),
+    });
     if (this.outbox.length + this.unconfirmed.length >= MAX_OUTBOX_WINDOWS) {
       if (this.unconfirmed.length > 0) this.unconfirmed.shift();
       else this.outbox.shift();
@@ -243,7 +258,7 @@ export class PartRunner {
             (reply.error.code === 'timeout' || reply.error.code === 'connection_closed');
           this.deps.onReach(leader, !unreachable);
           if (!reply.ok) {
-            this.deps.runtime.log.log('debug', 'worker: manager did not take a message', {
+            this.deps.events.log('debug', 'worker: manager did not take a message', {
               type: message.t,
               dispatchId: this.spec.dispatchId,
               manager: leader,
@@ -256,7 +271,7 @@ export class PartRunner {
         }),
       (error: unknown) => {
         this.deps.onReach(leader, false);
-        this.deps.runtime.log.log('debug', 'worker: leading manager unreachable', {
+        this.deps.events.log('debug', 'worker: leading manager unreachable', {
           dispatchId: this.spec.dispatchId,
           manager: leader,
           error: error instanceof Error ? error.message : String(error),

@@ -50,6 +50,10 @@ export interface FakeManagerSpec {
   readonly repeat?: boolean;
   /** Send a batch's windows highest seq first. */
   readonly reverse?: boolean;
+  /** Values this DC's parts publish for a dispatch (default none), as a worker would report them. */
+  readonly publish?: (d: DcDispatch) => Record<string, { value: unknown; atMs: number }>;
+  /** Each running (not ended) dispatch takes this many cores from the free cores reported. */
+  readonly coresPerDispatch?: number;
 }
 
 /** One window of `requests` requests (all ok) of 1 ms latency. */
@@ -127,7 +131,10 @@ export class FakeManager {
       workers: s.mode === 'no-workers' ? 0 : workers,
       healthyWorkers: s.mode === 'no-workers' ? 0 : workers,
       totalCores: s.mode === 'no-workers' ? 0 : workers * cores,
-      freeCores: s.mode === 'no-workers' ? 0 : workers * cores,
+      freeCores:
+        s.mode === 'no-workers'
+          ? 0
+          : Math.max(0, workers * cores - (s.coresPerDispatch ?? 0) * this.runningCount()),
     }));
     server.handle('dc.dispatch', (m) => {
       const d = m as unknown as DcDispatch;
@@ -179,6 +186,13 @@ export class FakeManager {
       };
     });
     return server.start().then(() => undefined);
+  }
+
+  /** Dispatches accepted and not ended yet. */
+  runningCount(): number {
+    let n = 0;
+    for (const r of this.running.values()) if (!r.ended) n++;
+    return n;
   }
 
   private play(d: DcDispatch): void {
@@ -245,7 +259,7 @@ export class FakeManager {
         {
           worker: `${this.spec.dc}-w1`,
           ...(outcome === 'failed' ? { failure: 'the target refused every request' } : {}),
-          published: {},
+          published: outcome === 'completed' ? (this.spec.publish?.(d) ?? {}) : {},
           network: { requests: 20, bytesSent: 0, bytesReceived: 0 },
           interrupted: 0,
           notes: [],
