@@ -79,7 +79,7 @@ export const DEFAULT_CANCEL_TIMEOUT_MS = 10_000;
 export class ClusterPlacement implements Placement {
   private readonly active = new Map<string, ActiveWorkflow>();
   /** Every workflow's per-DC parts, in the order they ended (the job's DC outcomes). */
-  readonly reports: ClusterWorkflowReport[] = [];
+  private ended: ClusterWorkflowReport[] = [];
   /** Windows merged exactly per DC and worker, for the result's per-DC breakdown. */
   private readonly merger = new WindowMerger({ maxJobs: 1 });
   private readonly accepted = new Set<string>();
@@ -98,6 +98,30 @@ export class ClusterPlacement implements Placement {
   /** Each DC's merged totals (and per worker), counted once per window. */
   breakdown(): Record<string, DcTotals> {
     return this.merger.view(this.o.job)?.dcs ?? {};
+  }
+
+  get reports(): readonly ClusterWorkflowReport[] {
+    return this.ended;
+  }
+
+  /** Workflows running now, and jobs the merger holds (both 0 once `release` ran). */
+  get held(): { workflows: number; mergedJobs: number; reports: number; workflowNames: number } {
+    return {
+      workflows: this.active.size,
+      mergedJobs: this.merger.jobCount,
+      reports: this.reports.length,
+      workflowNames: this.seen.size,
+    };
+  }
+
+  /**
+   * Drops what the job held here once its result is built: the merger's state, the per-workflow
+   * reports and names. Windows or ends arriving later find nothing to update.
+   */
+  release(): void {
+    this.merger.drop(this.o.job);
+    this.ended = [];
+    this.seen.clear();
   }
 
   /** DCs that accepted at least one share. */
@@ -349,7 +373,7 @@ export class ClusterPlacement implements Placement {
     wf.settled = true;
     this.active.delete(wf.call.workflow);
     const parts = [...wf.parts.values()].map((p) => p.result as DcPart);
-    this.reports.push({ workflow: wf.call.workflow, parts });
+    this.ended.push({ workflow: wf.call.workflow, parts });
     wf.resolve({ parts: parts.flatMap((p) => placementParts(p)) });
   }
 

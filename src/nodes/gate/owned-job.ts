@@ -205,6 +205,7 @@ export class OwnedJob {
       endedAtMs: o.runtime.clock.wallMs(),
     };
     this.state = 'ended';
+    this.placement.release();
     for (const w of this.watchers) w.notify(result);
     this.watchers.clear();
     o.onEnded(result);

@@ -11,6 +11,8 @@ import {
   type LocalIdentity,
   type RpcConnection,
   type RpcReply,
+  type ProtocolVersion,
+  type Session,
 } from '../../../../src/protocol/index.js';
 import type { Simulation } from '../../../../src/runtime/sim/index.js';
 import type { NodeAddress, Runtime } from '../../../../src/runtime/types.js';
@@ -54,6 +56,12 @@ export interface FakeManagerSpec {
   readonly publish?: (d: DcDispatch) => Record<string, { value: unknown; atMs: number }>;
   /** Each running (not ended) dispatch takes this many cores from the free cores reported. */
   readonly coresPerDispatch?: number;
+  /** Free cores reported by `dc.capacity` (default: every core); may change during a test. */
+  freeCores?: number;
+  /** The protocol version this manager's hello declares (default: Salvo's). */
+  readonly protocol?: ProtocolVersion;
+  /** Capabilities this manager advertises (default: ['jobs']). */
+  readonly capabilities?: readonly string[];
 }
 
 /** One window of `requests` requests (all ok) of 1 ms latency. */
@@ -84,13 +92,14 @@ export function statsWindow(workflow: string, seq: number, requests: number): St
   };
 }
 
-const MANAGER_IDENTITY = (id: string, dc: string): LocalIdentity => ({
-  nodeId: id,
+const MANAGER_IDENTITY = (s: FakeManagerSpec): LocalIdentity => ({
+  nodeId: s.id,
   role: 'manager',
   clusterId: 'salvo',
   environment: 'default',
-  datacenter: dc,
-  capabilities: ['jobs'],
+  datacenter: s.dc,
+  capabilities: [...(s.capabilities ?? ['jobs'])],
+  ...(s.protocol !== undefined ? { protocol: s.protocol } : {}),
 });
 
 export class FakeManager {
@@ -100,6 +109,10 @@ export class FakeManager {
   readonly acks: AnyMessage[] = [];
   /** Windows requests sent (each request counted once, retries included). */
   windowsSent = 0;
+  /** `dc.capacity` questions answered. */
+  capacityAsks = 0;
+  /** The session (as this manager agreed it) of every request a gate sent, in order. */
+  readonly sessions: Session[] = [];
   private readonly running = new Map<string, { dispatch: DcDispatch; ended: boolean }>();
   private links: PeerLinks | null = null;
   private rt: Runtime | null = null;
@@ -112,7 +125,7 @@ export class FakeManager {
   boot(rt: Runtime): Promise<void> {
     this.rt = rt;
     const registry = new MessageRegistry().register(...DC_MESSAGES);
-    const identity = MANAGER_IDENTITY(this.spec.id, this.spec.dc);
+    const identity = MANAGER_IDENTITY(this.spec);
     this.links = new PeerLinks({ runtime: rt, registry, identity });
     const server = new ProtocolServer({
       stream: rt.stream,
@@ -124,20 +137,28 @@ export class FakeManager {
     const s = this.spec;
     const workers = s.workers ?? 2;
     const cores = s.cores ?? 4;
-    server.handle('dc.capacity', () => ({
-      t: 'dc.capacity-info',
-      dc: s.dc,
-      leader: { nodeId: `${s.dc}-leader`, address: this.leaderAddress() },
-      workers: s.mode === 'no-workers' ? 0 : workers,
-      healthyWorkers: s.mode === 'no-workers' ? 0 : workers,
-      totalCores: s.mode === 'no-workers' ? 0 : workers * cores,
-      freeCores:
-        s.mode === 'no-workers'
-          ? 0
-          : Math.max(0, workers * cores - (s.coresPerDispatch ?? 0) * this.runningCount()),
-    }));
-    server.handle('dc.dispatch', (m) => {
+    server.handle('dc.capacity', (_m, ctx) => {
+      this.capacityAsks++;
+      this.sessions.push(ctx.session);
+      return {
+        t: 'dc.capacity-info',
+        dc: s.dc,
+        leader: { nodeId: `${s.dc}-leader`, address: this.leaderAddress() },
+        workers: s.mode === 'no-workers' ? 0 : workers,
+        healthyWorkers: s.mode === 'no-workers' ? 0 : workers,
+        totalCores: s.mode === 'no-workers' ? 0 : workers * cores,
+        freeCores:
+          s.mode === 'no-workers'
+            ? 0
+            : Math.max(
+                0,
+                (s.freeCores ?? workers * cores) - (s.coresPerDispatch ?? 0) * this.runningCount(),
+              ),
+      };
+    });
+    server.handle('dc.dispatch', (m, ctx) => {
       const d = m as unknown as DcDispatch;
+      this.sessions.push(ctx.session);
       if (s.silentDispatch === true) return new Promise<never>(() => undefined);
       if (!s.leader) {
         return {
