@@ -188,3 +188,29 @@ simTest(
     );
   },
 );
+
+simTest(
+  'LT-41.16.2 under load, per-window action events stay in the in-memory ring and never reach the node log, while every window is delivered',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const c = new DcCluster(sim, {
+      workers: [{ id: 'w1', cores: 8, synthetic: { durationMs: 30_000, requestsPerVu: 50 } }],
+    });
+    const leader = await c.ready(['w1']);
+    const w = c.workers.get('w1')!;
+    const linesBefore = sim.logs.filter((l) => / w1 /.test(l)).length;
+    assert.ok((await c.call(leader, c.dispatchMsg('job-1', 'wf', 64))).ok);
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 60_000 }));
+    assert.equal(c.gate.done[0]!.outcome, 'completed');
+    const windows = c.executors.get('w1')!.counters.windows;
+    assert.equal(windows, 8 * 30);
+    const actions = w.events.recent().filter((e) => e.message === 'worker: window');
+    assert.equal(actions.length, windows, 'one action event per window, all kept');
+    assert.ok(actions.every((e) => e.level === 'trace'));
+    // The node log grew by the part's few lifecycle lines, not by its 240 windows.
+    const grown = sim.logs.filter((l) => / w1 /.test(l)).length - linesBefore;
+    assert.ok(grown > 0 && grown < 10, `node log lines for the part: ${grown}`);
+    assert.ok(!sim.logs.some((l) => l.includes('worker: window')));
+    assert.equal(c.mergedRequests('job-1'), c.producedRequests(), 'every window reached the gate');
+  },
+);
