@@ -290,7 +290,15 @@ export function weigh(v: unknown, acc: { values: number; bytes: number }): void 
     acc.bytes += 9;
   } else if (Array.isArray(v)) {
     acc.bytes += 5;
-    for (const x of v as unknown[]) weigh(x, acc);
+    // Histogram buckets are long arrays of numbers: counted without a call each.
+    const a = v as unknown[];
+    for (let i = 0; i < a.length; i++) {
+      const x = a[i];
+      if (typeof x === 'number') {
+        acc.values++;
+        acc.bytes += 9;
+      } else weigh(x, acc);
+    }
   } else if (v instanceof Uint8Array) {
     acc.bytes += 5 + v.byteLength;
   } else if (typeof v === 'object' && v !== null) {
