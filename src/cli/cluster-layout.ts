@@ -128,8 +128,7 @@ export function nodeArgs(
       return [
         'worker',
         ...common,
-        '--listen',
-        `${o.host}:${node.port}`,
+        ...listen,
         '--managers',
         list(managers, o.host),
         '--cores',

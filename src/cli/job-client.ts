@@ -80,10 +80,12 @@ const CLUSTER_CODES: ReadonlySet<string> = new Set<ClusterErrorCode>([
   'E_RATE_LIMITED',
 ]);
 
+/** The owner's address from an E_NOT_OWNER answer (`owner: {nodeId, address}` or `ownerAddress`). */
 function ownerOf(details: Record<string, unknown> | undefined): string | undefined {
-  const owner = details?.['ownerAddress'] ?? details?.['owner'];
-  if (typeof owner !== 'object' || owner === null) return undefined;
-  const { host, port } = owner as { host?: unknown; port?: unknown };
+  const owner = details?.['owner'] as { address?: unknown } | undefined;
+  const address = details?.['ownerAddress'] ?? owner?.address;
+  if (typeof address !== 'object' || address === null) return undefined;
+  const { host, port } = address as { host?: unknown; port?: unknown };
   return typeof host === 'string' && typeof port === 'number' ? `${host}:${port}` : undefined;
 }
 

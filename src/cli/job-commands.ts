@@ -29,6 +29,11 @@ import { checkOutputPath, writeResultsSync } from './run.js';
 const RESULTS_DIR = 'salvo-results';
 /** Longest a watch waits without any snapshot before it says the gate went quiet. */
 export const WATCH_SILENCE_MS = 30_000;
+/**
+ * A watch only receives; the gate closes an inbound link that sends nothing for its idle timeout
+ * (60 s), so the watch sends a `ping` (answered by every node) this often.
+ */
+export const WATCH_KEEPALIVE_MS = 15_000;
 
 interface SubmitFlags extends ClientFlags {
   target?: string;
@@ -164,7 +169,12 @@ async function followJob(
         ),
       ),
     );
+    let lastPing = Date.now();
     silence = setInterval(() => {
+      if (Date.now() - lastPing >= WATCH_KEEPALIVE_MS) {
+        lastPing = Date.now();
+        client.connection.notify({ t: 'ping', sentMs: lastPing });
+      }
       if (Date.now() - lastHeard > WATCH_SILENCE_MS) {
         reject(
           new SalvoError(

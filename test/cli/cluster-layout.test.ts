@@ -44,6 +44,13 @@ describe('cluster layout', () => {
       wargs[wargs.indexOf('--managers') + 1] ?? '',
       /^manager-dc1-1=127\.0\.0\.1:\d+,manager-dc1-2=/,
     );
+    assert.equal(wargs[wargs.indexOf('--data-dir') + 1], '/d/worker-dc1-2');
+    const gate = nodes.find((n) => n.id === 'gate-2')!;
+    const gargs = nodeArgs(gate, nodes, o);
+    assert.match(
+      gargs[gargs.indexOf('--dc-managers') + 1] ?? '',
+      /^dc1=127\.0\.0\.1:\d+,127\.0\.0\.1:\d+;dc2=127\.0\.0\.1:\d+,127\.0\.0\.1:\d+$/,
+    );
   });
 
   it('refuses a shape out of bounds, naming the setting', () => {

@@ -153,7 +153,7 @@ test('a gate that does not own the job names its owner; the client asks the owne
   const [host, port] = owner.address.split(':');
   other.server.handle('job.status', () =>
     clientError('E_NOT_OWNER', 'job-3 is owned by gate-owner', {
-      ownerAddress: { host, port: Number(port) },
+      owner: { nodeId: 'gate-owner', address: { host, port: Number(port) } },
     }),
   );
   owner.server.handle('job.status', () => ({ t: 'job.view', view: view('job-3', 'completed') }));

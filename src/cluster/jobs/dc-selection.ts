@@ -1,6 +1,7 @@
 // Owns which datacenters a job runs in: the ones the client named (each must exist and have
-// workers), or the best by capacity (healthy workers, then free cores), and how a job's load is
-// weighted between them (by total cores). Pure: capacities come in, a choice or a rejection out.
+// workers), or the best by capacity (most free cores; when none has any, most healthy workers),
+// and how a job's load is weighted between them (by total cores). Pure: capacities in, a choice
+// or a rejection out.
 
 import { reject, type Rejection } from './errors.js';
 
@@ -58,8 +59,9 @@ export function chooseDcs(
     .filter((x): x is { dc: string; c: DcCapacity } => x.c !== undefined && x.c.workers > 0)
     .sort(
       (a, b) =>
-        b.c.healthyWorkers - a.c.healthyWorkers ||
+        Number(b.c.freeCores > 0) - Number(a.c.freeCores > 0) ||
         b.c.freeCores - a.c.freeCores ||
+        b.c.healthyWorkers - a.c.healthyWorkers ||
         (a.dc < b.dc ? -1 : a.dc > b.dc ? 1 : 0),
     );
   if (eligible.length === 0) {

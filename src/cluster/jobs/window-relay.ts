@@ -3,8 +3,9 @@
 // however often a worker resends it), queued per job (bounded), batched, sent with up to
 // `maxInFlight` batches per job awaiting acknowledgement (so the relay's rate does not hang on one
 // round trip to a gate that may be in another DC), and kept until the gate acknowledges them; a
-// failed batch goes back to the front of the queue and is retried with backoff. A batch is bounded by count and by its wire weight (MessagePack values and bytes), so
-// it always fits the receiver's frame limits. A pure core: time comes in as `now`; no I/O.
+// failed batch goes back to the front of the queue and is retried with backoff. A batch is
+// bounded by count and by its wire weight (MessagePack values and bytes), so it always fits the
+// receiver's frame limits. A pure core: time comes in as `now`; no I/O.
 
 import { MAX_DECODE_VALUES } from '../../protocol/codec.js';
 import { MAX_FRAME_BYTES } from '../../protocol/framing.js';
@@ -61,6 +62,9 @@ interface Source {
   /** Every seq ≤ prefix was accepted. */
   prefix: number;
   above: Set<number>;
+  /** Every seq ≤ deliveredPrefix reached the gate (it acknowledged it). */
+  deliveredPrefix: number;
+  deliveredAbove: Set<number>;
 }
 
 /** A queued window and its wire weight. */
@@ -80,6 +84,17 @@ interface JobQueue {
   inFlightWindows: number;
   retryAtMs: number;
   failures: number;
+}
+
+function newQueue(): JobQueue {
+  return {
+    queue: [],
+    sources: new Map(),
+    inFlight: new Map(),
+    inFlightWindows: 0,
+    retryAtMs: 0,
+    failures: 0,
+  };
 }
 
 export interface RelayCounters {
@@ -140,14 +155,7 @@ export class WindowRelay {
         this.counters.refused++;
         return reject('E_TOO_MANY_JOBS', `at most ${this.cfg.maxJobs} jobs relay windows at once`);
       }
-      q = {
-        queue: [],
-        sources: new Map(),
-        inFlight: new Map(),
-        inFlightWindows: 0,
-        retryAtMs: 0,
-        failures: 0,
-      };
+      q = newQueue();
       this.jobs.set(job, q);
     }
     const sk = `${w.source}\u0000${w.workflow}`;
@@ -171,7 +179,7 @@ export class WindowRelay {
           `at most ${this.cfg.maxSourcesPerJob} window sources per job`,
         );
       }
-      src = { prefix: 0, above: new Set() };
+      src = { prefix: 0, above: new Set(), deliveredPrefix: 0, deliveredAbove: new Set() };
       q.sources.set(sk, src);
     }
     if (w.seq > src.prefix + this.cfg.maxAheadPerSource) {
@@ -234,6 +242,12 @@ export class WindowRelay {
     if (!q || !entries) return false;
     q.inFlight.delete(batchId);
     q.inFlightWindows -= entries.length;
+    for (const { w } of entries) {
+      const src = q.sources.get(`${w.source}\u0000${w.workflow}`);
+      if (!src) continue;
+      src.deliveredAbove.add(w.seq);
+      while (src.deliveredAbove.delete(src.deliveredPrefix + 1)) src.deliveredPrefix++;
+    }
     q.failures = 0;
     q.retryAtMs = 0;
     this.counters.batchesAcked++;
@@ -255,6 +269,42 @@ export class WindowRelay {
     );
     q.retryAtMs = now + delay;
     return delay;
+  }
+
+  /**
+   * The sender knows every window of `source` up to `floor` reached the gate (through an
+   * earlier leader): both marks start there, so later windows count as contiguous.
+   */
+  advance(job: string, source: string, workflow: string, floor: number): void {
+    if (!Number.isSafeInteger(floor) || floor < 1) return;
+    let q = this.jobs.get(job);
+    if (!q) {
+      if (this.jobs.size >= this.cfg.maxJobs) return;
+      q = newQueue();
+      this.jobs.set(job, q);
+    }
+    const sk = `${source}\u0000${workflow}`;
+    let src = q.sources.get(sk);
+    if (!src) {
+      if (q.sources.size >= this.cfg.maxSourcesPerJob) return;
+      src = { prefix: 0, above: new Set(), deliveredPrefix: 0, deliveredAbove: new Set() };
+      q.sources.set(sk, src);
+    }
+    if (floor > src.prefix) {
+      src.prefix = floor;
+      for (const s of src.above) if (s <= floor) src.above.delete(s);
+      while (src.above.delete(src.prefix + 1)) src.prefix++;
+    }
+    if (floor > src.deliveredPrefix) {
+      src.deliveredPrefix = floor;
+      for (const s of src.deliveredAbove) if (s <= floor) src.deliveredAbove.delete(s);
+      while (src.deliveredAbove.delete(src.deliveredPrefix + 1)) src.deliveredPrefix++;
+    }
+  }
+
+  /** How far the gate acknowledged `source`'s windows of `workflow` without a gap (0: none). */
+  delivered(job: string, source: string, workflow: string): number {
+    return this.jobs.get(job)?.sources.get(`${source}\u0000${workflow}`)?.deliveredPrefix ?? 0;
   }
 
   /** Windows of `job` (of one workflow, if given) not yet acknowledged by the gate. */

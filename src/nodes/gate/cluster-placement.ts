@@ -22,6 +22,8 @@ import type { NodeAddress, Runtime } from '../../runtime/types.js';
 import type { StatsWindow } from '../../stats/types.js';
 import type { DcWindows, DcWorkflowDone } from '../jobs/dc-wire.js';
 import type { DcLink } from './dc-link.js';
+import { background } from './background.js';
+import { recordHandled } from '../../handled-errors.js';
 
 export type PartOutcome = 'completed' | 'failed' | 'cancelled' | 'timed-out';
 
@@ -77,7 +79,7 @@ export const DEFAULT_CANCEL_TIMEOUT_MS = 10_000;
 export class ClusterPlacement implements Placement {
   private readonly active = new Map<string, ActiveWorkflow>();
   /** Every workflow's per-DC parts, in the order they ended (the job's DC outcomes). */
-  readonly reports: ClusterWorkflowReport[] = [];
+  private ended: ClusterWorkflowReport[] = [];
   /** Windows merged exactly per DC and worker, for the result's per-DC breakdown. */
   private readonly merger = new WindowMerger({ maxJobs: 1 });
   private readonly accepted = new Set<string>();
@@ -96,6 +98,30 @@ export class ClusterPlacement implements Placement {
   /** Each DC's merged totals (and per worker), counted once per window. */
   breakdown(): Record<string, DcTotals> {
     return this.merger.view(this.o.job)?.dcs ?? {};
+  }
+
+  get reports(): readonly ClusterWorkflowReport[] {
+    return this.ended;
+  }
+
+  /** Workflows running now, and jobs the merger holds (both 0 once `release` ran). */
+  get held(): { workflows: number; mergedJobs: number; reports: number; workflowNames: number } {
+    return {
+      workflows: this.active.size,
+      mergedJobs: this.merger.jobCount,
+      reports: this.reports.length,
+      workflowNames: this.seen.size,
+    };
+  }
+
+  /**
+   * Drops what the job held here once its result is built: the merger's state, the per-workflow
+   * reports and names. Windows or ends arriving later find nothing to update.
+   */
+  release(): void {
+    this.merger.drop(this.o.job);
+    this.ended = [];
+    this.seen.clear();
   }
 
   /** DCs that accepted at least one share. */
@@ -129,7 +155,11 @@ export class ClusterPlacement implements Placement {
       if (share === null || share === undefined) return;
       const part: PartState = { dc: link.dc, state: 'dispatching', lastHeardMs: now, result: null };
       wf.parts.set(link.dc, part);
-      void this.dispatch(wf, link, part, share);
+      background(
+        this.o.runtime.log,
+        `dispatch of ${call.workflow} to ${link.dc}`,
+        this.dispatch(wf, link, part, share),
+      );
     });
     this.settleIfDone(wf);
     return {
@@ -182,7 +212,13 @@ export class ClusterPlacement implements Placement {
       this.o.onDcAccepted(part.dc);
     }
     // A cancel that came while the dispatch was on its way reaches this DC now.
-    if (wf.cancelled !== null) void this.sendCancel(link, wf.cancelled, c.workflow);
+    if (wf.cancelled !== null) {
+      background(
+        this.o.runtime.log,
+        `cancel on ${link.dc}`,
+        this.sendCancel(link, wf.cancelled, c.workflow),
+      );
+    }
   }
 
   /** Windows from a DC's manager; returns how many were handed to a running workflow. */
@@ -206,6 +242,16 @@ export class ClusterPlacement implements Placement {
   deliverDone(done: DcWorkflowDone): boolean {
     const wf = this.active.get(done.workflow);
     const part = wf?.parts.get(done.dc);
+    if (wf === undefined && !this.reports.some((r) => r.workflow === done.workflow)) {
+      // Neither running nor ended: not a workflow of this job. Its values are not taken.
+      this.o.runtime.log.log('warn', 'gate: end of an unknown workflow ignored', {
+        job: this.o.job,
+        dc: done.dc,
+        workflow: done.workflow,
+        published: done.parts.flatMap((p) => Object.keys(p.published)),
+      });
+      return false;
+    }
     if (wf === undefined || part === undefined || part.state === 'ended') return false;
     const failures = done.parts.flatMap((p) =>
       p.failure !== undefined ? [`${p.worker}: ${p.failure}`] : [],
@@ -260,7 +306,13 @@ export class ClusterPlacement implements Placement {
     wf.cancelled = reason;
     for (const link of this.o.dcs) {
       const part = wf.parts.get(link.dc);
-      if (part?.state === 'running') void this.sendCancel(link, reason, wf.call.workflow);
+      if (part?.state === 'running') {
+        background(
+          this.o.runtime.log,
+          `cancel on ${link.dc}`,
+          this.sendCancel(link, reason, wf.call.workflow),
+        );
+      }
     }
   }
 
@@ -321,7 +373,7 @@ export class ClusterPlacement implements Placement {
     wf.settled = true;
     this.active.delete(wf.call.workflow);
     const parts = [...wf.parts.values()].map((p) => p.result as DcPart);
-    this.reports.push({ workflow: wf.call.workflow, parts });
+    this.ended.push({ workflow: wf.call.workflow, parts });
     wf.resolve({ parts: parts.flatMap((p) => placementParts(p)) });
   }
 
@@ -331,8 +383,9 @@ export class ClusterPlacement implements Placement {
     const stopped = new Promise<never>((_, reject) => {
       stop = (reason) => reject(new HookError('E_HOOK_FAILED', `${call.hook} stopped: ${reason}`));
     });
-    // A stop before the answer ends the wait; the answer, if it comes, is not used.
-    stopped.catch(() => undefined);
+    // A stop before the answer ends the wait (the race's caller sees it); the stop promise
+    // itself is observed here so it never counts as unhandled when the answer came first.
+    stopped.catch((error: unknown) => recordHandled('gate: a hook was stopped', error));
     const result = Promise.race([this.hookOnDcs(call), stopped]);
     return { result, stop: (reason) => stop(reason) };
   }

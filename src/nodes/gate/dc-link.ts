@@ -40,6 +40,8 @@ export class DcLink {
   private leader: NodeAddress | null = null;
   /** The DC's capacity as last reported, and when (monotonic ms). */
   lastCapacity: { capacity: DcCapacity; atMs: number } | null = null;
+  /** Cores this gate has promised to jobs since the last report (the report does not know yet). */
+  private reservedCores = 0;
 
   constructor(
     readonly dc: string,
@@ -47,6 +49,21 @@ export class DcLink {
     private readonly links: PeerLinks,
     private readonly timeoutMs: number = DEFAULT_DC_REQUEST_TIMEOUT_MS,
   ) {}
+
+  /** The last report with the cores promised since taken off, or null when none is recent. */
+  cachedCapacity(nowMs: number, maxAgeMs: number): DcCapacity | null {
+    const last = this.lastCapacity;
+    if (last === null || nowMs - last.atMs > maxAgeMs) return null;
+    return {
+      ...last.capacity,
+      freeCores: Math.max(0, last.capacity.freeCores - this.reservedCores),
+    };
+  }
+
+  /** Counts `cores` as taken until the next report (so a burst of jobs spills over to other DCs). */
+  reserve(cores: number): void {
+    this.reservedCores += Math.max(0, cores);
+  }
 
   get knownLeader(): NodeAddress | null {
     return this.leader;
@@ -72,6 +89,7 @@ export class DcLink {
         freeCores: m.freeCores,
       };
       this.lastCapacity = { capacity, atMs: nowMs() };
+      this.reservedCores = 0;
       return capacity;
     }
     return null;

@@ -55,7 +55,7 @@ export const GATE_DEFAULTS = {
   dispatchTimeoutMs: 5_000,
   cancelTimeoutMs: 10_000,
   maxPendingSubmissions: 10_000,
-  maxRetainedResults: 1_000,
+  maxRetainedResults: 256,
   /** A submission whose commit was not seen is forgotten after this long. */
   pendingSubmissionTtlMs: 60_000,
   tickMs: 250,

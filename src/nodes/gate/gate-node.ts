@@ -15,6 +15,7 @@ import { RaftNode } from '../consensus/raft-node.js';
 import { ProtocolRaftTransport } from '../consensus/transport.js';
 import { Supervisor } from '../supervisor.js';
 import { CLIENT_MESSAGES } from '../jobs/client-wire.js';
+import { background } from './background.js';
 import { BundleGetDef, DC_MESSAGES, DcWindowsDef, DcWorkflowDoneDef } from '../jobs/dc-wire.js';
 import { clientHandlers, peerGateProblem } from './client-api.js';
 import { onBundleGet, onWindows, onWorkflowDone } from './dc-api.js';
@@ -184,9 +185,13 @@ export class GateNode {
     // The ledger evicts expired jobs when a command arrives: the leader sends one now and then.
     if (this.isLeader && now - this.lastLedgerSweepMs >= LEDGER_SWEEP_EVERY_MS) {
       this.lastLedgerSweepMs = now;
-      void s.proposer.propose({ type: 'sweep', atMs: s.runtime.clock.wallMs() }).then((out) => {
-        if (!out.ok) s.runtime.log.log('warn', 'ledger sweep not taken', { error: out.message });
-      });
+      background(
+        s.runtime.log,
+        'ledger sweep',
+        s.proposer.propose({ type: 'sweep', atMs: s.runtime.clock.wallMs() }).then((out) => {
+          if (!out.ok) s.runtime.log.log('warn', 'ledger sweep not taken', { error: out.message });
+        }),
+      );
     }
     s.results.sweep(s.runtime.clock.wallMs());
     for (const [job, p] of s.pending) if (p.untilMs <= now) s.pending.delete(job);

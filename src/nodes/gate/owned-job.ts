@@ -14,6 +14,7 @@ import { ClusterPlacement } from './cluster-placement.js';
 import type { DcLink } from './dc-link.js';
 import type { JobProgram, ProgramOutcome } from './job-program.js';
 import type { ProposeOutcome } from './ledger-proposer.js';
+import { background } from './background.js';
 
 /** Watchers one job streams to at once; more are refused. */
 export const MAX_WATCHERS_PER_JOB = 64;
@@ -57,7 +58,11 @@ export class OwnedJob {
       bundle: o.bundle,
       dcs: o.dcs,
       onDcAccepted: (dc) =>
-        void this.record({ type: 'dc-accepted', atMs: 0, jobId: o.job, dc, fence: o.fence }),
+        background(
+          this.log,
+          `recording ${dc}'s acceptance`,
+          this.record({ type: 'dc-accepted', atMs: 0, jobId: o.job, dc, fence: o.fence }),
+        ),
       ...(o.dispatchTimeoutMs !== undefined ? { dispatchTimeoutMs: o.dispatchTimeoutMs } : {}),
       ...(o.cancelTimeoutMs !== undefined ? { cancelTimeoutMs: o.cancelTimeoutMs } : {}),
     });
@@ -200,6 +205,7 @@ export class OwnedJob {
       endedAtMs: o.runtime.clock.wallMs(),
     };
     this.state = 'ended';
+    this.placement.release();
     for (const w of this.watchers) w.notify(result);
     this.watchers.clear();
     o.onEnded(result);
@@ -260,6 +266,10 @@ export class OwnedJob {
   pushSnapshot(status: JobSnapshot['status'], dcs: JobSnapshot['dcs']): void {
     if (this.watchers.size === 0 || this.ended) return;
     const s = this.snapshot(status, dcs);
-    for (const w of this.watchers) if (!w.notify(s)) this.watchers.delete(w);
+    for (const w of this.watchers) {
+      if (w.notify(s)) continue;
+      this.log.log('warn', 'a watcher did not take a snapshot; dropping it', { open: w.isOpen });
+      this.watchers.delete(w);
+    }
   }
 }

@@ -15,9 +15,16 @@ import type { ErrorMessage } from '../../protocol/index.js';
 import { clientError, type JobAccepted, type JobSubmit } from '../jobs/client-wire.js';
 import type { GateState, PendingSubmission } from './gate-context.js';
 import { OwnedJob } from './owned-job.js';
+import { background } from './background.js';
 
 /** Fresh job ids tried when one collides with an existing job. */
 const MAX_ID_ATTEMPTS = 3;
+
+/** Workflows in a (validated) plan: the fewest cores the job takes on each target DC. */
+function planWorkflows(plan: unknown): number {
+  const w = (plan as { workflows?: unknown } | null)?.workflows;
+  return Array.isArray(w) ? Math.max(1, w.length) : 1;
+}
 
 function hex16(state: GateState): string {
   let out = '';
@@ -48,11 +55,8 @@ async function capacities(
     dcs.map(async (dc) => {
       const link = state.dcLinks.get(dc);
       if (link === undefined) return;
-      const last = link.lastCapacity;
       const c =
-        last !== null && now() - last.atMs <= state.cfg.capacityMaxAgeMs
-          ? last.capacity
-          : await link.capacity(now);
+        link.cachedCapacity(now(), state.cfg.capacityMaxAgeMs) ?? (await link.capacity(now));
       if (c !== null) out.set(dc, c);
     }),
   );
@@ -98,6 +102,9 @@ export async function handleSubmit(
     await capacities(state, named ?? state.dcNames),
   );
   if (!choice.ok) return clientError(choice.code, choice.message);
+  // Each workflow takes at least one core of each target DC: count them until the next report.
+  const demand = planWorkflows(m.plan);
+  for (const dc of choice.dcs) state.dcLinks.get(dc)?.reserve(demand);
   if (state.pending.size >= state.cfg.maxPendingSubmissions) {
     return clientError('E_UNAVAILABLE', 'this gate has too many submissions in flight; retry', {
       retryAfterMs: 1_000,
@@ -189,7 +196,9 @@ export function onLedgerEvents(state: GateState, events: readonly LedgerEvent[])
       state.pending.delete(e.jobId);
       startOwnedJob(state, view, pending);
     } else if (e.type === 'cancel-requested') {
-      void state.owned.get(e.jobId)?.cancel(e.reason);
+      const owned = state.owned.get(e.jobId);
+      if (owned !== undefined)
+        background(state.runtime.log, `cancel of ${e.jobId}`, owned.cancel(e.reason));
     }
   }
 }
@@ -225,9 +234,13 @@ function startOwnedJob(state: GateState, view: JobView, p: PendingSubmission): v
     cancelTimeoutMs: state.cfg.cancelTimeoutMs,
   });
   state.owned.set(view.jobId, owned);
-  void owned.run().then(() => {
-    state.owned.delete(view.jobId);
-    const b = state.bundles.get(p.bundle.hash);
-    if (b !== undefined && --b.users <= 0) state.bundles.delete(p.bundle.hash);
-  });
+  background(
+    state.runtime.log,
+    `job ${view.jobId}`,
+    owned.run().then(() => {
+      state.owned.delete(view.jobId);
+      const b = state.bundles.get(p.bundle.hash);
+      if (b !== undefined && --b.users <= 0) state.bundles.delete(p.bundle.hash);
+    }),
+  );
 }

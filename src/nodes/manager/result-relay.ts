@@ -39,6 +39,7 @@ export class ResultRelay {
     batchesFailed: 0,
     workflowsReported: 0,
     doneIn: 0,
+    conflictingEnds: 0,
   };
 
   constructor(
@@ -93,6 +94,11 @@ export class ResultRelay {
     const d = ctx.leadership.dispatcher();
     const part = d?.part(m.dispatchId);
     if (part?.state === 'dispatched') d!.transition(m.dispatchId, 'running');
+    const source = (thread: number): string =>
+      `${info.worker}#${info.incarnation}/${info.firstThread + thread}`;
+    (m.floor ?? []).forEach((floor, thread) => {
+      if (thread < info.threads) ctx.relay.advance(m.job, source(thread), m.workflow, floor);
+    });
     let accepted = 0;
     let duplicates = 0;
     for (const w of m.windows) {
@@ -107,7 +113,7 @@ export class ResultRelay {
         continue;
       }
       const r = ctx.relay.offer(m.job, {
-        source: `${info.worker}#${info.incarnation}/${info.firstThread + w.thread}`,
+        source: source(w.thread),
         workflow: m.workflow,
         seq: w.seq,
         window: { ...(w.window as object), seq: w.seq },
@@ -117,7 +123,24 @@ export class ResultRelay {
       else accepted++;
     }
     this.flush(m.job);
-    return { t: 'work.windows-ack', dispatchId: m.dispatchId, accepted, duplicates };
+    return {
+      t: 'work.windows-ack',
+      dispatchId: m.dispatchId,
+      accepted,
+      duplicates,
+      delivered: this.delivered(m.job, m.workflow, info),
+    };
+  }
+
+  /** Per thread of the part, how far its windows reached the gate. */
+  private delivered(job: string, workflow: string, info: PartInfo): number[] {
+    return Array.from({ length: info.threads }, (_, i) =>
+      this.ctx.relay.delivered(
+        job,
+        `${info.worker}#${info.incarnation}/${info.firstThread + i}`,
+        workflow,
+      ),
+    );
   }
 
   onDone(m: MessageOf<typeof WorkDoneDef>, rc: RequestContext): unknown {
@@ -142,6 +165,24 @@ export class ResultRelay {
         : info;
     }
     this.counters.doneIn++;
+    const d = ctx.leadership.dispatcher();
+    const part = d?.part(m.dispatchId);
+    if (!d || !part) return { t: 'work.done-ack', dispatchId: m.dispatchId };
+    const r = d.transition(m.dispatchId, m.outcome);
+    if (!r.ok) {
+      // A resent end (its ack was lost) is the same move again; anything else is a conflict.
+      if (part.state !== m.outcome) {
+        this.counters.conflictingEnds++;
+        ctx.log.log('warn', 'manager: part transition refused', {
+          dispatchId: m.dispatchId,
+          worker: info.worker,
+          from: part.state,
+          to: m.outcome,
+          error: r.message,
+        });
+      }
+      return { t: 'work.done-ack', dispatchId: m.dispatchId };
+    }
     ctx.parts.set(m.dispatchId, {
       ...info,
       report: {
@@ -152,18 +193,13 @@ export class ResultRelay {
         notes: m.notes,
       },
     });
-    const d = ctx.leadership.dispatcher();
-    const part = d?.part(m.dispatchId);
-    if (d && part && !['completed', 'failed', 'cancelled'].includes(part.state)) {
-      const r = d.transition(m.dispatchId, m.outcome);
-      ctx.log.log('debug', 'manager: part ended', {
-        dispatchId: m.dispatchId,
-        from: r.ok ? r.from : part.state,
-        to: m.outcome,
-      });
-      if (r.ok && r.workflowEnded) this.workflowEnded(m.job, m.workflow, r.workflowEnded);
-      this.onCoresFreed?.();
-    }
+    ctx.log.log('debug', 'manager: part ended', {
+      dispatchId: m.dispatchId,
+      from: r.from,
+      to: m.outcome,
+    });
+    if (r.workflowEnded) this.workflowEnded(m.job, m.workflow, r.workflowEnded);
+    this.onCoresFreed?.();
     return { t: 'work.done-ack', dispatchId: m.dispatchId };
   }
 
@@ -293,6 +329,14 @@ export class ResultRelay {
           this.ended.delete(JSON.stringify([e.job, e.workflow]));
           for (const p of d.partsOf(e.job, e.workflow)) ctx.parts.delete(p.dispatchId);
           d.forget(e.job, e.workflow);
+          // The job's last workflow here was reported: its relay state (dedup marks) goes too.
+          if (
+            d.partsOf(e.job).length === 0 &&
+            !d.has(e.job, e.workflow) &&
+            ctx.relay.pending(e.job) === 0
+          ) {
+            ctx.relay.dropJob(e.job);
+          }
           const r = await propose(ctx, {
             op: 'workflow-end',
             job: e.job,

@@ -125,6 +125,21 @@ test('DC selection: named DCs must exist and have workers; otherwise the best by
   const none = chooseDcs({ named: null, count: 1 }, known, new Map([['c', cap(0, 0, 0, 0)]]));
   assert.equal(!none.ok && none.code, 'E_NO_WORKERS');
   assert.deepEqual(dcWeights(['a', 'b', 'z'], capacity), [8, 12, 1]);
+  // Free cores first: a full DC loses to one with room, whatever its worker count.
+  const full = new Map([
+    ['a', cap(5, 5, 20, 0)],
+    ['b', cap(1, 1, 4, 1)],
+  ]);
+  assert.deepEqual(chooseDcs({ named: null, count: 1 }, ['a', 'b'], full), {
+    ok: true,
+    dcs: ['b'],
+  });
+  // When no DC has room, the one with the most healthy workers.
+  full.set('b', cap(1, 1, 4, 0));
+  assert.deepEqual(chooseDcs({ named: null, count: 1 }, ['a', 'b'], full), {
+    ok: true,
+    dcs: ['a'],
+  });
 });
 
 test('ended retention: bounded by count (oldest first) and by age', () => {

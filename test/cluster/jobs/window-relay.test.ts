@@ -86,6 +86,27 @@ test('bounds: queue per job, jobs, windows too far ahead; bad seqs are refused a
   assert.equal(r2.jobCount, 0);
 });
 
+test("delivered marks follow the gate's acknowledgements; a new relay starts its marks at the sender's floor", () => {
+  const r = new WindowRelay();
+  r.offer('j', w(1));
+  r.offer('j', w(2));
+  assert.equal(r.delivered('j', 'w1#1/0', 'wf'), 0, 'taken is not delivered');
+  const b = r.next('j', 0)!;
+  r.acked('j', b.batchId);
+  assert.equal(r.delivered('j', 'w1#1/0', 'wf'), 2);
+  const fresh = new WindowRelay();
+  fresh.advance('j', 'w1#1/0', 'wf', 2);
+  assert.deepEqual(
+    fresh.offer('j', w(2)),
+    { ok: true, duplicate: true },
+    'at or below the floor is a duplicate',
+  );
+  fresh.offer('j', w(3));
+  const b2 = fresh.next('j', 0)!;
+  fresh.acked('j', b2.batchId);
+  assert.equal(fresh.delivered('j', 'w1#1/0', 'wf'), 3, 'contiguous from the floor');
+});
+
 /** A window with `steps` steps, each with a latency histogram of `buckets` distinct buckets. */
 function heavyWindow(seq: number, steps: number, buckets: number): Record<string, unknown> {
   const stepMap: Record<string, unknown> = {};

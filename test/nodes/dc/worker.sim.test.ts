@@ -25,6 +25,9 @@ interface FakeManager {
   done: AnyMessage[];
   /** Refuse work.windows while true. */
   refuseWindows: boolean;
+  /** Ends refused before the manager takes one (the acknowledgement was "lost"). */
+  refuseDone: number;
+  doneAttempts: number;
 }
 
 function setup(sim: Simulation, cores = 2, durationMs = 3_000) {
@@ -34,6 +37,8 @@ function setup(sim: Simulation, cores = 2, durationMs = 3_000) {
     windows: [],
     done: [],
     refuseWindows: false,
+    refuseDone: 0,
+    doneAttempts: 0,
   };
   let worker: WorkerNode | null = null;
   let executor: SyntheticExecutor | null = null;
@@ -80,6 +85,11 @@ function setup(sim: Simulation, cores = 2, durationMs = 3_000) {
       };
     });
     server.handle('work.done', (m) => {
+      fm.doneAttempts++;
+      if (fm.refuseDone > 0) {
+        fm.refuseDone--;
+        return { t: 'error', code: 'E_BUSY', message: 'lost' };
+      }
       fm.done.push(m);
       return { t: 'work.done-ack', dispatchId: m.dispatchId };
     });
@@ -226,5 +236,25 @@ simTest(
     assert.equal(fm.done[0]!.outcome, 'cancelled');
     assert.equal(executor().counters.cancelled, 1);
     assert.ok(executor().counters.windows < 10, 'it stopped long before its 60 s');
+  },
+);
+
+simTest(
+  "MW-6.3.1 a part's end whose acknowledgement is lost is sent again until the manager takes it",
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const { fm, send, worker } = setup(sim);
+    await registered(sim, fm);
+    fm.refuseDone = 2;
+    assert.ok((await send(dispatch())).ok);
+    assert.ok(await sim.runUntil(() => fm.done.length === 1, { maxMs: 15_000 }));
+    assert.equal(fm.doneAttempts, 3);
+    assert.equal(fm.done[0]!.outcome, 'completed');
+    assert.ok(
+      await sim.runUntil(() => worker().slots.part('d1') === undefined, { maxMs: 1_000 }),
+      'forgotten once acknowledged',
+    );
+    await sim.run(2_000);
+    assert.equal(fm.doneAttempts, 3, 'not sent again after the acknowledgement');
   },
 );

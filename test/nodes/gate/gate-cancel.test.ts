@@ -31,7 +31,7 @@ async function runningJob(
 }
 
 simTest(
-  'GM-18.1.1 GM-18.1.2 GM-18.1.3 GM-18.1.4: a client cancel reaches every DC, is acknowledged per DC, and the job ends cancelled once',
+  "GM-18.1.1 GM-18.1.2 GM-18.1.3 GM-18.1.4 GM-9.4.3: a client cancel reaches every DC, is acknowledged per DC, each DC's cancelled workflow report is taken, and the job ends cancelled once",
   { seeds: seedsFrom(3) },
   async (sim) => {
     const cluster = new GateCluster(sim, { managers: HANGING });
@@ -64,6 +64,14 @@ simTest(
     assert.equal(result.status, 'cancelled');
     assert.equal(result.exitCode, 130);
     assert.deepEqual(result.dcs, { a: 'cancelled', b: 'cancelled' });
+    // Each DC's report of its cancelled workflow was taken (acknowledged, so not resent).
+    for (const m of ['a-m1', 'b-m1']) {
+      const acks = cluster.manager(m).acks.filter((x) => x.t === 'dc.workflow-done-ack');
+      assert.deepEqual(
+        acks.map((x) => [x.job, x.workflow]),
+        [[job, 'wf1']],
+      );
+    }
     await sim.runUntil(
       () => [...cluster.gates.values()].every((g) => g.ledger.job(job)?.status === 'cancelled'),
       { maxMs: 2_000 },
@@ -121,5 +129,34 @@ simTest(
       address: cluster.gateAddresses.get('g3'),
     });
     assert.equal(cluster.manager('a-m1').cancels.length, 0, 'nothing was cancelled');
+  },
+);
+
+simTest(
+  'GM-18.3.2: a DC whose managers cannot be reached during a cancel is named with its error in the acknowledgement; the job still ends cancelled',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const cluster = new GateCluster(sim, {
+      managers: HANGING,
+      gate: { dispatchTimeoutMs: 1_000, cancelTimeoutMs: 1_000 },
+    });
+    const client = new SimClient(sim, cluster);
+    await cluster.waitForLeader();
+    const { job } = await runningJob(cluster, client, 'g1');
+    const watch = await client.ask('g1', { t: 'job.watch', job });
+    assert.ok(watch.ok);
+    sim.network.partition(['g1'], ['b-m1']);
+    const ack = await client.ask('g1', { t: 'job.cancel', job, reason: 'stop' });
+    assert.ok(ack.ok, JSON.stringify(ack));
+    const dcs = ack.message.dcs as Record<string, { acknowledged: string[]; error?: string }>;
+    assert.deepEqual(dcs.a, { acknowledged: ['a-w1'], unanswered: [] });
+    assert.deepEqual(dcs.b?.acknowledged, []);
+    assert.match(dcs.b?.error ?? '', /connection_closed|timeout/);
+    assert.ok(
+      await sim.runUntil(() => client.notes.some((n) => n.t === 'job.result'), { maxMs: 30_000 }),
+    );
+    const result = client.notes.find((n) => n.t === 'job.result')!;
+    assert.equal(result.status, 'cancelled');
+    assert.deepEqual(result.dcs, { a: 'cancelled', b: 'cancelled' });
   },
 );

@@ -9,7 +9,7 @@ import { schemaErrors } from '../../support/cli.js';
 import { GateCluster, SimClient, submission } from './support/gate-cluster.js';
 
 simTest(
-  'GM-1.1.2: a job for two DCs is dispatched to each DC leader, streamed to its watcher and ends completed with one results document',
+  'GM-1.1.2 GM-10.2.1 GM-9.2.4 GM-9.3.1: a job for two DCs is dispatched to each DC leader, streamed to its watcher and ends completed with one results document',
   { seeds: seedsFrom(3) },
   async (sim) => {
     const cluster = new GateCluster(sim);

@@ -206,3 +206,35 @@ simTest(
     assert.equal(status.error.code, 'E_JOB_UNKNOWN');
   },
 );
+
+simTest(
+  'LT-42.4.3: a storm of 100 jobs without named DCs goes each to the DC with the most free cores; every DC gets exactly its capacity',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const cluster = new GateCluster(sim, {
+      managers: [
+        { id: 'a-m1', dc: 'a', leader: true, mode: 'hang', workers: 16, cores: 4 },
+        { id: 'b-m1', dc: 'b', leader: true, mode: 'hang', workers: 9, cores: 4 },
+      ],
+      gate: { capacityMaxAgeMs: 600_000, rateLimit: { burst: 1_000, perSecond: 1_000 } },
+    });
+    const client = new SimClient(sim, cluster);
+    await cluster.waitForLeader();
+    // One job learns the capacities (a: 64 free cores, b: 36); then 99 arrive at once.
+    const first = await client.ask('g1', submission({ durationMs: 3_600_000 }));
+    assert.ok(first.ok);
+    const replies: (string | undefined)[] = [];
+    for (let i = 0; i < 99; i++) {
+      void client
+        .start('g1', submission({ durationMs: 3_600_000, key: `burst-${i}` }))
+        .then((r) => {
+          replies.push(r.ok ? (r.message.targetDcs as string[]).join(',') : r.error.code);
+        });
+    }
+    assert.ok(await sim.runUntil(() => replies.length === 99, { maxMs: 20_000 }));
+    const targets = [(first.message.targetDcs as string[]).join(','), ...replies];
+    const count = (dc: string): number => targets.filter((t) => t === dc).length;
+    assert.equal(count('a'), 64, targets.join(' '));
+    assert.equal(count('b'), 36, targets.join(' '));
+  },
+);

@@ -11,6 +11,8 @@ import {
   type LocalIdentity,
   type RpcConnection,
   type RpcReply,
+  type ProtocolVersion,
+  type Session,
 } from '../../../../src/protocol/index.js';
 import type { Simulation } from '../../../../src/runtime/sim/index.js';
 import type { NodeAddress, Runtime } from '../../../../src/runtime/types.js';
@@ -31,7 +33,8 @@ export function addr(dc: string, id: string): NodeAddress {
   return { host: `${dc}/${id}`, port: PORT };
 }
 
-export type ManagerMode = 'complete' | 'fail' | 'hang' | 'no-workers';
+/** complete/fail: windows then workflow-done; hang: nothing; hold: windows, then nothing. */
+export type ManagerMode = 'complete' | 'fail' | 'hang' | 'hold' | 'no-workers';
 
 export interface FakeManagerSpec {
   readonly id: string;
@@ -45,6 +48,20 @@ export interface FakeManagerSpec {
   /** Windows each accepted dispatch sends before its workflow-done. */
   readonly windows?: number;
   readonly runMs?: number;
+  /** Send every windows batch twice, and every workflow-done twice (a manager that retries). */
+  readonly repeat?: boolean;
+  /** Send a batch's windows highest seq first. */
+  readonly reverse?: boolean;
+  /** Values this DC's parts publish for a dispatch (default none), as a worker would report them. */
+  readonly publish?: (d: DcDispatch) => Record<string, { value: unknown; atMs: number }>;
+  /** Each running (not ended) dispatch takes this many cores from the free cores reported. */
+  readonly coresPerDispatch?: number;
+  /** Free cores reported by `dc.capacity` (default: every core); may change during a test. */
+  freeCores?: number;
+  /** The protocol version this manager's hello declares (default: Salvo's). */
+  readonly protocol?: ProtocolVersion;
+  /** Capabilities this manager advertises (default: ['jobs']). */
+  readonly capabilities?: readonly string[];
 }
 
 /** One window of `requests` requests (all ok) of 1 ms latency. */
@@ -75,13 +92,14 @@ export function statsWindow(workflow: string, seq: number, requests: number): St
   };
 }
 
-const MANAGER_IDENTITY = (id: string, dc: string): LocalIdentity => ({
-  nodeId: id,
+const MANAGER_IDENTITY = (s: FakeManagerSpec): LocalIdentity => ({
+  nodeId: s.id,
   role: 'manager',
   clusterId: 'salvo',
   environment: 'default',
-  datacenter: dc,
-  capabilities: ['jobs'],
+  datacenter: s.dc,
+  capabilities: [...(s.capabilities ?? ['jobs'])],
+  ...(s.protocol !== undefined ? { protocol: s.protocol } : {}),
 });
 
 export class FakeManager {
@@ -91,6 +109,10 @@ export class FakeManager {
   readonly acks: AnyMessage[] = [];
   /** Windows requests sent (each request counted once, retries included). */
   windowsSent = 0;
+  /** `dc.capacity` questions answered. */
+  capacityAsks = 0;
+  /** The session (as this manager agreed it) of every request a gate sent, in order. */
+  readonly sessions: Session[] = [];
   private readonly running = new Map<string, { dispatch: DcDispatch; ended: boolean }>();
   private links: PeerLinks | null = null;
   private rt: Runtime | null = null;
@@ -103,7 +125,7 @@ export class FakeManager {
   boot(rt: Runtime): Promise<void> {
     this.rt = rt;
     const registry = new MessageRegistry().register(...DC_MESSAGES);
-    const identity = MANAGER_IDENTITY(this.spec.id, this.spec.dc);
+    const identity = MANAGER_IDENTITY(this.spec);
     this.links = new PeerLinks({ runtime: rt, registry, identity });
     const server = new ProtocolServer({
       stream: rt.stream,
@@ -115,17 +137,28 @@ export class FakeManager {
     const s = this.spec;
     const workers = s.workers ?? 2;
     const cores = s.cores ?? 4;
-    server.handle('dc.capacity', () => ({
-      t: 'dc.capacity-info',
-      dc: s.dc,
-      leader: { nodeId: `${s.dc}-leader`, address: this.leaderAddress() },
-      workers: s.mode === 'no-workers' ? 0 : workers,
-      healthyWorkers: s.mode === 'no-workers' ? 0 : workers,
-      totalCores: s.mode === 'no-workers' ? 0 : workers * cores,
-      freeCores: s.mode === 'no-workers' ? 0 : workers * cores,
-    }));
-    server.handle('dc.dispatch', (m) => {
+    server.handle('dc.capacity', (_m, ctx) => {
+      this.capacityAsks++;
+      this.sessions.push(ctx.session);
+      return {
+        t: 'dc.capacity-info',
+        dc: s.dc,
+        leader: { nodeId: `${s.dc}-leader`, address: this.leaderAddress() },
+        workers: s.mode === 'no-workers' ? 0 : workers,
+        healthyWorkers: s.mode === 'no-workers' ? 0 : workers,
+        totalCores: s.mode === 'no-workers' ? 0 : workers * cores,
+        freeCores:
+          s.mode === 'no-workers'
+            ? 0
+            : Math.max(
+                0,
+                (s.freeCores ?? workers * cores) - (s.coresPerDispatch ?? 0) * this.runningCount(),
+              ),
+      };
+    });
+    server.handle('dc.dispatch', (m, ctx) => {
       const d = m as unknown as DcDispatch;
+      this.sessions.push(ctx.session);
       if (s.silentDispatch === true) return new Promise<never>(() => undefined);
       if (!s.leader) {
         return {
@@ -176,6 +209,13 @@ export class FakeManager {
     return server.start().then(() => undefined);
   }
 
+  /** Dispatches accepted and not ended yet. */
+  runningCount(): number {
+    let n = 0;
+    for (const r of this.running.values()) if (!r.ended) n++;
+    return n;
+  }
+
   private play(d: DcDispatch): void {
     const rt = this.rt;
     if (rt === null) return;
@@ -192,21 +232,40 @@ export class FakeManager {
           seq: i + 1,
           window: statsWindow(d.workflow, i + 1, 10),
         }));
-        await this.send(d.ownerAddress, {
-          t: 'dc.windows',
-          job: d.job,
-          dc: s.dc,
-          fence: d.fence,
-          windows,
-        });
-        if (r.ended) return;
+        if (s.reverse === true) windows.reverse();
+        const batch = { t: 'dc.windows', job: d.job, dc: s.dc, fence: d.fence, windows };
+        await this.send(d.ownerAddress, batch);
+        if (s.repeat === true) await this.send(d.ownerAddress, batch);
+        if (r.ended || s.mode === 'hold') return;
         r.ended = true;
         await this.sendDone(d, s.mode === 'fail' ? 'failed' : 'completed');
       })();
     });
   }
 
+  /** Ends a held or hanging workflow now (as the DC would once its workers finish). */
+  finish(job: string, workflow: string, outcome: 'completed' | 'failed' | 'cancelled'): void {
+    const r = this.running.get(`${job}/${workflow}`);
+    if (r === undefined || r.ended) return;
+    r.ended = true;
+    void this.sendDone(r.dispatch, outcome);
+  }
+
+  /** Sends any message to a gate as this manager (for tests of odd traffic). */
+  sendRaw(to: NodeAddress, m: Record<string, unknown> & { t: string }): Promise<RpcReply> {
+    if (this.links === null) throw new Error('manager not booted');
+    return this.links.request(to, m, 2_000);
+  }
+
   private async sendDone(
+    d: DcDispatch,
+    outcome: 'completed' | 'failed' | 'cancelled',
+  ): Promise<void> {
+    const times = this.spec.repeat === true ? 2 : 1;
+    for (let i = 0; i < times; i++) await this.sendDoneOnce(d, outcome);
+  }
+
+  private async sendDoneOnce(
     d: DcDispatch,
     outcome: 'completed' | 'failed' | 'cancelled',
   ): Promise<void> {
@@ -221,7 +280,7 @@ export class FakeManager {
         {
           worker: `${this.spec.dc}-w1`,
           ...(outcome === 'failed' ? { failure: 'the target refused every request' } : {}),
-          published: {},
+          published: outcome === 'completed' ? (this.spec.publish?.(d) ?? {}) : {},
           network: { requests: 20, bytesSent: 0, bytesReceived: 0 },
           interrupted: 0,
           notes: [],
@@ -384,6 +443,15 @@ export class SimClient {
     const address = this.cluster.gateAddresses.get(gate);
     if (this.links === null || address === undefined) throw new Error('client not booted');
     return this.links.request(address, m, timeoutMs);
+  }
+
+  /** Sends a `ping` notification to gate `gate` on the client's connection (a keepalive). */
+  ping(gate: string): void {
+    const address = this.cluster.gateAddresses.get(gate);
+    if (this.links === null || address === undefined) throw new Error('client not booted');
+    void this.links.connection(address).then((c) => {
+      if (!(c instanceof Error)) c.notify({ t: 'ping' });
+    });
   }
 
   get runtime(): Runtime | null {
