@@ -1,9 +1,11 @@
 // Owns a manager's relay of statistics windows up to the owner gate of each job: windows tagged
 // (job, source = worker#incarnation/thread, workflow, seq) are deduplicated (each counted once
-// however often a worker resends it), queued per job (bounded), batched, sent one batch at a
-// time per job, and kept until the gate acknowledges them; a failed batch is retried with
-// backoff. A batch is bounded by count and by its wire weight (MessagePack values and bytes), so
-// it always fits the receiver's frame limits. A pure core: time comes in as `now`; no I/O.
+// however often a worker resends it), queued per job (bounded), batched, sent with up to
+// `maxInFlight` batches per job awaiting acknowledgement (so the relay's rate does not hang on one
+// round trip to a gate that may be in another DC), and kept until the gate acknowledges them; a
+// failed batch goes back to the front of the queue and is retried with backoff. A batch is
+// bounded by count and by its wire weight (MessagePack values and bytes), so it always fits the
+// receiver's frame limits. A pure core: time comes in as `now`; no I/O.
 
 import { MAX_DECODE_VALUES } from '../../protocol/codec.js';
 import { MAX_FRAME_BYTES } from '../../protocol/framing.js';
@@ -15,6 +17,8 @@ export interface WindowRelayConfig {
   readonly maxBatchValues: number;
   /** Encoded bytes the windows of one batch may take (an upper bound is counted). */
   readonly maxBatchBytes: number;
+  /** Batches per job sent and not yet acknowledged (the gate counts each window once). */
+  readonly maxInFlight: number;
   /** Windows queued (unacknowledged) per job; more are refused (the worker resends later). */
   readonly maxQueuedPerJob: number;
   readonly maxJobs: number;
@@ -32,6 +36,7 @@ export const DEFAULT_WINDOW_RELAY_CONFIG: WindowRelayConfig = {
   // margin is for the message around the windows.
   maxBatchValues: MAX_DECODE_VALUES - 1024,
   maxBatchBytes: MAX_FRAME_BYTES - 64 * 1024,
+  maxInFlight: 4,
   maxQueuedPerJob: 20_000,
   maxJobs: 1000,
   maxSourcesPerJob: 10_000,
@@ -70,11 +75,26 @@ interface Queued {
 }
 
 interface JobQueue {
+  /** Not yet sent, oldest first. */
   readonly queue: Queued[];
   readonly sources: Map<string, Source>;
-  inFlight: RelayBatch | null;
+  /** Sent, awaiting the gate, by batch id. */
+  readonly inFlight: Map<number, Queued[]>;
+  /** Windows in `inFlight`. */
+  inFlightWindows: number;
   retryAtMs: number;
   failures: number;
+}
+
+function newQueue(): JobQueue {
+  return {
+    queue: [],
+    sources: new Map(),
+    inFlight: new Map(),
+    inFlightWindows: 0,
+    retryAtMs: 0,
+    failures: 0,
+  };
 }
 
 export interface RelayCounters {
@@ -109,6 +129,7 @@ export class WindowRelay {
         ['maxBatch', 1],
         ['maxBatchValues', 1],
         ['maxBatchBytes', 1],
+        ['maxInFlight', 1],
         ['maxQueuedPerJob', 1],
         ['maxJobs', 1],
         ['maxSourcesPerJob', 1],
@@ -134,7 +155,7 @@ export class WindowRelay {
         this.counters.refused++;
         return reject('E_TOO_MANY_JOBS', `at most ${this.cfg.maxJobs} jobs relay windows at once`);
       }
-      q = { queue: [], sources: new Map(), inFlight: null, retryAtMs: 0, failures: 0 };
+      q = newQueue();
       this.jobs.set(job, q);
     }
     const sk = `${w.source}\u0000${w.workflow}`;
@@ -143,7 +164,7 @@ export class WindowRelay {
       this.counters.duplicates++;
       return { ok: true, duplicate: true };
     }
-    if (q.queue.length >= this.cfg.maxQueuedPerJob) {
+    if (q.queue.length + q.inFlightWindows >= this.cfg.maxQueuedPerJob) {
       this.counters.refused++;
       return reject(
         'E_QUEUE_FULL',
@@ -177,27 +198,25 @@ export class WindowRelay {
     return { ok: true, duplicate: false };
   }
 
-  /** The next batch to send for `job` (none while one is in flight or a retry is not due). */
+  /** The next batch to send for `job` (none while `maxInFlight` are out or a retry is not due). */
   next(job: string, now: number): RelayBatch | null {
     const q = this.jobs.get(job);
-    if (!q || q.inFlight || q.queue.length === 0 || now < q.retryAtMs) return null;
+    if (!q || !this.ready(q, now)) return null;
     // At least one window (a window alone over the bounds could never leave otherwise).
-    const windows: RelayedWindow[] = [];
+    let n = 0;
     let values = 0;
     let bytes = 0;
     for (const e of q.queue) {
-      if (windows.length >= this.cfg.maxBatch) break;
+      if (n >= this.cfg.maxBatch) break;
       values += e.values;
       bytes += e.bytes;
-      if (
-        windows.length > 0 &&
-        (values > this.cfg.maxBatchValues || bytes > this.cfg.maxBatchBytes)
-      )
-        break;
-      windows.push(e.w);
+      if (n > 0 && (values > this.cfg.maxBatchValues || bytes > this.cfg.maxBatchBytes)) break;
+      n++;
     }
-    const batch: RelayBatch = { job, batchId: ++this.nextBatch, windows };
-    q.inFlight = batch;
+    const entries = q.queue.splice(0, n);
+    const batch: RelayBatch = { job, batchId: ++this.nextBatch, windows: entries.map((e) => e.w) };
+    q.inFlight.set(batch.batchId, entries);
+    q.inFlightWindows += entries.length;
     this.counters.batchesSent++;
     if (q.failures > 0) this.counters.retries++;
     return batch;
@@ -207,34 +226,42 @@ export class WindowRelay {
   due(now: number): string[] {
     const out: string[] = [];
     for (const [job, q] of this.jobs) {
-      if (!q.inFlight && q.queue.length > 0 && now >= q.retryAtMs) out.push(job);
+      if (this.ready(q, now)) out.push(job);
     }
     return out;
+  }
+
+  private ready(q: JobQueue, now: number): boolean {
+    return q.inFlight.size < this.cfg.maxInFlight && q.queue.length > 0 && now >= q.retryAtMs;
   }
 
   /** The gate acknowledged the batch: its windows leave the queue. */
   acked(job: string, batchId: number): boolean {
     const q = this.jobs.get(job);
-    if (!q || q.inFlight?.batchId !== batchId) return false;
-    q.queue.splice(0, q.inFlight.windows.length);
-    for (const w of q.inFlight.windows) {
+    const entries = q?.inFlight.get(batchId);
+    if (!q || !entries) return false;
+    q.inFlight.delete(batchId);
+    q.inFlightWindows -= entries.length;
+    for (const { w } of entries) {
       const src = q.sources.get(`${w.source}\u0000${w.workflow}`);
       if (!src) continue;
       src.deliveredAbove.add(w.seq);
       while (src.deliveredAbove.delete(src.deliveredPrefix + 1)) src.deliveredPrefix++;
     }
-    q.inFlight = null;
     q.failures = 0;
     q.retryAtMs = 0;
     this.counters.batchesAcked++;
     return true;
   }
 
-  /** The batch was not acknowledged: it is sent again after a backoff (returned). */
+  /** The batch was not acknowledged: its windows go back first, sent after a backoff (returned). */
   failed(job: string, batchId: number, now: number): number | null {
     const q = this.jobs.get(job);
-    if (!q || q.inFlight?.batchId !== batchId) return null;
-    q.inFlight = null;
+    const entries = q?.inFlight.get(batchId);
+    if (!q || !entries) return null;
+    q.inFlight.delete(batchId);
+    q.inFlightWindows -= entries.length;
+    q.queue.unshift(...entries);
     q.failures++;
     const delay = Math.min(
       this.cfg.retryMaxMs,
@@ -253,7 +280,7 @@ export class WindowRelay {
     let q = this.jobs.get(job);
     if (!q) {
       if (this.jobs.size >= this.cfg.maxJobs) return;
-      q = { queue: [], sources: new Map(), inFlight: null, retryAtMs: 0, failures: 0 };
+      q = newQueue();
       this.jobs.set(job, q);
     }
     const sk = `${source}\u0000${workflow}`;
@@ -284,9 +311,11 @@ export class WindowRelay {
   pending(job: string, workflow?: string): number {
     const q = this.jobs.get(job);
     if (!q) return 0;
-    return workflow === undefined
-      ? q.queue.length
-      : q.queue.filter((e) => e.w.workflow === workflow).length;
+    if (workflow === undefined) return q.queue.length + q.inFlightWindows;
+    let n = q.queue.filter((e) => e.w.workflow === workflow).length;
+    for (const entries of q.inFlight.values())
+      n += entries.filter((e) => e.w.workflow === workflow).length;
+    return n;
   }
 
   /** Forgets a job (ended, or its owner is gone). */
@@ -311,7 +340,15 @@ export function weigh(v: unknown, acc: { values: number; bytes: number }): void 
     acc.bytes += 9;
   } else if (Array.isArray(v)) {
     acc.bytes += 5;
-    for (const x of v as unknown[]) weigh(x, acc);
+    // Histogram buckets are long arrays of numbers: counted without a call each.
+    const a = v as unknown[];
+    for (let i = 0; i < a.length; i++) {
+      const x = a[i];
+      if (typeof x === 'number') {
+        acc.values++;
+        acc.bytes += 9;
+      } else weigh(x, acc);
+    }
   } else if (v instanceof Uint8Array) {
     acc.bytes += 5 + v.byteLength;
   } else if (typeof v === 'object' && v !== null) {

@@ -1,12 +1,14 @@
 // Owns the upward flow of a manager: `work.windows` from workers (checked, tagged
 // `worker#incarnation/thread`, deduplicated and queued in the WindowRelay, acknowledged), the
-// batches of `dc.windows` to each job's owner gate (acknowledged, retried with backoff), and
+// batches of `dc.windows` to each job's owner gate (several in flight, each acknowledged, retried
+// with backoff), and
 // `work.done` (the part's end); once every part of a workflow ended and its windows reached the
 // gate, `dc.workflow-done` goes up (retried until acknowledged) and the end is recorded in Raft.
 
 import { windowProblem } from '../../cluster/jobs/window-check.js';
+import type { RelayBatch } from '../../cluster/jobs/window-relay.js';
 import type { MessageOf, RequestContext } from '../../protocol/index.js';
-import type { TimerHandle } from '../../runtime/types.js';
+import type { NodeAddress, TimerHandle } from '../../runtime/types.js';
 import type { WorkDoneDef, WorkWindowsDef } from '../jobs/work-wire.js';
 import { fail, propose, roleProblem, type ManagerContext, type PartInfo } from './context.js';
 
@@ -230,13 +232,21 @@ export class ResultRelay {
     for (const e of this.ended.values()) this.report(e, now);
   }
 
-  /** Sends the job's next batch of windows to its owner gate, if one is ready. */
+  /** Sends the job's next batches of windows to its owner gate, as many as the relay allows. */
   private flush(job: string): void {
     const { ctx } = this;
     const owner = ctx.state.job(job);
     if (!owner) return;
-    const batch = ctx.relay.next(job, ctx.now());
-    if (!batch) return;
+    for (let batch = ctx.relay.next(job, ctx.now()); batch; batch = ctx.relay.next(job, ctx.now()))
+      this.send(job, owner, batch);
+  }
+
+  private send(
+    job: string,
+    owner: { ownerAddress: NodeAddress; fence: number },
+    batch: RelayBatch,
+  ): void {
+    const { ctx } = this;
     void ctx.gateLinks
       .get(owner.ownerAddress)
       .then((conn) =>

@@ -16,7 +16,7 @@ const w = (seq: number, source = 'w1#1/0', workflow = 'wf') => ({
 });
 
 test('a window resent by its worker is counted once; batches go one at a time per job and leave on acknowledgement', () => {
-  const r = new WindowRelay({ maxBatch: 2 });
+  const r = new WindowRelay({ maxBatch: 2, maxInFlight: 1 });
   assert.deepEqual(r.offer('j', w(1)), { ok: true, duplicate: false });
   assert.deepEqual(r.offer('j', w(1)), { ok: true, duplicate: true });
   r.offer('j', w(2));
@@ -28,7 +28,7 @@ test('a window resent by its worker is counted once; batches go one at a time pe
     b1.windows.map((x) => x.seq),
     [1, 2],
   );
-  assert.equal(r.next('j', 0), null, 'one batch in flight per job');
+  assert.equal(r.next('j', 0), null, 'maxInFlight batches in flight per job');
   assert.equal(r.acked('j', b1.batchId), true);
   assert.equal(r.pending('j'), 2);
   const b2 = r.next('j', 0)!;
@@ -180,4 +180,37 @@ test('a window heavier than a whole batch still leaves, alone', () => {
     r.next('j', 0)?.windows.map((x) => x.seq),
     [1],
   );
+});
+
+test('up to maxInFlight batches go out before any acknowledgement; a failed one goes back first', () => {
+  const r = new WindowRelay({ maxBatch: 2, maxInFlight: 3, retryBaseMs: 100 });
+  for (let seq = 1; seq <= 10; seq++) r.offer('j', w(seq));
+  const sent = [r.next('j', 0)!, r.next('j', 0)!, r.next('j', 0)!];
+  assert.deepEqual(
+    sent.map((b) => b.windows.map((x) => x.seq)),
+    [
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ],
+  );
+  assert.equal(r.next('j', 0), null, 'three in flight');
+  assert.deepEqual(r.due(0), []);
+  assert.equal(r.pending('j'), 10, 'in flight counts as pending');
+  assert.equal(r.acked('j', sent[1]!.batchId), true, 'acknowledged out of order');
+  assert.equal(r.pending('j', 'wf'), 8);
+  assert.equal(r.failed('j', sent[0]!.batchId, 0), 100);
+  assert.equal(r.next('j', 50), null, 'backoff');
+  assert.deepEqual(
+    r.next('j', 100)?.windows.map((x) => x.seq),
+    [1, 2],
+    'the failed batch is first again',
+  );
+  assert.equal(r.acked('j', sent[0]!.batchId), false, 'a failed batch cannot be acknowledged');
+  const full = new WindowRelay({ maxBatch: 1, maxQueuedPerJob: 2 });
+  full.offer('j', w(1));
+  full.offer('j', w(2));
+  full.next('j', 0);
+  const refused = full.offer('j', w(3));
+  assert.equal(!refused.ok && refused.code, 'E_QUEUE_FULL', 'in-flight windows count in the bound');
 });
