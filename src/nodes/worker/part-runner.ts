@@ -10,6 +10,9 @@ import type { Runtime, TimerHandle } from '../../runtime/types.js';
 import type { StatsWindow } from '../../stats/types.js';
 import type { WorkSlots } from '../../cluster/jobs/work-slots.js';
 import { MAX_WORK_WINDOWS } from '../jobs/work-wire.js';
+import { weigh } from '../../cluster/jobs/window-relay.js';
+import { MAX_DECODE_VALUES } from '../../protocol/codec.js';
+import { MAX_FRAME_BYTES } from '../../protocol/framing.js';
 import type { WorkerEventLog } from './event-log.js';
 import type { RunningWork, WorkExecutor, WorkReport, WorkSpec } from './executor.js';
 
@@ -45,6 +48,28 @@ interface Queued {
   readonly thread: number;
   readonly seq: number;
   readonly window: StatsWindow;
+  /** Its MessagePack values and an upper bound of its bytes, so a batch fits a frame. */
+  readonly values: number;
+  readonly bytes: number;
+}
+
+/** The values and bytes one `work.windows` batch may carry (a frame's, less the envelope's). */
+const MAX_BATCH_VALUES = MAX_DECODE_VALUES - 1024;
+const MAX_BATCH_BYTES = MAX_FRAME_BYTES - 64 * 1024;
+
+/** The first windows of `queue` that fit one frame (at least one: a window alone always leaves). */
+function batchOf(queue: readonly Queued[]): Queued[] {
+  let values = 0;
+  let bytes = 0;
+  let n = 0;
+  for (const q of queue) {
+    if (n >= MAX_WORK_WINDOWS) break;
+    values += q.values;
+    bytes += q.bytes;
+    if (n > 0 && (values > MAX_BATCH_VALUES || bytes > MAX_BATCH_BYTES)) break;
+    n++;
+  }
+  return queue.slice(0, n);
 }
 
 export class PartRunner {
@@ -131,7 +156,10 @@ export class PartRunner {
       else this.outbox.shift();
       this.deps.counters.windowsDropped++;
     }
-    this.outbox.push({ thread, seq, window: { ...window, seq } });
+    const entry = { thread, seq, window: { ...window, seq } };
+    const weight = { values: 0, bytes: 0 };
+    weigh(entry, weight);
+    this.outbox.push({ ...entry, ...weight });
     this.flush();
   }
 
@@ -154,7 +182,7 @@ export class PartRunner {
         this.later();
         return;
       }
-      const batch = this.outbox.slice(0, MAX_WORK_WINDOWS);
+      const batch = batchOf(this.outbox);
       this.sending = true;
       this.deps.counters.windowsSent += batch.length;
       void this.request(this.windowsMessage(batch)).then((reply) => {
