@@ -127,6 +127,7 @@ export class ResultRelay {
       accepted,
       duplicates,
       delivered: this.delivered(m.job, m.workflow, info),
+      backpressure: ctx.relay.backpressure(m.job),
     };
   }
 
