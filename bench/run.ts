@@ -1,11 +1,13 @@
-// `npm run bench`: Salvo against autocannon and wrk at the hardware limit. Sets up the target,
+// `npm run bench`: Salvo against autocannon and wrk at the hardware limit, then the protocol
+// rows (HTTP/2 against h2load, WebSocket against a plain ws loop; bench/lib/protocols.ts). Sets up the target,
 // runs every generator A/B interleaved over several rounds (no discarded warm-up), prints each
 // figure's median and spread across rounds — with the open model's dropped iterations on a
 // fixed pool and Salvo's own event-loop delay — and writes bench/results/latest.json. Exit 0
 // even when a goal is missed (it is a report); 1 when the harness or a generator run failed.
 // Never part of `npm test`.
 //   npm run bench [-- --quick] [--only salvo,autocannon] [--rounds 3] [--duration 10]
-//                 [--skip-setup] [--builtin-target] [--markdown]
+//                 [--skip-setup] [--builtin-target] [--markdown] [--protocols-only]
+//                 [--skip-protocols]
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,11 +39,13 @@ import {
   type Goal,
 } from './lib/report.js';
 import { markdown } from './lib/markdown.js';
+import { protocolTable, runProtocolRows, type ProtocolFigures } from './lib/protocols.js';
 import { startMainTarget, startStallTarget, type Target } from './lib/targets.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TARGETS_DIR = fileURLToPath(new URL('./targets/', import.meta.url));
 const LATEST = join(ROOT, 'bench', 'results', 'latest.json');
+const PROTOCOLS_LATEST = join(ROOT, 'bench', 'results', 'protocols.json');
 const SETUP_TIMEOUT_MS = 15 * 60_000;
 const OPEN_RATE = 10_000;
 /** The open model's pool: pre-allocated and maximum VUs alike, so it never grows. */
@@ -60,7 +64,10 @@ const USAGE = `npm run bench [-- options]
   --duration S       seconds per run (default 10)
   --skip-setup       do not run scripts/bench-setup.sh
   --builtin-target   use the built-in fixed-response target even when nginx is installed
-  --markdown         print bench/results/latest.json as the README's Markdown table and exit`;
+  --markdown         print bench/results/latest.json as the README's Markdown table and exit
+  --protocols-only   only the HTTP/2 (vs h2load) and WebSocket (vs a ws loop) rows; writes
+                     bench/results/protocols.json
+  --skip-protocols   leave the HTTP/2 and WebSocket rows out`;
 
 function usageError(message: string): never {
   console.error(`bench: ${message}\n${USAGE}`);
@@ -78,6 +85,8 @@ function parseOptions() {
         'skip-setup': { type: 'boolean', default: false },
         'builtin-target': { type: 'boolean', default: false },
         markdown: { type: 'boolean', default: false },
+        'protocols-only': { type: 'boolean', default: false },
+        'skip-protocols': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;
@@ -166,13 +175,56 @@ progress(
 
 const retried: string[] = [];
 
+/** The protocol rows with this run's settings (the target on its core, generators on theirs). */
+async function protocolRows(): Promise<ProtocolFigures | null> {
+  try {
+    return await runProtocolRows({
+      ctx,
+      rounds,
+      durationS,
+      targetCpu,
+      progress,
+      attempt,
+    });
+  } catch (error) {
+    const message = `protocol rows: ${error instanceof Error ? error.message : String(error)}`;
+    failures.push(message);
+    progress(`FAILED ${message}`);
+    return null;
+  } finally {
+    killAll();
+  }
+}
+
+if (values['protocols-only']) {
+  const figures = await protocolRows();
+  console.log('');
+  if (figures) {
+    console.log(protocolTable(figures));
+    for (const s of figures.skipped) console.log(`skipped: ${s}`);
+    console.log('');
+    for (const l of goalLines(figures.goals)) console.log(l);
+  }
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(
+    PROTOCOLS_LATEST,
+    `${JSON.stringify({ schema: 'salvo.bench.protocols/v1', date: new Date().toISOString(), mode: quick ? 'quick' : 'full', rounds, durationS, machine, ...figures, failures, retried }, null, 2)}\n`,
+  );
+  progress(`wrote ${PROTOCOLS_LATEST}`);
+  rmSync(scratch, { recursive: true, force: true });
+  process.exit(failures.length > 0 ? 1 : 0);
+}
+
 /** Runs `fn`; on failure retries once (a shared machine has hiccups) and records what failed. */
 /** Rough wall time of the plan: each run costs its duration plus ~2 s of start and stop. */
 function estimateS(): number {
   const openCount = tools.filter((t) => t !== 'wrk').length;
   const perRound =
     CONNECTIONS.length * tools.length * (durationS + 2) + openCount * (openDurationS + 2);
-  return 5 + rounds * perRound + 2 * (coDurationS + 3);
+  // The protocol rows: two scenarios × two tools per round.
+  const protocolsS = values['skip-protocols'] ? 0 : rounds * 4 * (durationS + 3);
+  if (values['protocols-only']) return 5 + protocolsS;
+  return 5 + rounds * perRound + 2 * (coDurationS + 3) + protocolsS;
 }
 
 async function attempt<T>(label: string, fn: () => Promise<T>): Promise<T | null> {
@@ -330,6 +382,8 @@ try {
   killAll();
 }
 
+const protocols = values['skip-protocols'] ? null : await protocolRows();
+
 // ---- figures ------------------------------------------------------------------------------
 
 function byTool(samples: Partial<Record<Tool, Sample[]>>): ByTool {
@@ -452,6 +506,7 @@ const goals: Goal[] = [
     1.0,
     true,
   ),
+  ...(protocols?.goals ?? []),
 ];
 
 const document = {
@@ -489,6 +544,7 @@ const document = {
         }
       : null,
   },
+  protocols,
   failures,
   retried,
   runtimeS: Math.round((Date.now() - startedAt) / 1000),
@@ -525,6 +581,11 @@ if (coAutocannon) {
   console.log(
     `  autocannon closed -c 100        p50 ${fmt(coAutocannon.latencyMs.p50, 1).padStart(7)} ms  p99 ${fmt(coAutocannon.latencyMs.p99, 1).padStart(7)} ms  (contrast, not a criterion)`,
   );
+}
+if (protocols) {
+  console.log('');
+  console.log(protocolTable(protocols));
+  for (const s of protocols.skipped) console.log(`skipped: ${s}`);
 }
 console.log('');
 console.log('goals (ratios and bounds from this run alone):');

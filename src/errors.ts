@@ -12,6 +12,22 @@ export const EXIT = {
   thresholdsFailed: 3,
   /** The run could not do its job: a hook failed or timed out, or no request succeeded. */
   runFailed: 4,
+  /** Client commands: no gate of --gate answered. */
+  clusterUnreachable: 5,
+  /** Client commands: the gate refused the client's certificate or token. */
+  unauthenticated: 6,
+  /** `salvo submit`: the bundled workflow is larger than a gate accepts. */
+  bundleTooLarge: 7,
+  /** `salvo submit --dcs`: a named datacenter is not in the cluster. */
+  unknownDatacenter: 8,
+  /** `salvo submit`: a target datacenter has no workers. */
+  noWorkers: 9,
+  /** `salvo submit --idempotency-key`: the key was used for a different submission. */
+  idempotencyConflict: 10,
+  /** `salvo status|watch|cancel`: no such job (never submitted, or its record expired). */
+  unknownJob: 11,
+  /** Client commands: the gate's rate limit for this client; retry later. */
+  rateLimited: 12,
   /** Interrupted by Ctrl-C or SIGTERM; partial results were written. */
   interrupted: 130,
 } as const;
@@ -35,7 +51,30 @@ export type SalvoErrorCode =
   | 'E_PROTOCOL'
   | 'E_REPORTER_FAILED'
   | 'E_REPORTER_TIMEOUT'
-  | 'E_INTERNAL';
+  | 'E_INTERNAL'
+  | ClusterErrorCode;
+
+/** What a gate answers a client command with, each mapped to its own exit code. */
+export type ClusterErrorCode =
+  | 'E_UNREACHABLE'
+  | 'E_UNAUTHENTICATED'
+  | 'E_BUNDLE_TOO_LARGE'
+  | 'E_UNKNOWN_DC'
+  | 'E_NO_WORKERS'
+  | 'E_IDEMPOTENCY_CONFLICT'
+  | 'E_JOB_UNKNOWN'
+  | 'E_RATE_LIMITED';
+
+const CLUSTER_EXIT: Record<ClusterErrorCode, ExitCode> = {
+  E_UNREACHABLE: EXIT.clusterUnreachable,
+  E_UNAUTHENTICATED: EXIT.unauthenticated,
+  E_BUNDLE_TOO_LARGE: EXIT.bundleTooLarge,
+  E_UNKNOWN_DC: EXIT.unknownDatacenter,
+  E_NO_WORKERS: EXIT.noWorkers,
+  E_IDEMPOTENCY_CONFLICT: EXIT.idempotencyConflict,
+  E_JOB_UNKNOWN: EXIT.unknownJob,
+  E_RATE_LIMITED: EXIT.rateLimited,
+};
 
 export class SalvoError extends Error {
   readonly code: SalvoErrorCode;
@@ -145,6 +184,15 @@ export function exitCodeFor(error: unknown): ExitCode {
     case 'E_REPORTER_TIMEOUT':
     case 'E_INTERNAL':
       return EXIT.internal;
+    default:
+      return CLUSTER_EXIT[error.code];
+  }
+}
+
+/** A gate refused a client command (or none answered); the code picks the exit code. */
+export class ClusterRequestError extends SalvoError {
+  constructor(code: ClusterErrorCode, message: string) {
+    super(code, message);
   }
 }
 

@@ -77,6 +77,8 @@ export interface SalvoLoad {
   durationS: number;
   vus?: number;
   rate?: number;
+  /** More `salvo run` arguments, e.g. `-e WS_URL=…`. */
+  extra?: string[];
 }
 
 export async function runSalvo(ctx: Context, target: string, load: SalvoLoad): Promise<Sample> {
@@ -96,7 +98,7 @@ export async function runSalvo(ctx: Context, target: string, load: SalvoLoad): P
   ];
   if (load.vus !== undefined) args.push('--vus', String(load.vus));
   if (load.rate !== undefined) args.push('--rate', String(load.rate));
-  args.push('--duration', `${load.durationS}s`);
+  args.push('--duration', `${load.durationS}s`, ...(load.extra ?? []));
   const done = await measured(
     process.execPath,
     args,

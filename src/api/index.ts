@@ -11,6 +11,8 @@ export type {
   HookOptions,
   WorkflowOptions,
   ResultOf,
+  ThresholdSpec,
+  ThresholdOptions,
 } from './workflow.js';
 export {
   constantVus,
@@ -57,6 +59,12 @@ export {
   UdpSocket,
   SocketReply,
 } from '../clients/socket/index.js';
+export { SmtpClient, SmtpSession, SmtpSent } from '../clients/smtp/index.js';
+export type { SmtpMessage, SmtpAttachment, SmtpConnectOptions } from '../clients/smtp/index.js';
+export { FtpClient, FtpSession, FtpTransfer, FtpDownload } from '../clients/ftp/index.js';
+export type { FtpConnectOptions } from '../clients/ftp/index.js';
+export { BrowserClient, BrowserPage, PageVisit } from '../clients/browser/index.js';
+export type { WebVitals, GotoOptions, NewPageOptions } from '../clients/browser/index.js';
 export type {
   FormFields,
   MultipartFields,

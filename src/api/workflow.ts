@@ -84,13 +84,39 @@ export interface WorkflowOptions {
    * Pass/fail criteria, by target: a step name, `*` (all steps), `errors` (the failure rate)
    * or a custom metric name. E.g. `{ home: ['p99 < 250ms'], errors: ['rate < 1%'] }`.
    */
-  thresholds?: Record<string, readonly string[]>;
+  thresholds?: Record<string, readonly ThresholdSpec[]>;
   /**
    * Where results go besides the results file: built-in sinks by kind, or custom objects with
    * `name` and any of `start`, `windows`, `final`, `close`. `salvo run --report` adds more.
    * E.g. `[{ kind: 'prometheus', port: 9464 }, { kind: 'junit', path: 'junit.xml' }]`.
    */
   reporters?: readonly ReporterSpec[];
+}
+
+/**
+ * A threshold with options, beside the plain expression string:
+ * `{ threshold: 'p99 < 500ms', abortOnFail: true, delayAbortEval: '10s' }`.
+ */
+export interface ThresholdOptions {
+  /** The expression, as in the plain form: `'p99 < 500ms'`. */
+  threshold: string;
+  /**
+   * Stop the whole run as soon as this threshold fails, checked on every statistics window
+   * (about once a second). The results name it; the exit code is that of failed thresholds.
+   */
+  abortOnFail?: boolean;
+  /** With `abortOnFail`: do not abort before this long after the workflow started (default 0). */
+  delayAbortEval?: Duration;
+}
+
+/** One threshold: an expression such as `'p99 < 250ms'`, or one with options. */
+export type ThresholdSpec = string | ThresholdOptions;
+
+/** A threshold marked `abortOnFail`, as recorded (read by the plan). */
+export interface AbortOnFailDefinition {
+  readonly target: string;
+  readonly expression: string;
+  readonly delayMs: number;
 }
 
 // ─── Internal definition records (read by the engine) ───
@@ -127,6 +153,8 @@ export interface WorkflowDefinition {
   readonly steps: StepDefinition[];
   readonly checks: CheckDefinition[];
   readonly thresholds: Map<string, string[]>;
+  /** The thresholds marked `abortOnFail` (also listed in `thresholds`). */
+  readonly abortOnFail: AbortOnFailDefinition[];
   readonly dependsOn: AnyWorkflow[];
   readonly publishes: PublishDefinition[];
   setup: HookDefinition<(ctx: SetupContext<unknown>) => unknown> | undefined;
@@ -245,6 +273,7 @@ export class Workflow<
       steps: [],
       checks: [],
       thresholds: new Map(),
+      abortOnFail: [],
       dependsOn: [],
       publishes: [],
       setup: undefined,
@@ -331,26 +360,71 @@ export class Workflow<
     return this;
   }
 
-  /** Adds thresholds, e.g. `{ home: ['p99 < 250ms'], errors: ['rate < 1%'] }`. */
+  /**
+   * Adds thresholds, e.g. `{ home: ['p99 < 250ms'], errors: ['rate < 1%'] }`; an entry may
+   * carry options: `{ threshold: 'rate < 5%', abortOnFail: true, delayAbortEval: '10s' }`.
+   */
   thresholds(map: {
-    [K in (keyof Results & string) | '*' | 'errors' | (string & {})]?: readonly string[];
+    [K in (keyof Results & string) | '*' | 'errors' | (string & {})]?: readonly ThresholdSpec[];
   }): this {
     this.addThresholds(map);
     return this;
   }
 
-  private addThresholds(map: Record<string, readonly string[] | undefined>): void {
-    for (const [target, expressions] of Object.entries(map)) {
-      if (expressions === undefined) continue;
-      if (!Array.isArray(expressions)) {
+  private addThresholds(map: Record<string, readonly ThresholdSpec[] | undefined>): void {
+    for (const [target, specs] of Object.entries(map)) {
+      if (specs === undefined) continue;
+      if (!Array.isArray(specs)) {
         throw new WorkflowConfigError(
           `workflow '${this.definition.name}': thresholds for '${target}' must be a list of expressions such as ['p99 < 250ms']`,
         );
       }
       const list = this.definition.thresholds.get(target) ?? [];
-      list.push(...(expressions as string[]));
+      for (const spec of specs as unknown[]) list.push(this.thresholdEntry(target, spec));
       this.definition.thresholds.set(target, list);
     }
+  }
+
+  /** The expression of one list entry; records `abortOnFail`. Throws on a malformed entry. */
+  private thresholdEntry(target: string, spec: unknown): string {
+    if (typeof spec === 'string') return spec;
+    const where = `workflow '${this.definition.name}': a threshold for '${target}'`;
+    if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
+      throw new WorkflowConfigError(
+        `${where} must be an expression such as 'p99 < 250ms' or { threshold: 'p99 < 250ms', abortOnFail: true }`,
+      );
+    }
+    const o = spec as Record<string, unknown>;
+    for (const key of Object.keys(o)) {
+      if (!['threshold', 'abortOnFail', 'delayAbortEval'].includes(key)) {
+        throw new WorkflowConfigError(
+          `${where} has an unknown option '${key}'; known: threshold, abortOnFail, delayAbortEval`,
+        );
+      }
+    }
+    if (typeof o['threshold'] !== 'string') {
+      throw new WorkflowConfigError(
+        `${where} needs 'threshold', an expression such as 'p99 < 250ms'`,
+      );
+    }
+    if (o['abortOnFail'] !== undefined && typeof o['abortOnFail'] !== 'boolean') {
+      throw new WorkflowConfigError(`${where}: abortOnFail must be true or false`);
+    }
+    const delayMs =
+      o['delayAbortEval'] === undefined
+        ? 0
+        : parseDuration(
+            o['delayAbortEval'] as Duration,
+            `${where}: delayAbortEval`,
+            (m) => new WorkflowConfigError(m),
+          );
+    if (o['delayAbortEval'] !== undefined && o['abortOnFail'] !== true) {
+      throw new WorkflowConfigError(`${where}: delayAbortEval applies only with abortOnFail: true`);
+    }
+    if (o['abortOnFail'] === true) {
+      this.definition.abortOnFail.push({ target, expression: o['threshold'], delayMs });
+    }
+    return o['threshold'];
   }
 
   /** Runs once before any VU starts; what it returns is `data` in every step. */

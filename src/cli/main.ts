@@ -6,6 +6,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { EXECUTOR_TYPES } from '../api/executors.js';
 import { EXIT, SalvoError, describeError, exitCodeFor } from '../errors.js';
 import { registerCertsCommand } from './certs.js';
+import { registerJobCommands } from './job-commands.js';
+import { registerNodeCommands } from './node-commands.js';
 import { runCommand } from './run.js';
 import { addRunFeatureOptions } from './run-features.js';
 import { pingUrlOption } from './ping-protocols.js';
@@ -21,7 +23,7 @@ import {
   positiveNumberOption,
   urlOption,
 } from './options.js';
-import { SALVO_VERSION } from '../pool/local-run.js';
+import { SALVO_VERSION } from '../version.js';
 import { availableParallelism } from 'node:os';
 import { setHandledErrorSink } from '../handled-errors.js';
 
@@ -34,6 +36,9 @@ Exit codes:
   4    the run failed: a setup/teardown hook failed or timed out, a workflow was skipped,
        no request succeeded (e.g. the target is unreachable), a step failed in every
        execution, no iteration of a workflow finished, or the workflow called process.exit()
+  5-12 client commands (submit, jobs, status, watch, cancel): 5 no gate answered,
+       6 not authenticated, 7 bundle too large, 8 unknown datacenter, 9 no workers,
+       10 idempotency key reused with another file, 11 unknown job, 12 rate limited
   130  interrupted (Ctrl-C); partial results were written`;
 
 export interface CliIo {
@@ -174,11 +179,11 @@ ${EXIT_CODES_HELP}`,
   program
     .command('ping')
     .description(
-      'Send one request (HTTP/1.1, HTTP/2, WebSocket, gRPC, TCP, UDP) and show what came back and how long it took.',
+      'Send one request (HTTP/1.1, HTTP/2, WebSocket, gRPC, TCP, UDP, SMTP, FTP) and show what came back and how long it took.',
     )
     .argument(
       '<url>',
-      'a URL: http(s)://, h2:// or h2c:// (HTTP/2), ws(s)://, grpc(s)://, tcp://, tls://, udp:// (http:// is assumed without a scheme)',
+      'a URL: http(s)://, h2:// or h2c:// (HTTP/2), ws(s)://, grpc(s)://, tcp://, tls://, udp://, smtp(s)://, ftp(s):// (http:// is assumed without a scheme)',
       pingUrlOption,
     )
     .addOption(new Option('-X, --method <method>', 'HTTP method').default('GET'))
@@ -225,6 +230,8 @@ ${EXIT_CODES_HELP}`,
     });
 
   registerCertsCommand(program, io, setExit);
+  registerJobCommands(program, io, setExit);
+  registerNodeCommands(program, io, setExit);
 
   return program;
 }

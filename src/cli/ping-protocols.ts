@@ -1,7 +1,8 @@
 // `salvo ping` for every protocol besides HTTP/1.1: h2:// (https with ALPN h2) and h2c://
 // (clear-text HTTP/2), ws:// and wss://, grpc:// and grpcs:// (channel readiness), tcp:// and
 // tls:// (connect; with -d, send and show what comes back), udp:// (send -d or "ping", show the
-// reply). Each prints what it measured and returns the exit code; http(s):// is left to ping.
+// reply), smtp:// and ftp:// (in ping-mail.ts). Each prints what it measured and returns the
+// exit code; http(s):// is left to ping.
 // Imported: the global `performance` is a lazy accessor in Node 20 (a getter call per use).
 import { performance } from 'node:perf_hooks';
 import { InvalidArgumentError } from 'commander';
@@ -10,6 +11,7 @@ import { Http2Client } from '../clients/http2/index.js';
 import { TcpClient, UdpClient } from '../clients/socket/index.js';
 import { WsClient } from '../clients/websocket/index.js';
 import { EXIT, describeError } from '../errors.js';
+import { pingFtp, pingSmtp } from './ping-mail.js';
 import type { CliIo } from './main.js';
 
 export const PING_SCHEMES = [
@@ -24,6 +26,10 @@ export const PING_SCHEMES = [
   'tcp',
   'tls',
   'udp',
+  'smtp',
+  'smtps',
+  'ftp',
+  'ftps',
 ];
 const PREVIEW_BYTES = 1024;
 
@@ -222,6 +228,10 @@ export async function pingOtherProtocol(
     'tcp:': pingTcp,
     'tls:': pingTcp,
     'udp:': pingUdp,
+    'smtp:': pingSmtp,
+    'smtps:': pingSmtp,
+    'ftp:': pingFtp,
+    'ftps:': pingFtp,
   }[parsed.protocol];
   if (run === undefined) return null;
   try {

@@ -9,8 +9,10 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { bundleWorkflow, importWorkflows, typecheckWorkflow } from '../engine/loader.js';
 import { buildPlan, literalMetricNames } from '../engine/plan.js';
 import { EXIT, OptionError, describeError } from '../errors.js';
-import { LocalRun } from '../pool/local-run.js';
 import { ThreadPool } from '../pool/pool.js';
+import { planSpecOf } from '../run/plan-spec.js';
+import { Run } from '../run/run.js';
+import { ThreadPlacement, oneBundle } from '../run/thread-placement.js';
 import { defaultResultsPath, resultsToCsv } from '../stats/results.js';
 import type { RunResults } from '../stats/types.js';
 import type { ReporterConfig } from '../reporters/config.js';
@@ -171,11 +173,12 @@ export async function runCommand(
       if (diagnostics.length < 100) diagnostics.push(`worker ${worker} ${level}: ${message}`);
     },
   });
-  const run = new LocalRun({
+  const local = { path: bundle.path, hash: bundle.hash, source: bundle.source };
+  const run = new Run({
     file: display(bundle.source),
-    bundle: { path: bundle.path, hash: bundle.hash, source: bundle.source },
-    plan,
-    pool,
+    bundle: { hash: bundle.hash, source: bundle.source },
+    plan: planSpecOf(plan),
+    placement: new ThreadPlacement({ pool, bundles: oneBundle(local) }),
     baseUrl: opts.target,
     cancelGraceMs: grace,
     windowMs: WINDOW_MS,

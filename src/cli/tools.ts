@@ -5,6 +5,7 @@ import { HttpClient, HttpError } from '../clients/http1/index.js';
 import { EXIT } from '../errors.js';
 import { startTargetServer, TARGET_ROUTES } from '../target/server.js';
 import { FEATURE_ROUTES } from '../target/features.js';
+import { PAGE_ROUTES } from '../target/pages.js';
 import { startPeersFor } from './serve-peers.js';
 import { pingOtherProtocol } from './ping-protocols.js';
 import type { CliIo } from './main.js';
@@ -72,7 +73,7 @@ export async function serveCommand(
 ): Promise<number> {
   const server = await startTargetServer({ port: opts.port, host: opts.host });
   io.stdout.write(`salvo target listening on ${server.url}  (Ctrl-C to stop)\n`);
-  for (const route of [...TARGET_ROUTES, ...FEATURE_ROUTES])
+  for (const route of [...TARGET_ROUTES, ...FEATURE_ROUTES, ...PAGE_ROUTES])
     io.stdout.write(`  ${route.path.padEnd(16)} ${route.description}\n`);
   const peers = opts.peers === true ? await startPeersFor(server.port, opts.host, io) : undefined;
   await waitForSignal();

@@ -18,6 +18,8 @@ export interface ClientEnv {
   readonly observe?: RequestObserver;
   /** Print each HTTP request and response (bodies truncated) to stderr: `--http-debug`. */
   readonly debug?: boolean;
+  /** The VU's custom metrics, for clients that record their own (the browser's web vitals). */
+  readonly metrics?: { trend(name: string): { add(value: number): void } };
 }
 
 /** A client one VU owns; created lazily on its first use in a step, closed with the VU. */

@@ -8,6 +8,9 @@ import { wsKind, type WsClient } from './websocket/index.js';
 import { grpcKind, type GrpcClient } from './grpc/index.js';
 import { graphqlKind, type GraphqlClient } from './graphql/index.js';
 import { tcpKind, udpKind, type TcpClient, type UdpClient } from './socket/index.js';
+import { smtpKind, type SmtpClient } from './smtp/index.js';
+import { ftpKind, type FtpClient } from './ftp/index.js';
+import { browserKind, type BrowserClient } from './browser/index.js';
 
 /** The clients every step, setup and teardown context carries besides `http`. */
 export interface StepClients {
@@ -23,6 +26,12 @@ export interface StepClients {
   readonly tcp: TcpClient;
   /** UDP: send datagrams, receive with a timeout. */
   readonly udp: UdpClient;
+  /** SMTP (STARTTLS, smtps://, AUTH): send messages, server refusals as `smtp_<code>`. */
+  readonly smtp: SmtpClient;
+  /** FTP (FTPS): upload, download, list and remove files, refusals as `ftp_<code>`. */
+  readonly ftp: FtpClient;
+  /** Headless Chromium (playwright-core): pages, actions, web vitals as `browser_*` trends. */
+  readonly browser: BrowserClient;
 }
 
 type AnyKind = ClientKind<keyof StepClients, VuClient>;
@@ -35,6 +44,9 @@ export const CLIENT_KINDS: readonly AnyKind[] = [
   graphqlKind,
   tcpKind,
   udpKind,
+  smtpKind,
+  ftpKind,
+  browserKind,
 ];
 
 const ENV: unique symbol = Symbol('salvo.clients.env');

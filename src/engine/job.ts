@@ -330,6 +330,7 @@ export class WorkflowJob {
       vuId: id,
       observe: this.requestGroups.observe,
       debug: this.httpDebug,
+      metrics: this.metrics,
     });
     const vu = new Vu(id, http, clients);
     if (this.fast) {

@@ -15,6 +15,7 @@ import { SalvoError, WorkflowFileError, describeError } from '../errors.js';
 import type { AnyWorkflow } from '../api/workflow.js';
 import { collectWorkflows } from './plan.js';
 import { recordHandled } from '../handled-errors.js';
+import { SALVO_VERSION } from '../version.js';
 
 export interface Bundle {
   /** Absolute path of the bundled module in the cache. */
@@ -124,7 +125,6 @@ function manifestPath(source: string): string {
 const BUNDLE_FORMAT = 2;
 
 async function salvoVersion(): Promise<string> {
-  const { SALVO_VERSION } = await import('../pool/local-run.js');
   return `${SALVO_VERSION}+bundle${BUNDLE_FORMAT}`;
 }
 

@@ -3,8 +3,12 @@
 // thresholds parsed, and executors split into per-thread shares.
 import { isOpenModel, MAX_VUS, type ExecutorConfig, type Stage } from '../api/executors.js';
 import { isWorkflow, type AnyWorkflow, type WorkflowDefinition } from '../api/workflow.js';
+import { VITAL_METRICS } from '../clients/browser/vitals.js';
 import { StepCycleError, WorkflowConfigError, WorkflowCycleError } from '../errors.js';
 import { parseThreshold, type ParsedThreshold } from '../stats/thresholds.js';
+
+/** Metrics clients record by themselves (thresholds may name them without the file doing so). */
+const CLIENT_METRIC_NAMES: ReadonlySet<string> = new Set(Object.values(VITAL_METRICS));
 
 export interface StepGraph {
   /** Step indexes in an order where every step comes after its dependencies. */
@@ -144,6 +148,7 @@ function checkThresholdTargets(def: AnyWorkflow['definition'], metrics: Readonly
   for (const target of def.thresholds.keys()) {
     if (target === '*' || target === 'errors' || steps.includes(target) || metrics.has(target))
       continue;
+    if (CLIENT_METRIC_NAMES.has(target)) continue; // recorded by a client, e.g. browser_lcp
     if (/^[a-z0-9]+\{.+\}$/.test(target)) continue; // a request group such as http{name:GET /}
     const known = [
       "'*' (all steps)",
@@ -191,7 +196,13 @@ export function buildPlan(
     if (metricNames) checkThresholdTargets(def, metricNames);
     const thresholds: ParsedThreshold[] = [];
     for (const [target, expressions] of def.thresholds) {
-      for (const expression of expressions) thresholds.push(parseThreshold(target, expression));
+      for (const expression of expressions) {
+        const parsed = parseThreshold(target, expression);
+        const abort = def.abortOnFail.find(
+          (a) => a.target === target && a.expression === expression,
+        );
+        thresholds.push(abort ? { ...parsed, abortOnFail: { delayMs: abort.delayMs } } : parsed);
+      }
     }
     return {
       definition: def,

@@ -1,9 +1,11 @@
-// Owns how a cluster node process reads its addresses and peer lists, and where its TLS
-// material and identity come from (mutual TLS by default, --insecure only when asked). Bad
-// values are OptionErrors naming the flag and what is accepted. Never starts anything.
+// Owns the settings every cluster node process shares (identity, listen address, peers, TLS
+// material, data directory, logging) and where they come from: a flag, else a SALVO_* variable,
+// else the --config JSON file, else the documented default. Bad values are OptionErrors naming
+// the setting and what is accepted. Never starts anything and never reads files itself.
 
+import path from 'node:path';
 import { OptionError } from '../errors.js';
-import type { LocalIdentity } from '../protocol/index.js';
+import { DEFAULT_DATACENTER, type LocalIdentity } from '../protocol/index.js';
 import type { Role } from '../protocol/messages.js';
 import {
   loadTlsMaterial,
@@ -11,10 +13,80 @@ import {
   nodeKeyFile,
   type TlsMaterial,
 } from '../runtime/real/index.js';
-import type { NodeAddress } from '../runtime/types.js';
+import type { LogLevel, NodeAddress } from '../runtime/types.js';
 
 /** Peers one list may name. */
 export const MAX_PEERS = 256;
+export const DEFAULT_CLUSTER_ID = 'salvo';
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/** Raw settings as strings or booleans, from flags (commander's camelCase keys). */
+export type RawSettings = Readonly<Record<string, string | boolean | undefined>>;
+
+/** Where one node's settings are looked up, in order. */
+export class SettingSource {
+  private readonly file: Record<string, unknown>;
+
+  constructor(
+    private readonly flags: RawSettings,
+    private readonly env: NodeJS.ProcessEnv,
+    /** The settings of the --config file, already read (src/cli/node-config.ts). */
+    file: Record<string, unknown> = {},
+  ) {
+    this.file = file;
+  }
+
+  /** The setting `name` (camelCase), as a string, or undefined when nowhere set. */
+  string(name: string): string | undefined {
+    const flag = this.flags[name];
+    if (typeof flag === 'string') return flag;
+    const env = this.env[envName(name)];
+    if (env !== undefined && env !== '') return env;
+    const value = this.file[name];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value === 'string' || typeof value === 'number') return String(value);
+    if (Array.isArray(value)) return value.map(String).join(',');
+    throw new OptionError(`config file: "${name}" must be a string or a number`);
+  }
+
+  flag(name: string): boolean {
+    if (this.flags[name] === true) return true;
+    const env = this.env[envName(name)];
+    if (env !== undefined) return env === '1' || env.toLowerCase() === 'true';
+    return this.file[name] === true;
+  }
+
+  need(name: string): string {
+    const value = this.string(name);
+    if (value === undefined) {
+      throw new OptionError(
+        `missing --${kebab(name)} (or ${envName(name)}, or "${name}" in the --config file)`,
+      );
+    }
+    return value;
+  }
+
+  count(name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+    const value = this.string(name);
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || n > max) {
+      throw new OptionError(
+        `--${kebab(name)} must be a whole number from 0 to ${max}, got "${value}"`,
+      );
+    }
+    return n;
+  }
+}
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** `certsDir` → `SALVO_CERTS_DIR`. */
+export function envName(name: string): string {
+  return `SALVO_${kebab(name).replace(/-/g, '_').toUpperCase()}`;
+}
 
 export function parseAddress(text: string, what: string): NodeAddress {
   const i = text.lastIndexOf(':');
@@ -38,6 +110,48 @@ export function parsePeerList(text: string | undefined, what: string): Map<strin
     if (peers.size > MAX_PEERS) throw new OptionError(`${what}: more than ${MAX_PEERS} entries`);
   }
   return peers;
+}
+
+/** Settings every node process has. */
+export interface NodeSettings {
+  readonly id: string;
+  readonly role: Role;
+  readonly datacenter: string;
+  readonly cluster: string;
+  readonly listen: NodeAddress;
+  readonly dataDir: string;
+  readonly logLevel: LogLevel;
+  readonly certsDir: string | undefined;
+  readonly insecure: boolean;
+  readonly seed: number | undefined;
+}
+
+export function nodeSettings(
+  source: SettingSource,
+  role: Role,
+  defaults: { listen: string },
+): NodeSettings {
+  const id = source.need('id');
+  const logLevel = (source.string('logLevel') ?? 'warn') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new OptionError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+  const seed = source.string('seed');
+  if (seed !== undefined && !/^\d+$/.test(seed)) {
+    throw new OptionError(`--seed must be a whole number, got "${seed}"`);
+  }
+  return {
+    id,
+    role,
+    datacenter: source.string('dc') ?? DEFAULT_DATACENTER,
+    cluster: source.string('cluster') ?? DEFAULT_CLUSTER_ID,
+    listen: parseAddress(source.string('listen') ?? defaults.listen, '--listen'),
+    dataDir: source.string('dataDir') ?? path.join('salvo-data', id),
+    logLevel,
+    certsDir: source.string('certsDir'),
+    insecure: source.flag('insecure'),
+    seed: seed === undefined ? undefined : Number(seed),
+  };
 }
 
 /** Who a node says it is before its certificate is read. */
@@ -105,3 +219,8 @@ export function nodeSecurity(
     },
   };
 }
+
+/** The loud line an --insecure node prints. */
+export const INSECURE_WARNING =
+  'INSECURE: --insecure given: connections are plain TCP, unauthenticated and unencrypted; ' +
+  'anyone who can reach this port can act as a cluster member or submit code for workers to run';

@@ -251,6 +251,8 @@ export class ThreadPool implements WorkerPool {
     if (!slot.alive) return;
     slot.alive = false;
     for (const part of [...slot.parts.values()]) this.finish(part, { failure: why });
+    // No worker will end what it still held: the coordinator forgets those records now.
+    slot.coordinator.workerTerminated();
     slot.onShutdown?.();
     slot.worker.terminate().catch((error: unknown) => {
       this.diagnostic(slot, 'error', `terminating worker ${slot.index}: ${describeError(error)}`);

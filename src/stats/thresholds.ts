@@ -38,6 +38,8 @@ export interface ParsedThreshold {
   /** The number as written, before any unit conversion. */
   value: number;
   unit: ThresholdValueUnit | null;
+  /** Set when the threshold stops the run as soon as it fails, after `delayMs` of the workflow. */
+  abortOnFail?: { delayMs: number };
 }
 
 /** What a threshold target refers to. `workflow` is `*`; `errors` is the workflow error rate. */
@@ -420,7 +422,11 @@ export function evaluateThreshold(
   subject: ThresholdSubject,
   nowMs?: number,
 ): ThresholdResult {
-  const base = { target: parsed.target, expression: parsed.expression };
+  const base = {
+    target: parsed.target,
+    expression: parsed.expression,
+    ...(parsed.abortOnFail !== undefined ? { abortOnFail: true as const } : {}),
+  };
   const kind = thresholdTargetKind(parsed.target, subject);
   if (kind === null) {
     return {

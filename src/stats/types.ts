@@ -140,6 +140,22 @@ export interface ThresholdResult {
   passed: boolean;
   /** Why the threshold could not be evaluated (unknown target, no data, wrong kind…). */
   message?: string;
+  /** Marked `abortOnFail`: its failure stops the run early. */
+  abortOnFail?: true;
+  /** This threshold failed during the run and stopped it (see `run.abortedBy`). */
+  abortedRun?: true;
+}
+
+/** Which abortOnFail threshold stopped the run early, and when. */
+export interface RunAbort {
+  workflow: string;
+  target: string;
+  expression: string;
+  /** The measured value that failed it, in `unit`. */
+  actual: number;
+  unit: ThresholdResult['unit'];
+  /** After the workflow's start. */
+  afterMs: number;
 }
 
 export type WorkflowStatus = 'completed' | 'interrupted' | 'failed' | 'skipped';
@@ -214,6 +230,8 @@ export interface RunResults {
     notes: string[];
     /** Console output of workflow code dropped because it came faster than it could be shown. */
     droppedOutput?: { writes: number; bytes: number };
+    /** Set when a threshold marked abortOnFail failed and stopped the run early. */
+    abortedBy?: RunAbort;
   };
   thresholds: { total: number; passed: number; failed: number };
   workflows: WorkflowResult[];
@@ -221,6 +239,23 @@ export interface RunResults {
   generator?: GeneratorResult;
   /** Per-window samples of the run (bounded), for charts over time. Absent in older files. */
   series?: SeriesWindow[];
+  /** A job run on a Salvo cluster: its id and each datacenter's and worker's share. */
+  distributed?: DistributedResult;
+}
+
+/** What one datacenter or worker contributed (from the windows the owner gate merged). */
+export interface SourceShare {
+  windows: number;
+  requests: number;
+  ok: number;
+  failed: number;
+  iterationsCompleted: number;
+  iterationsFailed: number;
+}
+
+export interface DistributedResult {
+  job: string;
+  dcs: Record<string, SourceShare & { status: string; workers: Record<string, SourceShare> }>;
 }
 
 // ─── Per-window series (filled by src/reporters/sampler.ts) ───

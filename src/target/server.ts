@@ -3,6 +3,7 @@
 import http from 'node:http';
 import { OptionError } from '../errors.js';
 import { featureRoute } from './features.js';
+import { pageRoute } from './pages.js';
 import { recordHandled } from '../handled-errors.js';
 
 /** Largest `/bytes/:n`. */
@@ -250,6 +251,7 @@ export function route(req: http.IncomingMessage, res: http.ServerResponse): void
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   if (featureRoute(path, req, res)) return;
+  if (pageRoute(path, req, res)) return;
   if (path === '/echo') {
     echo(req, res);
     return;

@@ -1,5 +1,6 @@
 // Every workflow in examples/ runs end to end through `salvo run` against the embedded target
-// and its protocol peers (started here), the peers' addresses passed as -e variables: the
+// and its protocol peers (started here, with Debian's SMTP and FTP servers for smtp.ts and
+// ftp.ts, and Chromium for browser.ts), the peers' addresses passed as -e variables: the
 // examples are type-checked together, then run in three CLI runs (all self-contained ones from
 // one file that re-exports them, environment.ts with --env-file and --http-debug, and
 // configured/ with its salvo.config.json); each must exit 0 with every step run and none failed.
@@ -21,6 +22,12 @@ import {
   type CliResult,
 } from '../support/cli.js';
 import { startTargetWithPeers } from '../support/peers.js';
+import {
+  startFtpServer,
+  startSmtpSink,
+  type FtpServer,
+  type SmtpSink,
+} from '../support/mail-peers.js';
 
 const EXAMPLES = join(ROOT, 'examples');
 /** Examples that need their own run (options that would apply to every workflow of a run). */
@@ -32,11 +39,14 @@ let peers: ProtocolPeers;
 const dir = tempDir('salvo-examples-');
 
 let stop: () => Promise<void>;
+let smtp: SmtpSink;
+let ftp: FtpServer;
 
 before(async () => {
   ({ target, peers, close: stop } = await startTargetWithPeers());
+  [smtp, ftp] = await Promise.all([startSmtpSink({ tls: false }), startFtpServer()]);
 });
-after(() => stop());
+after(() => Promise.all([stop(), smtp.stop(), ftp.stop()]));
 
 function exampleFiles(): string[] {
   const top = readdirSync(EXAMPLES)
@@ -73,6 +83,7 @@ async function run(
     out,
   ];
   for (const [k, v] of Object.entries(peerEnv(peers))) args.push('-e', `${k}=${v}`);
+  args.push('-e', `SMTP_URL=${smtp.url}`, '-e', `FTP_URL=${ftp.url}`);
   const cli = await runCli([...args, ...extra], { timeoutMs: 90_000 });
   // Exit 3 (a threshold failed) is accepted only for latency thresholds: the examples' latency
   // goals are for a quiet machine, and this suite asserts nothing about timing.

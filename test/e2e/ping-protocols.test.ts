@@ -37,11 +37,11 @@ describe('salvo ping <scheme>://', () => {
   });
 
   test('an unknown scheme is a usage error listing the schemes; a refused port names the kind', async () => {
-    const bad = await runCli(['ping', 'ftp://127.0.0.1/']);
+    const bad = await runCli(['ping', 'gopher://127.0.0.1/']);
     assert.equal(bad.code, 2);
     assert.match(
       bad.stderr,
-      /scheme must be one of http, https, h2, h2c, ws, wss, grpc, grpcs, tcp, tls, udp, not ftp/,
+      /scheme must be one of http, https, h2, h2c, ws, wss, grpc, grpcs, tcp, tls, udp, smtp, smtps, ftp, ftps, not gopher/,
     );
     const refused = await runCli(['ping', `tcp://127.0.0.1:${await freePort()}`]);
     assert.equal(refused.code, 4);

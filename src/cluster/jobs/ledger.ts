@@ -130,6 +130,16 @@ export class JobLedger {
     return j ? view(j) : undefined;
   }
 
+  /** Every retained job, in submission order. */
+  *views(): Generator<JobView> {
+    for (const j of this.jobs.values()) yield view(j);
+  }
+
+  /** The answer the job's submission got (what a duplicate submission is answered with). */
+  answerFor(jobId: string): SubmitAnswer | undefined {
+    return this.jobs.get(jobId)?.answer;
+  }
+
   /** The job a client's idempotency key points to, if it is still retained. */
   jobForKey(client: string, key: string): string | undefined {
     return this.keys.get(keyOf(client, key));

@@ -2,12 +2,19 @@
 // (job, source = worker#incarnation/thread, workflow, seq) are deduplicated (each counted once
 // however often a worker resends it), queued per job (bounded), batched, sent one batch at a
 // time per job, and kept until the gate acknowledges them; a failed batch is retried with
-// backoff. A pure core: time comes in as `now`; it never does I/O.
+// backoff. A batch is bounded by count and by its wire weight (MessagePack values and bytes), so
+// it always fits the receiver's frame limits. A pure core: time comes in as `now`; no I/O.
 
+import { MAX_DECODE_VALUES } from '../../protocol/codec.js';
+import { MAX_FRAME_BYTES } from '../../protocol/framing.js';
 import { checkConfigIntegers, reject, type Rejection } from './errors.js';
 
 export interface WindowRelayConfig {
   readonly maxBatch: number;
+  /** MessagePack values (scalars, containers, map keys) the windows of one batch may hold. */
+  readonly maxBatchValues: number;
+  /** Encoded bytes the windows of one batch may take (an upper bound is counted). */
+  readonly maxBatchBytes: number;
   /** Windows queued (unacknowledged) per job; more are refused (the worker resends later). */
   readonly maxQueuedPerJob: number;
   readonly maxJobs: number;
@@ -21,6 +28,10 @@ export interface WindowRelayConfig {
 
 export const DEFAULT_WINDOW_RELAY_CONFIG: WindowRelayConfig = {
   maxBatch: 512,
+  // The receiver refuses a frame over MAX_DECODE_VALUES values or MAX_FRAME_BYTES bytes; the
+  // margin is for the message around the windows.
+  maxBatchValues: MAX_DECODE_VALUES - 1024,
+  maxBatchBytes: MAX_FRAME_BYTES - 64 * 1024,
   maxQueuedPerJob: 20_000,
   maxJobs: 1000,
   maxSourcesPerJob: 10_000,
@@ -51,8 +62,15 @@ interface Source {
   deliveredAbove: Set<number>;
 }
 
+/** A queued window and its wire weight. */
+interface Queued {
+  readonly w: RelayedWindow;
+  readonly values: number;
+  readonly bytes: number;
+}
+
 interface JobQueue {
-  readonly queue: RelayedWindow[];
+  readonly queue: Queued[];
   readonly sources: Map<string, Source>;
   inFlight: RelayBatch | null;
   retryAtMs: number;
@@ -101,6 +119,8 @@ export class WindowRelay {
       { ...DEFAULT_WINDOW_RELAY_CONFIG, ...config },
       [
         ['maxBatch', 1],
+        ['maxBatchValues', 1],
+        ['maxBatchBytes', 1],
         ['maxQueuedPerJob', 1],
         ['maxJobs', 1],
         ['maxSourcesPerJob', 1],
@@ -162,7 +182,9 @@ export class WindowRelay {
     }
     src.above.add(w.seq);
     while (src.above.delete(src.prefix + 1)) src.prefix++;
-    q.queue.push(w);
+    const weight = { values: 0, bytes: 0 };
+    weigh(w, weight);
+    q.queue.push({ w, values: weight.values, bytes: weight.bytes });
     this.counters.accepted++;
     return { ok: true, duplicate: false };
   }
@@ -171,11 +193,22 @@ export class WindowRelay {
   next(job: string, now: number): RelayBatch | null {
     const q = this.jobs.get(job);
     if (!q || q.inFlight || q.queue.length === 0 || now < q.retryAtMs) return null;
-    const batch: RelayBatch = {
-      job,
-      batchId: ++this.nextBatch,
-      windows: q.queue.slice(0, this.cfg.maxBatch),
-    };
+    // At least one window (a window alone over the bounds could never leave otherwise).
+    const windows: RelayedWindow[] = [];
+    let values = 0;
+    let bytes = 0;
+    for (const e of q.queue) {
+      if (windows.length >= this.cfg.maxBatch) break;
+      values += e.values;
+      bytes += e.bytes;
+      if (
+        windows.length > 0 &&
+        (values > this.cfg.maxBatchValues || bytes > this.cfg.maxBatchBytes)
+      )
+        break;
+      windows.push(e.w);
+    }
+    const batch: RelayBatch = { job, batchId: ++this.nextBatch, windows };
     q.inFlight = batch;
     this.counters.batchesSent++;
     if (q.failures > 0) this.counters.retries++;
@@ -265,7 +298,7 @@ export class WindowRelay {
     if (!q) return 0;
     return workflow === undefined
       ? q.queue.length
-      : q.queue.filter((w) => w.workflow === workflow).length;
+      : q.queue.filter((e) => e.w.workflow === workflow).length;
   }
 
   /** How hard senders of `job`'s windows should hold back now. */
@@ -281,4 +314,43 @@ export class WindowRelay {
   get jobCount(): number {
     return this.jobs.size;
   }
+}
+
+/**
+ * Adds the MessagePack weight of `v` to `acc`: values as the decoder counts them (every scalar,
+ * array, map and map key) and an upper bound on its encoded bytes.
+ */
+export function weigh(v: unknown, acc: { values: number; bytes: number }): void {
+  acc.values++;
+  if (typeof v === 'string') {
+    acc.bytes += 5 + utf8Bound(v);
+  } else if (typeof v === 'number' || typeof v === 'bigint') {
+    acc.bytes += 9;
+  } else if (Array.isArray(v)) {
+    acc.bytes += 5;
+    for (const x of v as unknown[]) weigh(x, acc);
+  } else if (v instanceof Uint8Array) {
+    acc.bytes += 5 + v.byteLength;
+  } else if (typeof v === 'object' && v !== null) {
+    acc.bytes += 5;
+    for (const k in v) {
+      const x = (v as Record<string, unknown>)[k];
+      if (x === undefined) continue; // the wire codec leaves undefined fields out
+      acc.values++;
+      acc.bytes += 5 + utf8Bound(k);
+      weigh(x, acc);
+    }
+  } else {
+    acc.bytes += 1;
+  }
+}
+
+/** UTF-8 length of `s`, counting 3 bytes for each surrogate (a lone one encodes as 3). */
+function utf8Bound(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) n += c < 0x800 ? 1 : 2;
+  }
+  return n;
 }

@@ -88,6 +88,8 @@ export const DcHookDef = defineMessage('dc.hook', {
   workflow: id,
   hook: s.enum('setup', 'teardown'),
   timeoutMs: s.uint({ min: 1, max: 3_600_000 }),
+  /** The owner gate's address, where the DC fetches the bundle (`bundle.get`). */
+  ownerAddress: s.optional(address),
   bundle: bundleRef,
   data: s.unknown(),
   context: s.record(s.unknown(), { maxKeys: 1000 }),

@@ -8,11 +8,12 @@ import { CancelFanout } from '../../cluster/jobs/cancel-fanout.js';
 import { DcJobState, type DcApplyResult } from '../../cluster/jobs/dc-state.js';
 import { WindowRelay, type WindowRelayConfig } from '../../cluster/jobs/window-relay.js';
 import { WorkerRegistry, type WorkerRegistryConfig } from '../../cluster/jobs/worker-registry.js';
-import type { Handler, LocalIdentity, RequestContext } from '../../protocol/index.js';
+import type { Handler, LocalIdentity, MessageOf, RequestContext } from '../../protocol/index.js';
 import type { NodeAddress, Runtime } from '../../runtime/types.js';
 import { RaftNode } from '../consensus/raft-node.js';
 import { ProtocolRaftTransport } from '../consensus/transport.js';
 import {
+  BundleGetDef,
   DC_MESSAGES,
   DcCancelDef,
   DcCapacityDef,
@@ -20,6 +21,7 @@ import {
   DcHookDef,
 } from '../jobs/dc-wire.js';
 import { PeerLinks } from '../jobs/peer-links.js';
+import { BundleRelay } from './bundle-relay.js';
 import {
   WORK_MESSAGES,
   WorkDoneDef,
@@ -68,6 +70,8 @@ export class ManagerNode {
   readonly relay: ResultRelay;
   readonly cancel: CancelCoordinator;
   readonly hooks: HookCoordinator;
+  /** Bundles for workers, fetched from the owner gates. */
+  readonly bundles: BundleRelay;
   readonly takeover: TakeoverCoordinator;
   private readonly leadership: RaftLeadership;
   private raftNode: RaftNode<DcApplyResult> | null = null;
@@ -123,6 +127,7 @@ export class ManagerNode {
     );
     this.cancel = new CancelCoordinator(this.ctx, this.dispatch);
     this.hooks = new HookCoordinator(this.ctx);
+    this.bundles = new BundleRelay(gateLinks);
     this.takeover = new TakeoverCoordinator(this.ctx, {
       settleMs: 2 * (opts.heartbeatMs ?? 1_000),
       workerTimeoutMs: opts.workerTimeoutMs ?? 5_000,
@@ -132,9 +137,16 @@ export class ManagerNode {
       transport.server.handle(type, ((m, rc) => h(m as M, rc)) as Handler);
     };
     serve(DcCapacityDef.type, (m: never) => this.dispatch.onCapacity(m));
-    serve(DcDispatchDef.type, (m: never, rc) => this.dispatch.onDispatch(m, rc));
+    serve(DcDispatchDef.type, (m: MessageOf<typeof DcDispatchDef>, rc) => {
+      this.bundles.noteOwner(m.bundle.hash, m.ownerAddress);
+      return this.dispatch.onDispatch(m, rc);
+    });
     serve(DcCancelDef.type, (m: never, rc) => this.cancel.onCancel(m, rc));
-    serve(DcHookDef.type, (m: never, rc) => this.hooks.onHook(m, rc));
+    serve(DcHookDef.type, (m: MessageOf<typeof DcHookDef>, rc) => {
+      this.bundles.noteOwner(m.bundle.hash, m.ownerAddress);
+      return this.hooks.onHook(m, rc);
+    });
+    serve(BundleGetDef.type, (m: { hash: string }, rc) => this.bundles.onGet(m, rc));
     serve(WorkerRegisterDef.type, (m: never, rc) => this.directory.onRegister(m, rc));
     serve(WorkerHeartbeatDef.type, (m: never, rc) => this.directory.onHeartbeat(m, rc));
     serve(WorkWindowsDef.type, (m: never, rc) => this.relay.onWindows(m, rc));

@@ -4,11 +4,13 @@
 // acknowledged sends `work.done` until that is acknowledged too. Bounded: at most
 // MAX_OUTBOX_WINDOWS unacknowledged windows (older ones beyond that are dropped and counted).
 
+import { PartTally } from './part-tally.js';
 import type { AnyMessage, RpcConnection } from '../../protocol/index.js';
 import type { Runtime, TimerHandle } from '../../runtime/types.js';
 import type { StatsWindow } from '../../stats/types.js';
 import type { WorkSlots } from '../../cluster/jobs/work-slots.js';
 import { MAX_WORK_WINDOWS } from '../jobs/work-wire.js';
+import type { WorkerEventLog } from './event-log.js';
 import type { RunningWork, WorkExecutor, WorkReport, WorkSpec } from './executor.js';
 
 export const MAX_OUTBOX_WINDOWS = 10_000;
@@ -19,6 +21,8 @@ export const BATCH_PERIODS = 4;
 
 export interface PartRunnerDeps {
   readonly runtime: Runtime;
+  /** The worker's event log (forwards to the node's logger). */
+  readonly events: WorkerEventLog;
   readonly slots: WorkSlots;
   readonly executor: WorkExecutor;
   readonly incarnation: number;
@@ -59,6 +63,8 @@ export class PartRunner {
   private readonly floor: number[];
   private sending = false;
   private report: WorkReport | null = null;
+  /** What this worker counted itself, logged at the part's end. */
+  private readonly tally = new PartTally();
   private doneAcked = false;
   private retry: TimerHandle | null = null;
   private readonly running: RunningWork;
@@ -79,14 +85,16 @@ export class PartRunner {
       cores: spec.shares.length,
       vus: spec.shares.reduce((n, s) => n + ('vus' in s.config ? s.config.vus : 0), 0),
     };
-    deps.runtime.log.log('info', 'worker: part started', facts);
+    deps.events.log('info', 'worker: part started', facts);
     this.running = deps.executor.run(spec, (thread, window) => this.onWindow(thread, window));
     void this.running.done.then((r) => {
       deps.slots.finish(spec.dispatchId, r.outcome);
       const outcome = deps.slots.part(spec.dispatchId)?.outcome ?? r.outcome;
-      deps.runtime.log.log(outcome === 'failed' ? 'warn' : 'info', `worker: part ${outcome}`, {
+      deps.events.log(outcome === 'failed' ? 'warn' : 'info', `worker: part ${outcome}`, {
         ...facts,
         elapsedMs: deps.runtime.clock.monotonicMs() - startedMs,
+        networkRequests: r.network.requests,
+        tally: this.tally.toJSON(),
         ...(r.failure !== undefined ? { error: r.failure } : {}),
       });
       this.report = r;
@@ -96,6 +104,10 @@ export class PartRunner {
 
   get dispatchId(): string {
     return this.spec.dispatchId;
+  }
+
+  describe(): { dispatchId: string; job: string; workflow: string } {
+    return { dispatchId: this.spec.dispatchId, job: this.spec.job, workflow: this.spec.workflow };
   }
 
   cancel(reason: string): void {
@@ -111,6 +123,15 @@ export class PartRunner {
   private onWindow(thread: number, window: StatsWindow): void {
     const seq = this.deps.slots.nextSeq(this.spec.dispatchId, thread);
     if (seq === null) return;
+    this.tally.add(window);
+    this.deps.events.trace('worker: window', {
+      job: this.spec.job,
+      workflow: this.spec.workflow,
+      dispatchId: this.spec.dispatchId,
+      thread,
+      seq,
+      steps: Object.keys(window.steps),
+    });
     if (this.outbox.length + this.unconfirmed.length >= MAX_OUTBOX_WINDOWS) {
       if (this.unconfirmed.length > 0) this.unconfirmed.shift();
       else this.outbox.shift();
@@ -282,7 +303,7 @@ export class PartRunner {
             (reply.error.code === 'timeout' || reply.error.code === 'connection_closed');
           this.deps.onReach(leader, !unreachable);
           if (!reply.ok) {
-            this.deps.runtime.log.log('debug', 'worker: manager did not take a message', {
+            this.deps.events.log('debug', 'worker: manager did not take a message', {
               type: message.t,
               dispatchId: this.spec.dispatchId,
               manager: leader,
@@ -295,7 +316,7 @@ export class PartRunner {
         }),
       (error: unknown) => {
         this.deps.onReach(leader, false);
-        this.deps.runtime.log.log('debug', 'worker: leading manager unreachable', {
+        this.deps.events.log('debug', 'worker: leading manager unreachable', {
           dispatchId: this.spec.dispatchId,
           manager: leader,
           error: error instanceof Error ? error.message : String(error),

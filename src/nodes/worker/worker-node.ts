@@ -27,6 +27,7 @@ import {
   WorkTransferDef,
   type WorkVersion,
 } from '../jobs/work-wire.js';
+import { DEFAULT_EVENT_CAPACITY, WorkerEventLog } from './event-log.js';
 import type { WorkExecutor } from './executor.js';
 import { DEFAULT_HEARTBEAT_MS, ManagerSessions } from './manager-sessions.js';
 import { DEFAULT_RESEND_MS, PartRunner } from './part-runner.js';
@@ -50,6 +51,8 @@ export interface WorkerNodeOptions {
   readonly build?: string;
   /** How long a part whose leading manager cannot be reached keeps running (default 5 s). */
   readonly orphanGraceMs?: number;
+  /** Events the worker keeps for forensics (oldest dropped beyond this). */
+  readonly eventLogCapacity?: number;
 }
 
 export const DEFAULT_ORPHAN_GRACE_MS = 5_000;
@@ -62,6 +65,8 @@ export class WorkerNode {
   readonly slots: WorkSlots;
   readonly leaders = new WorkLeaders();
   readonly sessions: ManagerSessions;
+  /** Lifecycle events, bounded, for forensics; forwarded to the node's logger. */
+  readonly events: WorkerEventLog;
   readonly counters = {
     dispatches: 0,
     refused: 0,
@@ -86,6 +91,12 @@ export class WorkerNode {
     readonly incarnation: number,
   ) {
     this.slots = new WorkSlots({ cores: opts.cores });
+    this.events = new WorkerEventLog(
+      runtime.log,
+      () => runtime.clock.monotonicMs(),
+      opts.eventLogCapacity ?? DEFAULT_EVENT_CAPACITY,
+      { worker: opts.id },
+    );
     const registry = new MessageRegistry(CORE_MESSAGES).register(...WORK_MESSAGES);
     const handlers: HandlerTable = new Map();
     const on = <M>(type: string, h: (m: M, from: string) => unknown): void => {
@@ -145,7 +156,7 @@ export class WorkerNode {
     node.orphanTimer = runtime.timers.every(opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, () =>
       node.sweepOrphans(),
     );
-    runtime.log.log('info', 'worker started', {
+    node.events.log('info', 'worker started', {
       worker: opts.id,
       dc: opts.dc,
       incarnation,
@@ -184,7 +195,7 @@ export class WorkerNode {
       threads: m.shares.length,
     });
     if (!r.ok) return this.refuse(r.code, r.message);
-    this.runtime.log.log('info', 'worker: part received', {
+    this.events.log('info', 'worker: part received', {
       job: m.job,
       workflow: m.workflow,
       dispatchId: m.dispatchId,
@@ -213,6 +224,7 @@ export class WorkerNode {
         },
         {
           runtime: this.runtime,
+          events: this.events,
           slots: this.slots,
           executor: this.opts.executor,
           incarnation: this.incarnation,
@@ -308,7 +320,7 @@ export class WorkerNode {
 
   private refuse(code: string, message: string): ErrorMessage {
     this.counters.refused++;
-    this.runtime.log.log('info', 'worker: dispatch refused', { code, message });
+    this.events.log('info', 'worker: dispatch refused', { code, message });
     return fail(code, message);
   }
 
@@ -353,11 +365,33 @@ export class WorkerNode {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.events.log('info', 'worker stopping', {
+      worker: this.opts.id,
+      incarnation: this.incarnation,
+      activeParts: [...this.runners.keys()],
+    });
     this.slots.drain();
     this.sessions.stop();
     this.orphanTimer?.cancel();
     for (const r of this.runners.values()) r.stop();
     this.links.close();
     await this.opts.executor.close();
+    this.events.log('info', 'worker stopped', {
+      worker: this.opts.id,
+      incarnation: this.incarnation,
+    });
+  }
+
+  /** What the worker was doing: its running parts and its last `n` events (newest last). */
+  forensics(n = 20): {
+    incarnation: number;
+    running: { dispatchId: string; job: string; workflow: string }[];
+    recent: ReturnType<WorkerEventLog['recent']>;
+  } {
+    return {
+      incarnation: this.incarnation,
+      running: [...this.runners.values()].map((r) => r.describe()),
+      recent: this.events.recent(n),
+    };
   }
 }

@@ -307,6 +307,19 @@ export class PoolCoordinator {
     return ACCEPTED;
   }
 
+  /**
+   * The worker thread is gone (terminated by the shell, or it exited): its session is over, so
+   * every job still running is failed and every released job is forgotten, since no worker
+   * will ever end it. Returns the events for the jobs the shell still holds.
+   */
+  workerTerminated(): CoordinatorEvent[] {
+    const events: CoordinatorEvent[] = [];
+    this.endSession(events, 'worker_replaced');
+    const visible = this.released.size > 0 ? this.absorbReleased(events) : events;
+    this.assertInvariants();
+    return visible;
+  }
+
   // ─── Inbound ──────────────────────────────────────────────────────────────────────────────
 
   /** Checks and applies one envelope from the worker. */

@@ -3,7 +3,10 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { backpressureLevel, WindowRelay } from '../../../src/cluster/jobs/window-relay.js';
+import { backpressureLevel, WindowRelay, weigh } from '../../../src/cluster/jobs/window-relay.js';
+import { checkDecodeLimits, encodeValue } from '../../../src/protocol/codec.js';
+import { MAX_FRAME_BYTES } from '../../../src/protocol/framing.js';
+import { Histogram } from '../../../src/stats/histogram.js';
 
 const w = (seq: number, source = 'w1#1/0', workflow = 'wf') => ({
   source,
@@ -115,4 +118,79 @@ test('backpressure levels follow how full the queue is', () => {
   assert.equal(r.backpressure('j'), 'batch');
   r.offer('j', w(4));
   assert.equal(r.backpressure('j'), 'reject');
+});
+
+/** A window with `steps` steps, each with a latency histogram of `buckets` distinct buckets. */
+function heavyWindow(seq: number, steps: number, buckets: number): Record<string, unknown> {
+  const stepMap: Record<string, unknown> = {};
+  for (let s = 0; s < steps; s++) {
+    const h = new Histogram();
+    for (let i = 0; i < buckets; i++) h.record(1_000 + i * 1_000);
+    stepMap[`step-${s}`] = {
+      count: buckets,
+      ok: buckets,
+      failed: 0,
+      errors: {},
+      errorSamples: {},
+      statuses: { '200': buckets },
+      latency: h.toSparse(),
+    };
+  }
+  return { workflow: 'wf', seq, steps: stepMap, note: 'é→✓' };
+}
+
+test('weigh counts MessagePack values exactly as the decoder does, and bounds the bytes', () => {
+  for (const v of [heavyWindow(1, 3, 40), { a: [1, 'x', null, true, { b: 2.5 }], c: undefined }]) {
+    const acc = { values: 0, bytes: 0 };
+    weigh(v, acc);
+    const bytes = encodeValue(v);
+    const limits = { depth: 32, mapKeys: 256, distinctKeys: 256 };
+    assert.equal(checkDecodeLimits(bytes, { ...limits, values: acc.values }), null);
+    assert.notEqual(checkDecodeLimits(bytes, { ...limits, values: acc.values - 1 }), null);
+    assert.ok(bytes.byteLength <= acc.bytes, `${bytes.byteLength} ≤ ${acc.bytes}`);
+  }
+});
+
+test('batches of windows with many histogram buckets stay inside the frame limits of the gate', () => {
+  const r = new WindowRelay();
+  const total = 512;
+  for (let seq = 1; seq <= total; seq++) {
+    assert.deepEqual(
+      r.offer('j', { source: 'w1#1/0', workflow: 'wf', seq, window: heavyWindow(seq, 4, 60) }),
+      { ok: true, duplicate: false },
+    );
+  }
+  const seqs: number[] = [];
+  let batches = 0;
+  for (let b = r.next('j', 0); b !== null; b = r.next('j', 0)) {
+    batches++;
+    const bytes = encodeValue({
+      t: 'dc.windows',
+      id: 1,
+      job: 'j',
+      dc: 'a',
+      fence: 1,
+      windows: b.windows,
+    });
+    assert.equal(checkDecodeLimits(bytes), null, `batch ${batches} of ${b.windows.length} windows`);
+    assert.ok(bytes.byteLength <= MAX_FRAME_BYTES);
+    seqs.push(...b.windows.map((x) => x.seq));
+    r.acked('j', b.batchId);
+  }
+  assert.ok(batches > 1, 'split by weight, not only by count');
+  assert.deepEqual(
+    seqs,
+    Array.from({ length: total }, (_, i) => i + 1),
+    'all, once, in order',
+  );
+});
+
+test('a window heavier than a whole batch still leaves, alone', () => {
+  const r = new WindowRelay({ maxBatchValues: 10 });
+  r.offer('j', w(1));
+  r.offer('j', w(2));
+  assert.deepEqual(
+    r.next('j', 0)?.windows.map((x) => x.seq),
+    [1],
+  );
 });

@@ -395,4 +395,21 @@ describe('releaseJob: the shell is done with a job, whatever its state', () => {
     );
     expectError(coord.releaseJob(1), 'unknown_job_id');
   });
+
+  void test('a terminated worker ends its session: released jobs are forgotten, running ones fail', () => {
+    const coord = readyCoordinator();
+    expectOk(spawn(coord, 1));
+    expectOk(spawn(coord, 2));
+    drainExactly(coord, 2);
+    expectOk(coord.cancelJob(1, 'stop'));
+    expectOk(coord.releaseJob(1)); // its cancel timed out; the shell terminates the worker
+    const events = coord.workerTerminated();
+    assert.deepEqual(events, [{ type: 'jobs_failed', jobIds: [2], cause: 'worker_replaced' }]);
+    assert.equal(coord.releasedCount, 0);
+    assert.equal(coord.jobState(1), undefined, 'no worker will end it: forgotten now');
+    assert.equal(coord.jobState(2), 'failed');
+    assert.equal(coord.activeWorker, null);
+    expectOk(coord.releaseJob(2));
+    assert.equal(coord.trackedCount, 0);
+  });
 });

@@ -1,0 +1,215 @@
+// Owns `salvo cluster up`: a whole cluster (gates, managers, workers in N datacenters) as
+// separate processes on loopback, with a CA and certificates made for it, each node's output in
+// its own log file, the gate addresses and the submit command printed, and everything stopped on
+// Ctrl-C. The way to try distributed mode on one machine; never used by a production node.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EXIT, OptionError, type ExitCode } from '../errors.js';
+import { recordHandled } from '../handled-errors.js';
+import { createCa, createLeaf } from './certs.js';
+import {
+  dcName,
+  nodeArgs,
+  nodeCount,
+  planCluster,
+  type ClusterShape,
+  type PlannedNode,
+} from './cluster-layout.js';
+import type { CliIo } from './main.js';
+
+/** How long every node has to print its ready line. */
+export const CLUSTER_READY_TIMEOUT_MS = 60_000;
+/** After Ctrl-C, how long nodes have to stop before they are killed. */
+export const CLUSTER_STOP_TIMEOUT_MS = 10_000;
+/** The client certificate `cluster up` makes for the user. */
+export const CLUSTER_CLIENT_NAME = 'you';
+const HOST = '127.0.0.1';
+/** Longest stdout line of a node read while waiting for its ready line. */
+const MAX_READY_LINE_CHARS = 64 * 1024;
+
+export interface ClusterUpOptions extends ClusterShape {
+  readonly dir: string;
+  readonly insecure: boolean;
+}
+
+interface Running {
+  readonly node: PlannedNode;
+  readonly child: ChildProcess;
+  exited: boolean;
+}
+
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, HOST, () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => {
+    const address = s.address();
+    return typeof address === 'object' && address !== null ? address.port : 0;
+  });
+  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  return ports;
+}
+
+function makeCertificates(dir: string, nodes: readonly PlannedNode[]): string {
+  const certsDir = path.join(dir, 'certs');
+  const caKey = path.join(dir, 'ca.key');
+  mkdirSync(certsDir, { recursive: true });
+  if (!existsSync(path.join(certsDir, 'ca.crt'))) createCa({ certsDir, caKey });
+  for (const node of nodes) {
+    if (existsSync(path.join(certsDir, `node.${node.id}.crt`))) continue;
+    createLeaf({
+      certsDir,
+      caKey,
+      id: node.id,
+      role: node.role,
+      datacenter: node.dc,
+      hosts: [HOST],
+    });
+  }
+  if (!existsSync(path.join(certsDir, `client.${CLUSTER_CLIENT_NAME}.crt`))) {
+    createLeaf({ certsDir, caKey, id: CLUSTER_CLIENT_NAME, role: 'client' });
+  }
+  return certsDir;
+}
+
+/** The compiled `salvo` entry point, for the node processes. */
+function salvoBin(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/salvo.js');
+}
+
+function waitReady(running: Running, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    const timer = setTimeout(() => {
+      reject(new OptionError(`${running.node.id} did not start within ${timeoutMs / 1000}s`));
+    }, timeoutMs);
+    running.child.stdout?.on('data', (chunk: Buffer) => {
+      buffered = (buffered + chunk.toString('utf8')).slice(-MAX_READY_LINE_CHARS);
+      if (buffered.includes('"event":"ready"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    running.child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(
+        new OptionError(
+          `${running.node.id} exited before it was ready (${signal ?? `code ${code}`}); see its log`,
+        ),
+      );
+    });
+  });
+}
+
+function stopAll(all: readonly Running[]): Promise<void> {
+  const alive = all.filter((r) => !r.exited);
+  for (const r of alive) r.child.kill('SIGTERM');
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      for (const r of alive) if (!r.exited) r.child.kill('SIGKILL');
+      resolve();
+    }, CLUSTER_STOP_TIMEOUT_MS);
+    const check = (): void => {
+      if (alive.every((r) => r.exited)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    for (const r of alive) r.child.once('exit', check);
+    check();
+  });
+}
+
+/** Starts the cluster, prints how to use it, and runs until Ctrl-C (or every node exits). */
+export async function clusterUp(o: ClusterUpOptions, io: CliIo): Promise<ExitCode> {
+  const started = Date.now();
+  const ports = await freePorts(nodeCount(o));
+  const nodes = planCluster(o, ports);
+  const dir = path.resolve(o.dir);
+  mkdirSync(path.join(dir, 'logs'), { recursive: true });
+  const certsDir = o.insecure ? undefined : makeCertificates(dir, nodes);
+  const dcs = Array.from({ length: o.dcs }, (_, i) => dcName(i));
+  io.stdout.write(
+    `salvo cluster up: ${o.dcs} datacenter${o.dcs === 1 ? '' : 's'} (${dcs.join(', ')}), ${o.gates} gate${o.gates === 1 ? '' : 's'}, ` +
+      `${o.managersPerDc} manager${o.managersPerDc === 1 ? '' : 's'} and ${o.workersPerDc} worker${o.workersPerDc === 1 ? '' : 's'} (${o.workerCores} core${o.workerCores === 1 ? '' : 's'} each) per datacenter\n` +
+      `  files: ${dir} (certificates in certs/, node logs in logs/)\n`,
+  );
+  const running: Running[] = [];
+  for (const node of nodes) {
+    const args = nodeArgs(node, nodes, {
+      host: HOST,
+      certsDir,
+      dataDir: path.join(dir, 'data'),
+      workerCores: o.workerCores,
+    });
+    const log = createWriteStream(path.join(dir, 'logs', `${node.id}.log`));
+    const child = spawn(process.execPath, [salvoBin(), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.pipe(log);
+    child.stderr.pipe(log);
+    const r: Running = { node, child, exited: false };
+    child.once('exit', (code, signal) => {
+      r.exited = true;
+      io.stderr.write(
+        `  ${node.id} exited (${signal ?? `code ${code}`}); see logs/${node.id}.log\n`,
+      );
+    });
+    child.once('error', (error) => {
+      recordHandled('cluster-up.spawn', error);
+      io.stderr.write(`  ${node.id} could not start: ${error.message}\n`);
+    });
+    running.push(r);
+  }
+  try {
+    let ready = 0;
+    await Promise.all(
+      running.map((r) =>
+        waitReady(r, CLUSTER_READY_TIMEOUT_MS).then(() => {
+          ready++;
+          if (io.stdout.isTTY) io.stdout.write(`\r  starting: ${ready}/${running.length} ready`);
+        }),
+      ),
+    );
+  } catch (error) {
+    io.stderr.write(`\nsalvo cluster up: ${(error as Error).message}; stopping the cluster\n`);
+    await stopAll(running);
+    return EXIT.runFailed;
+  }
+  const gates = nodes.filter((n) => n.role === 'gate');
+  const first = gates[0];
+  io.stdout.write(
+    `\r  ready in ${((Date.now() - started) / 1000).toFixed(1)}s\n` +
+      gates.map((g) => `  ${g.id}  ${g.dc}  ${HOST}:${g.port}\n`).join('') +
+      `\nSubmit a workflow:\n` +
+      `  salvo submit examples/quickstart.ts --gate ${HOST}:${first?.port ?? 0} ` +
+      (certsDir === undefined
+        ? '--insecure'
+        : `--certs-dir ${certsDir} --client ${CLUSTER_CLIENT_NAME}`) +
+      ` --watch\n\nCtrl-C stops the cluster.\n`,
+  );
+  await new Promise<void>((resolve) => {
+    const onSignal = (): void => resolve();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const check = (): void => {
+      if (running.every((r) => r.exited)) resolve();
+    };
+    for (const r of running) r.child.once('exit', check);
+  });
+  io.stdout.write('stopping the cluster…\n');
+  await stopAll(running);
+  return EXIT.interrupted;
+}

@@ -1,0 +1,459 @@
+// Owns the client commands of a Salvo cluster: `salvo submit`, `jobs`, `status`, `watch` and
+// `cancel`. Submit bundles and type-checks the workflow file here (errors name file:line before
+// anything is uploaded) and sends the plan the run module computes; watch shows the same live view
+// as `salvo run`, writes the same results file and exits with the job's exit code.
+
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { bundleWorkflow, importWorkflows, typecheckWorkflow } from '../engine/loader.js';
+import { buildPlan, literalMetricNames } from '../engine/plan.js';
+import { EXIT, OptionError, SalvoError } from '../errors.js';
+import type {
+  JobAccepted,
+  JobCancelAck,
+  JobResult,
+  JobSnapshot,
+  JobViewWire,
+} from '../nodes/jobs/client-wire.js';
+import { planSpecOf } from '../run/plan-spec.js';
+import { defaultResultsPath } from '../stats/results.js';
+import type { DistributedResult, RunResults, SourceShare } from '../stats/types.js';
+import type { LiveSnapshot } from '../ui/snapshot.js';
+import { renderSummary } from '../ui/summary.js';
+import { createProgressView } from '../ui/terminal.js';
+import { durationOption, positiveIntOption, positiveNumberOption, urlOption } from './options.js';
+import { addClientOptions, connectionOptions, JobClient, type ClientFlags } from './job-client.js';
+import type { CliIo } from './main.js';
+import { checkOutputPath, writeResultsSync } from './run.js';
+
+const RESULTS_DIR = 'salvo-results';
+/** Longest a watch waits without any snapshot before it says the gate went quiet. */
+export const WATCH_SILENCE_MS = 30_000;
+/**
+ * A watch only receives; the gate closes an inbound link that sends nothing for its idle timeout
+ * (60 s), so the watch sends a `ping` (answered by every node) this often.
+ */
+export const WATCH_KEEPALIVE_MS = 15_000;
+
+interface SubmitFlags extends ClientFlags {
+  target?: string;
+  vus?: number;
+  duration?: number;
+  rate?: number;
+  dcs?: string;
+  dcCount?: number;
+  idempotencyKey?: string;
+  watch?: boolean;
+  out?: string;
+  check?: boolean;
+  quiet?: boolean;
+  color?: boolean;
+}
+
+interface WatchFlags extends ClientFlags {
+  out?: string;
+  quiet?: boolean;
+  color?: boolean;
+}
+
+function say(io: CliIo, quiet: boolean | undefined, line: string): void {
+  if (quiet !== true) io.stderr.write(`${line}\n`);
+}
+
+async function withClient<T>(
+  flags: ClientFlags,
+  body: (c: JobClient, token: string | undefined) => Promise<T>,
+): Promise<T> {
+  const options = connectionOptions(flags);
+  const client = await JobClient.open(options);
+  try {
+    return await body(client, options.token);
+  } finally {
+    await client.close();
+  }
+}
+
+function tokenField(token: string | undefined): { token?: string } {
+  return token === undefined ? {} : { token };
+}
+
+/** The datacenter names of --dcs, checked. */
+export function parseDcs(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const dcs = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (dcs.length === 0)
+    throw new OptionError('--dcs: name at least one datacenter, e.g. --dcs dc1,dc2');
+  const bad = dcs.find((d) => !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(d));
+  if (bad !== undefined) {
+    throw new OptionError(`--dcs: "${bad}" is not a datacenter name (letters, digits, . _ -)`);
+  }
+  return [...new Set(dcs)];
+}
+
+/** One line per job, as `salvo jobs` and `salvo status` print it. */
+export function describeJob(view: JobViewWire): string {
+  const dcs = Object.entries(view.dcs)
+    .map(([dc, state]) => `${dc}:${state}`)
+    .join(' ');
+  const ended = view.endedAtMs === null ? '' : ` ended ${new Date(view.endedAtMs).toISOString()}`;
+  const reason = view.cancelReason === null ? '' : ` (${view.cancelReason})`;
+  return `${view.job}  ${view.status}${reason}  owner ${view.ownerGate}  submitted ${new Date(view.submittedAtMs).toISOString()}${ended}  ${dcs}`;
+}
+
+function liveSnapshotOf(snapshot: JobSnapshot, file: string): LiveSnapshot {
+  const stats = snapshot.stats as Partial<LiveSnapshot> | null;
+  if (stats !== null && typeof stats === 'object' && Array.isArray(stats.workflows)) {
+    return { ...(stats as LiveSnapshot), phase: `${snapshot.status} (${dcLine(snapshot.dcs)})` };
+  }
+  return {
+    file,
+    workers: 0,
+    elapsedMs: snapshot.elapsedMs,
+    plannedMs: null,
+    phase: `${snapshot.status} (${dcLine(snapshot.dcs)})`,
+    workflows: [],
+  };
+}
+
+function dcLine(dcs: Record<string, string>): string {
+  return Object.entries(dcs)
+    .map(([dc, state]) => `${dc} ${state}`)
+    .join(', ');
+}
+
+/** Follows a job to its end with the live view; returns its result. */
+async function followJob(
+  client: JobClient,
+  job: string,
+  token: string | undefined,
+  file: string,
+  io: CliIo,
+  flags: WatchFlags,
+): Promise<JobResult> {
+  const view = createProgressView({
+    stream: io.stderr,
+    quiet: flags.quiet === true,
+    color: flags.color !== false && !process.env['NO_COLOR'],
+  });
+  let latest: LiveSnapshot = {
+    file,
+    workers: 0,
+    elapsedMs: 0,
+    plannedMs: null,
+    phase: 'waiting for the gate',
+    workflows: [],
+  };
+  let lastSeq = 0;
+  let lastHeard = Date.now();
+  let silence: NodeJS.Timeout | undefined;
+  const result = new Promise<JobResult>((resolve, reject) => {
+    const onSnapshot = (s: JobSnapshot): void => {
+      if (s.job !== job || s.seq <= lastSeq) return; // a replayed or reordered snapshot
+      lastSeq = s.seq;
+      lastHeard = Date.now();
+      latest = liveSnapshotOf(s, file);
+    };
+    client.connection.handle('job.snapshot', (m) => onSnapshot(m as unknown as JobSnapshot));
+    client.connection.handle('job.result', (m) => {
+      const r = m as unknown as JobResult;
+      if (r.job === job) resolve(r);
+    });
+    client.connection.onClose((reason) =>
+      reject(
+        new SalvoError(
+          'E_PROTOCOL',
+          `the gate closed the connection while watching ${job}${reason ? `: ${reason.message}` : ''}; \`salvo watch ${job}\` picks it up again`,
+        ),
+      ),
+    );
+    let lastPing = Date.now();
+    silence = setInterval(() => {
+      if (Date.now() - lastPing >= WATCH_KEEPALIVE_MS) {
+        lastPing = Date.now();
+        client.connection.notify({ t: 'ping', sentMs: lastPing });
+      }
+      if (Date.now() - lastHeard > WATCH_SILENCE_MS) {
+        reject(
+          new SalvoError(
+            'E_PROTOCOL',
+            `no word from the gate about ${job} for ${WATCH_SILENCE_MS / 1000}s`,
+          ),
+        );
+      }
+    }, 1000);
+    silence.unref();
+    client
+      .request({ t: 'job.watch', job, ...tokenField(token) }, ['job.snapshot', 'job.result'])
+      .then((first) => {
+        // A job that has already ended answers its watch with its result.
+        if (first.t === 'job.result') resolve(first as unknown as JobResult);
+        else onSnapshot(first as unknown as JobSnapshot);
+      })
+      .catch((error: unknown) => reject(error as Error));
+  });
+  view.start(() => latest);
+  try {
+    const r = await result;
+    view.stop(latest);
+    return r;
+  } catch (error) {
+    view.stop();
+    throw error;
+  } finally {
+    clearInterval(silence);
+  }
+}
+
+const SHARE_KEYS = [
+  'windows',
+  'requests',
+  'ok',
+  'failed',
+  'iterationsCompleted',
+  'iterationsFailed',
+] as const;
+
+function shareOf(raw: unknown): SourceShare {
+  const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const share = {} as SourceShare;
+  for (const key of SHARE_KEYS) {
+    const v = r[key];
+    share[key] = typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0;
+  }
+  return share;
+}
+
+/** Each datacenter's status and share, and each worker's, for the results file. */
+export function distributedOf(result: JobResult): DistributedResult {
+  const breakdown = ((result as { breakdown?: unknown }).breakdown ?? {}) as Record<
+    string,
+    unknown
+  >;
+  const dcs: DistributedResult['dcs'] = {};
+  for (const [dc, status] of Object.entries(result.dcs)) {
+    const raw = (breakdown[dc] ?? {}) as { workers?: Record<string, unknown> };
+    const workers: Record<string, SourceShare> = {};
+    for (const [worker, w] of Object.entries(raw.workers ?? {})) workers[worker] = shareOf(w);
+    dcs[dc] = { status, ...shareOf(raw), workers };
+  }
+  return { job: result.job, dcs };
+}
+
+function finishWatch(
+  result: JobResult,
+  out: string | undefined,
+  io: CliIo,
+  flags: WatchFlags,
+  name: string,
+): number {
+  const results = result.results as RunResults | null;
+  if (results === null || typeof results !== 'object' || results.run === undefined) {
+    io.stderr.write(
+      `salvo: job ${result.job} ended ${result.status} without results${result.failure ? `: ${result.failure}` : ''}\n`,
+    );
+    return result.exitCode === 0 ? EXIT.runFailed : result.exitCode;
+  }
+  results.distributed = distributedOf(result);
+  const path = out ?? defaultResultsPath(RESULTS_DIR, name, new Date());
+  const written = writeResultsSync(results, path, undefined, (line) =>
+    io.stderr.write(`${line}\n`),
+  );
+  if (flags.quiet !== true) {
+    const color = flags.color !== false && !process.env['NO_COLOR'] && io.stdout.isTTY === true;
+    io.stdout.write(`${renderSummary(results, { width: io.stdout.columns ?? 100, color })}\n`);
+    io.stdout.write(`job ${result.job}: ${result.status} (${dcLine(result.dcs)})\n`);
+    io.stdout.write(`results: ${written.join(', ')}\n`);
+  }
+  return result.exitCode;
+}
+
+async function submit(file: string, flags: SubmitFlags, io: CliIo): Promise<number> {
+  const dcs = parseDcs(flags.dcs);
+  if (flags.out !== undefined) checkOutputPath('--out', flags.out);
+  const bundle = await bundleWorkflow(file);
+  if (flags.check !== false) {
+    say(io, flags.quiet, `checking ${file}…`);
+    await typecheckWorkflow(bundle);
+  }
+  const workflows = await importWorkflows(bundle);
+  const plan = buildPlan(
+    workflows,
+    { vus: flags.vus, durationMs: flags.duration, rate: flags.rate },
+    literalMetricNames(await readFile(bundle.path, 'utf8')),
+  );
+  const spec = planSpecOf(plan);
+  if (flags.target !== undefined) spec.baseUrl = flags.target;
+  const source = await readFile(bundle.path, 'utf8'); // the bundled JavaScript workers import
+  return withClient(flags, async (client, token) => {
+    const accepted = (await client.request(
+      {
+        t: 'job.submit',
+        bundle: { hash: bundle.hash, sizeBytes: Buffer.byteLength(source), file },
+        source,
+        plan: spec,
+        ...(dcs !== undefined ? { dcs } : {}),
+        ...(flags.dcCount !== undefined ? { dcCount: flags.dcCount } : {}),
+        ...(flags.idempotencyKey !== undefined ? { idempotencyKey: flags.idempotencyKey } : {}),
+        ...tokenField(token),
+      },
+      'job.accepted',
+    )) as unknown as JobAccepted;
+    const again = accepted.duplicate
+      ? ' (the same key was submitted before: this is that job)'
+      : '';
+    io.stdout.write(
+      `job ${accepted.job} accepted by ${accepted.ownerGate} for ${accepted.targetDcs.join(', ')}${again}\n`,
+    );
+    if (flags.watch !== true) return EXIT.ok;
+    const owner = `${accepted.ownerAddress.host}:${accepted.ownerAddress.port}`;
+    if (owner !== client.gateAddress) await client.moveTo(owner);
+    const result = await followJob(client, accepted.job, token, file, io, flags);
+    const name = plan.workflows[plan.workflows.length - 1]?.name ?? 'job';
+    return finishWatch(result, flags.out, io, flags, name);
+  });
+}
+
+/** Registers the client commands on `program`. */
+export function registerJobCommands(
+  program: Command,
+  io: CliIo,
+  setExit: (code: number) => void,
+): void {
+  addClientOptions(
+    program
+      .command('submit')
+      .argument('<file>', 'the workflow file (.ts or .js), the same one `salvo run` takes')
+      .description('Submit a workflow file to a Salvo cluster as a job.')
+      .option('--dcs <a,b>', 'run in these datacenters (default: the gates pick by capacity)')
+      .option('--dc-count <n>', 'how many datacenters the gates pick when --dcs is absent', (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1 || n > 64)
+          throw new OptionError(`--dc-count must be 1 to 64, got "${v}"`);
+        return n;
+      })
+      .option(
+        '--target <url>',
+        "base URL for the workflows' relative requests (overrides baseUrl in the file)",
+        urlOption,
+      )
+      .option(
+        '--vus <n>',
+        'virtual users over the whole job (as salvo run --vus), split over datacenters and workers',
+        positiveIntOption(1_000_000),
+      )
+      .option('--duration <duration>', 'how long each workflow runs, e.g. 30s', durationOption)
+      .option(
+        '--rate <n>',
+        'iterations per time unit for arrival-rate executors',
+        positiveNumberOption,
+      )
+      .option('--idempotency-key <key>', 'resubmitting with the same key returns the same job')
+      .option('--watch', 'follow the job live, write its results and exit with its exit code')
+      .option(
+        '-o, --out <file>',
+        'results JSON with --watch (default: salvo-results/<workflow>-<time>.json)',
+      )
+      .option('--no-check', 'skip the TypeScript type check before upload')
+      .option('-q, --quiet', 'no live view or summary')
+      .option('--no-color', 'no colours'),
+  ).action(async (file: string, flags: SubmitFlags) => setExit(await submit(file, flags, io)));
+
+  addClientOptions(program.command('jobs').description('List the jobs the cluster knows.'))
+    .option(
+      '--status <s,…>',
+      'only jobs in these states (submitted, running, cancelling, completed, failed, cancelled)',
+    )
+    .option('--limit <n>', 'at most this many jobs', '100')
+    .action(async (flags: ClientFlags & { status?: string; limit: string }) => {
+      const limit = Number(flags.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+        throw new OptionError(`--limit must be 1 to 1000, got "${flags.limit}"`);
+      const states = flags.status?.split(',').map((s) => s.trim());
+      const allowed = ['submitted', 'running', 'cancelling', 'completed', 'failed', 'cancelled'];
+      const bad = states?.find((s) => !allowed.includes(s));
+      if (bad !== undefined)
+        throw new OptionError(`--status: "${bad}" is not one of ${allowed.join(', ')}`);
+      await withClient(flags, async (client, token) => {
+        const reply = (await client.request(
+          { t: 'job.list', limit, ...(states ? { status: states } : {}), ...tokenField(token) },
+          'job.views',
+        )) as unknown as { jobs: JobViewWire[]; truncated: boolean };
+        for (const view of reply.jobs) io.stdout.write(`${describeJob(view)}\n`);
+        if (reply.jobs.length === 0) io.stdout.write('no jobs\n');
+        if (reply.truncated) io.stdout.write(`(more than ${limit}; use --limit or --status)\n`);
+      });
+    });
+
+  addClientOptions(
+    program.command('status').argument('<job>', 'job id').description('Show one job.'),
+  )
+    .option('--json', 'print the job as JSON')
+    .action(async (job: string, flags: ClientFlags & { json?: boolean }) => {
+      await withClient(flags, async (client, token) => {
+        const reply = (await client.request(
+          { t: 'job.status', job, ...tokenField(token) },
+          'job.view',
+        )) as unknown as { view: JobViewWire };
+        io.stdout.write(
+          flags.json === true
+            ? `${JSON.stringify(reply.view, null, 2)}\n`
+            : `${describeJob(reply.view)}\n`,
+        );
+      });
+    });
+
+  addClientOptions(
+    program
+      .command('watch')
+      .argument('<job>', 'job id')
+      .description('Follow a job live until it ends; write its results.'),
+  )
+    .option('-o, --out <file>', 'results JSON (default: salvo-results/<job>-<time>.json)')
+    .option('-q, --quiet', 'no live view or summary')
+    .option('--no-color', 'no colours')
+    .action(async (job: string, flags: WatchFlags) => {
+      if (flags.out !== undefined) checkOutputPath('--out', flags.out);
+      setExit(
+        await withClient(flags, async (client, token) => {
+          const result = await followJob(client, job, token, job, io, flags);
+          return finishWatch(result, flags.out, io, flags, job);
+        }),
+      );
+    });
+
+  addClientOptions(
+    program
+      .command('cancel')
+      .argument('<job>', 'job id')
+      .description('Cancel a job; waits for every worker to acknowledge.'),
+  )
+    .option('--reason <text>', 'why (recorded with the job)')
+    .action(async (job: string, flags: ClientFlags & { reason?: string }) => {
+      await withClient(flags, async (client, token) => {
+        const ack = (await client.request(
+          {
+            t: 'job.cancel',
+            job,
+            ...(flags.reason ? { reason: flags.reason } : {}),
+            ...tokenField(token),
+          },
+          'job.cancel-ack',
+          120_000,
+        )) as unknown as JobCancelAck;
+        io.stdout.write(`job ${ack.job}: ${ack.status}\n`);
+        let missing = 0;
+        for (const [dc, r] of Object.entries(ack.dcs)) {
+          missing += r.unanswered.length;
+          const gone =
+            r.unanswered.length > 0 ? `; did not answer: ${r.unanswered.join(', ')}` : '';
+          io.stdout.write(
+            `  ${dc}: ${r.acknowledged.length} worker(s) acknowledged${gone}${r.error ? ` (${r.error})` : ''}\n`,
+          );
+        }
+        if (missing > 0) setExit(EXIT.runFailed);
+      });
+    });
+}

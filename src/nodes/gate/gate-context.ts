@@ -1,0 +1,98 @@
+// Owns the gate's configuration (with its documented defaults) and the shared state its
+// coordinators work on: the ledger, the proposer, the links to gates and DCs, the jobs this gate
+// owns, the results it keeps for late watchers and the bundles it serves. Data and wiring only.
+
+import type { EndedRetention } from '../../cluster/jobs/ended-retention.js';
+import type { LedgerConfig } from '../../cluster/jobs/ledger-types.js';
+import type { RateLimiter, RateLimiterConfig } from '../../cluster/jobs/rate-limiter.js';
+import type { RaftConfig } from '../../cluster/consensus/config.js';
+import type { LocalIdentity } from '../../protocol/index.js';
+import type { NodeAddress, Runtime } from '../../runtime/types.js';
+import type { JobResult } from '../jobs/client-wire.js';
+import type { DcLink } from './dc-link.js';
+import type { ProgramFactory } from './job-program.js';
+import type { LedgerMachine } from './ledger-machine.js';
+import type { LedgerProposer } from './ledger-proposer.js';
+import type { OwnedJob } from './owned-job.js';
+import type { PeerLinks } from './peer-links.js';
+
+export interface GateNodeOptions {
+  readonly datacenter: string;
+  readonly id: string;
+  /** Every gate of the cluster (this one included) by id: the ledger's Raft members. */
+  readonly gates: ReadonlyMap<string, NodeAddress> | Readonly<Record<string, NodeAddress>>;
+  /** Every datacenter's manager addresses. */
+  readonly dcs: Readonly<Record<string, readonly NodeAddress[]>>;
+  /** This gate's identity on the wire (default: an insecure gate identity from id and DC). */
+  readonly identity?: LocalIdentity;
+  readonly raftConfig?: RaftConfig;
+  readonly ledger?: Partial<LedgerConfig>;
+  readonly rateLimit?: Partial<RateLimiterConfig>;
+  /** Access tokens the gate accepts (token → client name). */
+  readonly tokens?: ReadonlyMap<string, string>;
+  /** Accept clients without certificate or token (a cluster run --insecure). Default false. */
+  readonly allowUnauthenticated?: boolean;
+  readonly maxBundleBytes?: number;
+  /** What runs an owned job (default: the sequential program). */
+  readonly program?: ProgramFactory;
+  readonly snapshotEveryMs?: number;
+  readonly proposeTimeoutMs?: number;
+  /** How long a DC's reported capacity is trusted for DC choice. */
+  readonly capacityMaxAgeMs?: number;
+  readonly dispatchTimeoutMs?: number;
+  readonly cancelTimeoutMs?: number;
+  /** Submissions waiting for their ledger commit at once. */
+  readonly maxPendingSubmissions?: number;
+  /** Results of ended jobs kept for late watchers (count; age follows the ledger). */
+  readonly maxRetainedResults?: number;
+  readonly snapshotEveryEntries?: number;
+}
+
+export const GATE_DEFAULTS = {
+  snapshotEveryMs: 500,
+  proposeTimeoutMs: 10_000,
+  capacityMaxAgeMs: 2_000,
+  dispatchTimeoutMs: 5_000,
+  cancelTimeoutMs: 10_000,
+  maxPendingSubmissions: 10_000,
+  maxRetainedResults: 256,
+  /** A submission whose commit was not seen is forgotten after this long. */
+  pendingSubmissionTtlMs: 60_000,
+  tickMs: 250,
+} as const;
+
+/** What an accepted submission brings that the ledger does not keep (the owner needs it). */
+export interface PendingSubmission {
+  readonly job: string;
+  readonly plan: unknown;
+  readonly bundle: { readonly hash: string; readonly sizeBytes: number; readonly file: string };
+  readonly source: string;
+  readonly untilMs: number;
+}
+
+export interface GateState {
+  readonly runtime: Runtime;
+  readonly selfId: string;
+  readonly selfAddress: NodeAddress;
+  readonly gates: ReadonlyMap<string, NodeAddress>;
+  readonly dcNames: readonly string[];
+  readonly dcLinks: ReadonlyMap<string, DcLink>;
+  readonly machine: LedgerMachine;
+  readonly proposer: LedgerProposer;
+  /** The ledger's Raft term as this gate knows it (a new job's fence). */
+  readonly term: () => number;
+  /** The ledger leader this gate knows of, if any. */
+  readonly leader: () => string | null;
+  readonly links: PeerLinks;
+  readonly limiter: RateLimiter;
+  readonly program: ProgramFactory;
+  readonly owned: Map<string, OwnedJob>;
+  readonly results: EndedRetention<JobResult>;
+  readonly pending: Map<string, PendingSubmission>;
+  /** Bundle sources by hash, for `bundle.get` (held while an owned job uses them). */
+  readonly bundles: Map<string, { source: string; users: number }>;
+  readonly opts: GateNodeOptions;
+  readonly cfg: { readonly [K in keyof typeof GATE_DEFAULTS]: number } & {
+    readonly maxBundleBytes: number;
+  };
+}

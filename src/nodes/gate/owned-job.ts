@@ -1,0 +1,275 @@
+// Owns one job on the gate that owns it: runs its program over a ClusterPlacement, records each
+// DC's acceptance and end in the ledger, streams snapshots to its watchers, fans a cancel out to
+// the DCs, and ends the job exactly once (every DC's outcome, then `complete`, each retried until
+// the ledger takes it), after which its watchers get the result. Stops acting the moment the
+// ledger says another gate owns the job (a stale fence).
+
+import { globalStatus } from '../../cluster/jobs/ledger.js';
+import type { DcOutcome, EndedStatus, LedgerCommand } from '../../cluster/jobs/ledger-types.js';
+import type { RpcConnection } from '../../protocol/index.js';
+import type { NodeAddress, Runtime } from '../../runtime/types.js';
+import type { DcWindows, DcWorkflowDone } from '../jobs/dc-wire.js';
+import type { JobCancelAck, JobResult, JobSnapshot } from '../jobs/client-wire.js';
+import { ClusterPlacement } from './cluster-placement.js';
+import type { DcLink } from './dc-link.js';
+import type { JobProgram, ProgramOutcome } from './job-program.js';
+import type { ProposeOutcome } from './ledger-proposer.js';
+import { background } from './background.js';
+
+/** Watchers one job streams to at once; more are refused. */
+export const MAX_WATCHERS_PER_JOB = 64;
+/** Attempts to record one ledger step of the job's end before giving up (logged). */
+const MAX_END_ATTEMPTS = 20;
+
+export interface OwnedJobOptions {
+  readonly runtime: Runtime;
+  readonly job: string;
+  readonly fence: number;
+  readonly ownerGate: string;
+  readonly ownerAddress: NodeAddress;
+  readonly submittedAtMs: number;
+  readonly bundle: { readonly hash: string; readonly sizeBytes: number; readonly file: string };
+  readonly dcs: readonly DcLink[];
+  readonly program: JobProgram;
+  readonly propose: (command: LedgerCommand) => Promise<ProposeOutcome>;
+  /** The ledger's state of each target DC now (to know what is still to be recorded). */
+  readonly ledgerDcs: () => Readonly<Record<string, string>> | undefined;
+  readonly onEnded: (result: JobResult) => void;
+  readonly dispatchTimeoutMs?: number;
+  readonly cancelTimeoutMs?: number;
+}
+
+export class OwnedJob {
+  readonly placement: ClusterPlacement;
+  private readonly watchers = new Set<RpcConnection>();
+  private seq = 0;
+  private state: 'running' | 'cancelling' | 'ending' | 'ended' | 'deposed' = 'running';
+  private cancelling: Promise<JobCancelAck['dcs']> | null = null;
+  private readonly log;
+
+  constructor(private readonly o: OwnedJobOptions) {
+    this.log = o.runtime.log.child({ component: 'owned-job', job: o.job });
+    this.placement = new ClusterPlacement({
+      runtime: o.runtime,
+      job: o.job,
+      ownerGate: o.ownerGate,
+      ownerAddress: o.ownerAddress,
+      fence: () => o.fence,
+      bundle: o.bundle,
+      dcs: o.dcs,
+      onDcAccepted: (dc) =>
+        background(
+          this.log,
+          `recording ${dc}'s acceptance`,
+          this.record({ type: 'dc-accepted', atMs: 0, jobId: o.job, dc, fence: o.fence }),
+        ),
+      ...(o.dispatchTimeoutMs !== undefined ? { dispatchTimeoutMs: o.dispatchTimeoutMs } : {}),
+      ...(o.cancelTimeoutMs !== undefined ? { cancelTimeoutMs: o.cancelTimeoutMs } : {}),
+    });
+  }
+
+  get job(): string {
+    return this.o.job;
+  }
+
+  get fence(): number {
+    return this.o.fence;
+  }
+
+  get ended(): boolean {
+    return this.state === 'ended' || this.state === 'deposed';
+  }
+
+  private isDeposed(): boolean {
+    return this.state === 'deposed';
+  }
+
+  get watcherCount(): number {
+    return this.watchers.size;
+  }
+
+  /** Runs the job to its end; the returned promise never rejects. */
+  async run(): Promise<void> {
+    let outcome: ProgramOutcome;
+    try {
+      outcome = await this.o.program.run(this.placement);
+    } catch (error) {
+      const failure = `the job's program failed: ${error instanceof Error ? error.message : String(error)}`;
+      this.log.log('error', failure);
+      outcome = { results: null, exitCode: 4, failure, workflows: [] };
+    }
+    await this.end(outcome);
+  }
+
+  // ─── ledger ───────────────────────────────────────────────────────────────────────────────
+
+  /** Proposes one step of the job; retries until the ledger answers, gives up when deposed. */
+  private async record(c: LedgerCommand): Promise<boolean> {
+    for (let attempt = 1; attempt <= MAX_END_ATTEMPTS; attempt++) {
+      if (this.state === 'deposed') return false;
+      const out = await this.o.propose({
+        ...c,
+        atMs: this.o.runtime.clock.wallMs(),
+      });
+      if (!out.ok) {
+        this.log.log('warn', 'ledger step not taken; retrying', {
+          type: c.type,
+          error: out.message,
+        });
+        continue;
+      }
+      const r = out.result;
+      if (r.ok) return true;
+      if (r.code === 'E_STALE_FENCE' || r.code === 'E_FENCE_AHEAD') {
+        this.log.log('warn', 'another gate owns the job now; this gate stops acting for it', {
+          error: r.message,
+        });
+        this.state = 'deposed';
+        for (const w of this.watchers) w.close();
+        this.watchers.clear();
+        return false;
+      }
+      this.log.log('warn', 'ledger refused a step of the job', {
+        type: c.type,
+        code: r.code,
+        error: r.message,
+      });
+      return false;
+    }
+    this.log.log('error', 'ledger step abandoned after retries', { type: c.type });
+    return false;
+  }
+
+  // ─── ending ───────────────────────────────────────────────────────────────────────────────
+
+  /** Each DC's outcome from the workflows' parts (status rules of docs/cluster-jobs.md). */
+  dcOutcomes(outcome: ProgramOutcome): Record<string, DcOutcome> {
+    const out: Record<string, DcOutcome> = {};
+    const cancelled = this.state === 'cancelling' || this.cancelling !== null;
+    for (const link of this.o.dcs) {
+      const parts = outcome.workflows.flatMap((w) => w.parts.filter((p) => p.dc === link.dc));
+      if (parts.some((p) => p.outcome === 'failed')) out[link.dc] = 'failed';
+      else if (parts.some((p) => p.outcome === 'timed-out')) out[link.dc] = 'timed-out';
+      else if (parts.some((p) => p.outcome === 'cancelled') || cancelled)
+        out[link.dc] = 'cancelled';
+      else if (outcome.failure !== undefined && parts.length === 0) out[link.dc] = 'failed';
+      else out[link.dc] = 'completed';
+    }
+    return out;
+  }
+
+  private async end(outcome: ProgramOutcome): Promise<void> {
+    if (this.state === 'ended' || this.state === 'deposed' || this.state === 'ending') return;
+    this.state = 'ending';
+    const outcomes = this.dcOutcomes(outcome);
+    const o = this.o;
+    for (const [dc, result] of Object.entries(outcomes)) {
+      const now = o.ledgerDcs()?.[dc];
+      if (now === result) continue;
+      // A DC may not complete without having accepted (e.g. it got no share of any workflow).
+      if (result === 'completed' && now === 'pending') {
+        if (
+          !(await this.record({ type: 'dc-accepted', atMs: 0, jobId: o.job, dc, fence: o.fence }))
+        )
+          break;
+      }
+      if (
+        !(await this.record({
+          type: 'dc-finished',
+          atMs: 0,
+          jobId: o.job,
+          dc,
+          outcome: result,
+          fence: o.fence,
+        }))
+      ) {
+        break;
+      }
+    }
+    if (this.isDeposed()) return;
+    await this.record({ type: 'complete', atMs: 0, jobId: o.job, fence: o.fence });
+    if (this.isDeposed()) return;
+    const status: EndedStatus = globalStatus(Object.values(outcomes));
+    const result: JobResult = {
+      t: 'job.result',
+      job: o.job,
+      status,
+      exitCode:
+        status === 'completed'
+          ? outcome.exitCode
+          : Math.max(outcome.exitCode, status === 'failed' ? 4 : 0),
+      dcs: outcomes,
+      results: outcome.results ?? null,
+      ...(outcome.breakdown !== undefined ? { breakdown: outcome.breakdown } : {}),
+      ...(outcome.failure !== undefined ? { failure: outcome.failure.slice(0, 4096) } : {}),
+      endedAtMs: o.runtime.clock.wallMs(),
+    };
+    this.state = 'ended';
+    this.placement.release();
+    for (const w of this.watchers) w.notify(result);
+    this.watchers.clear();
+    o.onEnded(result);
+  }
+
+  // ─── DC messages ──────────────────────────────────────────────────────────────────────────
+
+  windows(batch: DcWindows): number {
+    return this.ended ? 0 : this.placement.deliverWindows(batch);
+  }
+
+  workflowDone(done: DcWorkflowDone): boolean {
+    return this.ended ? false : this.placement.deliverDone(done);
+  }
+
+  // ─── cancel ───────────────────────────────────────────────────────────────────────────────
+
+  /** Records the cancel in the ledger, stops the program, cancels on every DC; per-DC answers. */
+  cancel(reason: string): Promise<JobCancelAck['dcs']> {
+    if (this.cancelling !== null) return this.cancelling;
+    if (this.state !== 'running') return Promise.resolve({});
+    this.state = 'cancelling';
+    this.cancelling = (async () => {
+      await this.record({ type: 'cancel-requested', atMs: 0, jobId: this.o.job, reason });
+      // The placement marks every running workflow cancelled before the run is stopped, so the
+      // run's own per-workflow cancels add no second message to the DCs.
+      const acks = this.placement.cancelAll(reason);
+      this.o.program.stop(reason);
+      return Object.fromEntries(await acks);
+    })();
+    return this.cancelling;
+  }
+
+  // ─── watchers ─────────────────────────────────────────────────────────────────────────────
+
+  snapshot(status: JobSnapshot['status'], dcs: JobSnapshot['dcs']): JobSnapshot {
+    return {
+      t: 'job.snapshot',
+      job: this.o.job,
+      status,
+      seq: ++this.seq,
+      elapsedMs: Math.max(0, this.o.runtime.clock.wallMs() - this.o.submittedAtMs),
+      dcs,
+      stats: this.o.program.liveStats() ?? null,
+    };
+  }
+
+  /** Adds a watcher; false when the job has as many as it may. */
+  watch(conn: RpcConnection): boolean {
+    if (this.watchers.has(conn)) return true;
+    if (this.watchers.size >= MAX_WATCHERS_PER_JOB || this.ended) return false;
+    this.watchers.add(conn);
+    conn.onClose(() => this.watchers.delete(conn));
+    return true;
+  }
+
+  /** Pushes a snapshot to every watcher (the node's tick calls it at least once a second). */
+  pushSnapshot(status: JobSnapshot['status'], dcs: JobSnapshot['dcs']): void {
+    if (this.watchers.size === 0 || this.ended) return;
+    const s = this.snapshot(status, dcs);
+    for (const w of this.watchers) {
+      if (w.notify(s)) continue;
+      this.log.log('warn', 'a watcher did not take a snapshot; dropping it', { open: w.isOpen });
+      this.watchers.delete(w);
+    }
+  }
+}
