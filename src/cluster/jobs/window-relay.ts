@@ -106,6 +106,18 @@ export interface RelayCounters {
   retries: number;
 }
 
+/** How hard a sender should hold back, from how full a job's queue is. */
+export type BackpressureLevel = 'none' | 'throttle' | 'batch' | 'reject';
+
+/** The level for a queue holding `queued` of at most `max`: <50 % none, <75 % throttle, <90 % batch, else reject. */
+export function backpressureLevel(queued: number, max: number): BackpressureLevel {
+  const fill = max > 0 ? queued / max : 1;
+  if (fill < 0.5) return 'none';
+  if (fill < 0.75) return 'throttle';
+  if (fill < 0.9) return 'batch';
+  return 'reject';
+}
+
 export type RelayErrorCode = 'E_QUEUE_FULL' | 'E_TOO_MANY_JOBS' | 'E_WINDOW_BOUND' | 'E_INVALID';
 
 export class WindowRelay {
@@ -316,6 +328,11 @@ export class WindowRelay {
     for (const entries of q.inFlight.values())
       n += entries.filter((e) => e.w.workflow === workflow).length;
     return n;
+  }
+
+  /** How hard senders of `job`'s windows should hold back now. */
+  backpressure(job: string): BackpressureLevel {
+    return backpressureLevel(this.jobs.get(job)?.queue.length ?? 0, this.cfg.maxQueuedPerJob);
   }
 
   /** Forgets a job (ended, or its owner is gone). */

@@ -176,6 +176,12 @@ export const WorkWindowsAckDef = defineMessage('work.windows-ack', {
    * a window until it is delivered (and sends it again to a new job leader), not merely accepted.
    */
   delivered: s.optional(s.array(s.uint(), { maxItems: MAX_WORK_THREADS })),
+  /**
+   * How hard the worker should hold back its windows: none; throttle (pause between sends);
+   * batch (send every few periods); reject (send none, only ask again later). Nothing is
+   * dropped at any level: held windows wait in the worker's bounded buffer.
+   */
+  backpressure: s.optional(s.enum('none', 'throttle', 'batch', 'reject')),
 });
 
 /** A part ended; acknowledged, resent until then. `lastSeq[i]` is thread i's last window. */

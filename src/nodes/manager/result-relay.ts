@@ -129,6 +129,7 @@ export class ResultRelay {
       accepted,
       duplicates,
       delivered: this.delivered(m.job, m.workflow, info),
+      backpressure: ctx.relay.backpressure(m.job),
     };
   }
 

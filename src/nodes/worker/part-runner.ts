@@ -19,6 +19,8 @@ import type { RunningWork, WorkExecutor, WorkReport, WorkSpec } from './executor
 export const MAX_OUTBOX_WINDOWS = 10_000;
 export const DEFAULT_RESEND_MS = 500;
 export const REQUEST_TIMEOUT_MS = 5_000;
+/** Under `batch` backpressure windows go out once every this many resend periods. */
+export const BATCH_PERIODS = 4;
 
 export interface PartRunnerDeps {
   readonly runtime: Runtime;
@@ -37,6 +39,7 @@ export interface PartRunnerDeps {
   readonly resendMs: number;
   readonly onEnded: (dispatchId: string) => void;
   readonly counters: {
+    backpressure: Record<'none' | 'throttle' | 'batch' | 'reject', number>;
     windowsSent: number;
     windowsAcked: number;
     windowsDropped: number;
@@ -78,6 +81,9 @@ export class PartRunner {
   private unconfirmed: Queued[] = [];
   /** A delivery poll is due at the next retry. */
   private pollDue = false;
+  /** The manager's last backpressure signal for this part, and when windows last went out. */
+  private level: 'none' | 'throttle' | 'batch' | 'reject' = 'none';
+  private lastSendMs = -Infinity;
   /** Per thread, the seq up to which every window is known to have reached the gate. */
   private readonly floor: number[];
   private sending = false;
@@ -163,9 +169,9 @@ export class PartRunner {
     this.flush();
   }
 
-  private later(): void {
+  private later(delayMs = this.deps.resendMs): void {
     if (this.retry !== null || this.stopped) return;
-    this.retry = this.deps.runtime.timers.after(this.deps.resendMs, () => {
+    this.retry = this.deps.runtime.timers.after(delayMs, () => {
       this.retry = null;
       this.flush();
     });
@@ -182,8 +188,26 @@ export class PartRunner {
         this.later();
         return;
       }
+      const wait = this.holdBackMs();
+      if (wait > 0) {
+        // Whole milliseconds: a clock that moves in steps must see the wait pass.
+        this.later(Math.max(1, Math.ceil(wait)));
+        return;
+      }
+      if (this.level === 'reject') {
+        // Windows are held back; an empty message asks how the manager's queue is now.
+        this.sending = true;
+        this.lastSendMs = this.deps.runtime.clock.monotonicMs();
+        void this.request(this.windowsMessage([])).then((reply) => {
+          this.sending = false;
+          if (reply !== null) this.confirm(reply, []);
+          this.later();
+        });
+        return;
+      }
       const batch = batchOf(this.outbox);
       this.sending = true;
+      this.lastSendMs = this.deps.runtime.clock.monotonicMs();
       this.deps.counters.windowsSent += batch.length;
       void this.request(this.windowsMessage(batch)).then((reply) => {
         this.sending = false;
@@ -256,7 +280,28 @@ export class PartRunner {
    * Drops the windows the gate has: those at or below each thread's delivered mark, or, from a
    * manager that reports no marks, the batch it took.
    */
+  /** How long the manager's backpressure says to wait before sending windows again (0: now). */
+  private holdBackMs(): number {
+    const since = this.deps.runtime.clock.monotonicMs() - this.lastSendMs;
+    const full = this.outbox.length >= MAX_WORK_WINDOWS;
+    switch (this.level) {
+      case 'none':
+        return 0;
+      case 'throttle':
+        return Math.max(0, this.deps.resendMs - since);
+      case 'batch':
+        return full ? 0 : Math.max(0, BATCH_PERIODS * this.deps.resendMs - since);
+      case 'reject':
+        return Math.max(0, this.deps.resendMs - since);
+    }
+  }
+
   private confirm(reply: AnyMessage, batch: readonly Queued[]): void {
+    const level = reply['backpressure'];
+    if (level === 'none' || level === 'throttle' || level === 'batch' || level === 'reject') {
+      this.level = level;
+      this.deps.counters.backpressure[level]++;
+    }
     const delivered = reply['delivered'];
     if (!Array.isArray(delivered)) {
       const took = new Set(batch);

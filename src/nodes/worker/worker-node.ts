@@ -77,6 +77,8 @@ export class WorkerNode {
     windowsDropped: 0,
     doneSent: 0,
     orphansGivenUp: 0,
+    /** Backpressure signals received from managers, per level. */
+    backpressure: { none: 0, throttle: 0, batch: 0, reject: 0 },
   };
   private readonly runners = new Map<string, PartRunner>();
   private orphanTimer: { cancel(): void } | null = null;

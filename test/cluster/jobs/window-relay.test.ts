@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { WindowRelay, weigh } from '../../../src/cluster/jobs/window-relay.js';
+import { backpressureLevel, WindowRelay, weigh } from '../../../src/cluster/jobs/window-relay.js';
 import { checkDecodeLimits, encodeValue } from '../../../src/protocol/codec.js';
 import { MAX_FRAME_BYTES } from '../../../src/protocol/framing.js';
 import { Histogram } from '../../../src/stats/histogram.js';
@@ -105,6 +105,19 @@ test("delivered marks follow the gate's acknowledgements; a new relay starts its
   const b2 = fresh.next('j', 0)!;
   fresh.acked('j', b2.batchId);
   assert.equal(fresh.delivered('j', 'w1#1/0', 'wf'), 3, 'contiguous from the floor');
+});
+
+test('backpressure levels follow how full the queue is', () => {
+  assert.deepEqual(
+    [0, 49, 50, 74, 75, 89, 90, 100].map((n) => backpressureLevel(n, 100)),
+    ['none', 'none', 'throttle', 'throttle', 'batch', 'batch', 'reject', 'reject'],
+  );
+  const r = new WindowRelay({ maxQueuedPerJob: 4 });
+  assert.equal(r.backpressure('j'), 'none');
+  for (const s of [1, 2, 3]) r.offer('j', w(s));
+  assert.equal(r.backpressure('j'), 'batch');
+  r.offer('j', w(4));
+  assert.equal(r.backpressure('j'), 'reject');
 });
 
 /** A window with `steps` steps, each with a latency histogram of `buckets` distinct buckets. */

@@ -520,3 +520,34 @@ simTest(
     assert.equal(c.workers.get('w1')!.slots.activeCount, 0);
   },
 );
+
+simTest(
+  'MW-11.1.1 a manager whose queue to the gate fills signals rising backpressure; workers hold back and nothing is lost',
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    let refuse = true;
+    const c = new DcCluster(sim, {
+      workers: [
+        { id: 'w1', cores: 2, synthetic: { durationMs: 8_000 } },
+        { id: 'w2', cores: 2, synthetic: { durationMs: 8_000 } },
+      ],
+      manager: { relay: { maxQueuedPerJob: 40 } },
+      gateRefusesWindows: () => refuse,
+    });
+    const leader = await c.ready();
+    const m = c.managers.get(leader)!;
+    let maxQueued = 0;
+    sim.afterEvent(() => {
+      maxQueued = Math.max(maxQueued, m.ctx.relay.pending('job-1'));
+    });
+    assert.ok((await c.call(leader, c.dispatchMsg('job-1', 'wf', 4, { windowMs: 200 }))).ok);
+    const seen = (level: 'throttle' | 'batch' | 'reject'): number =>
+      [...c.workers.values()].reduce((n, w) => n + w.counters.backpressure[level], 0);
+    assert.ok(await sim.runUntil(() => seen('reject') > 0, { maxMs: 10_000 }));
+    assert.ok(seen('throttle') > 0 && seen('batch') > 0, 'the level rose step by step');
+    assert.ok(maxQueued <= 40, `the queue stayed within its bound (${maxQueued})`);
+    refuse = false;
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 30_000 }));
+    assert.equal(c.mergedRequests('job-1'), c.producedRequests(), 'held back, never dropped');
+  },
+);
