@@ -330,9 +330,9 @@ export class WindowRelay {
     return n;
   }
 
-  /** How hard senders of `job`'s windows should hold back now. */
+  /** How hard senders of `job`'s windows should hold back now (in-flight windows count, as in the bound). */
   backpressure(job: string): BackpressureLevel {
-    return backpressureLevel(this.jobs.get(job)?.queue.length ?? 0, this.cfg.maxQueuedPerJob);
+    return backpressureLevel(this.pending(job), this.cfg.maxQueuedPerJob);
   }
 
   /** Forgets a job (ended, or its owner is gone). */
