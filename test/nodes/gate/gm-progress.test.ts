@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { simTest, seedsFrom } from '../../support/sim.js';
 import type { AnyMessage } from '../../../src/protocol/index.js';
 import type { LiveSnapshot } from '../../../src/ui/snapshot.js';
-import { GateCluster, SimClient, submission } from './support/gate-cluster.js';
+import { GateCluster, SimClient, statsWindow, submission } from './support/gate-cluster.js';
 
 function snapshots(client: SimClient, job: string): AnyMessage[] {
   return client.notes.filter((n) => n.t === 'job.snapshot' && n.job === job);
@@ -110,5 +110,49 @@ simTest(
     assert.equal(s.status, 'running');
     assert.equal(last(client, job).workflows[0]?.count, 40);
     assert.equal(cluster.gate('g1').ownedJobs.get(job)?.placement.breakdown().a?.requests, 20);
+  },
+);
+
+simTest(
+  "GM-7.1.2: past a workflow's planned end, a DC still sending windows is kept running while a silent one is ended as timed out",
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    const cluster = new GateCluster(sim, {
+      managers: [
+        { id: 'a-m1', dc: 'a', leader: true, mode: 'hold' },
+        { id: 'b-m1', dc: 'b', leader: true, mode: 'hang' },
+      ],
+    });
+    const client = new SimClient(sim, cluster);
+    await cluster.waitForLeader();
+    // Planned end: 1 s of load plus 1 s of graceful stop; a silent DC is ended 1.5 s after that.
+    const job = await watched(cluster, client, submission({ dcs: ['a', 'b'], durationMs: 1_000 }));
+    const a = cluster.manager('a-m1');
+    assert.ok(
+      await sim.runUntil(() => a.acks.some((x) => x.t === 'dc.windows-ack'), { maxMs: 10_000 }),
+    );
+    const started = sim.nowMs;
+    const g1 = cluster.gateAddresses.get('g1')!;
+    const fence = cluster.allDispatches()[0]!.fence;
+    // a reports a window every 500 ms for 4.5 s, well past the point where silence is ended.
+    for (let seq = 3; sim.nowMs - started < 4_500; seq++) {
+      await sim.run(500);
+      void a.sendRaw(g1, {
+        t: 'dc.windows',
+        job,
+        dc: 'a',
+        fence,
+        windows: [{ source: 'a-w1#1/0', workflow: 'wf1', seq, window: statsWindow('wf1', seq, 1) }],
+      });
+    }
+    const owned = cluster.gate('g1').ownedJobs.get(job);
+    assert.ok(owned !== undefined, 'the job is still running while a reports');
+    a.finish(job, 'wf1', 'completed');
+    assert.ok(
+      await sim.runUntil(() => client.notes.some((n) => n.t === 'job.result'), { maxMs: 10_000 }),
+    );
+    const result = client.notes.find((n) => n.t === 'job.result')!;
+    assert.deepEqual(result.dcs, { a: 'completed', b: 'timed-out' });
+    assert.match(result.failure as string, /datacenter b /);
   },
 );
