@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { simTest, seedsFrom } from '../../support/sim.js';
 import type { AnyMessage, RpcReply } from '../../../src/protocol/index.js';
-import type { RunResults } from '../../../src/stats/types.js';
+import { Histogram } from '../../../src/stats/histogram.js';
+import type { RunResults, StatsWindow } from '../../../src/stats/types.js';
 import type { LiveSnapshot } from '../../../src/ui/snapshot.js';
 import { GateCluster, SimClient, statsWindow, submission } from './support/gate-cluster.js';
 
@@ -248,5 +249,88 @@ simTest(
       assert.deepEqual(p.held, { workflows: 0, mergedJobs: 0, reports: 0, workflowNames: 0 });
     // The managers were answered for every window: 60 jobs × 1 batch each per DC.
     assert.equal(cluster.manager('a-m1').acks.filter((x) => x.t === 'dc.windows-ack').length, 60);
+  },
+);
+
+/** One window of `requests` requests, each of `latencyUs`. */
+function windowOf(seq: number, requests: number, latencyUs: number): StatsWindow {
+  const w = statsWindow('wf1', seq, 0);
+  const h = new Histogram();
+  h.recordCount(latencyUs, requests);
+  return {
+    ...w,
+    iterations: { started: requests, completed: requests, failed: 0, dropped: 0 },
+    steps: {
+      get: {
+        count: requests,
+        ok: requests,
+        failed: 0,
+        errors: {},
+        errorSamples: {},
+        statuses: { '200': requests },
+        latency: h.toSparse(),
+      },
+    },
+  };
+}
+
+simTest(
+  "GM-8.1.2: the same window from two DCs with different latencies merges into the workflow's exact counts and latency histogram",
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    const cluster = new GateCluster(sim, {
+      managers: [
+        { id: 'a-m1', dc: 'a', leader: true, mode: 'hold', windows: 0 },
+        { id: 'b-m1', dc: 'b', leader: true, mode: 'hold', windows: 0 },
+      ],
+    });
+    const client = new SimClient(sim, cluster);
+    await cluster.waitForLeader();
+    const job = await submitted(client, submission({ dcs: ['a', 'b'], durationMs: 60_000 }));
+    const a = cluster.manager('a-m1');
+    const b = cluster.manager('b-m1');
+    assert.ok(
+      await sim.runUntil(() => a.dispatches.length === 1 && b.dispatches.length === 1, {
+        maxMs: 10_000,
+      }),
+    );
+    const g1 = cluster.gateAddresses.get('g1')!;
+    const fence = cluster.allDispatches()[0]!.fence;
+    const replies: RpcReply[] = [];
+    for (const [m, dc, requests, us] of [
+      [a, 'a', 90, 1_000],
+      [b, 'b', 10, 100_000],
+    ] as const) {
+      void m
+        .sendRaw(g1, {
+          t: 'dc.windows',
+          job,
+          dc,
+          fence,
+          windows: [
+            { source: `${dc}-w1#1/0`, workflow: 'wf1', seq: 1, window: windowOf(1, requests, us) },
+          ],
+        })
+        .then((r) => replies.push(r));
+    }
+    assert.ok(await sim.runUntil(() => replies.length === 2, { maxMs: 5_000 }));
+    assert.ok(
+      replies.every((r) => r.ok && r.message.merged === 1),
+      JSON.stringify(replies),
+    );
+    a.finish(job, 'wf1', 'completed');
+    b.finish(job, 'wf1', 'completed');
+    assert.ok(await sim.runUntil(() => resultOf(client, job) !== undefined, { maxMs: 10_000 }));
+    const step = (resultOf(client, job)?.results as RunResults).workflows[0]?.steps.find(
+      (s) => s.name === 'get',
+    );
+    const expected = new Histogram();
+    expected.recordCount(1_000, 90);
+    expected.recordCount(100_000, 10);
+    assert.equal(step?.count, 100);
+    assert.deepEqual(step?.statuses, { '200': 100 });
+    assert.deepEqual(step?.histogram, expected.toSparse());
+    assert.ok((step?.latencyMs.p50 ?? 0) < 2, `p50 ${step?.latencyMs.p50}`);
+    assert.ok((step?.latencyMs.p99 ?? 0) > 90, `p99 ${step?.latencyMs.p99}`);
   },
 );
