@@ -1,6 +1,7 @@
 // Owns a gate's answers to managers: statistics windows and workflow ends for the jobs this gate
-// owns (checked against the job's fence; acknowledged so the manager stops resending, also when
-// the job has ended or is unknown), and the bundles of those jobs (`bundle.get`).
+// owns (checked against the job's fence and the sender's own datacenter; acknowledged so the
+// manager stops resending, also when the job has ended or is unknown), and the bundles of those
+// jobs (`bundle.get`).
 
 import type { ErrorMessage, HandlerResult, RequestContext } from '../../protocol/index.js';
 import type { DcWindows, DcWorkflowDone } from '../jobs/dc-wire.js';
@@ -14,6 +15,21 @@ function managerProblem(state: GateState, ctx: RequestContext): ErrorMessage | n
   return clientError('E_UNAUTHENTICATED', 'only managers of this cluster may send this');
 }
 
+/** A manager reports for its own datacenter only, and only for one this gate knows. */
+function dcProblem(state: GateState, dc: string, ctx: RequestContext): ErrorMessage | null {
+  if (!state.dcNames.includes(dc)) {
+    return clientError('E_UNKNOWN_DC', `datacenter '${dc}' is not in this cluster`);
+  }
+  const own = ctx.session.remoteDatacenter;
+  if (own !== dc) {
+    return clientError(
+      'E_UNKNOWN_DC',
+      `manager ${ctx.session.remoteNodeId} is in datacenter '${own}'; it may not report for '${dc}'`,
+    );
+  }
+  return null;
+}
+
 function staleFence(job: string, fence: number, current: number): ErrorMessage {
   return {
     t: 'error',
@@ -24,7 +40,7 @@ function staleFence(job: string, fence: number, current: number): ErrorMessage {
 }
 
 export function onWindows(state: GateState, m: DcWindows, ctx: RequestContext): HandlerResult {
-  const refused = managerProblem(state, ctx);
+  const refused = managerProblem(state, ctx) ?? dcProblem(state, m.dc, ctx);
   if (refused !== null) return refused;
   const owned = state.owned.get(m.job);
   if (owned === undefined) {
@@ -56,7 +72,7 @@ export function onWorkflowDone(
   m: DcWorkflowDone,
   ctx: RequestContext,
 ): HandlerResult {
-  const refused = managerProblem(state, ctx);
+  const refused = managerProblem(state, ctx) ?? dcProblem(state, m.dc, ctx);
   if (refused !== null) return refused;
   const owned = state.owned.get(m.job);
   if (owned === undefined) {

@@ -31,9 +31,7 @@ function resultOf(client: SimClient, job: string): AnyMessage | undefined {
   return client.notes.find((n) => n.t === 'job.result' && n.job === job);
 }
 
-async function heldJob(
-  sim: GateCluster['sim'],
-): Promise<{
+async function heldJob(sim: GateCluster['sim']): Promise<{
   cluster: GateCluster;
   client: SimClient;
   job: string;
@@ -138,5 +136,64 @@ simTest(
     assert.ok(good.ok, JSON.stringify(good));
     assert.ok(await sim.runUntil(() => resultOf(client, job) !== undefined, { maxMs: 10_000 }));
     assert.equal(resultOf(client, job)?.status, 'completed');
+  },
+);
+
+simTest(
+  'GM-2.1.3: a manager reporting for a datacenter that is not its own, or not in the cluster, is refused with E_UNKNOWN_DC and changes nothing',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const cluster = new GateCluster(sim, {
+      managers: [
+        { id: 'a-m1', dc: 'a', leader: true, mode: 'hold' },
+        { id: 'b-m1', dc: 'b', leader: true, mode: 'hold' },
+      ],
+    });
+    const client = new SimClient(sim, cluster);
+    await cluster.waitForLeader();
+    const accepted = await client.ask('g1', submission({ dcs: ['a', 'b'], durationMs: 60_000 }));
+    assert.ok(accepted.ok, JSON.stringify(accepted));
+    const job = accepted.message.job as string;
+    assert.ok((await client.ask('g1', { t: 'job.watch', job })).ok);
+    const a = cluster.manager('a-m1');
+    const b = cluster.manager('b-m1');
+    assert.ok(await sim.runUntil(() => a.acks.length > 0 && b.acks.length > 0, { maxMs: 10_000 }));
+    const fence = cluster.allDispatches()[0]!.fence;
+    const windows = (dc: string): Record<string, unknown> & { t: string } => ({
+      t: 'dc.windows',
+      job,
+      dc,
+      fence,
+      windows: [
+        { source: `${dc}-w7#1/0`, workflow: 'wf1', seq: 1, window: statsWindow('wf1', 1, 9) },
+      ],
+    });
+    const done = (dc: string): Record<string, unknown> & { t: string } => ({
+      t: 'dc.workflow-done',
+      job,
+      dc,
+      fence,
+      workflow: 'wf1',
+      outcome: 'failed',
+      parts: [],
+    });
+    const refusals = [
+      await send(sim, cluster, b, windows('a')),
+      await send(sim, cluster, a, windows('zz')),
+      await send(sim, cluster, b, done('a')),
+    ];
+    for (const r of refusals) {
+      assert.equal(r.ok, false);
+      assert.equal(r.ok ? '' : r.error.code, 'E_UNKNOWN_DC');
+    }
+    assert.match(refusals[0]!.ok ? '' : refusals[0]!.error.message, /b-m1 is in datacenter 'b'/);
+    const view = cluster.gate('g1').ownedJobs.get(job)!.placement;
+    assert.equal(view.breakdown().a?.requests, 20);
+    assert.equal(view.breakdown().zz, undefined);
+    assert.equal(view.held.workflows, 1, "a's part is still running");
+    a.finish(job, 'wf1', 'completed');
+    b.finish(job, 'wf1', 'completed');
+    assert.ok(await sim.runUntil(() => resultOf(client, job) !== undefined, { maxMs: 10_000 }));
+    assert.deepEqual(resultOf(client, job)?.dcs, { a: 'completed', b: 'completed' });
   },
 );
