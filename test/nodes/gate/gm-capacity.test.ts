@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { simTest, seedsFrom } from '../../support/sim.js';
-import { GateCluster, SimClient, submission } from './support/gate-cluster.js';
+import { GateCluster, SimClient, addr, submission } from './support/gate-cluster.js';
 
 simTest(
   "GM-2.3.1 GM-2.3.2 GM-2.3.3: the gate records each DC's capacity answer; a fresh report is reused, a stale one is asked again and its change moves the choice",
@@ -121,5 +121,42 @@ simTest(
     // Both managers were tried, each for the whole timeout, before the part failed.
     assert.ok(sim.nowMs - at >= 2_000, `ended after ${sim.nowMs - at} ms`);
     assert.equal(cluster.allDispatches().length, 0);
+  },
+);
+
+simTest(
+  "GM-2.1.4: a DC's manager restarts; the gate drops its old link, asks again, takes the restarted manager's fresh capacity and dispatches to it",
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    const cluster = new GateCluster(sim, {
+      managers: [{ id: 'a-m1', dc: 'a', leader: true, workers: 4, cores: 4 }],
+      gate: { capacityMaxAgeMs: 1_000 },
+    });
+    const client = new SimClient(sim, cluster);
+    await cluster.waitForLeader();
+    const g1 = cluster.gate('g1');
+    const m = cluster.manager('a-m1');
+    const first = await client.ask('g1', submission({ key: 'r1', dcs: ['a'] }));
+    assert.ok(first.ok);
+    const oldLink = await g1.state.links.connection(addr('a', 'a-m1'));
+    assert.ok(!(oldLink instanceof Error));
+    assert.equal(g1.state.dcLinks.get('a')?.lastCapacity?.capacity.freeCores, 16);
+    sim.crash('a-m1');
+    await sim.run(2_000);
+    m.spec.freeCores = 5;
+    sim.restart('a-m1');
+    await sim.run(2_000);
+    const second = await client.ask('g1', submission({ key: 'r2', dcs: ['a'] }));
+    assert.ok(second.ok, JSON.stringify(second));
+    const job = second.message.job as string;
+    assert.equal(g1.state.dcLinks.get('a')?.lastCapacity?.capacity.freeCores, 5);
+    assert.ok(
+      await sim.runUntil(() => g1.ledger.job(job)?.status === 'completed', { maxMs: 20_000 }),
+    );
+    assert.ok(m.dispatches.some((d) => d.job === job));
+    const newLink = await g1.state.links.connection(addr('a', 'a-m1'));
+    assert.ok(!(newLink instanceof Error));
+    assert.notEqual(newLink, oldLink, 'the link to the old incarnation was dropped');
+    assert.equal(oldLink.isOpen, false);
   },
 );
