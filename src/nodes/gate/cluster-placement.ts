@@ -75,6 +75,13 @@ interface ActiveWorkflow {
   settled: boolean;
 }
 
+/** How one `dc.windows` batch was taken. */
+export interface WindowsDelivery {
+  merged: number;
+  duplicates: number;
+  rejected: number;
+}
+
 export const DEFAULT_CANCEL_TIMEOUT_MS = 10_000;
 /** Times one dispatch is sent again after a refusal that named a retry-after. */
 export const MAX_DISPATCH_RETRIES = 5;
@@ -252,21 +259,40 @@ export class ClusterPlacement implements Placement {
     }
   }
 
-  /** Windows from a DC's manager; returns how many were handed to a running workflow. */
-  deliverWindows(batch: DcWindows): number {
-    let delivered = 0;
+  /**
+   * Windows from a DC's manager, counted the way the merger took them: merged (and handed to the
+   * running workflow), duplicates (already merged), rejected (no running part, or refused by the
+   * merger, e.g. too far ahead of its source's sequence: the manager may send it again later).
+   */
+  deliverWindows(batch: DcWindows): WindowsDelivery {
+    const out = { merged: 0, duplicates: 0, rejected: 0 };
     const now = this.o.runtime.clock.monotonicMs();
     for (const w of batch.windows) {
       const wf = this.active.get(w.workflow);
       const part = wf?.parts.get(batch.dc);
-      if (wf === undefined || part === undefined || part.state === 'ended') continue;
+      if (wf === undefined || part === undefined || part.state === 'ended') {
+        out.rejected++;
+        continue;
+      }
       part.lastHeardMs = now;
-      this.merger.apply({ job: this.o.job, dc: batch.dc, worker: w.source, window: w.window }, now);
-      // The run validates the window (a malformed one is counted there, never merged).
+      const r = this.merger.apply(
+        { job: this.o.job, dc: batch.dc, worker: w.source, window: w.window },
+        now,
+      );
+      if (r.ok && !r.merged) {
+        out.duplicates++;
+        continue;
+      }
+      // A malformed window still goes to the run, which counts it (it is never merged there).
+      if (!r.ok && r.code !== 'E_WINDOW_INVALID') {
+        out.rejected++;
+        continue;
+      }
       wf.onWindow(`${batch.dc}/${w.source}`, w.window as StatsWindow);
-      delivered++;
+      if (r.ok) out.merged++;
+      else out.rejected++;
     }
-    return delivered;
+    return out;
   }
 
   /** A DC's end of one workflow; false when no running part expected it (late or duplicate). */

@@ -57,14 +57,7 @@ export function onWindows(state: GateState, m: DcWindows, ctx: RequestContext): 
     return clientError('E_JOB_UNKNOWN', `this gate runs no job '${m.job}'`);
   }
   if (m.fence !== owned.fence) return staleFence(m.job, m.fence, owned.fence);
-  const delivered = owned.windows(m);
-  return {
-    t: 'dc.windows-ack',
-    job: m.job,
-    merged: delivered,
-    duplicates: 0,
-    rejected: m.windows.length - delivered,
-  };
+  return { t: 'dc.windows-ack', job: m.job, ...owned.windows(m) };
 }
 
 export function onWorkflowDone(

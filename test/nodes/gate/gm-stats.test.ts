@@ -334,3 +334,51 @@ simTest(
     assert.ok((step?.latencyMs.p99 ?? 0) > 90, `p99 ${step?.latencyMs.p99}`);
   },
 );
+
+simTest(
+  "GM-8.1.3: a window too far ahead of its source's sequence is refused and counted nowhere; one within the allowance, and a duplicate, are acknowledged as such",
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    const cluster = new GateCluster(sim, {
+      managers: [{ id: 'a-m1', dc: 'a', leader: true, mode: 'hold', windows: 2 }],
+    });
+    const client = new SimClient(sim, cluster);
+    await cluster.waitForLeader();
+    const job = await submitted(client, submission({ dcs: ['a'], durationMs: 60_000 }));
+    const m = cluster.manager('a-m1');
+    assert.ok(await sim.runUntil(() => m.acks.length > 0, { maxMs: 10_000 }));
+    const fence = cluster.allDispatches()[0]!.fence;
+    const at = (seq: number, requests: number) => ({
+      source: 'a-w1#1/0',
+      workflow: 'wf1',
+      seq,
+      window: statsWindow('wf1', seq, requests),
+    });
+    let reply: RpcReply | undefined;
+    void m
+      .sendRaw(cluster.gateAddresses.get('g1')!, {
+        t: 'dc.windows',
+        job,
+        dc: 'a',
+        fence,
+        // seq 2 again (a duplicate), seq 100 (ahead, within the allowance), seq 5000 (too far).
+        windows: [at(2, 10), at(100, 7), at(5_000, 1_000)],
+      })
+      .then((r) => (reply = r));
+    assert.ok(await sim.runUntil(() => reply !== undefined, { maxMs: 5_000 }));
+    assert.ok(reply?.ok, JSON.stringify(reply));
+    assert.deepEqual(
+      {
+        merged: reply.message.merged,
+        duplicates: reply.message.duplicates,
+        rejected: reply.message.rejected,
+      },
+      { merged: 1, duplicates: 1, rejected: 1 },
+    );
+    m.finish(job, 'wf1', 'completed');
+    assert.ok(await sim.runUntil(() => resultOf(client, job) !== undefined, { maxMs: 10_000 }));
+    const result = resultOf(client, job)!;
+    assert.equal((result.results as RunResults).workflows[0]?.totals.count, 27);
+    assert.equal((result.breakdown as Record<string, { requests: number }>).a?.requests, 27);
+  },
+);
