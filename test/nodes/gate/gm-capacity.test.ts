@@ -160,3 +160,40 @@ simTest(
     assert.equal(oldLink.isOpen, false);
   },
 );
+
+simTest(
+  "GM-2.1.1: the gate learns a DC's leader and capacity from whichever configured manager answers first, and sends the dispatch straight to that leader",
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    const cluster = new GateCluster(sim, {
+      managers: [
+        { id: 'a-m1', dc: 'a', leader: false, workers: 3 },
+        { id: 'a-m2', dc: 'a', leader: true, workers: 3 },
+      ],
+    });
+    const client = new SimClient(sim, cluster);
+    await cluster.waitForLeader();
+    const link = cluster.gate('g1').state.dcLinks.get('a')!;
+    const learned = (): typeof link.lastCapacity => link.lastCapacity;
+    assert.equal(link.knownLeader, null);
+    assert.equal(learned(), null);
+    const accepted = await client.ask('g1', submission({ dcs: ['a'] }));
+    assert.ok(accepted.ok, JSON.stringify(accepted));
+    const job = accepted.message.job as string;
+    // The first configured manager (a follower) answered the capacity question, naming a-m2.
+    assert.equal(cluster.manager('a-m1').capacityAsks, 1);
+    assert.deepEqual(link.knownLeader, addr('a', 'a-m2'));
+    assert.equal(learned()?.capacity.workers, 3);
+    assert.ok(
+      await sim.runUntil(() => cluster.gate('g1').ledger.job(job)?.status === 'completed', {
+        maxMs: 20_000,
+      }),
+    );
+    assert.deepEqual(
+      cluster.manager('a-m2').dispatches.map((d) => d.job),
+      [job],
+    );
+    // a-m1 only ever saw the capacity question: no dispatch went to it first.
+    assert.equal(cluster.manager('a-m1').sessions.length, 1);
+  },
+);

@@ -39,7 +39,7 @@ async function jobWith(
 }
 
 simTest(
-  "GM-17.1.1 GM-17.1.2 GM-17.1.3 GM-17.2.1: a manager of the same version advertises its capabilities; gate and manager keep the ones they share on the gate's link to that manager",
+  "GM-17.1.1 GM-17.1.2 GM-17.1.3 GM-17.2.1 GM-2.1.2: a manager of the same version advertises its capabilities; gate and manager keep the ones they share on the gate's link to that manager",
   { seeds: seedsFrom(2) },
   async (sim) => {
     const { cluster, link } = await jobWith(sim, PROTOCOL_VERSION, ['jobs', 'batched_stats']);
