@@ -4,7 +4,8 @@
 // jobs (`bundle.get`).
 
 import type { ErrorMessage, HandlerResult, RequestContext } from '../../protocol/index.js';
-import type { DcWindows, DcWorkflowDone } from '../jobs/dc-wire.js';
+import type { MessageOf } from '../../protocol/messages.js';
+import type { DcWindows, DcWorkflowDone, DcWorkflowDoneAckDef } from '../jobs/dc-wire.js';
 import { clientError } from '../jobs/client-wire.js';
 import type { GateState } from './gate-context.js';
 
@@ -66,7 +67,22 @@ export function onWorkflowDone(
   ctx: RequestContext,
 ): HandlerResult {
   const refused = managerProblem(state, ctx) ?? dcProblem(state, m.dc, ctx);
-  if (refused !== null) return refused;
+  const answer = refused ?? workflowDone(state, m);
+  state.runtime.log.log('debug', 'workflow end from a datacenter', {
+    job: m.job,
+    workflow: m.workflow,
+    dc: m.dc,
+    outcome: m.outcome,
+    fence: m.fence,
+    manager: ctx.session.remoteNodeId,
+    answer: answer.t === 'error' ? answer.code : 'acknowledged',
+  });
+  return answer;
+}
+
+type DoneAck = MessageOf<typeof DcWorkflowDoneAckDef>;
+
+function workflowDone(state: GateState, m: DcWorkflowDone): ErrorMessage | DoneAck {
   const owned = state.owned.get(m.job);
   if (owned === undefined) {
     if (state.results.get(m.job) !== undefined || state.machine.ledger.job(m.job) !== undefined) {

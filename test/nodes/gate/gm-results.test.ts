@@ -180,3 +180,42 @@ simTest(
     assert.equal(resultOf(client, job)?.status, 'completed');
   },
 );
+
+simTest(
+  'GM-9.1.4: the owner logs each workflow end it gets with the job, workflow, DC, outcome and its answer',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const cluster = new GateCluster(sim, {
+      managers: [{ id: 'a-m1', dc: 'a', leader: true, mode: 'hold' }],
+    });
+    const client = new SimClient(sim, cluster);
+    await cluster.waitForLeader();
+    const job = await watched(client, submission({ dcs: ['a'], durationMs: 60_000 }));
+    const m = cluster.manager('a-m1');
+    assert.ok(await sim.runUntil(() => m.acks.length > 0, { maxMs: 10_000 }));
+    let unknown: RpcReply | undefined;
+    void m
+      .sendRaw(cluster.gateAddresses.get('g1')!, {
+        t: 'dc.workflow-done',
+        job: 'job-00000000000000aa',
+        dc: 'a',
+        fence: 1,
+        workflow: 'wf9',
+        outcome: 'failed',
+        parts: [],
+      })
+      .then((r) => (unknown = r));
+    assert.ok(await sim.runUntil(() => unknown !== undefined, { maxMs: 5_000 }));
+    m.finish(job, 'wf1', 'completed');
+    assert.ok(await sim.runUntil(() => resultOf(client, job) !== undefined, { maxMs: 10_000 }));
+    const lines = sim.logs.filter((l) => l.includes(' g1 debug workflow end from a datacenter'));
+    const fields = lines.map((l) => JSON.parse(l.slice(l.indexOf('{'))) as Record<string, unknown>);
+    assert.deepEqual(
+      fields.map((f) => [f.job, f.workflow, f.dc, f.outcome, f.manager, f.answer]),
+      [
+        ['job-00000000000000aa', 'wf9', 'a', 'failed', 'a-m1', 'E_JOB_UNKNOWN'],
+        [job, 'wf1', 'a', 'completed', 'a-m1', 'acknowledged'],
+      ],
+    );
+  },
+);

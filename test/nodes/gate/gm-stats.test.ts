@@ -382,3 +382,29 @@ simTest(
     assert.equal((result.breakdown as Record<string, { requests: number }>).a?.requests, 27);
   },
 );
+
+simTest(
+  "GM-8.2.1: a job's first window creates its merged statistics on the owner, for that DC only",
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const cluster = new GateCluster(sim, {
+      managers: [
+        { id: 'a-m1', dc: 'a', leader: true, mode: 'hold', runMs: 3_000 },
+        { id: 'b-m1', dc: 'b', leader: true },
+      ],
+    });
+    const client = new SimClient(sim, cluster);
+    await cluster.waitForLeader();
+    const job = await submitted(client, submission({ dcs: ['a'], durationMs: 60_000 }));
+    const m = cluster.manager('a-m1');
+    assert.ok(await sim.runUntil(() => m.dispatches.length === 1, { maxMs: 10_000 }));
+    const placement = cluster.gate('g1').ownedJobs.get(job)!.placement;
+    assert.equal(placement.held.mergedJobs, 0, 'nothing merged before the first window');
+    assert.deepEqual(placement.breakdown(), {});
+    assert.ok(await sim.runUntil(() => m.acks.length > 0, { maxMs: 10_000 }));
+    assert.equal(placement.held.mergedJobs, 1);
+    assert.deepEqual(Object.keys(placement.breakdown()), ['a']);
+    assert.equal(placement.breakdown().a?.requests, 20);
+    assert.equal(cluster.manager('b-m1').dispatches.length, 0);
+  },
+);
