@@ -13,6 +13,7 @@ import { recordHandled } from '../handled-errors.js';
 import { BundleDataDef, BundleGetDef } from '../nodes/jobs/dc-wire.js';
 import { PeerLinks } from '../nodes/jobs/peer-links.js';
 import type { BundleRef } from '../nodes/worker/executor.js';
+import { JOB_CANCEL_GRACE_MS } from '../nodes/gate/job-program.js';
 import { ThreadPool } from '../pool/pool.js';
 import { ThreadExecutor } from '../pool/thread-executor.js';
 import { MessageRegistry, type LocalIdentity } from '../protocol/index.js';
@@ -99,7 +100,12 @@ export async function startWorkerExecutor(
       `bundle ${ref.hash.slice(0, 12)}… of ${ref.file} could not be fetched from any manager (${problems.join('; ')})`,
     );
   };
-  const pool = await ThreadPool.start({ size: cores, finalizeSlackMs: 3_000 + FINALIZE_SLACK_MS });
+  // A cancelled part's in-flight iterations get the job's cancel grace; only past it (and the
+  // slack) is a thread that has not finalized terminated, and its part failed.
+  const pool = await ThreadPool.start({
+    size: cores,
+    finalizeSlackMs: JOB_CANCEL_GRACE_MS + FINALIZE_SLACK_MS,
+  });
   const executor = new ThreadExecutor({ pool, bundles: fetchFrom });
   const close = executor.close.bind(executor);
   return Object.assign(executor, {

@@ -57,8 +57,14 @@ describe('salvo new', () => {
       '--out',
       out,
     ]);
-    assert.equal(run.code, 0, run.stderr);
     const w = readResults(out).workflows[0];
+    // The starter's latency threshold (p99 < 250ms) is the user's to tune: on a loaded machine
+    // it may fail (exit 3); every other threshold, and every request, must pass.
+    const failed = (w?.thresholds ?? []).filter((t) => !t.passed).map((t) => t.target);
+    assert.ok(
+      run.code === 0 || (run.code === 3 && failed.length > 0 && failed.every((t) => t === 'home')),
+      `exit ${run.code}, failed thresholds ${failed.join(', ')}: ${run.stderr}`,
+    );
     assert.ok((w?.totals.count ?? 0) > 0);
     assert.equal(w?.totals.failed, 0);
   });

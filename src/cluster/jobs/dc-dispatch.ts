@@ -366,6 +366,68 @@ export class DcDispatcher {
     return { parts: lost, ended };
   }
 
+  /**
+   * Takes over parts a previous leader dispatched (they run on their workers): their cores are
+   * reserved again under their dispatch ids and they are tracked as running. All or nothing.
+   */
+  adopt(
+    job: string,
+    workflow: string,
+    records: readonly {
+      dispatchId: string;
+      worker: string;
+      fence: number;
+      threads: number;
+      firstThread: number;
+      totalThreads: number;
+    }[],
+  ): { ok: true; parts: Part[] } | ReservationRejection | Rejection<'E_DUPLICATE_DISPATCH'> {
+    if (this.byWorkflow.has(key(job, workflow))) {
+      return reject(
+        'E_DUPLICATE_DISPATCH',
+        `workflow '${workflow}' of job '${job}' is already tracked`,
+      );
+    }
+    const granted = this.reservations.reserveAll(
+      records.map((r) => ({
+        dispatchId: r.dispatchId,
+        job,
+        workflow,
+        worker: r.worker,
+        cores: r.threads,
+      })),
+    );
+    if (!granted.ok) return granted;
+    const parts = granted.reservations.map((res, i): Part => {
+      const r = records[i]!;
+      const part: Part = {
+        dispatchId: r.dispatchId,
+        job,
+        workflow,
+        worker: r.worker,
+        cores: res.cores,
+        vus: 0,
+        fence: r.fence,
+        firstThread: r.firstThread,
+        threads: r.totalThreads,
+        exclusive: false,
+        state: 'running',
+      };
+      this.parts.set(part.dispatchId, part);
+      return part;
+    });
+    this.byWorkflow.set(
+      key(job, workflow),
+      parts.map((p) => p.dispatchId),
+    );
+    return { ok: true, parts };
+  }
+
+  /** Drops every waiting request (this node stopped leading). */
+  dropAllWaiting(): DispatchRequest[] {
+    return this.waiting.splice(0).map((w) => w.request);
+  }
+
   /** Drops a waiting request of (job, workflow?) — a cancel before it was served. */
   dropWaiting(job: string, workflow?: string): DispatchRequest[] {
     const out: DispatchRequest[] = [];

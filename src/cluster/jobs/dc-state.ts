@@ -11,6 +11,10 @@ export interface DcPartRecord {
   readonly worker: string;
   readonly fence: number;
   readonly threads: number;
+  /** The part's first thread among the workflow's threads on the DC (absent in old records: 0). */
+  readonly firstThread?: number;
+  /** The workflow's threads on the DC. */
+  readonly totalThreads?: number;
 }
 
 export interface DcWorkflowRecord {
@@ -60,22 +64,27 @@ export function encodeDcCommand(c: DcCommand): Uint8Array {
   return encoder.encode(JSON.stringify(c));
 }
 
-export class DcState {
-  private jobs = new Map<string, DcJobRecord>();
+export class DcJobState {
+  private jobs_ = new Map<string, DcJobRecord>();
 
   constructor(private readonly maxJobs = 10_000) {}
 
   job(job: string): DcJobRecord | undefined {
-    return this.jobs.get(job);
+    return this.jobs_.get(job);
+  }
+
+  /** Every job record, in insertion order. */
+  jobs(): IterableIterator<[string, DcJobRecord]> {
+    return this.jobs_.entries();
   }
 
   get jobCount(): number {
-    return this.jobs.size;
+    return this.jobs_.size;
   }
 
   /** E_STALE_FENCE when a newer fence of `job` was seen; else ok (the leader's pre-check). */
   checkFence(job: string, fence: number): DcApplyResult {
-    const j = this.jobs.get(job);
+    const j = this.jobs_.get(job);
     if (j && fence < j.fence) {
       return reject(
         'E_STALE_FENCE',
@@ -90,7 +99,7 @@ export class DcState {
       case 'dispatch': {
         const stale = this.checkFence(c.job, c.fence);
         if (!stale.ok) return stale;
-        let j = this.jobs.get(c.job);
+        let j = this.jobs_.get(c.job);
         if (!j) {
           this.evict();
           j = {
@@ -100,7 +109,7 @@ export class DcState {
             cancelled: false,
             workflows: {},
           };
-          this.jobs.set(c.job, j);
+          this.jobs_.set(c.job, j);
         }
         j.fence = c.fence;
         j.ownerGate = c.ownerGate;
@@ -118,7 +127,7 @@ export class DcState {
         return { ok: true };
       }
       case 'workflow-end': {
-        const w = this.jobs.get(c.job)?.workflows[c.workflow];
+        const w = this.jobs_.get(c.job)?.workflows[c.workflow];
         if (!w) return reject('E_BAD_COMMAND', `workflow '${c.workflow}' is not known`);
         if (w.outcome !== null) return reject('E_DUPLICATE', 'the workflow already ended');
         w.outcome = c.outcome;
@@ -127,7 +136,7 @@ export class DcState {
       case 'cancel': {
         const stale = this.checkFence(c.job, c.fence);
         if (!stale.ok) return stale;
-        const j = this.jobs.get(c.job);
+        const j = this.jobs_.get(c.job);
         if (j) {
           j.cancelled = true;
           j.fence = c.fence;
@@ -135,7 +144,7 @@ export class DcState {
         return { ok: true };
       }
       case 'forget':
-        this.jobs.delete(c.job);
+        this.jobs_.delete(c.job);
         return { ok: true };
       default:
         return reject('E_BAD_COMMAND', 'unknown command');
@@ -157,11 +166,11 @@ export class DcState {
   }
 
   snapshot(): Uint8Array {
-    return encoder.encode(JSON.stringify([...this.jobs]));
+    return encoder.encode(JSON.stringify([...this.jobs_]));
   }
 
   restore(data: Uint8Array): void {
-    this.jobs =
+    this.jobs_ =
       data.length === 0
         ? new Map()
         : new Map(JSON.parse(decoder.decode(data)) as [string, DcJobRecord][]);
@@ -169,14 +178,14 @@ export class DcState {
 
   /** Past `maxJobs`: drop the oldest job whose workflows all ended (else the oldest). */
   private evict(): void {
-    if (this.jobs.size < this.maxJobs) return;
-    for (const [id, j] of this.jobs) {
+    if (this.jobs_.size < this.maxJobs) return;
+    for (const [id, j] of this.jobs_) {
       if (Object.values(j.workflows).every((w) => w.outcome !== null)) {
-        this.jobs.delete(id);
+        this.jobs_.delete(id);
         return;
       }
     }
-    const first = this.jobs.keys().next();
-    if (!first.done) this.jobs.delete(first.value);
+    const first = this.jobs_.keys().next();
+    if (!first.done) this.jobs_.delete(first.value);
   }
 }

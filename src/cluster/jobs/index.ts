@@ -1,6 +1,7 @@
 // Owns the public surface of the job cores (re-exports only): the gate ledger, the window
-// merger, the split planner, the core reservations and the gate's admission cores (rate limit,
-// submission checks, DC choice, retention of ended jobs). Never adds behaviour.
+// merger, the split planner, the core reservations, the gate's admission cores (rate limit,
+// submission checks, DC choice, retention of ended jobs) and the DC-side cores. Never adds
+// behaviour.
 
 export * from './errors.js';
 export * from './ledger-types.js';
@@ -21,3 +22,9 @@ export * from './rate-limiter.js';
 export * from './submission-check.js';
 export * from './dc-selection.js';
 export * from './ended-retention.js';
+export * from './worker-registry.js';
+export * from './dc-dispatch.js';
+export * from './dc-state.js';
+export * from './window-relay.js';
+export * from './cancel-fanout.js';
+export * from './work-slots.js';

@@ -1,13 +1,24 @@
 // Owns a manager's relay of statistics windows up to the owner gate of each job: windows tagged
 // (job, source = worker#incarnation/thread, workflow, seq) are deduplicated (each counted once
-// however often a worker resends it), queued per job (bounded), batched, sent one batch at a
-// time per job, and kept until the gate acknowledges them; a failed batch is retried with
-// backoff. A pure core: time comes in as `now`; it never does I/O.
+// however often a worker resends it), queued per job (bounded), batched, sent with up to
+// `maxInFlight` batches per job awaiting acknowledgement (so the relay's rate does not hang on one
+// round trip to a gate that may be in another DC), and kept until the gate acknowledges them; a
+// failed batch goes back to the front of the queue and is retried with backoff. A batch is
+// bounded by count and by its wire weight (MessagePack values and bytes), so it always fits the
+// receiver's frame limits. A pure core: time comes in as `now`; no I/O.
 
+import { MAX_DECODE_VALUES } from '../../protocol/codec.js';
+import { MAX_FRAME_BYTES } from '../../protocol/framing.js';
 import { checkConfigIntegers, reject, type Rejection } from './errors.js';
 
 export interface WindowRelayConfig {
   readonly maxBatch: number;
+  /** MessagePack values (scalars, containers, map keys) the windows of one batch may hold. */
+  readonly maxBatchValues: number;
+  /** Encoded bytes the windows of one batch may take (an upper bound is counted). */
+  readonly maxBatchBytes: number;
+  /** Batches per job sent and not yet acknowledged (the gate counts each window once). */
+  readonly maxInFlight: number;
   /** Windows queued (unacknowledged) per job; more are refused (the worker resends later). */
   readonly maxQueuedPerJob: number;
   readonly maxJobs: number;
@@ -21,6 +32,11 @@ export interface WindowRelayConfig {
 
 export const DEFAULT_WINDOW_RELAY_CONFIG: WindowRelayConfig = {
   maxBatch: 512,
+  // The receiver refuses a frame over MAX_DECODE_VALUES values or MAX_FRAME_BYTES bytes; the
+  // margin is for the message around the windows.
+  maxBatchValues: MAX_DECODE_VALUES - 1024,
+  maxBatchBytes: MAX_FRAME_BYTES - 64 * 1024,
+  maxInFlight: 4,
   maxQueuedPerJob: 20_000,
   maxJobs: 1000,
   maxSourcesPerJob: 10_000,
@@ -46,14 +62,39 @@ interface Source {
   /** Every seq ≤ prefix was accepted. */
   prefix: number;
   above: Set<number>;
+  /** Every seq ≤ deliveredPrefix reached the gate (it acknowledged it). */
+  deliveredPrefix: number;
+  deliveredAbove: Set<number>;
+}
+
+/** A queued window and its wire weight. */
+interface Queued {
+  readonly w: RelayedWindow;
+  readonly values: number;
+  readonly bytes: number;
 }
 
 interface JobQueue {
-  readonly queue: RelayedWindow[];
+  /** Not yet sent, oldest first. */
+  readonly queue: Queued[];
   readonly sources: Map<string, Source>;
-  inFlight: RelayBatch | null;
+  /** Sent, awaiting the gate, by batch id. */
+  readonly inFlight: Map<number, Queued[]>;
+  /** Windows in `inFlight`. */
+  inFlightWindows: number;
   retryAtMs: number;
   failures: number;
+}
+
+function newQueue(): JobQueue {
+  return {
+    queue: [],
+    sources: new Map(),
+    inFlight: new Map(),
+    inFlightWindows: 0,
+    retryAtMs: 0,
+    failures: 0,
+  };
 }
 
 export interface RelayCounters {
@@ -63,6 +104,18 @@ export interface RelayCounters {
   batchesSent: number;
   batchesAcked: number;
   retries: number;
+}
+
+/** How hard a sender should hold back, from how full a job's queue is. */
+export type BackpressureLevel = 'none' | 'throttle' | 'batch' | 'reject';
+
+/** The level for a queue holding `queued` of at most `max`: <50 % none, <75 % throttle, <90 % batch, else reject. */
+export function backpressureLevel(queued: number, max: number): BackpressureLevel {
+  const fill = max > 0 ? queued / max : 1;
+  if (fill < 0.5) return 'none';
+  if (fill < 0.75) return 'throttle';
+  if (fill < 0.9) return 'batch';
+  return 'reject';
 }
 
 export type RelayErrorCode = 'E_QUEUE_FULL' | 'E_TOO_MANY_JOBS' | 'E_WINDOW_BOUND' | 'E_INVALID';
@@ -86,6 +139,9 @@ export class WindowRelay {
       { ...DEFAULT_WINDOW_RELAY_CONFIG, ...config },
       [
         ['maxBatch', 1],
+        ['maxBatchValues', 1],
+        ['maxBatchBytes', 1],
+        ['maxInFlight', 1],
         ['maxQueuedPerJob', 1],
         ['maxJobs', 1],
         ['maxSourcesPerJob', 1],
@@ -111,7 +167,7 @@ export class WindowRelay {
         this.counters.refused++;
         return reject('E_TOO_MANY_JOBS', `at most ${this.cfg.maxJobs} jobs relay windows at once`);
       }
-      q = { queue: [], sources: new Map(), inFlight: null, retryAtMs: 0, failures: 0 };
+      q = newQueue();
       this.jobs.set(job, q);
     }
     const sk = `${w.source}\u0000${w.workflow}`;
@@ -120,7 +176,7 @@ export class WindowRelay {
       this.counters.duplicates++;
       return { ok: true, duplicate: true };
     }
-    if (q.queue.length >= this.cfg.maxQueuedPerJob) {
+    if (q.queue.length + q.inFlightWindows >= this.cfg.maxQueuedPerJob) {
       this.counters.refused++;
       return reject(
         'E_QUEUE_FULL',
@@ -135,7 +191,7 @@ export class WindowRelay {
           `at most ${this.cfg.maxSourcesPerJob} window sources per job`,
         );
       }
-      src = { prefix: 0, above: new Set() };
+      src = { prefix: 0, above: new Set(), deliveredPrefix: 0, deliveredAbove: new Set() };
       q.sources.set(sk, src);
     }
     if (w.seq > src.prefix + this.cfg.maxAheadPerSource) {
@@ -147,21 +203,32 @@ export class WindowRelay {
     }
     src.above.add(w.seq);
     while (src.above.delete(src.prefix + 1)) src.prefix++;
-    q.queue.push(w);
+    const weight = { values: 0, bytes: 0 };
+    weigh(w, weight);
+    q.queue.push({ w, values: weight.values, bytes: weight.bytes });
     this.counters.accepted++;
     return { ok: true, duplicate: false };
   }
 
-  /** The next batch to send for `job` (none while one is in flight or a retry is not due). */
+  /** The next batch to send for `job` (none while `maxInFlight` are out or a retry is not due). */
   next(job: string, now: number): RelayBatch | null {
     const q = this.jobs.get(job);
-    if (!q || q.inFlight || q.queue.length === 0 || now < q.retryAtMs) return null;
-    const batch: RelayBatch = {
-      job,
-      batchId: ++this.nextBatch,
-      windows: q.queue.slice(0, this.cfg.maxBatch),
-    };
-    q.inFlight = batch;
+    if (!q || !this.ready(q, now)) return null;
+    // At least one window (a window alone over the bounds could never leave otherwise).
+    let n = 0;
+    let values = 0;
+    let bytes = 0;
+    for (const e of q.queue) {
+      if (n >= this.cfg.maxBatch) break;
+      values += e.values;
+      bytes += e.bytes;
+      if (n > 0 && (values > this.cfg.maxBatchValues || bytes > this.cfg.maxBatchBytes)) break;
+      n++;
+    }
+    const entries = q.queue.splice(0, n);
+    const batch: RelayBatch = { job, batchId: ++this.nextBatch, windows: entries.map((e) => e.w) };
+    q.inFlight.set(batch.batchId, entries);
+    q.inFlightWindows += entries.length;
     this.counters.batchesSent++;
     if (q.failures > 0) this.counters.retries++;
     return batch;
@@ -171,28 +238,42 @@ export class WindowRelay {
   due(now: number): string[] {
     const out: string[] = [];
     for (const [job, q] of this.jobs) {
-      if (!q.inFlight && q.queue.length > 0 && now >= q.retryAtMs) out.push(job);
+      if (this.ready(q, now)) out.push(job);
     }
     return out;
+  }
+
+  private ready(q: JobQueue, now: number): boolean {
+    return q.inFlight.size < this.cfg.maxInFlight && q.queue.length > 0 && now >= q.retryAtMs;
   }
 
   /** The gate acknowledged the batch: its windows leave the queue. */
   acked(job: string, batchId: number): boolean {
     const q = this.jobs.get(job);
-    if (!q || q.inFlight?.batchId !== batchId) return false;
-    q.queue.splice(0, q.inFlight.windows.length);
-    q.inFlight = null;
+    const entries = q?.inFlight.get(batchId);
+    if (!q || !entries) return false;
+    q.inFlight.delete(batchId);
+    q.inFlightWindows -= entries.length;
+    for (const { w } of entries) {
+      const src = q.sources.get(`${w.source}\u0000${w.workflow}`);
+      if (!src) continue;
+      src.deliveredAbove.add(w.seq);
+      while (src.deliveredAbove.delete(src.deliveredPrefix + 1)) src.deliveredPrefix++;
+    }
     q.failures = 0;
     q.retryAtMs = 0;
     this.counters.batchesAcked++;
     return true;
   }
 
-  /** The batch was not acknowledged: it is sent again after a backoff (returned). */
+  /** The batch was not acknowledged: its windows go back first, sent after a backoff (returned). */
   failed(job: string, batchId: number, now: number): number | null {
     const q = this.jobs.get(job);
-    if (!q || q.inFlight?.batchId !== batchId) return null;
-    q.inFlight = null;
+    const entries = q?.inFlight.get(batchId);
+    if (!q || !entries) return null;
+    q.inFlight.delete(batchId);
+    q.inFlightWindows -= entries.length;
+    q.queue.unshift(...entries);
     q.failures++;
     const delay = Math.min(
       this.cfg.retryMaxMs,
@@ -202,13 +283,56 @@ export class WindowRelay {
     return delay;
   }
 
+  /**
+   * The sender knows every window of `source` up to `floor` reached the gate (through an
+   * earlier leader): both marks start there, so later windows count as contiguous.
+   */
+  advance(job: string, source: string, workflow: string, floor: number): void {
+    if (!Number.isSafeInteger(floor) || floor < 1) return;
+    let q = this.jobs.get(job);
+    if (!q) {
+      if (this.jobs.size >= this.cfg.maxJobs) return;
+      q = newQueue();
+      this.jobs.set(job, q);
+    }
+    const sk = `${source}\u0000${workflow}`;
+    let src = q.sources.get(sk);
+    if (!src) {
+      if (q.sources.size >= this.cfg.maxSourcesPerJob) return;
+      src = { prefix: 0, above: new Set(), deliveredPrefix: 0, deliveredAbove: new Set() };
+      q.sources.set(sk, src);
+    }
+    if (floor > src.prefix) {
+      src.prefix = floor;
+      for (const s of src.above) if (s <= floor) src.above.delete(s);
+      while (src.above.delete(src.prefix + 1)) src.prefix++;
+    }
+    if (floor > src.deliveredPrefix) {
+      src.deliveredPrefix = floor;
+      for (const s of src.deliveredAbove) if (s <= floor) src.deliveredAbove.delete(s);
+      while (src.deliveredAbove.delete(src.deliveredPrefix + 1)) src.deliveredPrefix++;
+    }
+  }
+
+  /** How far the gate acknowledged `source`'s windows of `workflow` without a gap (0: none). */
+  delivered(job: string, source: string, workflow: string): number {
+    return this.jobs.get(job)?.sources.get(`${source}\u0000${workflow}`)?.deliveredPrefix ?? 0;
+  }
+
   /** Windows of `job` (of one workflow, if given) not yet acknowledged by the gate. */
   pending(job: string, workflow?: string): number {
     const q = this.jobs.get(job);
     if (!q) return 0;
-    return workflow === undefined
-      ? q.queue.length
-      : q.queue.filter((w) => w.workflow === workflow).length;
+    if (workflow === undefined) return q.queue.length + q.inFlightWindows;
+    let n = q.queue.filter((e) => e.w.workflow === workflow).length;
+    for (const entries of q.inFlight.values())
+      n += entries.filter((e) => e.w.workflow === workflow).length;
+    return n;
+  }
+
+  /** How hard senders of `job`'s windows should hold back now (in-flight windows count, as in the bound). */
+  backpressure(job: string): BackpressureLevel {
+    return backpressureLevel(this.pending(job), this.cfg.maxQueuedPerJob);
   }
 
   /** Forgets a job (ended, or its owner is gone). */
@@ -219,4 +343,51 @@ export class WindowRelay {
   get jobCount(): number {
     return this.jobs.size;
   }
+}
+
+/**
+ * Adds the MessagePack weight of `v` to `acc`: values as the decoder counts them (every scalar,
+ * array, map and map key) and an upper bound on its encoded bytes.
+ */
+export function weigh(v: unknown, acc: { values: number; bytes: number }): void {
+  acc.values++;
+  if (typeof v === 'string') {
+    acc.bytes += 5 + utf8Bound(v);
+  } else if (typeof v === 'number' || typeof v === 'bigint') {
+    acc.bytes += 9;
+  } else if (Array.isArray(v)) {
+    acc.bytes += 5;
+    // Histogram buckets are long arrays of numbers: counted without a call each.
+    const a = v as unknown[];
+    for (let i = 0; i < a.length; i++) {
+      const x = a[i];
+      if (typeof x === 'number') {
+        acc.values++;
+        acc.bytes += 9;
+      } else weigh(x, acc);
+    }
+  } else if (v instanceof Uint8Array) {
+    acc.bytes += 5 + v.byteLength;
+  } else if (typeof v === 'object' && v !== null) {
+    acc.bytes += 5;
+    for (const k in v) {
+      const x = (v as Record<string, unknown>)[k];
+      if (x === undefined) continue; // the wire codec leaves undefined fields out
+      acc.values++;
+      acc.bytes += 5 + utf8Bound(k);
+      weigh(x, acc);
+    }
+  } else {
+    acc.bytes += 1;
+  }
+}
+
+/** UTF-8 length of `s`, counting 3 bytes for each surrogate (a lone one encodes as 3). */
+function utf8Bound(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) n += c < 0x800 ? 1 : 2;
+  }
+  return n;
 }

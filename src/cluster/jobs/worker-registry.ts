@@ -23,6 +23,9 @@ export interface WorkerRegistryConfig {
   readonly reapAfterMs: number;
   readonly circuitThreshold: number;
   readonly circuitOpenMs: number;
+  /** Dispatch latency samples kept per worker (newest), and how long one stays. */
+  readonly latencySamples: number;
+  readonly latencyMaxAgeMs: number;
 }
 
 export const DEFAULT_WORKER_REGISTRY_CONFIG: WorkerRegistryConfig = {
@@ -32,6 +35,8 @@ export const DEFAULT_WORKER_REGISTRY_CONFIG: WorkerRegistryConfig = {
   reapAfterMs: 900_000,
   circuitThreshold: 3,
   circuitOpenMs: 10_000,
+  latencySamples: 32,
+  latencyMaxAgeMs: 300_000,
 };
 
 export interface WorkerRegistration {
@@ -67,6 +72,8 @@ interface Entry {
   openedAtMs: number | null;
   halfOpenInFlight: boolean;
   freeCoresReported: number;
+  /** (at, ms) of recent dispatches, oldest first, bounded. */
+  readonly latencies: { atMs: number; ms: number }[];
 }
 
 export type RegistryErrorCode =
@@ -131,6 +138,8 @@ export class WorkerRegistry {
         ['reapAfterMs', 1],
         ['circuitThreshold', 1],
         ['circuitOpenMs', 0],
+        ['latencySamples', 1],
+        ['latencyMaxAgeMs', 1],
       ],
     );
   }
@@ -173,6 +182,7 @@ export class WorkerRegistry {
       openedAtMs: null,
       halfOpenInFlight: false,
       freeCoresReported: r.cores,
+      latencies: [],
     });
     this.counters.registered++;
     return { ok: true, replaced: known ? known.reg.incarnation : null, duplicate: false };
@@ -287,6 +297,23 @@ export class WorkerRegistry {
       e.openedAtMs = now;
     }
     return this.circuitOf(e, now);
+  }
+
+  /** Records how long a dispatch to the worker took to be answered. */
+  recordLatency(id: string, ms: number, now: number): void {
+    const e = this.workers.get(id);
+    if (!e || !Number.isFinite(ms) || ms < 0) return;
+    e.latencies.push({ atMs: now, ms });
+    if (e.latencies.length > this.cfg.latencySamples) e.latencies.shift();
+  }
+
+  /** The worker's recent dispatch latencies (ms), oldest first; samples past their age are dropped. */
+  latencies(id: string, now: number): number[] {
+    const e = this.workers.get(id);
+    if (!e) return [];
+    while (e.latencies.length > 0 && now - e.latencies[0]!.atMs > this.cfg.latencyMaxAgeMs)
+      e.latencies.shift();
+    return e.latencies.map((l) => l.ms);
   }
 
   private circuitOf(e: Entry, now: number): CircuitState {

@@ -299,6 +299,16 @@ export class ClusterPlacement implements Placement {
   deliverDone(done: DcWorkflowDone): boolean {
     const wf = this.active.get(done.workflow);
     const part = wf?.parts.get(done.dc);
+    if (wf === undefined && !this.reports.some((r) => r.workflow === done.workflow)) {
+      // Neither running nor ended: not a workflow of this job. Its values are not taken.
+      this.o.runtime.log.log('warn', 'gate: end of an unknown workflow ignored', {
+        job: this.o.job,
+        dc: done.dc,
+        workflow: done.workflow,
+        published: done.parts.flatMap((p) => Object.keys(p.published)),
+      });
+      return false;
+    }
     if (wf === undefined || part === undefined || part.state === 'ended') return false;
     const failures = done.parts.flatMap((p) =>
       p.failure !== undefined ? [`${p.worker}: ${p.failure}`] : [],

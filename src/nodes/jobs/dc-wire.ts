@@ -65,6 +65,10 @@ export const DcDispatchDef = defineMessage('dc.dispatch', {
   baseUrl: s.optional(s.string({ maxLength: 2048 })),
   windowMs: s.uint({ min: 10, max: 60_000 }),
   cancelGraceMs: s.uint({ max: 3_600_000 }),
+  /** The workflow's explicit priority (higher is served first), or absent/null for "auto". */
+  priority: s.optional(s.nullable(s.number())),
+  /** The workflow runs alone on the DC (nothing else starts beside it). */
+  exclusive: s.optional(s.boolean()),
 });
 export const DcAcceptedDef = defineMessage('dc.accepted', {
   job: id,

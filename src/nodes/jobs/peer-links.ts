@@ -75,7 +75,11 @@ export class PeerLinks {
     this.links.delete(key);
     link?.then(
       (c) => c.close(),
-      () => undefined,
+      (error: unknown) =>
+        // The dial's own caller was told; this only notes that nothing was left open.
+        this.runtime.log.log('debug', 'peer link dropped before it opened', {
+          error: error instanceof Error ? error.message : String(error),
+        }),
     );
   }
 

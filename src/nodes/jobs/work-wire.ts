@@ -131,6 +131,25 @@ export const WorkCancelAckDef = defineMessage('work.cancel-ack', {
   cancelling: s.array(id, { maxItems: MAX_WORK_THREADS }),
 });
 
+/**
+ * A new job leader (a manager that took over the DC's leadership) tells a worker to send the
+ * job's parts' windows and ends to it from now on. `fence` is the new leader's (its term's);
+ * a worker refuses one from an older term than any it saw for the job.
+ */
+export const WorkTransferDef = defineMessage('work.transfer', {
+  job: id,
+  manager: id,
+  fence: s.uint(),
+  dispatchIds: s.array(id, { maxItems: MAX_WORK_THREADS }),
+});
+export const WorkTransferAckDef = defineMessage('work.transfer-ack', {
+  job: id,
+  /** Parts re-pointed now. */
+  accepted: s.array(id, { maxItems: MAX_WORK_THREADS }),
+  /** Parts not known yet: the transfer is kept and applied when their dispatch arrives. */
+  pending: s.array(id, { maxItems: MAX_WORK_THREADS }),
+});
+
 // ─── results (worker → manager) ───────────────────────────────────────────────────────────────
 
 /** Windows of one part, numbered per thread 1, 2, 3… without gaps; acknowledged. */
@@ -142,11 +161,27 @@ export const WorkWindowsDef = defineMessage('work.windows', {
   windows: s.array(s.object({ thread: s.uint(), seq: s.uint({ min: 1 }), window: s.unknown() }), {
     maxItems: MAX_WORK_WINDOWS,
   }),
+  /**
+   * Per thread, the seq up to which the worker knows every window reached the gate (it keeps
+   * none of them); a new job leader starts its marks there.
+   */
+  floor: s.optional(s.array(s.uint(), { maxItems: MAX_WORK_THREADS })),
 });
 export const WorkWindowsAckDef = defineMessage('work.windows-ack', {
   dispatchId: id,
   accepted: s.uint(),
   duplicates: s.uint(),
+  /**
+   * Per thread of the part, how far its windows reached the gate without a gap. A worker keeps
+   * a window until it is delivered (and sends it again to a new job leader), not merely accepted.
+   */
+  delivered: s.optional(s.array(s.uint(), { maxItems: MAX_WORK_THREADS })),
+  /**
+   * How hard the worker should hold back its windows: none; throttle (pause between sends);
+   * batch (send every few periods); reject (send none, only ask again later). Nothing is
+   * dropped at any level: held windows wait in the worker's bounded buffer.
+   */
+  backpressure: s.optional(s.enum('none', 'throttle', 'batch', 'reject')),
 });
 
 /** A part ended; acknowledged, resent until then. `lastSeq[i]` is thread i's last window. */
@@ -176,6 +211,8 @@ export const WORK_MESSAGES: readonly MessageDef[] = [
   WorkHookResultDef,
   WorkCancelDef,
   WorkCancelAckDef,
+  WorkTransferDef,
+  WorkTransferAckDef,
   WorkWindowsDef,
   WorkWindowsAckDef,
   WorkDoneDef,
@@ -187,6 +224,7 @@ export type WorkerHeartbeat = MessageOf<typeof WorkerHeartbeatDef>;
 export type WorkDispatch = MessageOf<typeof WorkDispatchDef>;
 export type WorkHook = MessageOf<typeof WorkHookDef>;
 export type WorkCancel = MessageOf<typeof WorkCancelDef>;
+export type WorkTransfer = MessageOf<typeof WorkTransferDef>;
 export type WorkWindows = MessageOf<typeof WorkWindowsDef>;
 export type WorkDone = MessageOf<typeof WorkDoneDef>;
 

@@ -4,7 +4,7 @@
 
 import type { CancelFanout } from '../../cluster/jobs/cancel-fanout.js';
 import type { DcDispatcher } from '../../cluster/jobs/dc-dispatch.js';
-import type { DcApplyResult, DcCommand, DcState } from '../../cluster/jobs/dc-state.js';
+import type { DcApplyResult, DcCommand, DcJobState } from '../../cluster/jobs/dc-state.js';
 import { encodeDcCommand } from '../../cluster/jobs/dc-state.js';
 import type { WindowRelay } from '../../cluster/jobs/window-relay.js';
 import type { WorkerRegistry } from '../../cluster/jobs/worker-registry.js';
@@ -41,6 +41,8 @@ export interface PartInfo {
   readonly worker: string;
   readonly incarnation: number;
   readonly firstThread: number;
+  /** Threads of the part on its worker. */
+  readonly threads: number;
   readonly report?: {
     failure?: string;
     published: Record<string, { value: unknown; atMs: number }>;
@@ -65,7 +67,7 @@ export interface ManagerContext {
   readonly log: Logger;
   readonly dc: string;
   readonly id: string;
-  readonly state: DcState;
+  readonly state: DcJobState;
   readonly raft: () => RaftNode<DcApplyResult> | null;
   readonly registry: WorkerRegistry;
   readonly relay: WindowRelay;

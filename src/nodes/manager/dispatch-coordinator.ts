@@ -41,6 +41,9 @@ export class DispatchCoordinator {
   private pumpTimer: TimerHandle | null = null;
   private sweepTimer: TimerHandle | null = null;
   readonly counters = { accepted: 0, duplicates: 0, refused: 0, workerRefusals: 0, retries: 0 };
+  /** Dispatches accepted since the throughput interval began, and when it began. */
+  private intervalCount = 0;
+  private intervalStartMs: number | null = null;
 
   constructor(
     private readonly ctx: ManagerContext,
@@ -48,6 +51,7 @@ export class DispatchCoordinator {
   ) {}
 
   start(): void {
+    this.intervalStartMs = this.ctx.now();
     this.sweepTimer = this.ctx.runtime.timers.every(250, () => this.pump());
   }
 
@@ -80,6 +84,20 @@ export class DispatchCoordinator {
     };
   }
 
+  /**
+   * Dispatches accepted per second over the interval since the last call (the first interval
+   * starts at `start`), and starts a new interval.
+   */
+  takeThroughput(): { count: number; intervalMs: number; perSecond: number } {
+    const now = this.ctx.now();
+    const since = this.intervalStartMs ?? now;
+    const intervalMs = now - since;
+    const count = this.intervalCount;
+    this.intervalCount = 0;
+    this.intervalStartMs = now;
+    return { count, intervalMs, perSecond: intervalMs > 0 ? (count * 1000) / intervalMs : 0 };
+  }
+
   /** Serves the dispatcher's queue (soon, so dispatches arriving together are split together). */
   schedulePump(): void {
     if (this.pumpTimer !== null) return;
@@ -92,6 +110,16 @@ export class DispatchCoordinator {
   pump(): void {
     const d = this.ctx.leadership.dispatcher();
     if (!d) return;
+    if (!this.ctx.leadership.isLeader()) {
+      // Leadership moved on: whatever waits here is refused with the new leader's address.
+      const refusal = this.ctx.leadership.notLeader();
+      for (const r of d.dropAllWaiting()) {
+        const k = wkey(r.job, r.workflow, r.attempt);
+        this.waiters.get(k)?.resolve({ ok: false, code: refusal.code, message: refusal.message });
+        this.waiters.delete(k);
+      }
+      return;
+    }
     const now = this.ctx.now();
     // Workers a waiting retry excluded are not offered to anyone in this round (kept simple).
     const excluded = new Set<string>();
@@ -148,7 +176,7 @@ export class DispatchCoordinator {
       };
     }
     const share = m.share as ExecutorShare;
-    const ext = m as Dispatch & { priority?: number | null; exclusive?: boolean };
+    const ext = m;
     const request: DispatchRequest = {
       job: m.job,
       workflow: m.workflow,
@@ -213,8 +241,10 @@ export class DispatchCoordinator {
       parts.map(async (p): Promise<ErrorMessage | null> => {
         const conn = ctx.workerConns.get(p.worker);
         const rec = ctx.registry.get(p.worker, now);
-        if (!conn || !rec)
+        if (!conn || !rec) {
+          ctx.registry.dispatchFailed(p.worker, now);
           return fail('E_WORKER_UNREACHABLE', `worker '${p.worker}' has no connection`);
+        }
         ctx.parts.set(p.dispatchId, {
           dispatchId: p.dispatchId,
           job: p.job,
@@ -222,8 +252,10 @@ export class DispatchCoordinator {
           worker: p.worker,
           incarnation: rec.incarnation,
           firstThread: p.firstThread,
+          threads: p.cores.length,
         });
         ctx.registry.dispatchStarted(p.worker, now);
+        const sentAt = ctx.now();
         const reply = await conn.request(
           {
             t: 'work.dispatch',
@@ -244,6 +276,7 @@ export class DispatchCoordinator {
           },
           { timeoutMs: this.opts.workerTimeoutMs },
         );
+        ctx.registry.recordLatency(p.worker, ctx.now() - sentAt, ctx.now());
         if (reply.ok) {
           ctx.registry.dispatchSucceeded(p.worker);
           const moved = d.transition(p.dispatchId, 'dispatched');
@@ -305,6 +338,8 @@ export class DispatchCoordinator {
         worker: p.worker,
         fence: p.fence,
         threads: p.cores.length,
+        firstThread: p.firstThread,
+        totalThreads: p.threads,
       })),
     });
     if ('t' in r || !r.ok) {
@@ -319,6 +354,7 @@ export class DispatchCoordinator {
       return this.refuse(error.code, error.message, error.details);
     }
     this.counters.accepted++;
+    this.intervalCount++;
     ctx.log.log('info', 'manager: workflow dispatched', {
       job: m.job,
       workflow: m.workflow,

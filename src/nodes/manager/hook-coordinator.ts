@@ -9,6 +9,8 @@ import { fail, roleProblem, type ManagerContext } from './context.js';
 const RANK = { healthy: 0, busy: 1, degraded: 2, overloaded: 3 } as const;
 /** Slack over the hook's own timeout for the worker's answer to arrive. */
 export const HOOK_REPLY_SLACK_MS = 2_000;
+/** The work-protocol capability a worker lists when it runs hooks. */
+export const HOOK_CAPABILITY = 'work.hook';
 
 export class HookCoordinator {
   readonly counters = { hooks: 0, failed: 0 };
@@ -29,7 +31,12 @@ export class HookCoordinator {
     const d = ctx.leadership.dispatcher();
     const offers = ctx.registry
       .offers(now, (id) => d?.reservations.freeCores(id) ?? 0)
-      .filter((o) => ctx.workerConns.has(o.id))
+      // Only workers that said they run hooks (the capability both sides listed) are asked.
+      .filter(
+        (o) =>
+          ctx.workerConns.has(o.id) &&
+          ctx.registry.get(o.id, now)?.capabilities.includes(HOOK_CAPABILITY) === true,
+      )
       .sort(
         (a, b) =>
           RANK[a.health] - RANK[b.health] || b.freeCores - a.freeCores || (a.id < b.id ? -1 : 1),

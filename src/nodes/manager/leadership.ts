@@ -15,6 +15,8 @@ export class RaftLeadership implements Leadership {
   private node: RaftNode<DcApplyResult> | null = null;
   private current: DcDispatcher | null = null;
   private currentTerm = -1;
+  /** Called when this node starts leading a new term (after its dispatcher was made). */
+  onNewTerm: ((term: number) => void) | null = null;
 
   constructor(
     private readonly peers: ReadonlyMap<string, NodeAddress>,
@@ -86,5 +88,6 @@ export class RaftLeadership implements Leadership {
         });
     }
     this.log.log('info', 'manager: leading the DC', { term, workers: this.registry.size });
+    this.onNewTerm?.(term);
   }
 }

@@ -5,7 +5,7 @@
 
 import { LOCAL_RAFT_CONFIG, type RaftConfig } from '../../cluster/consensus/config.js';
 import { CancelFanout } from '../../cluster/jobs/cancel-fanout.js';
-import { DcState, type DcApplyResult } from '../../cluster/jobs/dc-state.js';
+import { DcJobState, type DcApplyResult } from '../../cluster/jobs/dc-state.js';
 import { WindowRelay, type WindowRelayConfig } from '../../cluster/jobs/window-relay.js';
 import { WorkerRegistry, type WorkerRegistryConfig } from '../../cluster/jobs/worker-registry.js';
 import type { Handler, LocalIdentity, MessageOf, RequestContext } from '../../protocol/index.js';
@@ -36,6 +36,7 @@ import { DispatchCoordinator } from './dispatch-coordinator.js';
 import { HookCoordinator } from './hook-coordinator.js';
 import { RaftLeadership } from './leadership.js';
 import { ResultRelay } from './result-relay.js';
+import { TakeoverCoordinator } from './takeover.js';
 import { WorkerDirectory } from './worker-directory.js';
 
 export interface ManagerNodeOptions {
@@ -71,6 +72,7 @@ export class ManagerNode {
   readonly hooks: HookCoordinator;
   /** Bundles for workers, fetched from the owner gates. */
   readonly bundles: BundleRelay;
+  readonly takeover: TakeoverCoordinator;
   private readonly leadership: RaftLeadership;
   private raftNode: RaftNode<DcApplyResult> | null = null;
   private stopped = false;
@@ -91,7 +93,7 @@ export class ManagerNode {
       log: runtime.log.child({ component: 'manager', dc: opts.dc }),
       dc: opts.dc,
       id: opts.id,
-      state: new DcState(),
+      state: new DcJobState(),
       raft: () => this.raftNode,
       registry,
       relay: new WindowRelay(opts.relay),
@@ -126,6 +128,11 @@ export class ManagerNode {
     this.cancel = new CancelCoordinator(this.ctx, this.dispatch);
     this.hooks = new HookCoordinator(this.ctx);
     this.bundles = new BundleRelay(gateLinks);
+    this.takeover = new TakeoverCoordinator(this.ctx, {
+      settleMs: 2 * (opts.heartbeatMs ?? 1_000),
+      workerTimeoutMs: opts.workerTimeoutMs ?? 5_000,
+    });
+    this.leadership.onNewTerm = (term) => this.takeover.onNewTerm(term);
     const serve = <M>(type: string, h: (m: M, rc: RequestContext) => unknown): void => {
       transport.server.handle(type, ((m, rc) => h(m as M, rc)) as Handler);
     };
@@ -224,6 +231,7 @@ export class ManagerNode {
     this.dispatch.stop();
     this.relay.stop();
     this.cancel.stop();
+    this.takeover.stop();
     this.ctx.gateLinks.close();
     await this.raftNode?.stop();
   }

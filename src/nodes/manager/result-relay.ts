@@ -1,12 +1,14 @@
 // Owns the upward flow of a manager: `work.windows` from workers (checked, tagged
 // `worker#incarnation/thread`, deduplicated and queued in the WindowRelay, acknowledged), the
-// batches of `dc.windows` to each job's owner gate (acknowledged, retried with backoff), and
+// batches of `dc.windows` to each job's owner gate (several in flight, each acknowledged, retried
+// with backoff), and
 // `work.done` (the part's end); once every part of a workflow ended and its windows reached the
 // gate, `dc.workflow-done` goes up (retried until acknowledged) and the end is recorded in Raft.
 
 import { windowProblem } from '../../cluster/jobs/window-check.js';
+import type { RelayBatch } from '../../cluster/jobs/window-relay.js';
 import type { MessageOf, RequestContext } from '../../protocol/index.js';
-import type { TimerHandle } from '../../runtime/types.js';
+import type { NodeAddress, TimerHandle } from '../../runtime/types.js';
 import type { WorkDoneDef, WorkWindowsDef } from '../jobs/work-wire.js';
 import { fail, propose, roleProblem, type ManagerContext, type PartInfo } from './context.js';
 
@@ -37,6 +39,7 @@ export class ResultRelay {
     batchesFailed: 0,
     workflowsReported: 0,
     doneIn: 0,
+    conflictingEnds: 0,
   };
 
   constructor(
@@ -91,6 +94,11 @@ export class ResultRelay {
     const d = ctx.leadership.dispatcher();
     const part = d?.part(m.dispatchId);
     if (part?.state === 'dispatched') d!.transition(m.dispatchId, 'running');
+    const source = (thread: number): string =>
+      `${info.worker}#${info.incarnation}/${info.firstThread + thread}`;
+    (m.floor ?? []).forEach((floor, thread) => {
+      if (thread < info.threads) ctx.relay.advance(m.job, source(thread), m.workflow, floor);
+    });
     let accepted = 0;
     let duplicates = 0;
     for (const w of m.windows) {
@@ -105,7 +113,7 @@ export class ResultRelay {
         continue;
       }
       const r = ctx.relay.offer(m.job, {
-        source: `${info.worker}#${info.incarnation}/${info.firstThread + w.thread}`,
+        source: source(w.thread),
         workflow: m.workflow,
         seq: w.seq,
         window: { ...(w.window as object), seq: w.seq },
@@ -115,7 +123,25 @@ export class ResultRelay {
       else accepted++;
     }
     this.flush(m.job);
-    return { t: 'work.windows-ack', dispatchId: m.dispatchId, accepted, duplicates };
+    return {
+      t: 'work.windows-ack',
+      dispatchId: m.dispatchId,
+      accepted,
+      duplicates,
+      delivered: this.delivered(m.job, m.workflow, info),
+      backpressure: ctx.relay.backpressure(m.job),
+    };
+  }
+
+  /** Per thread of the part, how far its windows reached the gate. */
+  private delivered(job: string, workflow: string, info: PartInfo): number[] {
+    return Array.from({ length: info.threads }, (_, i) =>
+      this.ctx.relay.delivered(
+        job,
+        `${info.worker}#${info.incarnation}/${info.firstThread + i}`,
+        workflow,
+      ),
+    );
   }
 
   onDone(m: MessageOf<typeof WorkDoneDef>, rc: RequestContext): unknown {
@@ -140,6 +166,24 @@ export class ResultRelay {
         : info;
     }
     this.counters.doneIn++;
+    const d = ctx.leadership.dispatcher();
+    const part = d?.part(m.dispatchId);
+    if (!d || !part) return { t: 'work.done-ack', dispatchId: m.dispatchId };
+    const r = d.transition(m.dispatchId, m.outcome);
+    if (!r.ok) {
+      // A resent end (its ack was lost) is the same move again; anything else is a conflict.
+      if (part.state !== m.outcome) {
+        this.counters.conflictingEnds++;
+        ctx.log.log('warn', 'manager: part transition refused', {
+          dispatchId: m.dispatchId,
+          worker: info.worker,
+          from: part.state,
+          to: m.outcome,
+          error: r.message,
+        });
+      }
+      return { t: 'work.done-ack', dispatchId: m.dispatchId };
+    }
     ctx.parts.set(m.dispatchId, {
       ...info,
       report: {
@@ -150,18 +194,13 @@ export class ResultRelay {
         notes: m.notes,
       },
     });
-    const d = ctx.leadership.dispatcher();
-    const part = d?.part(m.dispatchId);
-    if (d && part && !['completed', 'failed', 'cancelled'].includes(part.state)) {
-      const r = d.transition(m.dispatchId, m.outcome);
-      ctx.log.log('debug', 'manager: part ended', {
-        dispatchId: m.dispatchId,
-        from: r.ok ? r.from : part.state,
-        to: m.outcome,
-      });
-      if (r.ok && r.workflowEnded) this.workflowEnded(m.job, m.workflow, r.workflowEnded);
-      this.onCoresFreed?.();
-    }
+    ctx.log.log('debug', 'manager: part ended', {
+      dispatchId: m.dispatchId,
+      from: r.from,
+      to: m.outcome,
+    });
+    if (r.workflowEnded) this.workflowEnded(m.job, m.workflow, r.workflowEnded);
+    this.onCoresFreed?.();
     return { t: 'work.done-ack', dispatchId: m.dispatchId };
   }
 
@@ -194,13 +233,21 @@ export class ResultRelay {
     for (const e of this.ended.values()) this.report(e, now);
   }
 
-  /** Sends the job's next batch of windows to its owner gate, if one is ready. */
+  /** Sends the job's next batches of windows to its owner gate, as many as the relay allows. */
   private flush(job: string): void {
     const { ctx } = this;
     const owner = ctx.state.job(job);
     if (!owner) return;
-    const batch = ctx.relay.next(job, ctx.now());
-    if (!batch) return;
+    for (let batch = ctx.relay.next(job, ctx.now()); batch; batch = ctx.relay.next(job, ctx.now()))
+      this.send(job, owner, batch);
+  }
+
+  private send(
+    job: string,
+    owner: { ownerAddress: NodeAddress; fence: number },
+    batch: RelayBatch,
+  ): void {
+    const { ctx } = this;
     void ctx.gateLinks
       .get(owner.ownerAddress)
       .then((conn) =>
@@ -283,6 +330,14 @@ export class ResultRelay {
           this.ended.delete(JSON.stringify([e.job, e.workflow]));
           for (const p of d.partsOf(e.job, e.workflow)) ctx.parts.delete(p.dispatchId);
           d.forget(e.job, e.workflow);
+          // The job's last workflow here was reported: its relay state (dedup marks) goes too.
+          if (
+            d.partsOf(e.job).length === 0 &&
+            !d.has(e.job, e.workflow) &&
+            ctx.relay.pending(e.job) === 0
+          ) {
+            ctx.relay.dropJob(e.job);
+          }
           const r = await propose(ctx, {
             op: 'workflow-end',
             job: e.job,

@@ -25,7 +25,7 @@ export interface WorkerDirectoryOptions {
 
 export class WorkerDirectory {
   private timer: TimerHandle | null = null;
-  readonly counters = { versionRefused: 0, identityRefused: 0 };
+  readonly counters = { versionRefused: 0, identityRefused: 0, wrongDc: 0 };
 
   constructor(
     private readonly ctx: ManagerContext,
@@ -53,13 +53,24 @@ export class WorkerDirectory {
     const { ctx } = this;
     if (rc.session.remoteNodeId !== m.worker) {
       this.counters.identityRefused++;
+      ctx.log.log('warn', 'manager: registration for another worker refused', {
+        connection: rc.session.remoteNodeId,
+        claimed: m.worker,
+        authenticated: rc.session.authenticated,
+      });
       return fail(
         'E_FORBIDDEN',
         `connection of '${rc.session.remoteNodeId}' may not register '${m.worker}'`,
       );
     }
-    if (m.dc !== ctx.dc)
+    if (m.dc !== ctx.dc) {
+      this.counters.wrongDc++;
+      ctx.log.log('warn', 'manager: registration from another DC refused', {
+        worker: m.worker,
+        dc: m.dc,
+      });
       return fail('E_WRONG_DC', `this manager serves DC '${ctx.dc}', not '${m.dc}'`);
+    }
     const agreed = negotiateWork(
       this.opts.version ?? WORK_PROTOCOL,
       this.opts.capabilities ?? WORK_CAPABILITIES,

@@ -9,6 +9,13 @@ import { WORK_PROTOCOL, WORK_CAPABILITIES, type WorkVersion } from '../jobs/work
 
 export const DEFAULT_HEARTBEAT_MS = 1_000;
 
+/** Handshake refusals that no retry can cure: the worker is not of the manager's cluster. */
+export const HANDSHAKE_REFUSALS: ReadonlySet<string> = new Set([
+  'cluster_mismatch',
+  'environment_mismatch',
+  'role_forbidden',
+]);
+
 export interface ManagerSession {
   readonly id: string;
   readonly address: NodeAddress;
@@ -140,6 +147,19 @@ export class ManagerSessions {
           });
         },
         (error: unknown) => {
+          const code = (error as { code?: unknown } | null)?.code;
+          if (typeof code === 'string' && HANDSHAKE_REFUSALS.has(code)) {
+            // The manager refused this worker's identity (another cluster or environment, a
+            // role it does not serve): retrying cannot help, so it is logged once and kept.
+            s.state = 'refused';
+            s.refusal = `${code}: ${error instanceof Error ? error.message : String(error)}`;
+            log.log('error', 'worker: a manager refused this worker', {
+              manager: s.id,
+              code,
+              error: s.refusal,
+            });
+            return;
+          }
           s.state = 'idle';
           log.log('debug', 'worker: manager unreachable; will retry', {
             manager: s.id,

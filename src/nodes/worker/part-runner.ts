@@ -5,28 +5,41 @@
 // MAX_OUTBOX_WINDOWS unacknowledged windows (older ones beyond that are dropped and counted).
 
 import { PartTally } from './part-tally.js';
-import type { RpcConnection } from '../../protocol/index.js';
+import type { AnyMessage, RpcConnection } from '../../protocol/index.js';
 import type { Runtime, TimerHandle } from '../../runtime/types.js';
 import type { StatsWindow } from '../../stats/types.js';
 import type { WorkSlots } from '../../cluster/jobs/work-slots.js';
 import { MAX_WORK_WINDOWS } from '../jobs/work-wire.js';
+import { weigh } from '../../cluster/jobs/window-relay.js';
+import { MAX_DECODE_VALUES } from '../../protocol/codec.js';
+import { MAX_FRAME_BYTES } from '../../protocol/framing.js';
+import type { WorkerEventLog } from './event-log.js';
 import type { RunningWork, WorkExecutor, WorkReport, WorkSpec } from './executor.js';
 
 export const MAX_OUTBOX_WINDOWS = 10_000;
 export const DEFAULT_RESEND_MS = 500;
 export const REQUEST_TIMEOUT_MS = 5_000;
+/** Under `batch` backpressure windows go out once every this many resend periods. */
+export const BATCH_PERIODS = 4;
 
 export interface PartRunnerDeps {
   readonly runtime: Runtime;
+  /** The worker's event log (forwards to the node's logger). */
+  readonly events: WorkerEventLog;
   readonly slots: WorkSlots;
   readonly executor: WorkExecutor;
   readonly incarnation: number;
   readonly worker: string;
-  /** The connection to the manager that dispatched the part (dialled again if it dropped). */
-  readonly manager: () => Promise<RpcConnection>;
+  /** The manager leading the part now (the dispatcher, or the one a transfer named). */
+  readonly leader: () => string;
+  /** A connection to manager `id` (dialled again if it dropped). */
+  readonly connect: (id: string) => Promise<RpcConnection>;
+  /** Whether manager `id` could be reached just now (a refusal still counts as reached). */
+  readonly onReach: (id: string, reachable: boolean) => void;
   readonly resendMs: number;
   readonly onEnded: (dispatchId: string) => void;
   readonly counters: {
+    backpressure: Record<'none' | 'throttle' | 'batch' | 'reject', number>;
     windowsSent: number;
     windowsAcked: number;
     windowsDropped: number;
@@ -38,10 +51,41 @@ interface Queued {
   readonly thread: number;
   readonly seq: number;
   readonly window: StatsWindow;
+  /** Its MessagePack values and an upper bound of its bytes, so a batch fits a frame. */
+  readonly values: number;
+  readonly bytes: number;
+}
+
+/** The values and bytes one `work.windows` batch may carry (a frame's, less the envelope's). */
+const MAX_BATCH_VALUES = MAX_DECODE_VALUES - 1024;
+const MAX_BATCH_BYTES = MAX_FRAME_BYTES - 64 * 1024;
+
+/** The first windows of `queue` that fit one frame (at least one: a window alone always leaves). */
+function batchOf(queue: readonly Queued[]): Queued[] {
+  let values = 0;
+  let bytes = 0;
+  let n = 0;
+  for (const q of queue) {
+    if (n >= MAX_WORK_WINDOWS) break;
+    values += q.values;
+    bytes += q.bytes;
+    if (n > 0 && (values > MAX_BATCH_VALUES || bytes > MAX_BATCH_BYTES)) break;
+    n++;
+  }
+  return queue.slice(0, n);
 }
 
 export class PartRunner {
   private readonly outbox: Queued[] = [];
+  /** Windows the manager took that have not reached the gate yet (resent to a new leader). */
+  private unconfirmed: Queued[] = [];
+  /** A delivery poll is due at the next retry. */
+  private pollDue = false;
+  /** The manager's last backpressure signal for this part, and when windows last went out. */
+  private level: 'none' | 'throttle' | 'batch' | 'reject' = 'none';
+  private lastSendMs = -Infinity;
+  /** Per thread, the seq up to which every window is known to have reached the gate. */
+  private readonly floor: number[];
   private sending = false;
   private report: WorkReport | null = null;
   /** What this worker counted itself, logged at the part's end. */
@@ -55,6 +99,7 @@ export class PartRunner {
     private readonly spec: WorkSpec,
     private readonly deps: PartRunnerDeps,
   ) {
+    this.floor = spec.shares.map(() => 0);
     deps.slots.started(spec.dispatchId);
     const startedMs = deps.runtime.clock.monotonicMs();
     const facts = {
@@ -65,12 +110,12 @@ export class PartRunner {
       cores: spec.shares.length,
       vus: spec.shares.reduce((n, s) => n + ('vus' in s.config ? s.config.vus : 0), 0),
     };
-    deps.runtime.log.log('info', 'worker: part started', facts);
+    deps.events.log('info', 'worker: part started', facts);
     this.running = deps.executor.run(spec, (thread, window) => this.onWindow(thread, window));
     void this.running.done.then((r) => {
       deps.slots.finish(spec.dispatchId, r.outcome);
       const outcome = deps.slots.part(spec.dispatchId)?.outcome ?? r.outcome;
-      deps.runtime.log.log(outcome === 'failed' ? 'warn' : 'info', `worker: part ${outcome}`, {
+      deps.events.log(outcome === 'failed' ? 'warn' : 'info', `worker: part ${outcome}`, {
         ...facts,
         elapsedMs: deps.runtime.clock.monotonicMs() - startedMs,
         networkRequests: r.network.requests,
@@ -84,6 +129,10 @@ export class PartRunner {
 
   get dispatchId(): string {
     return this.spec.dispatchId;
+  }
+
+  describe(): { dispatchId: string; job: string; workflow: string } {
+    return { dispatchId: this.spec.dispatchId, job: this.spec.job, workflow: this.spec.workflow };
   }
 
   cancel(reason: string): void {
@@ -100,17 +149,29 @@ export class PartRunner {
     const seq = this.deps.slots.nextSeq(this.spec.dispatchId, thread);
     if (seq === null) return;
     this.tally.add(window);
-    if (this.outbox.length >= MAX_OUTBOX_WINDOWS) {
-      this.outbox.shift();
+    this.deps.events.trace('worker: window', {
+      job: this.spec.job,
+      workflow: this.spec.workflow,
+      dispatchId: this.spec.dispatchId,
+      thread,
+      seq,
+      steps: Object.keys(window.steps),
+    });
+    if (this.outbox.length + this.unconfirmed.length >= MAX_OUTBOX_WINDOWS) {
+      if (this.unconfirmed.length > 0) this.unconfirmed.shift();
+      else this.outbox.shift();
       this.deps.counters.windowsDropped++;
     }
-    this.outbox.push({ thread, seq, window: { ...window, seq } });
+    const entry = { thread, seq, window: { ...window, seq } };
+    const weight = { values: 0, bytes: 0 };
+    weigh(entry, weight);
+    this.outbox.push({ ...entry, ...weight });
     this.flush();
   }
 
-  private later(): void {
+  private later(delayMs = this.deps.resendMs): void {
     if (this.retry !== null || this.stopped) return;
-    this.retry = this.deps.runtime.timers.after(this.deps.resendMs, () => {
+    this.retry = this.deps.runtime.timers.after(delayMs, () => {
       this.retry = null;
       this.flush();
     });
@@ -119,28 +180,59 @@ export class PartRunner {
   /** Sends the next batch, or the end once every window was acknowledged. One request at a time. */
   private flush(): void {
     if (this.sending || this.stopped || this.doneAcked) return;
-    if (this.outbox.length > 0) {
-      const batch = this.outbox.slice(0, MAX_WORK_WINDOWS);
+    const polling = this.outbox.length === 0 && this.unconfirmed.length > 0;
+    if (this.outbox.length > 0 || (polling && !this.pollDue)) {
+      if (polling) {
+        // Everything was sent; ask again later how far it reached the gate.
+        this.pollDue = true;
+        this.later();
+        return;
+      }
+      const wait = this.holdBackMs();
+      if (wait > 0) {
+        // Whole milliseconds: a clock that moves in steps must see the wait pass.
+        this.later(Math.max(1, Math.ceil(wait)));
+        return;
+      }
+      if (this.level === 'reject') {
+        // Windows are held back; an empty message asks how the manager's queue is now.
+        this.sending = true;
+        this.lastSendMs = this.deps.runtime.clock.monotonicMs();
+        void this.request(this.windowsMessage([])).then((reply) => {
+          this.sending = false;
+          if (reply !== null) this.confirm(reply, []);
+          this.later();
+        });
+        return;
+      }
+      const batch = batchOf(this.outbox);
       this.sending = true;
+      this.lastSendMs = this.deps.runtime.clock.monotonicMs();
       this.deps.counters.windowsSent += batch.length;
-      void this.send({
-        t: 'work.windows',
-        dispatchId: this.spec.dispatchId,
-        job: this.spec.job,
-        workflow: this.spec.workflow,
-        incarnation: this.deps.incarnation,
-        windows: batch.map((b) => ({ thread: b.thread, seq: b.seq, window: b.window })),
-      }).then((ok) => {
+      void this.request(this.windowsMessage(batch)).then((reply) => {
         this.sending = false;
-        if (ok) {
+        if (reply !== null) {
           // The batch was the head of the outbox; only a drop could have shifted it.
           const sent = new Set(batch);
           let i = 0;
           while (i < this.outbox.length && sent.has(this.outbox[i]!)) i++;
           this.outbox.splice(0, i);
+          this.unconfirmed.push(...batch);
           this.deps.counters.windowsAcked += batch.length;
+          this.confirm(reply, batch);
           this.flush();
         } else this.later();
+      });
+      return;
+    }
+    if (this.unconfirmed.length > 0) {
+      this.pollDue = false;
+      this.sending = true;
+      void this.request(this.windowsMessage([])).then((reply) => {
+        this.sending = false;
+        if (reply !== null) this.confirm(reply, []);
+        if (reply === null || this.unconfirmed.length > 0) this.later();
+        else this.flush();
       });
       return;
     }
@@ -172,27 +264,123 @@ export class PartRunner {
     });
   }
 
+  private windowsMessage(batch: readonly Queued[]): { t: string } & Record<string, unknown> {
+    return {
+      t: 'work.windows',
+      dispatchId: this.spec.dispatchId,
+      job: this.spec.job,
+      workflow: this.spec.workflow,
+      incarnation: this.deps.incarnation,
+      windows: batch.map((b) => ({ thread: b.thread, seq: b.seq, window: b.window })),
+      floor: [...this.floor],
+    };
+  }
+
+  /**
+   * Drops the windows the gate has: those at or below each thread's delivered mark, or, from a
+   * manager that reports no marks, the batch it took.
+   */
+  /** How long the manager's backpressure says to wait before sending windows again (0: now). */
+  private holdBackMs(): number {
+    const since = this.deps.runtime.clock.monotonicMs() - this.lastSendMs;
+    const full = this.outbox.length >= MAX_WORK_WINDOWS;
+    switch (this.level) {
+      case 'none':
+        return 0;
+      case 'throttle':
+        return Math.max(0, this.deps.resendMs - since);
+      case 'batch':
+        return full ? 0 : Math.max(0, BATCH_PERIODS * this.deps.resendMs - since);
+      case 'reject':
+        return Math.max(0, this.deps.resendMs - since);
+    }
+  }
+
+  private confirm(reply: AnyMessage, batch: readonly Queued[]): void {
+    const level = reply['backpressure'];
+    if (level === 'none' || level === 'throttle' || level === 'batch' || level === 'reject') {
+      this.level = level;
+      this.deps.counters.backpressure[level]++;
+    }
+    const delivered = reply['delivered'];
+    if (!Array.isArray(delivered)) {
+      const took = new Set(batch);
+      this.unconfirmed = this.unconfirmed.filter((q) => !took.has(q));
+      return;
+    }
+    delivered.forEach((mark, thread) => {
+      if (typeof mark === 'number' && thread < this.floor.length && mark > this.floor[thread]!) {
+        this.floor[thread] = mark;
+      }
+    });
+    this.unconfirmed = this.unconfirmed.filter((q) => q.seq > (this.floor[q.thread] ?? 0));
+  }
+
   private send(message: { t: string } & Record<string, unknown>): Promise<boolean> {
-    return this.deps.manager().then(
+    return this.request(message).then((r) => r !== null);
+  }
+
+  /** Sends to the leading manager; the reply message, or null when it did not take it. */
+  private request(message: { t: string } & Record<string, unknown>): Promise<AnyMessage | null> {
+    const leader = this.deps.leader();
+    return this.deps.connect(leader).then(
       (conn) =>
         conn.request(message, { timeoutMs: REQUEST_TIMEOUT_MS }).then((reply) => {
+          const unreachable =
+            !reply.ok &&
+            (reply.error.code === 'timeout' || reply.error.code === 'connection_closed');
+          this.deps.onReach(leader, !unreachable);
           if (!reply.ok) {
-            this.deps.runtime.log.log('debug', 'worker: manager did not take a message', {
+            this.deps.events.log('debug', 'worker: manager did not take a message', {
               type: message.t,
               dispatchId: this.spec.dispatchId,
+              manager: leader,
               code: reply.error.code,
               error: reply.error.message,
             });
+            return null;
           }
-          return reply.ok;
+          return reply.message;
         }),
       (error: unknown) => {
-        this.deps.runtime.log.log('debug', 'worker: dispatching manager unreachable', {
+        this.deps.onReach(leader, false);
+        this.deps.events.log('debug', 'worker: leading manager unreachable', {
           dispatchId: this.spec.dispatchId,
+          manager: leader,
           error: error instanceof Error ? error.message : String(error),
         });
-        return false;
+        return null;
       },
     );
+  }
+
+  /**
+   * A new leader took the part: windows not known to have reached the gate go to it again
+   * (the gate counts each once), and what waits is sent now instead of at the next retry.
+   */
+  poke(): void {
+    if (this.unconfirmed.length > 0) {
+      this.outbox.unshift(...this.unconfirmed);
+      this.unconfirmed = [];
+    }
+    this.retry?.cancel();
+    this.retry = null;
+    this.flush();
+  }
+
+  /**
+   * Gives the part up (its leader stayed unreachable past the grace period): stops it, drops
+   * what was not delivered, and frees its cores.
+   */
+  giveUp(reason: string): void {
+    this.stopped = true;
+    this.retry?.cancel();
+    this.running.cancel(reason);
+    this.deps.counters.windowsDropped += this.outbox.length + this.unconfirmed.length;
+    this.outbox.length = 0;
+    this.unconfirmed = [];
+    this.deps.slots.finish(this.spec.dispatchId, 'cancelled');
+    this.deps.slots.forget(this.spec.dispatchId);
+    this.deps.onEnded(this.spec.dispatchId);
   }
 }

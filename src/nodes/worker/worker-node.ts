@@ -4,6 +4,7 @@
 // PartRunner), `work.cancel` (cancel → ack → drain → finalized), `work.hook`. A composition of
 // the pieces above; decisions live in WorkSlots.
 
+import { WorkLeaders } from '../../cluster/jobs/work-leaders.js';
 import { WorkSlots } from '../../cluster/jobs/work-slots.js';
 import type { ExecutorShare } from '../../engine/plan.js';
 import {
@@ -23,8 +24,10 @@ import {
   WorkCancelDef,
   WorkDispatchDef,
   WorkHookDef,
+  WorkTransferDef,
   type WorkVersion,
 } from '../jobs/work-wire.js';
+import { DEFAULT_EVENT_CAPACITY, WorkerEventLog } from './event-log.js';
 import type { WorkExecutor } from './executor.js';
 import { DEFAULT_HEARTBEAT_MS, ManagerSessions } from './manager-sessions.js';
 import { DEFAULT_RESEND_MS, PartRunner } from './part-runner.js';
@@ -46,7 +49,13 @@ export interface WorkerNodeOptions {
   readonly capabilities?: readonly string[];
   readonly identity?: Partial<Pick<LocalIdentity, 'clusterId' | 'environment' | 'protocol'>>;
   readonly build?: string;
+  /** How long a part whose leading manager cannot be reached keeps running (default 5 s). */
+  readonly orphanGraceMs?: number;
+  /** Events the worker keeps for forensics (oldest dropped beyond this). */
+  readonly eventLogCapacity?: number;
 }
+
+export const DEFAULT_ORPHAN_GRACE_MS = 5_000;
 
 function fail(code: string, message: string): ErrorMessage {
   return { t: 'error', code, message };
@@ -54,7 +63,10 @@ function fail(code: string, message: string): ErrorMessage {
 
 export class WorkerNode {
   readonly slots: WorkSlots;
+  readonly leaders = new WorkLeaders();
   readonly sessions: ManagerSessions;
+  /** Lifecycle events, bounded, for forensics; forwarded to the node's logger. */
+  readonly events: WorkerEventLog;
   readonly counters = {
     dispatches: 0,
     refused: 0,
@@ -64,8 +76,12 @@ export class WorkerNode {
     windowsAcked: 0,
     windowsDropped: 0,
     doneSent: 0,
+    orphansGivenUp: 0,
+    /** Backpressure signals received from managers, per level. */
+    backpressure: { none: 0, throttle: 0, batch: 0, reject: 0 },
   };
   private readonly runners = new Map<string, PartRunner>();
+  private orphanTimer: { cancel(): void } | null = null;
   private readonly links: PeerLinks;
   private stopped = false;
 
@@ -75,6 +91,12 @@ export class WorkerNode {
     readonly incarnation: number,
   ) {
     this.slots = new WorkSlots({ cores: opts.cores });
+    this.events = new WorkerEventLog(
+      runtime.log,
+      () => runtime.clock.monotonicMs(),
+      opts.eventLogCapacity ?? DEFAULT_EVENT_CAPACITY,
+      { worker: opts.id },
+    );
     const registry = new MessageRegistry(CORE_MESSAGES).register(...WORK_MESSAGES);
     const handlers: HandlerTable = new Map();
     const on = <M>(type: string, h: (m: M, from: string) => unknown): void => {
@@ -85,6 +107,9 @@ export class WorkerNode {
     );
     on<MessageOf<typeof WorkCancelDef>>(WorkCancelDef.type, (m) => this.onCancel(m));
     on<MessageOf<typeof WorkHookDef>>(WorkHookDef.type, (m) => this.onHook(m));
+    on<MessageOf<typeof WorkTransferDef>>(WorkTransferDef.type, (m, from) =>
+      this.onTransfer(m, from),
+    );
     const defaults = ManagerSessions.defaults();
     this.links = new PeerLinks(runtime, {
       registry,
@@ -128,7 +153,10 @@ export class WorkerNode {
     );
     const node = new WorkerNode(runtime, opts, incarnation);
     node.sessions.start();
-    runtime.log.log('info', 'worker started', {
+    node.orphanTimer = runtime.timers.every(opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, () =>
+      node.sweepOrphans(),
+    );
+    node.events.log('info', 'worker started', {
       worker: opts.id,
       dc: opts.dc,
       incarnation,
@@ -167,7 +195,7 @@ export class WorkerNode {
       threads: m.shares.length,
     });
     if (!r.ok) return this.refuse(r.code, r.message);
-    this.runtime.log.log('info', 'worker: part received', {
+    this.events.log('info', 'worker: part received', {
       job: m.job,
       workflow: m.workflow,
       dispatchId: m.dispatchId,
@@ -177,6 +205,7 @@ export class WorkerNode {
       duplicate: r.duplicate,
     });
     if (!r.duplicate) {
+      this.leaders.track(m.dispatchId, m.job, from, m.fence);
       const runner = new PartRunner(
         {
           job: m.job,
@@ -195,14 +224,25 @@ export class WorkerNode {
         },
         {
           runtime: this.runtime,
+          events: this.events,
           slots: this.slots,
           executor: this.opts.executor,
           incarnation: this.incarnation,
           worker: this.opts.id,
-          manager: () => this.links.get(address, from),
+          leader: () => this.leaders.leaderOf(m.dispatchId) ?? from,
+          connect: (id) => {
+            const at = this.sessions.address(id);
+            return at
+              ? this.links.get(at, id)
+              : Promise.reject(new Error(`'${id}' is not a manager of this worker`));
+          },
+          onReach: (id, reachable) => this.onReach(id, reachable),
           resendMs: this.opts.resendMs ?? DEFAULT_RESEND_MS,
           counters: this.counters,
-          onEnded: (id) => this.runners.delete(id),
+          onEnded: (id) => {
+            this.runners.delete(id);
+            this.leaders.forget(id);
+          },
         },
       );
       this.runners.set(m.dispatchId, runner);
@@ -215,9 +255,72 @@ export class WorkerNode {
     };
   }
 
+  private onReach(manager: string, reachable: boolean): void {
+    const now = this.runtime.clock.monotonicMs();
+    const ids = reachable ? this.leaders.recovered(manager) : this.leaders.orphaned(manager, now);
+    if (ids.length === 0) return;
+    this.runtime.log.log(
+      reachable ? 'info' : 'warn',
+      reachable
+        ? 'worker: leading manager back; parts no longer orphaned'
+        : 'worker: leading manager unreachable; parts orphaned',
+      {
+        manager,
+        parts: ids,
+      },
+    );
+  }
+
+  private onTransfer(m: MessageOf<typeof WorkTransferDef>, from: string): unknown {
+    if (from !== m.manager)
+      return fail('E_FORBIDDEN', `'${from}' may not transfer a job to '${m.manager}'`);
+    const r = this.leaders.transfer(
+      m.job,
+      m.manager,
+      m.fence,
+      m.dispatchIds,
+      this.sessions.address(m.manager) !== undefined,
+      this.runtime.clock.monotonicMs(),
+    );
+    if (!r.ok) {
+      this.runtime.log.log('warn', 'worker: job leader transfer refused', {
+        job: m.job,
+        manager: m.manager,
+        code: r.code,
+        error: r.message,
+      });
+      return fail(r.code, r.message);
+    }
+    this.runtime.log.log('info', 'worker: job leader transferred', {
+      job: m.job,
+      manager: m.manager,
+      accepted: r.accepted,
+      pending: r.pending,
+      duplicate: r.duplicate,
+    });
+    for (const id of r.accepted) this.runners.get(id)?.poke();
+    return { t: 'work.transfer-ack', job: m.job, accepted: r.accepted, pending: r.pending };
+  }
+
+  /** Gives up parts whose leading manager stayed unreachable past the grace period. */
+  private sweepOrphans(): void {
+    const grace = this.opts.orphanGraceMs ?? DEFAULT_ORPHAN_GRACE_MS;
+    for (const id of this.leaders.expired(this.runtime.clock.monotonicMs(), grace)) {
+      const runner = this.runners.get(id);
+      this.leaders.forget(id);
+      if (!runner) continue;
+      this.counters.orphansGivenUp++;
+      this.runtime.log.log('warn', 'worker: orphaned part given up', {
+        dispatchId: id,
+        graceMs: grace,
+      });
+      runner.giveUp(`its manager was unreachable for ${grace} ms`);
+    }
+  }
+
   private refuse(code: string, message: string): ErrorMessage {
     this.counters.refused++;
-    this.runtime.log.log('info', 'worker: dispatch refused', { code, message });
+    this.events.log('info', 'worker: dispatch refused', { code, message });
     return fail(code, message);
   }
 
@@ -262,10 +365,33 @@ export class WorkerNode {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.events.log('info', 'worker stopping', {
+      worker: this.opts.id,
+      incarnation: this.incarnation,
+      activeParts: [...this.runners.keys()],
+    });
     this.slots.drain();
     this.sessions.stop();
+    this.orphanTimer?.cancel();
     for (const r of this.runners.values()) r.stop();
     this.links.close();
     await this.opts.executor.close();
+    this.events.log('info', 'worker stopped', {
+      worker: this.opts.id,
+      incarnation: this.incarnation,
+    });
+  }
+
+  /** What the worker was doing: its running parts and its last `n` events (newest last). */
+  forensics(n = 20): {
+    incarnation: number;
+    running: { dispatchId: string; job: string; workflow: string }[];
+    recent: ReturnType<WorkerEventLog['recent']>;
+  } {
+    return {
+      incarnation: this.incarnation,
+      running: [...this.runners.values()].map((r) => r.describe()),
+      recent: this.events.recent(n),
+    };
   }
 }

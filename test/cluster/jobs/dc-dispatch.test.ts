@@ -265,7 +265,7 @@ test('MW-7.2.1 MW-7.2.2 MW-7.2.3 terminal part states have no way out', () => {
   }
 });
 
-test('MW-2.4.1 MW-2.4.2 MW-2.4.3 MW-6.4.3 a workflow gives its cores back part by part; once all ended, forget drops it', () => {
+test('MW-2.3.2 MW-2.4.1 MW-2.4.2 MW-2.4.3 MW-6.4.3 a workflow gives its cores back part by part; once all ended, forget drops it', () => {
   const d = make({ w1: 2, w2: 2 });
   d.submit(req('wf', 4), 0);
   const ps = parts(d.pump(offers(d, { w1: 'healthy', w2: 'healthy' }), 0)[0]);
@@ -310,4 +310,18 @@ test("dropWaiting removes a cancelled job's queued requests", () => {
     ['b'],
   );
   assert.equal(d.waitingCount, 1);
+});
+
+test('MW-5.1.1 MW-5.1.2 MW-5.1.3 MW-5.1.4 healthy workers first, then busy, then degraded; overloaded never', () => {
+  const d = make({ h: 1, b: 1, g: 1, o: 8 });
+  const health = { h: 'healthy', b: 'busy', g: 'degraded', o: 'overloaded' } as const;
+  const order: string[] = [];
+  for (const wf of ['a', 'b', 'c']) {
+    d.submit(req(wf, 1), 0);
+    order.push(...parts(d.pump(offers(d, health), 0)[0]).map((p) => p.worker));
+  }
+  assert.deepEqual(order, ['h', 'b', 'g']);
+  d.submit(req('d', 1), 0);
+  assert.deepEqual(d.pump(offers(d, health), 0), [], 'the overloaded worker is not used');
+  assert.equal(d.reservations.freeCores('o'), 8);
 });

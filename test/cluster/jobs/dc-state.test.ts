@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DcState, encodeDcCommand, type DcCommand } from '../../../src/cluster/jobs/dc-state.js';
+import { DcJobState, encodeDcCommand, type DcCommand } from '../../../src/cluster/jobs/dc-state.js';
 
 const dispatch = (fence: number, attempt = 1, workflow = 'wf'): DcCommand => ({
   op: 'dispatch',
@@ -18,7 +18,7 @@ const dispatch = (fence: number, attempt = 1, workflow = 'wf'): DcCommand => ({
 });
 
 test('a dispatch with a fence older than one seen for its job is refused by every replica alike', () => {
-  const s = new DcState();
+  const s = new DcJobState();
   assert.deepEqual(s.apply(dispatch(5)), { ok: true });
   const stale = s.apply(dispatch(4, 2, 'other'));
   assert.equal(!stale.ok && stale.code, 'E_STALE_FENCE');
@@ -28,7 +28,7 @@ test('a dispatch with a fence older than one seen for its job is refused by ever
 });
 
 test('a known attempt is a duplicate; a cancel records the newer fence; the end is recorded once', () => {
-  const s = new DcState();
+  const s = new DcJobState();
   s.apply(dispatch(1));
   const dup = s.apply(dispatch(1));
   assert.equal(!dup.ok && dup.code, 'E_DUPLICATE');
@@ -44,9 +44,9 @@ test('a known attempt is a duplicate; a cancel records the newer fence; the end 
 });
 
 test('snapshot and restore carry the whole state; bad bytes are a rejection', () => {
-  const s = new DcState();
+  const s = new DcJobState();
   s.applyBytes(encodeDcCommand(dispatch(2)));
-  const t = new DcState();
+  const t = new DcJobState();
   t.restore(s.snapshot());
   assert.deepEqual(t.job('j'), s.job('j'));
   const bad = t.applyBytes(new TextEncoder().encode('{nope'));
@@ -56,7 +56,7 @@ test('snapshot and restore carry the whole state; bad bytes are a rejection', ()
 });
 
 test('past maxJobs the oldest ended job is evicted first', () => {
-  const s = new DcState(2);
+  const s = new DcJobState(2);
   s.apply({ ...dispatch(1), job: 'a' });
   s.apply({ ...dispatch(1), job: 'b' });
   s.apply({ op: 'workflow-end', job: 'b', workflow: 'wf', outcome: 'completed' });

@@ -191,3 +191,23 @@ test('MW-20.3.2 repeated dispatch failures mark a worker unhealthy in the counts
   assert.equal(r.healthCounts(20).unhealthy, 1);
   assert.equal(r.healthCounts(20).healthy, 0);
 });
+
+test('MW-16.2.1 MW-16.2.2 MW-16.2.3 dispatch latency is kept per worker in a bounded list; old samples are dropped', () => {
+  const r = new WorkerRegistry({ latencySamples: 3, latencyMaxAgeMs: 1_000 });
+  r.register(reg('w1'), 0);
+  r.register(reg('w2'), 0);
+  r.recordLatency('w1', 5, 0);
+  r.recordLatency('w2', 50, 0);
+  for (const [ms, at] of [
+    [6, 100],
+    [7, 200],
+    [8, 300],
+  ] as const)
+    r.recordLatency('w1', ms, at);
+  assert.deepEqual(r.latencies('w1', 300), [6, 7, 8], 'only the newest three');
+  assert.deepEqual(r.latencies('w2', 300), [50]);
+  assert.deepEqual(r.latencies('w1', 1_150), [7, 8], 'the sample older than a second is gone');
+  assert.deepEqual(r.latencies('w2', 1_150), []);
+  r.recordLatency('nobody', 1, 0);
+  assert.deepEqual(r.latencies('nobody', 0), []);
+});

@@ -172,7 +172,7 @@ simTest(
 );
 
 simTest(
-  'MW-15.1.4 MW-15.2.3 a leader cut off from its peers cannot record a dispatch: it refuses within a bounded time and undoes the parts',
+  'MW-15.1.4 MW-15.2.3 MW-15.3.1 a leader cut off from its peers cannot record a dispatch: it refuses within a bounded time and undoes the parts',
   { seeds: seedsFrom(3) },
   async (sim) => {
     const c = new DcCluster(sim, { manager: { workerTimeoutMs: 1_000 } });
@@ -187,6 +187,62 @@ simTest(
       }),
     );
     assert.equal(c.managers.get(leader)!.ctx.state.job('job-1'), undefined);
+    assert.equal(
+      c.managers.get(leader)!.raft!.status().pendingProposals,
+      0,
+      'nothing left pending',
+    );
+  },
+);
+
+simTest(
+  'MW-15.1.1 MW-15.2.1 a dispatch needs a majority of the configured managers: 2 of 3 record it, 1 of 3 cannot',
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    const c = new DcCluster(sim);
+    const leader = await c.ready();
+    const [f1, f2] = c.managerIds.filter((id) => id !== leader) as [string, string];
+    sim.crash(f1);
+    const ok = await c.call(leader, c.dispatchMsg('job-1', 'a', 1));
+    assert.ok(ok.ok, 'leader + one follower are a quorum of 3');
+    assert.ok(c.managers.get(leader)!.ctx.state.job('job-1')?.workflows['a']);
+    sim.crash(f2);
+    const refused = await c.call(leader, c.dispatchMsg('job-1', 'b', 1), 30_000);
+    assert.ok(!refused.ok, 'one manager of three is no quorum');
+    assert.ok(['E_NOT_LEADER', 'E_UNAVAILABLE'].includes(refused.error.code), refused.error.code);
+  },
+);
+
+simTest(
+  'MW-10.1.1 MW-10.1.2 dispatches arriving together never share a core: each worker runs at most its cores',
+  { seeds: seedsFrom(4) },
+  async (sim) => {
+    const c = new DcCluster(sim, {
+      workers: [
+        { id: 'w1', cores: 2, synthetic: { durationMs: 1_500 } },
+        { id: 'w2', cores: 1, synthetic: { durationMs: 1_500 } },
+      ],
+      manager: { maxWaitMs: 20_000 },
+    });
+    const leader = await c.ready();
+    sim.afterEvent(() => {
+      for (const w of c.workers.values()) {
+        if (w.slots.freeCores < 0 || w.slots.freeCores > w.slots.totalCores)
+          throw new Error('a worker counts cores it does not have');
+      }
+    });
+    const answers: boolean[] = [];
+    for (let i = 0; i < 5; i++)
+      void c.ask(leader, c.dispatchMsg(`job-${i}`, 'wf', 2)).then((r) => answers.push(r.ok));
+    assert.ok(await sim.runUntil(() => answers.length === 5, { maxMs: 30_000 }));
+    assert.deepEqual(answers, [true, true, true, true, true], 'all served, in turn');
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 5, { maxMs: 30_000 }));
+    assert.equal(
+      c.managers.get(leader)!.ctx.leadership.dispatcher()!.reservations.reservationCount,
+      0,
+    );
+    for (const w of c.workers.values())
+      assert.equal(w.counters.refused, 0, 'no worker was asked for a core it did not have');
   },
 );
 
@@ -259,7 +315,7 @@ simTest(
 );
 
 simTest(
-  'MW-20.3.3 when every attempt fails the manager reports the failure to the gate with the reason',
+  'MW-6.2.3 MW-20.3.3 when every attempt fails the manager reports the failure to the gate with the reason',
   { seeds: seedsFrom(2) },
   async (sim) => {
     const c = new DcCluster(sim, { workers: [{ id: 'w1', cores: 2 }] });
@@ -278,7 +334,7 @@ simTest(
 );
 
 simTest(
-  'MW-3.5.1 MW-20.1.1 a worker that does not answer the dispatch times out, counts against its circuit, and the share goes elsewhere',
+  'MW-3.5.1 MW-6.2.1 MW-6.2.2 MW-20.1.1 a worker that does not answer the dispatch times out, counts against its circuit, and the share goes elsewhere',
   { seeds: seedsFrom(3) },
   async (sim) => {
     const c = new DcCluster(sim, {
@@ -306,7 +362,7 @@ simTest(
 );
 
 simTest(
-  'MW-8.4.2 MW-20.2.1 a part whose workflow fails reports the failure up; the workflow ends failed on this DC',
+  'MW-6.4.1 MW-6.4.2 MW-8.4.2 MW-20.2.1 a part whose workflow fails reports the failure up; the workflow ends failed on this DC',
   { seeds: seedsFrom(3) },
   async (sim) => {
     const c = new DcCluster(sim, {
@@ -362,5 +418,136 @@ simTest(
     assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 30_000 }));
     assert.equal(c.gate.done[0]!.outcome, 'completed');
     assert.equal(c.mergedRequests('job-1'), c.producedRequests());
+  },
+);
+
+simTest(
+  'MW-4.4.2 an exclusive workflow sent over the wire waits for the DC to be idle and runs alone; later work waits behind it',
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    const c = new DcCluster(sim, {
+      workers: [{ id: 'w1', cores: 4, synthetic: { durationMs: 2_000 } }],
+      manager: { maxWaitMs: 30_000 },
+    });
+    const leader = await c.ready(['w1']);
+    assert.ok((await c.call(leader, c.dispatchMsg('job-1', 'first', 1))).ok);
+    const order: string[] = [];
+    void c
+      .ask(leader, c.dispatchMsg('job-1', 'solo', 2, { exclusive: true }))
+      .then((r) => r.ok && order.push('solo'));
+    await sim.run(100);
+    void c.ask(leader, c.dispatchMsg('job-1', 'later', 1)).then((r) => r.ok && order.push('later'));
+    await sim.run(1_000);
+    assert.deepEqual(
+      order,
+      [],
+      'the exclusive one waits for the first to end; the later one waits behind it',
+    );
+    assert.equal(c.workers.get('w1')!.slots.freeCores, 3);
+    assert.ok(await sim.runUntil(() => order.length === 1, { maxMs: 5_000 }));
+    assert.deepEqual(order, ['solo']);
+    assert.equal(c.workers.get('w1')!.slots.freeCores, 2, 'only the exclusive workflow runs');
+    assert.ok(await sim.runUntil(() => order.length === 2, { maxMs: 10_000 }));
+    assert.deepEqual(order, ['solo', 'later']);
+  },
+);
+
+simTest(
+  "MW-3.5.3 MW-20.1.3 a dispatch that breaks on a dead connection is logged, counts against the worker's circuit, and goes elsewhere",
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    const c = new DcCluster(sim, {
+      workers: [
+        { id: 'w1', cores: 2 },
+        { id: 'w2', cores: 2 },
+      ],
+    });
+    const leader = await c.ready();
+    const m = c.managers.get(leader)!;
+    sim.crash('w1');
+    assert.ok(
+      await sim.runUntil(() => m.ctx.workerConns.get('w1')?.isClosed === true, { maxMs: 5_000 }),
+    );
+    const r = await c.call(leader, c.dispatchMsg('job-1', 'wf', 4));
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.deepEqual(r.message.workers, ['w2']);
+    assert.equal(m.ctx.registry.get('w1', m.ctx.now())!.consecutiveFailures, 1);
+    assert.ok(
+      sim.logs.some((l) => l.includes('worker did not take a part') && l.includes('"worker":"w1"')),
+    );
+  },
+);
+
+simTest(
+  'MW-16.1.2 MW-16.1.3 dispatch throughput is measured per interval and the count starts again after each reading',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const c = new DcCluster(sim, { workers: [{ id: 'w1', cores: 4 }] });
+    const leader = await c.ready(['w1']);
+    const m = c.managers.get(leader)!;
+    m.dispatch.takeThroughput();
+    const t0 = sim.nowMs;
+    for (const wf of ['a', 'b', 'c'])
+      assert.ok((await c.call(leader, c.dispatchMsg('job-1', wf, 1))).ok);
+    await sim.run(1_000);
+    const elapsed = sim.nowMs - t0;
+    const reading = m.dispatch.takeThroughput();
+    assert.equal(reading.count, 3);
+    assert.ok(Math.abs(reading.intervalMs - elapsed) < 1);
+    assert.ok(Math.abs(reading.perSecond - 3_000 / reading.intervalMs) < 1e-9);
+    await sim.run(500);
+    const next = m.dispatch.takeThroughput();
+    assert.equal(next.count, 0, 'reset after the reading');
+    assert.ok(Math.abs(next.intervalMs - 500) < 1);
+    assert.equal(m.dispatch.counters.accepted, 3, 'the running total is kept');
+  },
+);
+
+simTest(
+  'MW-5.2.1 MW-5.2.4 a worker whose cores fill reports busy in its heartbeats, and healthy again once they free',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const c = new DcCluster(sim, {
+      workers: [{ id: 'w1', cores: 2, synthetic: { durationMs: 2_000 } }],
+    });
+    const leader = await c.ready(['w1']);
+    const m = c.managers.get(leader)!;
+    const health = (): string | undefined => m.ctx.registry.get('w1', m.ctx.now())?.health;
+    assert.equal(health(), 'healthy');
+    assert.ok((await c.call(leader, c.dispatchMsg('job-1', 'wf', 2))).ok);
+    assert.ok(await sim.runUntil(() => health() === 'busy', { maxMs: 1_000 }));
+    assert.ok(await sim.runUntil(() => health() === 'healthy', { maxMs: 5_000 }));
+    assert.equal(c.workers.get('w1')!.slots.activeCount, 0);
+  },
+);
+
+simTest(
+  'MW-11.1.1 a manager whose queue to the gate fills signals rising backpressure; workers hold back and nothing is lost',
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    let refuse = true;
+    const c = new DcCluster(sim, {
+      workers: [
+        { id: 'w1', cores: 2, synthetic: { durationMs: 8_000 } },
+        { id: 'w2', cores: 2, synthetic: { durationMs: 8_000 } },
+      ],
+      manager: { relay: { maxQueuedPerJob: 40 } },
+      gateRefusesWindows: () => refuse,
+    });
+    const leader = await c.ready();
+    const m = c.managers.get(leader)!;
+    let maxQueued = 0;
+    sim.afterEvent(() => {
+      maxQueued = Math.max(maxQueued, m.ctx.relay.pending('job-1'));
+    });
+    assert.ok((await c.call(leader, c.dispatchMsg('job-1', 'wf', 4, { windowMs: 200 }))).ok);
+    const seen = (level: 'throttle' | 'batch' | 'reject'): number =>
+      [...c.workers.values()].reduce((n, w) => n + w.counters.backpressure[level], 0);
+    assert.ok(await sim.runUntil(() => seen('reject') > 0, { maxMs: 10_000 }));
+    assert.ok(seen('throttle') > 0 && seen('batch') > 0, 'the level rose step by step');
+    assert.ok(maxQueued <= 40, `the queue stayed within its bound (${maxQueued})`);
+    refuse = false;
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 30_000 }));
+    assert.equal(c.mergedRequests('job-1'), c.producedRequests(), 'held back, never dropped');
   },
 );

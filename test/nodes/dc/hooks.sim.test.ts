@@ -99,3 +99,33 @@ simTest(
     assert.equal(errorCode(await c.call(leader, hookMsg('setup'))), 'E_NO_WORKERS');
   },
 );
+
+simTest(
+  'MW-17.2.1 a hook goes only to a worker that listed the hook capability',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const c = new DcCluster(sim, {
+      workers: [
+        { id: 'w1', cores: 8, worker: { capabilities: ['work.cancel'] } },
+        { id: 'w2', cores: 1 },
+      ],
+    });
+    const leader = await c.ready();
+    const r = await c.call(leader, hookMsg('setup'));
+    assert.ok(r.ok);
+    assert.equal(r.message.worker, 'w2', 'w1 has more free cores but does not run hooks');
+    assert.equal(c.executors.get('w1')!.counters.hooks, 0);
+  },
+);
+
+simTest(
+  'with no worker able to run hooks, a hook is refused E_NO_WORKERS',
+  { seeds: seedsFrom(1) },
+  async (sim) => {
+    const c = new DcCluster(sim, {
+      workers: [{ id: 'w1', cores: 1, worker: { capabilities: [] } }],
+    });
+    const leader = await c.ready(['w1']);
+    assert.equal(errorCode(await c.call(leader, hookMsg('setup'))), 'E_NO_WORKERS');
+  },
+);

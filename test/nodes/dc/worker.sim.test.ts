@@ -25,6 +25,13 @@ interface FakeManager {
   done: AnyMessage[];
   /** Refuse work.windows while true. */
   refuseWindows: boolean;
+  /** Ends refused before the manager takes one (the acknowledgement was "lost"). */
+  refuseDone: number;
+  doneAttempts: number;
+  /** The backpressure level the fake manager signals (none when undefined). */
+  level?: 'none' | 'throttle' | 'batch' | 'reject';
+  /** Each work.windows request: when it came and how many windows it carried. */
+  requests: { atMs: number; count: number }[];
 }
 
 function setup(sim: Simulation, cores = 2, durationMs = 3_000) {
@@ -34,6 +41,9 @@ function setup(sim: Simulation, cores = 2, durationMs = 3_000) {
     windows: [],
     done: [],
     refuseWindows: false,
+    refuseDone: 0,
+    doneAttempts: 0,
+    requests: [],
   };
   let worker: WorkerNode | null = null;
   let executor: SyntheticExecutor | null = null;
@@ -69,6 +79,7 @@ function setup(sim: Simulation, cores = 2, durationMs = 3_000) {
     });
     server.handle('worker.heartbeat', () => ({ t: 'worker.heartbeat-ack', known: true }));
     server.handle('work.windows', (m) => {
+      fm.requests.push({ atMs: rt.clock.monotonicMs(), count: (m.windows as unknown[]).length });
       if (fm.refuseWindows) return { t: 'error', code: 'E_BUSY', message: 'not now' };
       for (const w of m.windows as { thread: number; seq: number }[])
         fm.windows.push({ dispatchId: m.dispatchId as string, thread: w.thread, seq: w.seq });
@@ -77,9 +88,15 @@ function setup(sim: Simulation, cores = 2, durationMs = 3_000) {
         dispatchId: m.dispatchId,
         accepted: (m.windows as unknown[]).length,
         duplicates: 0,
+        ...(fm.level !== undefined ? { backpressure: fm.level } : {}),
       };
     });
     server.handle('work.done', (m) => {
+      fm.doneAttempts++;
+      if (fm.refuseDone > 0) {
+        fm.refuseDone--;
+        return { t: 'error', code: 'E_BUSY', message: 'lost' };
+      }
       fm.done.push(m);
       return { t: 'work.done-ack', dispatchId: m.dispatchId };
     });
@@ -226,5 +243,111 @@ simTest(
     assert.equal(fm.done[0]!.outcome, 'cancelled');
     assert.equal(executor().counters.cancelled, 1);
     assert.ok(executor().counters.windows < 10, 'it stopped long before its 60 s');
+  },
+);
+
+simTest(
+  "MW-6.3.1 a part's end whose acknowledgement is lost is sent again until the manager takes it",
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const { fm, send, worker } = setup(sim);
+    await registered(sim, fm);
+    fm.refuseDone = 2;
+    assert.ok((await send(dispatch())).ok);
+    assert.ok(await sim.runUntil(() => fm.done.length === 1, { maxMs: 15_000 }));
+    assert.equal(fm.doneAttempts, 3);
+    assert.equal(fm.done[0]!.outcome, 'completed');
+    assert.ok(
+      await sim.runUntil(() => worker().slots.part('d1') === undefined, { maxMs: 1_000 }),
+      'forgotten once acknowledged',
+    );
+    await sim.run(2_000);
+    assert.equal(fm.doneAttempts, 3, 'not sent again after the acknowledgement');
+  },
+);
+
+/** Runs a 50 ms-window part under a fixed backpressure level; returns the non-empty sends' gaps. */
+async function underLevel(sim: Simulation, level: 'none' | 'throttle' | 'batch' | 'reject') {
+  const { fm, send, worker } = setup(sim, 2, 60_000);
+  await registered(sim, fm);
+  fm.level = level;
+  assert.ok((await send(dispatch({ windowMs: 50 }))).ok);
+  await sim.run(500);
+  const from = fm.requests.length;
+  await sim.run(3_000);
+  const reqs = fm.requests.slice(from);
+  const full = reqs.filter((r) => r.count > 0);
+  const gaps = full.slice(1).map((r, i) => r.atMs - full[i]!.atMs);
+  return { reqs, full, gaps, worker: worker() };
+}
+
+simTest(
+  'MW-11.1.2 MW-11.2.1 MW-9.3.1 with no backpressure a worker sends its windows as they come',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const { full, gaps, worker } = await underLevel(sim, 'none');
+    assert.ok(full.length >= 40, `about one send per 50 ms window, got ${full.length}`);
+    assert.ok(Math.min(...gaps) < 100);
+    assert.ok(worker.counters.backpressure.none > 0, 'the level was received');
+  },
+);
+
+simTest(
+  'MW-11.1.3 MW-11.2.2 MW-9.2.3 MW-9.3.2 under throttle a worker pauses between sends (nothing is dropped)',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const { full, gaps, worker } = await underLevel(sim, 'throttle');
+    assert.ok(
+      Math.min(...gaps) >= 190,
+      `sends at least a resend period apart (less link jitter), got ${Math.min(...gaps)}`,
+    );
+    assert.ok(full.length <= 16 && full.length >= 10, `${full.length} sends in 3 s`);
+    assert.ok(
+      full.some((r) => r.count > 2),
+      'windows accumulate between sends',
+    );
+    assert.ok(worker.counters.backpressure.throttle > 0);
+    assert.equal(worker.counters.windowsDropped, 0);
+  },
+);
+
+simTest(
+  'MW-11.2.3 MW-9.3.3 under batch a worker accumulates windows and sends every few periods',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const { full, gaps, worker } = await underLevel(sim, 'batch');
+    assert.ok(
+      Math.min(...gaps) >= 780,
+      `sends four resend periods apart (less link jitter), got ${Math.min(...gaps)}`,
+    );
+    assert.ok(full.length <= 4, `${full.length} sends in 3 s`);
+    assert.ok(Math.max(...full.map((r) => r.count)) >= 20, 'big batches');
+    assert.ok(worker.counters.backpressure.batch > 0);
+  },
+);
+
+simTest(
+  'under reject a worker holds its windows and only asks again; they all go once the level falls',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const { fm, send, worker } = setup(sim, 2, 4_000);
+    await registered(sim, fm);
+    assert.ok((await send(dispatch({ windowMs: 100 }))).ok);
+    await sim.run(300);
+    fm.level = 'reject';
+    await sim.run(500);
+    const held = fm.windows.length;
+    await sim.run(2_000);
+    assert.equal(fm.windows.length, held, 'no window sent while rejected');
+    assert.ok(
+      fm.requests.slice(-5).every((r) => r.count === 0),
+      'only empty messages asking for the level',
+    );
+    fm.level = 'none';
+    assert.ok(await sim.runUntil(() => fm.done.length === 1, { maxMs: 10_000 }));
+    assert.equal(new Set(fm.windows.map((w) => `${w.thread}/${w.seq}`)).size, fm.windows.length);
+    const last = fm.done[0]!.lastSeq as number[];
+    assert.equal(fm.windows.length, last[0]! + last[1]!, 'every window arrived, none dropped');
+    assert.ok(worker().counters.backpressure.reject > 0);
   },
 );

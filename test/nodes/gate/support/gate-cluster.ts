@@ -52,6 +52,10 @@ export interface FakeManagerSpec {
   readonly repeat?: boolean;
   /** Send a batch's windows highest seq first. */
   readonly reverse?: boolean;
+  /** Values this DC's parts publish for a dispatch (default none), as a worker would report them. */
+  readonly publish?: (d: DcDispatch) => Record<string, { value: unknown; atMs: number }>;
+  /** Each running (not ended) dispatch takes this many cores from the free cores reported. */
+  readonly coresPerDispatch?: number;
   /** Free cores reported by `dc.capacity` (default: every core); may change during a test. */
   freeCores?: number;
   /** The protocol version this manager's hello declares (default: Salvo's). */
@@ -147,7 +151,13 @@ export class FakeManager {
         workers: s.mode === 'no-workers' ? 0 : workers,
         healthyWorkers: s.mode === 'no-workers' ? 0 : workers,
         totalCores: s.mode === 'no-workers' ? 0 : workers * cores,
-        freeCores: s.mode === 'no-workers' ? 0 : (s.freeCores ?? workers * cores),
+        freeCores:
+          s.mode === 'no-workers'
+            ? 0
+            : Math.max(
+                0,
+                (s.freeCores ?? workers * cores) - (s.coresPerDispatch ?? 0) * this.runningCount(),
+              ),
       };
     });
     server.handle('dc.dispatch', (m, ctx) => {
@@ -211,6 +221,13 @@ export class FakeManager {
       };
     });
     return server.start().then(() => undefined);
+  }
+
+  /** Dispatches accepted and not ended yet. */
+  runningCount(): number {
+    let n = 0;
+    for (const r of this.running.values()) if (!r.ended) n++;
+    return n;
   }
 
   private play(d: DcDispatch): void {
@@ -277,7 +294,7 @@ export class FakeManager {
         {
           worker: `${this.spec.dc}-w1`,
           ...(outcome === 'failed' ? { failure: 'the target refused every request' } : {}),
-          published: {},
+          published: outcome === 'completed' ? (this.spec.publish?.(d) ?? {}) : {},
           network: { requests: 20, bytesSent: 0, bytesReceived: 0 },
           interrupted: 0,
           notes: [],

@@ -1,0 +1,129 @@
+// Owns a new DC leader's takeover of the jobs its predecessor dispatched: once it leads a new
+// term (after a short settle so workers' links are up), every workflow the DC state records as
+// dispatched and not ended is adopted (its parts' cores reserved again, tracked as running) and
+// each worker running a part of it gets `work.transfer` with this term's fence, so its windows
+// and part ends come here from now on and go up to the job's owner gate as before.
+
+import type { TimerHandle } from '../../runtime/types.js';
+import { fail, type ManagerContext } from './context.js';
+
+export interface TakeoverOptions {
+  /** Wait after winning a term before taking over (workers re-dial and register meanwhile). */
+  readonly settleMs: number;
+  readonly workerTimeoutMs: number;
+}
+
+export class TakeoverCoordinator {
+  private timer: TimerHandle | null = null;
+  readonly counters = {
+    takeovers: 0,
+    adopted: 0,
+    transfersAcked: 0,
+    transfersFailed: 0,
+    adoptFailed: 0,
+  };
+
+  constructor(
+    private readonly ctx: ManagerContext,
+    private readonly opts: TakeoverOptions,
+  ) {}
+
+  /** This node leads `term` now (a fresh dispatcher was made for it). */
+  onNewTerm(term: number): void {
+    this.timer?.cancel();
+    this.timer = this.ctx.runtime.timers.after(this.opts.settleMs, () => {
+      this.timer = null;
+      this.takeOver(term);
+    });
+  }
+
+  stop(): void {
+    this.timer?.cancel();
+    this.timer = null;
+  }
+
+  takeOver(term: number): void {
+    const { ctx } = this;
+    const d = ctx.leadership.dispatcher();
+    const st = ctx.raft()?.status();
+    if (!d || st?.role !== 'leader' || st.term !== term) return;
+    const fence = term * 2 ** 32;
+    const now = ctx.now();
+    for (const [job, rec] of ctx.state.jobs()) {
+      for (const [workflow, w] of Object.entries(rec.workflows)) {
+        if (w.outcome !== null || d.has(job, workflow)) continue;
+        const adopted = d.adopt(
+          job,
+          workflow,
+          w.parts.map((p) => ({
+            dispatchId: p.dispatchId,
+            worker: p.worker,
+            fence: p.fence,
+            threads: p.threads,
+            firstThread: p.firstThread ?? 0,
+            totalThreads: p.totalThreads ?? p.threads,
+          })),
+        );
+        if (!adopted.ok) {
+          this.counters.adoptFailed++;
+          ctx.log.log('warn', 'manager: could not take over a workflow', {
+            job,
+            workflow,
+            error: adopted.message,
+          });
+          continue;
+        }
+        this.counters.adopted++;
+        const byWorker = new Map<string, string[]>();
+        for (const p of adopted.parts) {
+          const reg = ctx.registry.get(p.worker, now);
+          ctx.parts.set(p.dispatchId, {
+            dispatchId: p.dispatchId,
+            job,
+            workflow,
+            worker: p.worker,
+            incarnation: reg?.incarnation ?? 0,
+            firstThread: p.firstThread,
+            threads: p.cores.length,
+          });
+          byWorker.set(p.worker, [...(byWorker.get(p.worker) ?? []), p.dispatchId]);
+        }
+        for (const [worker, ids] of byWorker) this.transfer(worker, job, fence, ids);
+      }
+    }
+    this.counters.takeovers++;
+    ctx.log.log('info', "manager: took over the DC's running jobs", {
+      term,
+      adopted: this.counters.adopted,
+    });
+  }
+
+  private transfer(worker: string, job: string, fence: number, dispatchIds: string[]): void {
+    const { ctx } = this;
+    const conn = ctx.workerConns.get(worker);
+    if (!conn) {
+      this.counters.transfersFailed++;
+      ctx.log.log('warn', 'manager: no link to a worker to transfer its parts', { worker, job });
+      return;
+    }
+    void conn
+      .request(
+        { t: 'work.transfer', job, manager: ctx.id, fence, dispatchIds },
+        { timeoutMs: this.opts.workerTimeoutMs },
+      )
+      .then((r) => {
+        if (r.ok) {
+          this.counters.transfersAcked++;
+          return;
+        }
+        this.counters.transfersFailed++;
+        const e = fail(r.error.code, r.error.message);
+        ctx.log.log('warn', 'manager: worker refused a job transfer', {
+          worker,
+          job,
+          code: e.code,
+          error: e.message,
+        });
+      });
+  }
+}
