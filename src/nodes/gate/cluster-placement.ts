@@ -18,6 +18,7 @@ import type {
   RunningHookCall,
   WorkflowCall,
 } from '../../run/placement.js';
+import type { RpcReply } from '../../protocol/index.js';
 import type { NodeAddress, Runtime } from '../../runtime/types.js';
 import type { StatsWindow } from '../../stats/types.js';
 import type { DcWindows, DcWorkflowDone } from '../jobs/dc-wire.js';
@@ -74,7 +75,28 @@ interface ActiveWorkflow {
   settled: boolean;
 }
 
+/** How one `dc.windows` batch was taken. */
+export interface WindowsDelivery {
+  merged: number;
+  duplicates: number;
+  rejected: number;
+}
+
 export const DEFAULT_CANCEL_TIMEOUT_MS = 10_000;
+/** Times one dispatch is sent again after a refusal that named a retry-after. */
+export const MAX_DISPATCH_RETRIES = 5;
+/** Longest wait a refusal's retry-after may impose on one dispatch. */
+export const MAX_DISPATCH_RETRY_AFTER_MS = 30_000;
+/** Refusals that mean "not now" (the leader's rate limit or load), not "never". */
+const RETRYABLE_REFUSALS = new Set(['E_RATE_LIMITED', 'E_UNAVAILABLE', 'over_capacity']);
+
+/** How long a refusal asks the gate to wait before sending the dispatch again; null: do not. */
+export function retryAfterMs(reply: RpcReply): number | null {
+  if (reply.ok || !RETRYABLE_REFUSALS.has(reply.error.code)) return null;
+  const v = reply.error.details?.retryAfterMs;
+  if (typeof v !== 'number' || !Number.isFinite(v)) return null;
+  return Math.min(MAX_DISPATCH_RETRY_AFTER_MS, Math.max(1, Math.ceil(v)));
+}
 
 export class ClusterPlacement implements Placement {
   private readonly active = new Map<string, ActiveWorkflow>();
@@ -176,26 +198,42 @@ export class ClusterPlacement implements Placement {
     share: ExecutorShare,
   ): Promise<void> {
     const c = wf.call;
-    const reply = await link.toLeader(
-      {
-        t: 'dc.dispatch',
+    const message = {
+      t: 'dc.dispatch',
+      job: this.o.job,
+      fence: this.o.fence(),
+      ownerGate: this.o.ownerGate,
+      ownerAddress: this.o.ownerAddress,
+      workflow: c.workflow,
+      attempt: 1,
+      bundle: this.o.bundle,
+      share,
+      data: c.data ?? null,
+      context: { ...c.context },
+      ...(c.baseUrl !== null ? { baseUrl: c.baseUrl } : {}),
+      windowMs: Math.min(60_000, Math.max(10, c.windowMs)),
+      cancelGraceMs: Math.min(3_600_000, c.cancelGraceMs),
+    };
+    const ended = (): boolean => part.state === 'ended';
+    let reply = await link.toLeader(message, this.o.dispatchTimeoutMs);
+    // A leader that is rate limiting or overloaded says when to come back: the same dispatch is
+    // sent again then (bounded), unless the workflow was cancelled or settled meanwhile.
+    for (let retry = 1; retry <= MAX_DISPATCH_RETRIES; retry++) {
+      const waitMs = retryAfterMs(reply);
+      if (waitMs === null || ended() || wf.cancelled !== null) break;
+      part.lastHeardMs = this.o.runtime.clock.monotonicMs();
+      this.o.runtime.log.log('info', 'datacenter asked to retry the dispatch later', {
         job: this.o.job,
-        fence: this.o.fence(),
-        ownerGate: this.o.ownerGate,
-        ownerAddress: this.o.ownerAddress,
+        dc: link.dc,
         workflow: c.workflow,
-        attempt: 1,
-        bundle: this.o.bundle,
-        share,
-        data: c.data ?? null,
-        context: { ...c.context },
-        ...(c.baseUrl !== null ? { baseUrl: c.baseUrl } : {}),
-        windowMs: Math.min(60_000, Math.max(10, c.windowMs)),
-        cancelGraceMs: Math.min(3_600_000, c.cancelGraceMs),
-      },
-      this.o.dispatchTimeoutMs,
-    );
-    if (part.state === 'ended') return;
+        waitMs,
+        retry,
+      });
+      await new Promise<void>((resolve) => this.o.runtime.timers.after(waitMs, resolve));
+      if (ended() || wf.cancelled !== null) break;
+      reply = await link.toLeader(message, this.o.dispatchTimeoutMs);
+    }
+    if (ended()) return;
     part.lastHeardMs = this.o.runtime.clock.monotonicMs();
     if (!reply.ok) {
       this.endPart(wf, part, {
@@ -221,21 +259,40 @@ export class ClusterPlacement implements Placement {
     }
   }
 
-  /** Windows from a DC's manager; returns how many were handed to a running workflow. */
-  deliverWindows(batch: DcWindows): number {
-    let delivered = 0;
+  /**
+   * Windows from a DC's manager, counted the way the merger took them: merged (and handed to the
+   * running workflow), duplicates (already merged), rejected (no running part, or refused by the
+   * merger, e.g. too far ahead of its source's sequence: the manager may send it again later).
+   */
+  deliverWindows(batch: DcWindows): WindowsDelivery {
+    const out = { merged: 0, duplicates: 0, rejected: 0 };
     const now = this.o.runtime.clock.monotonicMs();
     for (const w of batch.windows) {
       const wf = this.active.get(w.workflow);
       const part = wf?.parts.get(batch.dc);
-      if (wf === undefined || part === undefined || part.state === 'ended') continue;
+      if (wf === undefined || part === undefined || part.state === 'ended') {
+        out.rejected++;
+        continue;
+      }
       part.lastHeardMs = now;
-      this.merger.apply({ job: this.o.job, dc: batch.dc, worker: w.source, window: w.window }, now);
-      // The run validates the window (a malformed one is counted there, never merged).
+      const r = this.merger.apply(
+        { job: this.o.job, dc: batch.dc, worker: w.source, window: w.window },
+        now,
+      );
+      if (r.ok && !r.merged) {
+        out.duplicates++;
+        continue;
+      }
+      // A malformed window still goes to the run, which counts it (it is never merged there).
+      if (!r.ok && r.code !== 'E_WINDOW_INVALID') {
+        out.rejected++;
+        continue;
+      }
       wf.onWindow(`${batch.dc}/${w.source}`, w.window as StatsWindow);
-      delivered++;
+      if (r.ok) out.merged++;
+      else out.rejected++;
     }
-    return delivered;
+    return out;
   }
 
   /** A DC's end of one workflow; false when no running part expected it (late or duplicate). */

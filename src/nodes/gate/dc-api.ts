@@ -1,9 +1,11 @@
 // Owns a gate's answers to managers: statistics windows and workflow ends for the jobs this gate
-// owns (checked against the job's fence; acknowledged so the manager stops resending, also when
-// the job has ended or is unknown), and the bundles of those jobs (`bundle.get`).
+// owns (checked against the job's fence and the sender's own datacenter; acknowledged so the
+// manager stops resending, also when the job has ended or is unknown), and the bundles of those
+// jobs (`bundle.get`).
 
 import type { ErrorMessage, HandlerResult, RequestContext } from '../../protocol/index.js';
-import type { DcWindows, DcWorkflowDone } from '../jobs/dc-wire.js';
+import type { MessageOf } from '../../protocol/messages.js';
+import type { DcWindows, DcWorkflowDone, DcWorkflowDoneAckDef } from '../jobs/dc-wire.js';
 import { clientError } from '../jobs/client-wire.js';
 import type { GateState } from './gate-context.js';
 
@@ -12,6 +14,21 @@ function managerProblem(state: GateState, ctx: RequestContext): ErrorMessage | n
   const secure = state.runtime.stream.secure === true;
   if (s.remoteRole === 'manager' && (!secure || s.authenticated)) return null;
   return clientError('E_UNAUTHENTICATED', 'only managers of this cluster may send this');
+}
+
+/** A manager reports for its own datacenter only, and only for one this gate knows. */
+function dcProblem(state: GateState, dc: string, ctx: RequestContext): ErrorMessage | null {
+  if (!state.dcNames.includes(dc)) {
+    return clientError('E_UNKNOWN_DC', `datacenter '${dc}' is not in this cluster`);
+  }
+  const own = ctx.session.remoteDatacenter;
+  if (own !== dc) {
+    return clientError(
+      'E_UNKNOWN_DC',
+      `manager ${ctx.session.remoteNodeId} is in datacenter '${own}'; it may not report for '${dc}'`,
+    );
+  }
+  return null;
 }
 
 function staleFence(job: string, fence: number, current: number): ErrorMessage {
@@ -24,7 +41,7 @@ function staleFence(job: string, fence: number, current: number): ErrorMessage {
 }
 
 export function onWindows(state: GateState, m: DcWindows, ctx: RequestContext): HandlerResult {
-  const refused = managerProblem(state, ctx);
+  const refused = managerProblem(state, ctx) ?? dcProblem(state, m.dc, ctx);
   if (refused !== null) return refused;
   const owned = state.owned.get(m.job);
   if (owned === undefined) {
@@ -41,14 +58,7 @@ export function onWindows(state: GateState, m: DcWindows, ctx: RequestContext): 
     return clientError('E_JOB_UNKNOWN', `this gate runs no job '${m.job}'`);
   }
   if (m.fence !== owned.fence) return staleFence(m.job, m.fence, owned.fence);
-  const delivered = owned.windows(m);
-  return {
-    t: 'dc.windows-ack',
-    job: m.job,
-    merged: delivered,
-    duplicates: 0,
-    rejected: m.windows.length - delivered,
-  };
+  return { t: 'dc.windows-ack', job: m.job, ...owned.windows(m) };
 }
 
 export function onWorkflowDone(
@@ -56,8 +66,23 @@ export function onWorkflowDone(
   m: DcWorkflowDone,
   ctx: RequestContext,
 ): HandlerResult {
-  const refused = managerProblem(state, ctx);
-  if (refused !== null) return refused;
+  const refused = managerProblem(state, ctx) ?? dcProblem(state, m.dc, ctx);
+  const answer = refused ?? workflowDone(state, m);
+  state.runtime.log.log('debug', 'workflow end from a datacenter', {
+    job: m.job,
+    workflow: m.workflow,
+    dc: m.dc,
+    outcome: m.outcome,
+    fence: m.fence,
+    manager: ctx.session.remoteNodeId,
+    answer: answer.t === 'error' ? answer.code : 'acknowledged',
+  });
+  return answer;
+}
+
+type DoneAck = MessageOf<typeof DcWorkflowDoneAckDef>;
+
+function workflowDone(state: GateState, m: DcWorkflowDone): ErrorMessage | DoneAck {
   const owned = state.owned.get(m.job);
   if (owned === undefined) {
     if (state.results.get(m.job) !== undefined || state.machine.ledger.job(m.job) !== undefined) {

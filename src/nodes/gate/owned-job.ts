@@ -10,7 +10,7 @@ import type { RpcConnection } from '../../protocol/index.js';
 import type { NodeAddress, Runtime } from '../../runtime/types.js';
 import type { DcWindows, DcWorkflowDone } from '../jobs/dc-wire.js';
 import type { JobCancelAck, JobResult, JobSnapshot } from '../jobs/client-wire.js';
-import { ClusterPlacement } from './cluster-placement.js';
+import { ClusterPlacement, type WindowsDelivery } from './cluster-placement.js';
 import type { DcLink } from './dc-link.js';
 import type { JobProgram, ProgramOutcome } from './job-program.js';
 import type { ProposeOutcome } from './ledger-proposer.js';
@@ -213,8 +213,9 @@ export class OwnedJob {
 
   // ─── DC messages ──────────────────────────────────────────────────────────────────────────
 
-  windows(batch: DcWindows): number {
-    return this.ended ? 0 : this.placement.deliverWindows(batch);
+  windows(batch: DcWindows): WindowsDelivery {
+    if (this.ended) return { merged: 0, duplicates: 0, rejected: batch.windows.length };
+    return this.placement.deliverWindows(batch);
   }
 
   workflowDone(done: DcWorkflowDone): boolean {

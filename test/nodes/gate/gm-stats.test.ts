@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { simTest, seedsFrom } from '../../support/sim.js';
 import type { AnyMessage, RpcReply } from '../../../src/protocol/index.js';
-import type { RunResults } from '../../../src/stats/types.js';
+import { Histogram } from '../../../src/stats/histogram.js';
+import type { RunResults, StatsWindow } from '../../../src/stats/types.js';
 import type { LiveSnapshot } from '../../../src/ui/snapshot.js';
 import { GateCluster, SimClient, statsWindow, submission } from './support/gate-cluster.js';
 
@@ -248,5 +249,162 @@ simTest(
       assert.deepEqual(p.held, { workflows: 0, mergedJobs: 0, reports: 0, workflowNames: 0 });
     // The managers were answered for every window: 60 jobs × 1 batch each per DC.
     assert.equal(cluster.manager('a-m1').acks.filter((x) => x.t === 'dc.windows-ack').length, 60);
+  },
+);
+
+/** One window of `requests` requests, each of `latencyUs`. */
+function windowOf(seq: number, requests: number, latencyUs: number): StatsWindow {
+  const w = statsWindow('wf1', seq, 0);
+  const h = new Histogram();
+  h.recordCount(latencyUs, requests);
+  return {
+    ...w,
+    iterations: { started: requests, completed: requests, failed: 0, dropped: 0 },
+    steps: {
+      get: {
+        count: requests,
+        ok: requests,
+        failed: 0,
+        errors: {},
+        errorSamples: {},
+        statuses: { '200': requests },
+        latency: h.toSparse(),
+      },
+    },
+  };
+}
+
+simTest(
+  "GM-8.1.2: the same window from two DCs with different latencies merges into the workflow's exact counts and latency histogram",
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    const cluster = new GateCluster(sim, {
+      managers: [
+        { id: 'a-m1', dc: 'a', leader: true, mode: 'hold', windows: 0 },
+        { id: 'b-m1', dc: 'b', leader: true, mode: 'hold', windows: 0 },
+      ],
+    });
+    const client = new SimClient(sim, cluster);
+    await cluster.waitForLeader();
+    const job = await submitted(client, submission({ dcs: ['a', 'b'], durationMs: 60_000 }));
+    const a = cluster.manager('a-m1');
+    const b = cluster.manager('b-m1');
+    assert.ok(
+      await sim.runUntil(() => a.dispatches.length === 1 && b.dispatches.length === 1, {
+        maxMs: 10_000,
+      }),
+    );
+    const g1 = cluster.gateAddresses.get('g1')!;
+    const fence = cluster.allDispatches()[0]!.fence;
+    const replies: RpcReply[] = [];
+    for (const [m, dc, requests, us] of [
+      [a, 'a', 90, 1_000],
+      [b, 'b', 10, 100_000],
+    ] as const) {
+      void m
+        .sendRaw(g1, {
+          t: 'dc.windows',
+          job,
+          dc,
+          fence,
+          windows: [
+            { source: `${dc}-w1#1/0`, workflow: 'wf1', seq: 1, window: windowOf(1, requests, us) },
+          ],
+        })
+        .then((r) => replies.push(r));
+    }
+    assert.ok(await sim.runUntil(() => replies.length === 2, { maxMs: 5_000 }));
+    assert.ok(
+      replies.every((r) => r.ok && r.message.merged === 1),
+      JSON.stringify(replies),
+    );
+    a.finish(job, 'wf1', 'completed');
+    b.finish(job, 'wf1', 'completed');
+    assert.ok(await sim.runUntil(() => resultOf(client, job) !== undefined, { maxMs: 10_000 }));
+    const step = (resultOf(client, job)?.results as RunResults).workflows[0]?.steps.find(
+      (s) => s.name === 'get',
+    );
+    const expected = new Histogram();
+    expected.recordCount(1_000, 90);
+    expected.recordCount(100_000, 10);
+    assert.equal(step?.count, 100);
+    assert.deepEqual(step?.statuses, { '200': 100 });
+    assert.deepEqual(step?.histogram, expected.toSparse());
+    assert.ok((step?.latencyMs.p50 ?? 0) < 2, `p50 ${step?.latencyMs.p50}`);
+    assert.ok((step?.latencyMs.p99 ?? 0) > 90, `p99 ${step?.latencyMs.p99}`);
+  },
+);
+
+simTest(
+  "GM-8.1.3: a window too far ahead of its source's sequence is refused and counted nowhere; one within the allowance, and a duplicate, are acknowledged as such",
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    const cluster = new GateCluster(sim, {
+      managers: [{ id: 'a-m1', dc: 'a', leader: true, mode: 'hold', windows: 2 }],
+    });
+    const client = new SimClient(sim, cluster);
+    await cluster.waitForLeader();
+    const job = await submitted(client, submission({ dcs: ['a'], durationMs: 60_000 }));
+    const m = cluster.manager('a-m1');
+    assert.ok(await sim.runUntil(() => m.acks.length > 0, { maxMs: 10_000 }));
+    const fence = cluster.allDispatches()[0]!.fence;
+    const at = (seq: number, requests: number) => ({
+      source: 'a-w1#1/0',
+      workflow: 'wf1',
+      seq,
+      window: statsWindow('wf1', seq, requests),
+    });
+    let reply: RpcReply | undefined;
+    void m
+      .sendRaw(cluster.gateAddresses.get('g1')!, {
+        t: 'dc.windows',
+        job,
+        dc: 'a',
+        fence,
+        // seq 2 again (a duplicate), seq 100 (ahead, within the allowance), seq 5000 (too far).
+        windows: [at(2, 10), at(100, 7), at(5_000, 1_000)],
+      })
+      .then((r) => (reply = r));
+    assert.ok(await sim.runUntil(() => reply !== undefined, { maxMs: 5_000 }));
+    assert.ok(reply?.ok, JSON.stringify(reply));
+    assert.deepEqual(
+      {
+        merged: reply.message.merged,
+        duplicates: reply.message.duplicates,
+        rejected: reply.message.rejected,
+      },
+      { merged: 1, duplicates: 1, rejected: 1 },
+    );
+    m.finish(job, 'wf1', 'completed');
+    assert.ok(await sim.runUntil(() => resultOf(client, job) !== undefined, { maxMs: 10_000 }));
+    const result = resultOf(client, job)!;
+    assert.equal((result.results as RunResults).workflows[0]?.totals.count, 27);
+    assert.equal((result.breakdown as Record<string, { requests: number }>).a?.requests, 27);
+  },
+);
+
+simTest(
+  "GM-8.2.1: a job's first window creates its merged statistics on the owner, for that DC only",
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const cluster = new GateCluster(sim, {
+      managers: [
+        { id: 'a-m1', dc: 'a', leader: true, mode: 'hold', runMs: 3_000 },
+        { id: 'b-m1', dc: 'b', leader: true },
+      ],
+    });
+    const client = new SimClient(sim, cluster);
+    await cluster.waitForLeader();
+    const job = await submitted(client, submission({ dcs: ['a'], durationMs: 60_000 }));
+    const m = cluster.manager('a-m1');
+    assert.ok(await sim.runUntil(() => m.dispatches.length === 1, { maxMs: 10_000 }));
+    const placement = cluster.gate('g1').ownedJobs.get(job)!.placement;
+    assert.equal(placement.held.mergedJobs, 0, 'nothing merged before the first window');
+    assert.deepEqual(placement.breakdown(), {});
+    assert.ok(await sim.runUntil(() => m.acks.length > 0, { maxMs: 10_000 }));
+    assert.equal(placement.held.mergedJobs, 1);
+    assert.deepEqual(Object.keys(placement.breakdown()), ['a']);
+    assert.equal(placement.breakdown().a?.requests, 20);
+    assert.equal(cluster.manager('b-m1').dispatches.length, 0);
   },
 );

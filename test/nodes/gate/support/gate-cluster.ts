@@ -62,6 +62,8 @@ export interface FakeManagerSpec {
   readonly protocol?: ProtocolVersion;
   /** Capabilities this manager advertises (default: ['jobs']). */
   readonly capabilities?: readonly string[];
+  /** Refuse the next `times` dispatches with `code` and a retry-after (a loaded leader). */
+  refuse?: { code: string; retryAfterMs: number; times: number };
 }
 
 /** One window of `requests` requests (all ok) of 1 ms latency. */
@@ -109,6 +111,8 @@ export class FakeManager {
   readonly acks: AnyMessage[] = [];
   /** Windows requests sent (each request counted once, retries included). */
   windowsSent = 0;
+  /** When (monotonic ms) each dispatch reached this manager, refused ones included. */
+  readonly dispatchTimes: number[] = [];
   /** `dc.capacity` questions answered. */
   capacityAsks = 0;
   /** The session (as this manager agreed it) of every request a gate sent, in order. */
@@ -166,6 +170,16 @@ export class FakeManager {
           code: 'E_NOT_LEADER',
           message: `${s.id} does not lead ${s.dc}`,
           details: { leader: { nodeId: `${s.dc}-leader`, address: this.leaderAddress() } },
+        };
+      }
+      this.dispatchTimes.push(rt.clock.monotonicMs());
+      if (s.refuse !== undefined && s.refuse.times > 0) {
+        s.refuse.times--;
+        return {
+          t: 'error',
+          code: s.refuse.code,
+          message: `${s.id} is busy; retry later`,
+          details: { retryAfterMs: s.refuse.retryAfterMs },
         };
       }
       if (s.mode === 'no-workers') {
