@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cacheDir, type Bundle } from '../engine/loader.js';
-import { describeError } from '../errors.js';
+import { describeError, SalvoError } from '../errors.js';
 import { recordHandled } from '../handled-errors.js';
 import { BundleDataDef, BundleGetDef } from '../nodes/jobs/dc-wire.js';
 import { PeerLinks } from '../nodes/jobs/peer-links.js';
@@ -42,7 +42,8 @@ export function localizeBundle(source: string): string {
 /** Writes a fetched bundle into the cache (atomically) and returns it as the pool takes it. */
 export function storeBundle(dir: string, ref: BundleRef, source: string): Bundle {
   if (sha256(source) !== ref.hash) {
-    throw new Error(
+    throw new SalvoError(
+      'E_PROTOCOL',
       `the bundle received for ${ref.file} does not match its hash ${ref.hash.slice(0, 12)}…`,
     );
   }
@@ -96,7 +97,8 @@ export async function startWorkerExecutor(
       }
     }
     recordHandled('worker.bundle-fetch', new Error(problems.join('; ')));
-    throw new Error(
+    throw new SalvoError(
+      'E_PROTOCOL',
       `bundle ${ref.hash.slice(0, 12)}… of ${ref.file} could not be fetched from any manager (${problems.join('; ')})`,
     );
   };

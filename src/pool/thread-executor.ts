@@ -5,7 +5,7 @@
 // resolver the worker is given, which refuses bytes that do not match the hash.
 
 import type { Bundle } from '../engine/loader.js';
-import { describeError } from '../errors.js';
+import { describeError, SalvoError } from '../errors.js';
 import type {
   BundleRef,
   HookSpec,
@@ -49,7 +49,8 @@ export class ThreadExecutor implements WorkExecutor {
   private async bundle(ref: BundleRef): Promise<Bundle> {
     const b = await this.options.bundles(ref);
     if (b === null)
-      throw new Error(
+      throw new SalvoError(
+        'E_CLIENT',
         `bundle ${ref.hash.slice(0, 12)}… (${ref.file}) is not available on this worker`,
       );
     return b;
@@ -160,7 +161,10 @@ export class ThreadExecutor implements WorkExecutor {
     const result = (async (): Promise<unknown> => {
       const bundle = await this.bundle(spec.bundle);
       if (stopped !== null)
-        throw new Error(`${spec.hook} of '${spec.workflow}' was stopped: ${stopped}`);
+        throw new SalvoError(
+          'E_CLIENT',
+          `${spec.hook} of '${spec.workflow}' was stopped: ${stopped}`,
+        );
       const hook = runHookInWorker(
         {
           bundle: { path: bundle.path, source: bundle.source },

@@ -7,7 +7,7 @@
 
 import { WindowMerger, type DcTotals } from '../../cluster/jobs/window-merger.js';
 import type { ExecutorShare } from '../../engine/plan.js';
-import { HookError } from '../../errors.js';
+import { HookError, SalvoError } from '../../errors.js';
 import { splitShare } from '../../run/executor-spec.js';
 import type {
   HookCall,
@@ -167,7 +167,7 @@ export class ClusterPlacement implements Placement {
       settled: false,
     };
     if (this.seen.has(call.workflow)) {
-      throw new Error(`workflow '${call.workflow}' already ran in this job`);
+      throw new SalvoError('E_INTERNAL', `workflow '${call.workflow}' already ran in this job`);
     }
     this.seen.add(call.workflow);
     this.active.set(call.workflow, wf);

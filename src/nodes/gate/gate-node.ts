@@ -4,6 +4,7 @@
 // (gate.propose / gate.forward), the links to gates and DCs, and one supervised tick that
 // streams snapshots and drops expired state. Decides nothing itself.
 
+import { SalvoError } from '../../errors.js';
 import { WAN_RAFT_CONFIG } from '../../cluster/consensus/config.js';
 import { EndedRetention } from '../../cluster/jobs/ended-retention.js';
 import type { LedgerResult } from '../../cluster/jobs/ledger-types.js';
@@ -70,7 +71,7 @@ export class GateNode {
       options.gates instanceof Map ? options.gates : new Map(Object.entries(options.gates));
     const selfAddress = gates.get(options.id);
     if (selfAddress === undefined) {
-      throw new Error(`gate ${options.id} is not one of the configured gates`);
+      throw new SalvoError('E_OPTION', `gate ${options.id} is not one of the configured gates`);
     }
     const identity: LocalIdentity = options.identity ?? {
       nodeId: options.id,

@@ -3,6 +3,7 @@
 // all closed on stop. Dial failures reach the caller as a rejected promise; a bounded number of
 // addresses is kept. Uses only the Runtime.
 
+import { SalvoError } from '../../errors.js';
 import {
   connectPeer,
   type HandlerTable,
@@ -54,7 +55,7 @@ export class PeerLinks {
       (conn) => {
         if (this.closed) {
           conn.close();
-          throw new Error('peer links closed while dialling');
+          throw new SalvoError('E_PROTOCOL', 'peer links closed while dialling');
         }
         conn.onClose(() => {
           if (this.links.get(key) === dial) this.links.delete(key);

@@ -3,6 +3,7 @@
 // and forwarded to the node's logger (trace events stay in the ring). Recording is O(1) and
 // never waits: when the ring is full the oldest event is dropped and counted.
 
+import { SalvoError } from '../../errors.js';
 import type { Logger, LogLevel } from '../../runtime/types.js';
 
 export type EventLevel = 'trace' | LogLevel;
@@ -33,7 +34,10 @@ export class WorkerEventLog implements Logger {
     private readonly base: Readonly<Record<string, unknown>> = {},
   ) {
     if (!Number.isSafeInteger(capacity) || capacity < 1 || capacity > MAX_EVENT_CAPACITY)
-      throw new RangeError(`event log capacity must be 1..${MAX_EVENT_CAPACITY}, got ${capacity}`);
+      throw new SalvoError(
+        'E_OPTION',
+        `event log capacity must be 1..${MAX_EVENT_CAPACITY}, got ${capacity}`,
+      );
     this.ring = new Array<WorkerEvent | undefined>(capacity);
   }
 

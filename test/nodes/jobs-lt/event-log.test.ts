@@ -48,6 +48,6 @@ test('other levels are forwarded; a child adds its fields', () => {
 
 test('a capacity out of range is refused', () => {
   const s = sink();
-  assert.throws(() => new WorkerEventLog(s.logger, () => 0, 0), RangeError);
-  assert.throws(() => new WorkerEventLog(s.logger, () => 0, 1.5), RangeError);
+  assert.throws(() => new WorkerEventLog(s.logger, () => 0, 0), /event log capacity must be/);
+  assert.throws(() => new WorkerEventLog(s.logger, () => 0, 1.5), /event log capacity must be/);
 });
