@@ -36,7 +36,7 @@ async function watched(
 }
 
 simTest(
-  "GM-7.1.1 GM-7.1.4 GM-7.3.2: windows and workflow ends from two DCs move the job's progress, per workflow, against the plan's duration",
+  "GM-7.1.1 GM-7.1.4: windows and workflow ends from two DCs move the job's progress, per workflow, against the plan's duration",
   { seeds: seedsFrom(3) },
   async (sim) => {
     const cluster = new GateCluster(sim, { managers: HOLD });
