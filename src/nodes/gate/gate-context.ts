@@ -40,6 +40,11 @@ export interface GateNodeOptions {
   /** How long a DC's reported capacity is trusted for DC choice. */
   readonly capacityMaxAgeMs?: number;
   readonly dispatchTimeoutMs?: number;
+  /**
+   * How long a manager may hold a dispatch while its share waits for free cores (the manager's
+   * own wait, 30 s by default); added to the dispatch timeout so a queued share is not failed.
+   */
+  readonly coreWaitMs?: number;
   readonly cancelTimeoutMs?: number;
   /** Submissions waiting for their ledger commit at once. */
   readonly maxPendingSubmissions?: number;
@@ -53,6 +58,7 @@ export const GATE_DEFAULTS = {
   proposeTimeoutMs: 10_000,
   capacityMaxAgeMs: 2_000,
   dispatchTimeoutMs: 5_000,
+  coreWaitMs: 30_000,
   cancelTimeoutMs: 10_000,
   maxPendingSubmissions: 10_000,
   maxRetainedResults: 256,

@@ -136,6 +136,7 @@ export class GateNode {
         proposeTimeoutMs: options.proposeTimeoutMs ?? GATE_DEFAULTS.proposeTimeoutMs,
         capacityMaxAgeMs: options.capacityMaxAgeMs ?? GATE_DEFAULTS.capacityMaxAgeMs,
         dispatchTimeoutMs: options.dispatchTimeoutMs ?? GATE_DEFAULTS.dispatchTimeoutMs,
+        coreWaitMs: options.coreWaitMs ?? GATE_DEFAULTS.coreWaitMs,
         cancelTimeoutMs: options.cancelTimeoutMs ?? GATE_DEFAULTS.cancelTimeoutMs,
         maxPendingSubmissions: options.maxPendingSubmissions ?? GATE_DEFAULTS.maxPendingSubmissions,
       },

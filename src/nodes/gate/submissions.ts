@@ -230,7 +230,7 @@ function startOwnedJob(state: GateState, view: JobView, p: PendingSubmission): v
         });
       }
     },
-    dispatchTimeoutMs: state.cfg.dispatchTimeoutMs,
+    dispatchTimeoutMs: state.cfg.dispatchTimeoutMs + state.cfg.coreWaitMs,
     cancelTimeoutMs: state.cfg.cancelTimeoutMs,
   });
   state.owned.set(view.jobId, owned);

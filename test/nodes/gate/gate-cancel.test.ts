@@ -138,7 +138,7 @@ simTest(
   async (sim) => {
     const cluster = new GateCluster(sim, {
       managers: HANGING,
-      gate: { dispatchTimeoutMs: 1_000, cancelTimeoutMs: 1_000 },
+      gate: { dispatchTimeoutMs: 1_000, coreWaitMs: 0, cancelTimeoutMs: 1_000 },
     });
     const client = new SimClient(sim, cluster);
     await cluster.waitForLeader();

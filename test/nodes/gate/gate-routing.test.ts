@@ -44,7 +44,7 @@ simTest(
         { id: 'a-m1', dc: 'a', leader: true },
         { id: 'a-m2', dc: 'a', leader: true },
       ],
-      gate: { dispatchTimeoutMs: 1_000 },
+      gate: { dispatchTimeoutMs: 1_000, coreWaitMs: 0 },
     });
     const client = new SimClient(sim, cluster);
     await cluster.waitForLeader();

@@ -59,7 +59,7 @@ simTest(
         { id: 'a-m2', dc: 'a', leader: false, workers: 8 },
         { id: 'b-m1', dc: 'b', leader: true, workers: 1 },
       ],
-      gate: { dispatchTimeoutMs: 1_000 },
+      gate: { dispatchTimeoutMs: 1_000, coreWaitMs: 0 },
     });
     const client = new SimClient(sim, cluster);
     await cluster.waitForLeader();
@@ -99,7 +99,7 @@ simTest(
         { id: 'a-m1', dc: 'a', leader: true, silentDispatch: true },
         { id: 'a-m2', dc: 'a', leader: false, silentDispatch: true },
       ],
-      gate: { dispatchTimeoutMs: 1_000 },
+      gate: { dispatchTimeoutMs: 1_000, coreWaitMs: 0 },
     });
     const client = new SimClient(sim, cluster);
     await cluster.waitForLeader();
