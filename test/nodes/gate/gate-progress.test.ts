@@ -15,20 +15,6 @@ import {
   type FakeManagerSpec,
 } from './support/gate-cluster.js';
 
-async function watchedJob(
-  cluster: GateCluster,
-  client: SimClient,
-  body: Record<string, unknown> & { t: string },
-  at = 'g1',
-): Promise<string> {
-  const accepted = await client.ask(at, body);
-  assert.ok(accepted.ok, JSON.stringify(accepted));
-  const job = accepted.message.job as string;
-  const watch = await client.ask(at, { t: 'job.watch', job });
-  assert.ok(watch.ok, JSON.stringify(watch));
-  return job;
-}
-
 function snapshotsOf(client: SimClient, job: string): AnyMessage[] {
   return client.notes.filter((n) => n.t === 'job.snapshot' && n.job === job);
 }
@@ -49,11 +35,7 @@ simTest(
     const cluster = new GateCluster(sim, { managers: HOLD });
     const client = new SimClient(sim, cluster);
     await cluster.waitForLeader();
-    const job = await watchedJob(
-      cluster,
-      client,
-      submission({ dcs: ['a', 'b'], durationMs: 60_000 }),
-    );
+    const job = await client.submitAndWatch(submission({ dcs: ['a', 'b'], durationMs: 60_000 }));
     const from = sim.nowMs;
     await sim.run(5_000);
     const snaps = snapshotsOf(client, job);
@@ -85,7 +67,7 @@ simTest(
     });
     const client = new SimClient(sim, cluster);
     await cluster.waitForLeader();
-    const job = await watchedJob(cluster, client, submission({ dcs: ['a', 'b'] }));
+    const job = await client.submitAndWatch(submission({ dcs: ['a', 'b'] }));
     assert.ok(await sim.runUntil(() => resultOf(client, job) !== undefined, { maxMs: 20_000 }));
     await sim.run(1_000);
     assert.equal(client.notes.filter((n) => n.t === 'job.result').length, 1);
@@ -110,7 +92,7 @@ simTest(
     });
     const client = new SimClient(sim, cluster);
     await cluster.waitForLeader();
-    const job = await watchedJob(cluster, client, submission({ dcs: ['a'] }));
+    const job = await client.submitAndWatch(submission({ dcs: ['a'] }));
     assert.ok(await sim.runUntil(() => resultOf(client, job) !== undefined, { maxMs: 20_000 }));
     const doc = resultOf(client, job)?.results as RunResults;
     assert.equal(doc.workflows[0]?.totals.count, 50);
@@ -127,7 +109,7 @@ simTest(
     });
     const client = new SimClient(sim, cluster);
     await cluster.waitForLeader();
-    const job = await watchedJob(cluster, client, submission({ dcs: ['a'], durationMs: 60_000 }));
+    const job = await client.submitAndWatch(submission({ dcs: ['a'], durationMs: 60_000 }));
     const m = cluster.manager('a-m1');
     assert.ok(
       await sim.runUntil(() => m.acks.some((a) => a.t === 'dc.windows-ack'), { maxMs: 10_000 }),
@@ -198,11 +180,7 @@ simTest(
     });
     const client = new SimClient(sim, cluster);
     await cluster.waitForLeader();
-    const job = await watchedJob(
-      cluster,
-      client,
-      submission({ dcs: ['a', 'b'], durationMs: 60_000 }),
-    );
+    const job = await client.submitAndWatch(submission({ dcs: ['a', 'b'], durationMs: 60_000 }));
     await sim.run(5_000);
     assert.equal(resultOf(client, job), undefined, 'no result while a has not reported');
     assert.equal(cluster.gate('g1').ledger.job(job)?.status, 'running');
@@ -225,11 +203,7 @@ simTest(
     });
     const client = new SimClient(sim, cluster);
     await cluster.waitForLeader();
-    const job = await watchedJob(
-      cluster,
-      client,
-      submission({ dcs: ['a', 'b'], durationMs: 1_000 }),
-    );
+    const job = await client.submitAndWatch(submission({ dcs: ['a', 'b'], durationMs: 1_000 }));
     assert.ok(await sim.runUntil(() => resultOf(client, job) !== undefined, { maxMs: 30_000 }));
     const result = resultOf(client, job)!;
     assert.equal(result.status, 'failed');
@@ -250,11 +224,7 @@ simTest(
     });
     const client = new SimClient(sim, cluster);
     await cluster.waitForLeader();
-    const job = await watchedJob(
-      cluster,
-      client,
-      submission({ dcs: ['a', 'b'], durationMs: 1_000 }),
-    );
+    const job = await client.submitAndWatch(submission({ dcs: ['a', 'b'], durationMs: 1_000 }));
     assert.ok(
       await sim.runUntil(() => cluster.manager('a-m1').acks.some((a) => a.t === 'dc.windows-ack'), {
         maxMs: 10_000,

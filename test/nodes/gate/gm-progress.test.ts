@@ -23,18 +23,6 @@ const HOLD = [
   { id: 'b-m1', dc: 'b', leader: true, mode: 'hold' as const, runMs: 3_000 },
 ];
 
-async function watched(
-  cluster: GateCluster,
-  client: SimClient,
-  body: Record<string, unknown> & { t: string },
-): Promise<string> {
-  const accepted = await client.ask('g1', body);
-  assert.ok(accepted.ok, JSON.stringify(accepted));
-  const job = accepted.message.job as string;
-  assert.ok((await client.ask('g1', { t: 'job.watch', job })).ok);
-  return job;
-}
-
 simTest(
   "GM-7.1.1 GM-7.1.4: windows and workflow ends from two DCs move the job's progress, per workflow, against the plan's duration",
   { seeds: seedsFrom(3) },
@@ -42,9 +30,7 @@ simTest(
     const cluster = new GateCluster(sim, { managers: HOLD });
     const client = new SimClient(sim, cluster);
     await cluster.waitForLeader();
-    const job = await watched(
-      cluster,
-      client,
+    const job = await client.submitAndWatch(
       submission({ dcs: ['a', 'b'], workflows: 2, durationMs: 30_000 }),
     );
     await sim.run(1_500);
@@ -97,7 +83,7 @@ simTest(
     const cluster = new GateCluster(sim, { managers: HOLD });
     const client = new SimClient(sim, cluster);
     await cluster.waitForLeader();
-    const job = await watched(cluster, client, submission({ dcs: ['a', 'b'], durationMs: 60_000 }));
+    const job = await client.submitAndWatch(submission({ dcs: ['a', 'b'], durationMs: 60_000 }));
     const a = cluster.manager('a-m1');
     assert.ok(
       await sim.runUntil(() => a.acks.some((x) => x.t === 'dc.windows-ack'), { maxMs: 10_000 }),
@@ -126,7 +112,7 @@ simTest(
     const client = new SimClient(sim, cluster);
     await cluster.waitForLeader();
     // Planned end: 1 s of load plus 1 s of graceful stop; a silent DC is ended 1.5 s after that.
-    const job = await watched(cluster, client, submission({ dcs: ['a', 'b'], durationMs: 1_000 }));
+    const job = await client.submitAndWatch(submission({ dcs: ['a', 'b'], durationMs: 1_000 }));
     const a = cluster.manager('a-m1');
     assert.ok(
       await sim.runUntil(() => a.acks.some((x) => x.t === 'dc.windows-ack'), { maxMs: 10_000 }),

@@ -23,17 +23,6 @@ const HOLD: FakeManagerSpec[] = [
   { id: 'b-m1', dc: 'b', leader: true, mode: 'hold' },
 ];
 
-async function watched(
-  client: SimClient,
-  body: Record<string, unknown> & { t: string },
-): Promise<string> {
-  const accepted = await client.ask('g1', body);
-  assert.ok(accepted.ok, JSON.stringify(accepted));
-  const job = accepted.message.job as string;
-  assert.ok((await client.ask('g1', { t: 'job.watch', job })).ok);
-  return job;
-}
-
 simTest(
   "GM-9.1.1 GM-9.1.2: each DC's end of each workflow is recorded under that workflow and DC; the job tracks which workflows are still expected",
   { seeds: seedsFrom(3) },
@@ -41,8 +30,7 @@ simTest(
     const cluster = new GateCluster(sim, { managers: HOLD });
     const client = new SimClient(sim, cluster);
     await cluster.waitForLeader();
-    const job = await watched(
-      client,
+    const job = await client.submitAndWatch(
       submission({ dcs: ['a', 'b'], workflows: 2, durationMs: 60_000 }),
     );
     const a = cluster.manager('a-m1');
@@ -99,7 +87,7 @@ simTest(
     });
     const client = new SimClient(sim, cluster);
     await cluster.waitForLeader();
-    const job = await watched(client, submission({ dcs: ['a', 'b'], durationMs: 60_000 }));
+    const job = await client.submitAndWatch(submission({ dcs: ['a', 'b'], durationMs: 60_000 }));
     assert.ok(
       await sim.runUntil(
         () => cluster.manager('a-m1').acks.some((x) => x.t === 'dc.workflow-done-ack'),
@@ -123,7 +111,7 @@ simTest(
     const cluster = new GateCluster(sim, { managers: HOLD });
     const client = new SimClient(sim, cluster);
     await cluster.waitForLeader();
-    const job = await watched(client, submission({ dcs: ['a', 'b'], durationMs: 60_000 }));
+    const job = await client.submitAndWatch(submission({ dcs: ['a', 'b'], durationMs: 60_000 }));
     const a = cluster.manager('a-m1');
     const b = cluster.manager('b-m1');
     assert.ok(await sim.runUntil(() => a.acks.length > 0 && b.acks.length > 0, { maxMs: 10_000 }));
@@ -153,7 +141,7 @@ simTest(
     });
     const client = new SimClient(sim, cluster);
     await cluster.waitForLeader();
-    const job = await watched(client, submission({ dcs: ['a'], durationMs: 60_000 }));
+    const job = await client.submitAndWatch(submission({ dcs: ['a'], durationMs: 60_000 }));
     const m = cluster.manager('a-m1');
     assert.ok(await sim.runUntil(() => m.acks.length > 0, { maxMs: 10_000 }));
     const fence = cluster.allDispatches()[0]!.fence;
@@ -190,7 +178,7 @@ simTest(
     });
     const client = new SimClient(sim, cluster);
     await cluster.waitForLeader();
-    const job = await watched(client, submission({ dcs: ['a'], durationMs: 60_000 }));
+    const job = await client.submitAndWatch(submission({ dcs: ['a'], durationMs: 60_000 }));
     const m = cluster.manager('a-m1');
     assert.ok(await sim.runUntil(() => m.acks.length > 0, { maxMs: 10_000 }));
     let unknown: RpcReply | undefined;

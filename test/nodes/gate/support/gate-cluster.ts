@@ -448,6 +448,19 @@ export class SimClient {
     return out;
   }
 
+  /** Submits `body` at `gate` and watches the accepted job there; returns its id. */
+  async submitAndWatch(
+    body: Record<string, unknown> & { t: string },
+    gate = 'g1',
+  ): Promise<string> {
+    const accepted = await this.ask(gate, body);
+    if (!accepted.ok) throw new Error(`submission refused: ${JSON.stringify(accepted)}`);
+    const job = accepted.message['job'] as string;
+    const watch = await this.ask(gate, { t: 'job.watch', job });
+    if (!watch.ok) throw new Error(`watch refused: ${JSON.stringify(watch)}`);
+    return job;
+  }
+
   /** Sends without running the simulation (for many requests in flight at once). */
   start(
     gate: string,
