@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { OptionError } from '../errors.js';
 import { GateNode } from '../nodes/gate/gate-node.js';
 import { ManagerNode } from '../nodes/manager/manager-node.js';
-import { parseAddress, parsePeerList, type SettingSource } from '../nodes/node-options.js';
+import { parseAddress, parsePeerList } from '../nodes/node-options.js';
 import { WorkerNode } from '../nodes/worker/worker-node.js';
 import type { NodeAddress } from '../runtime/types.js';
 import {
@@ -75,29 +75,24 @@ export function parseTokens(text: string | undefined): Map<string, string> {
   return tokens;
 }
 
-function need(source: SettingSource, name: string): string {
-  return source.need(name);
-}
-
 const GATE: NodeProcessSpec = {
   role: 'gate',
   defaultListen: '127.0.0.1:7000',
   capabilities: ['jobs', 'raft'],
-  async start({ runtime, identity, settings, source, failStop }) {
-    const gates = parsePeerList(need(source, 'peers'), '--peers');
+  async start({ runtime, identity, settings, source }) {
+    const gates = parsePeerList(source.need('peers'), '--peers');
     if (!gates.has(settings.id)) gates.set(settings.id, settings.listen);
     const node = await GateNode.start(runtime, {
       datacenter: settings.datacenter,
       id: settings.id,
       gates,
-      dcs: parseDcManagers(need(source, 'dcManagers')),
+      dcs: parseDcManagers(source.need('dcManagers')),
       identity,
       tokens: parseTokens(source.string('tokens')),
       // Without TLS there is no client certificate to check: a cluster run --insecure takes
       // anyone who can reach it, as its startup warning says.
       allowUnauthenticated: settings.insecure && source.string('tokens') === undefined,
     });
-    void failStop;
     return {
       address: settings.listen,
       ready: { gates: gates.size },
@@ -111,7 +106,7 @@ const MANAGER: NodeProcessSpec = {
   defaultListen: '127.0.0.1:7100',
   capabilities: ['jobs', 'raft'],
   async start({ runtime, identity, settings, source, failStop }) {
-    const peers = parsePeerList(need(source, 'peers'), '--peers');
+    const peers = parsePeerList(source.need('peers'), '--peers');
     if (!peers.has(settings.id)) peers.set(settings.id, settings.listen);
     const gates = parsePeerList(source.string('gates'), '--gates');
     const node = await ManagerNode.start(runtime, {
@@ -131,7 +126,7 @@ const WORKER: NodeProcessSpec = {
   defaultListen: '127.0.0.1:0',
   capabilities: ['jobs'],
   async start({ runtime, identity, settings, source }) {
-    const managers = parsePeerList(need(source, 'managers'), '--managers');
+    const managers = parsePeerList(source.need('managers'), '--managers');
     if (managers.size === 0) throw new OptionError('--managers: name at least one manager');
     const cores = source.count('cores', availableParallelism(), 1024);
     if (cores < 1) throw new OptionError('--cores must be at least 1');
