@@ -116,6 +116,8 @@ export class DcDispatcher {
   private nextId = 0;
   /** Parts taken out of their workflow (a dispatch given up) that still hold cores until they end. */
   private readonly detached = new Set<string>();
+  /** Lost parts (failed, cores given back) whose workflow waits for their replacement. */
+  private readonly replacing = new Set<string>();
   readonly counters: DispatchCounters = { granted: 0, partsGranted: 0, refused: 0, waited: 0 };
 
   private constructor(cfg: DcDispatchConfig, reservations: CoreReservations) {
@@ -341,6 +343,7 @@ export class DcDispatcher {
   workflowOutcome(job: string, workflow: string): WorkflowOutcome | null {
     const ids = this.byWorkflow.get(key(job, workflow));
     if (!ids) return null;
+    if (ids.some((id) => this.replacing.has(id))) return null;
     const states = ids.map((id) => this.parts.get(id)?.state ?? 'failed');
     if (!states.every((s) => TERMINAL_PART_STATES.includes(s))) return null;
     if (states.includes('failed')) return 'failed';
@@ -348,8 +351,15 @@ export class DcDispatcher {
     return 'completed';
   }
 
-  /** The worker is gone: its live parts fail and give their cores back. */
-  workerLost(worker: string): {
+  /**
+   * The worker is gone: its live parts fail and give their cores back. A part `hold` picks is
+   * kept awaiting a replacement (`replace`) or a settlement (`settleLost`): until then its
+   * workflow does not end.
+   */
+  workerLost(
+    worker: string,
+    hold: (p: Part) => boolean = () => false,
+  ): {
     parts: Part[];
     ended: { job: string; workflow: string; outcome: WorkflowOutcome }[];
   } {
@@ -357,6 +367,7 @@ export class DcDispatcher {
     const ended: { job: string; workflow: string; outcome: WorkflowOutcome }[] = [];
     for (const p of this.parts.values()) {
       if (p.worker !== worker || TERMINAL_PART_STATES.includes(p.state)) continue;
+      if (!this.detached.has(p.dispatchId) && hold(p)) this.replacing.add(p.dispatchId);
       const r = this.transition(p.dispatchId, 'failed');
       lost.push(p);
       if (r.ok && r.workflowEnded)
@@ -457,12 +468,70 @@ export class DcDispatcher {
     else this.detached.add(dispatchId);
   }
 
+  /** Whether the part was lost and awaits its replacement or settlement. */
+  isReplacing(dispatchId: string): boolean {
+    return this.replacing.has(dispatchId);
+  }
+
+  /** Holds a part whose (re)dispatch failed for a replacement, as `workerLost` does. */
+  markLost(dispatchId: string): void {
+    const p = this.parts.get(dispatchId);
+    if (!p || this.detached.has(dispatchId)) return;
+    this.replacing.add(dispatchId);
+    if (!TERMINAL_PART_STATES.includes(p.state)) this.transition(dispatchId, 'failed');
+  }
+
+  /**
+   * Reserves cores on `worker` for a part that takes the lost part's threads of its workflow
+   * (a new dispatch id and fence); the lost part leaves the workflow.
+   */
+  replace(
+    lostId: string,
+    worker: string,
+  ): { ok: true; part: Part } | ReservationRejection | Rejection<'E_UNKNOWN_DISPATCH'> {
+    const lost = this.parts.get(lostId);
+    if (!lost || !this.replacing.has(lostId))
+      return reject('E_UNKNOWN_DISPATCH', `dispatch '${lostId}' awaits no replacement`);
+    const dispatchId = `d${this.cfg.term}.${++this.nextId}`;
+    const granted = this.reservations.reserveAll([
+      { dispatchId, job: lost.job, workflow: lost.workflow, worker, cores: lost.cores.length },
+    ]);
+    if (!granted.ok) return granted;
+    const r = granted.reservations[0];
+    jobsInvariant(r !== undefined, 'a granted replacement has no reservation');
+    const part: Part = { ...lost, dispatchId, worker, cores: r.cores, fence: r.fence };
+    part.state = 'pending';
+    this.parts.set(dispatchId, part);
+    const k = key(lost.job, lost.workflow);
+    this.byWorkflow.set(
+      k,
+      (this.byWorkflow.get(k) ?? []).map((id) => (id === lostId ? dispatchId : id)),
+    );
+    this.replacing.delete(lostId);
+    this.parts.delete(lostId);
+    return { ok: true, part };
+  }
+
+  /**
+   * Ends the wait for a lost part's replacement: it counts as `as` (failed when no replacement
+   * could run, completed when nothing of its share was left, cancelled with its job). Returns
+   * the workflow's outcome when this ended it.
+   */
+  settleLost(dispatchId: string, as: WorkflowOutcome): WorkflowOutcome | null {
+    if (!this.replacing.delete(dispatchId)) return null;
+    const p = this.parts.get(dispatchId);
+    if (!p) return null;
+    p.state = as;
+    return this.workflowOutcome(p.job, p.workflow);
+  }
+
   /** Forgets an ended workflow's parts (after its end was reported). */
   forget(job: string, workflow: string): void {
     const k = key(job, workflow);
     for (const id of this.byWorkflow.get(k) ?? []) {
       const p = this.parts.get(id);
       if (p && !TERMINAL_PART_STATES.includes(p.state)) return;
+      if (this.replacing.has(id)) return;
     }
     for (const id of this.byWorkflow.get(k) ?? []) this.parts.delete(id);
     this.byWorkflow.delete(k);

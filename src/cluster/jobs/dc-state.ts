@@ -20,7 +20,8 @@ export interface DcPartRecord {
 export interface DcWorkflowRecord {
   readonly attempt: number;
   readonly managerFence: number;
-  readonly parts: readonly DcPartRecord[];
+  /** Replaced one by one as lost workers' parts are re-dispatched. */
+  parts: readonly DcPartRecord[];
   outcome: 'completed' | 'failed' | 'cancelled' | null;
 }
 
@@ -49,6 +50,14 @@ export type DcCommand =
       readonly job: string;
       readonly workflow: string;
       readonly outcome: 'completed' | 'failed' | 'cancelled';
+    }
+  | {
+      /** A lost worker's part runs elsewhere now: `part` takes the place of `lostDispatchId`. */
+      readonly op: 'part-replaced';
+      readonly job: string;
+      readonly workflow: string;
+      readonly lostDispatchId: string;
+      readonly part: DcPartRecord;
     }
   | { readonly op: 'cancel'; readonly job: string; readonly fence: number }
   | { readonly op: 'forget'; readonly job: string };
@@ -131,6 +140,19 @@ export class DcJobState {
         if (!w) return reject('E_BAD_COMMAND', `workflow '${c.workflow}' is not known`);
         if (w.outcome !== null) return reject('E_DUPLICATE', 'the workflow already ended');
         w.outcome = c.outcome;
+        return { ok: true };
+      }
+      case 'part-replaced': {
+        const w = this.jobs_.get(c.job)?.workflows[c.workflow];
+        if (!w) return reject('E_BAD_COMMAND', `workflow '${c.workflow}' is not known`);
+        if (w.outcome !== null) return reject('E_DUPLICATE', 'the workflow already ended');
+        const at = w.parts.findIndex((p) => p.dispatchId === c.lostDispatchId);
+        if (at < 0) {
+          return w.parts.some((p) => p.dispatchId === c.part.dispatchId)
+            ? reject('E_DUPLICATE', `part '${c.part.dispatchId}' is already recorded`)
+            : reject('E_BAD_COMMAND', `part '${c.lostDispatchId}' is not known`);
+        }
+        w.parts = w.parts.map((p, i) => (i === at ? { ...c.part } : p));
         return { ok: true };
       }
       case 'cancel': {

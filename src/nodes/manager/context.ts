@@ -3,14 +3,22 @@
 // and the small helpers every coordinator uses to answer (structured errors, role checks).
 
 import type { CancelFanout } from '../../cluster/jobs/cancel-fanout.js';
-import type { DcDispatcher } from '../../cluster/jobs/dc-dispatch.js';
+import type { DcDispatcher, Part } from '../../cluster/jobs/dc-dispatch.js';
 import type { DcApplyResult, DcCommand, DcJobState } from '../../cluster/jobs/dc-state.js';
 import { encodeDcCommand } from '../../cluster/jobs/dc-state.js';
+import type { ExecutorShare } from '../../engine/plan.js';
 import type { WindowRelay } from '../../cluster/jobs/window-relay.js';
 import type { WorkerRegistry } from '../../cluster/jobs/worker-registry.js';
-import type { ErrorMessage, RequestContext, Role, RpcConnection } from '../../protocol/index.js';
+import type {
+  ErrorMessage,
+  MessageOf,
+  RequestContext,
+  Role,
+  RpcConnection,
+} from '../../protocol/index.js';
 import type { Logger, NodeAddress, Runtime } from '../../runtime/types.js';
 import type { RaftNode } from '../consensus/raft-node.js';
+import type { DcDispatchDef } from '../jobs/dc-wire.js';
 import type { PeerLinks } from '../jobs/peer-links.js';
 
 export function fail(
@@ -43,6 +51,8 @@ export interface PartInfo {
   readonly firstThread: number;
   /** Threads of the part on its worker. */
   readonly threads: number;
+  /** Iterations each thread's windows counted so far (what a replacement need not run again). */
+  readonly iterations?: number[];
   readonly report?: {
     failure?: string;
     published: Record<string, { value: unknown; atMs: number }>;
@@ -78,6 +88,11 @@ export interface ManagerContext {
   readonly workerConns: Map<string, RpcConnection>;
   /** Dispatch id → what the shell knows of the part. */
   readonly parts: Map<string, PartInfo>;
+  /**
+   * The `dc.dispatch` each live workflow was accepted with and when, by `originalKey`: what a
+   * lost worker's part is re-dispatched from (the original share, bundle, data and context).
+   */
+  readonly originals: Map<string, OriginalDispatch>;
   /** Dispatch ids given up (a failed dispatch): their windows are acknowledged, not relayed. */
   readonly abandoned: Set<string>;
   /** Set by the relay coordinator: a workflow's parts all ended (report it up when flushed). */
@@ -86,6 +101,10 @@ export interface ManagerContext {
     workflow: string,
     outcome: 'completed' | 'failed' | 'cancelled',
   ) => void;
+  /** Set by the recovery coordinator: what happened to a workflow's lost parts on this DC. */
+  recoveryNotes: (job: string, workflow: string) => readonly string[];
+  /** Called once a workflow's end reached its gate and its state here is dropped. */
+  workflowForgotten: (job: string, workflow: string) => void;
   readonly now: () => number;
 }
 
@@ -102,6 +121,53 @@ export async function propose(
     return fail('E_UNAVAILABLE', `the DC state did not take the command: ${o.code} (${o.detail})`);
   }
   return o.result;
+}
+
+export interface OriginalDispatch {
+  readonly message: MessageOf<typeof DcDispatchDef>;
+  readonly acceptedAtMs: number;
+}
+
+/** The `work.dispatch` a worker gets for `part` of the gate's dispatch `m`, with its shares. */
+export function workDispatch(
+  part: Part,
+  incarnation: number,
+  m: MessageOf<typeof DcDispatchDef>,
+  shares: readonly ExecutorShare[],
+): { readonly t: 'work.dispatch' } & Record<string, unknown> {
+  return {
+    t: 'work.dispatch',
+    dispatchId: part.dispatchId,
+    job: part.job,
+    workflow: part.workflow,
+    fence: part.fence,
+    incarnation,
+    bundle: m.bundle,
+    shares,
+    firstThread: part.firstThread,
+    threads: part.threads,
+    data: m.data,
+    context: m.context,
+    ...(m.baseUrl !== undefined ? { baseUrl: m.baseUrl } : {}),
+    windowMs: m.windowMs,
+    cancelGraceMs: m.cancelGraceMs,
+  };
+}
+
+export const originalKey = (job: string, workflow: string): string =>
+  JSON.stringify([job, workflow]);
+
+/** Workflows whose original dispatch a manager keeps at most (the oldest go first). */
+export const MAX_ORIGINALS = 10_000;
+
+export function keepOriginal(ctx: ManagerContext, o: OriginalDispatch): void {
+  const k = originalKey(o.message.job, o.message.workflow);
+  ctx.originals.delete(k);
+  ctx.originals.set(k, o);
+  if (ctx.originals.size > MAX_ORIGINALS) {
+    const first = ctx.originals.keys().next();
+    if (!first.done) ctx.originals.delete(first.value);
+  }
 }
 
 export const MAX_ABANDONED = 10_000;

@@ -11,7 +11,15 @@ import type { ErrorMessage, MessageOf, RequestContext } from '../../protocol/ind
 import type { TimerHandle } from '../../runtime/types.js';
 import type { DcCapacityDef, DcDispatchDef } from '../jobs/dc-wire.js';
 import { shareProblem, shareVus, splitShare } from '../jobs/executor-share.js';
-import { abandon, fail, propose, roleProblem, type ManagerContext } from './context.js';
+import {
+  abandon,
+  fail,
+  keepOriginal,
+  propose,
+  roleProblem,
+  workDispatch,
+  type ManagerContext,
+} from './context.js';
 
 export interface DispatchOptions {
   /** How long a worker has to accept a part. */
@@ -253,27 +261,17 @@ export class DispatchCoordinator {
           incarnation: rec.incarnation,
           firstThread: p.firstThread,
           threads: p.cores.length,
+          iterations: p.cores.map(() => 0),
         });
         ctx.registry.dispatchStarted(p.worker, now);
         const sentAt = ctx.now();
         const reply = await conn.request(
-          {
-            t: 'work.dispatch',
-            dispatchId: p.dispatchId,
-            job: p.job,
-            workflow: p.workflow,
-            fence: p.fence,
-            incarnation: rec.incarnation,
-            bundle: m.bundle,
-            shares: shares.slice(p.firstThread, p.firstThread + p.cores.length),
-            firstThread: p.firstThread,
-            threads,
-            data: m.data,
-            context: m.context,
-            ...(m.baseUrl !== undefined ? { baseUrl: m.baseUrl } : {}),
-            windowMs: m.windowMs,
-            cancelGraceMs: m.cancelGraceMs,
-          },
+          workDispatch(
+            p,
+            rec.incarnation,
+            m,
+            shares.slice(p.firstThread, p.firstThread + p.cores.length),
+          ),
           { timeoutMs: this.opts.workerTimeoutMs },
         );
         ctx.registry.recordLatency(p.worker, ctx.now() - sentAt, ctx.now());
@@ -353,6 +351,7 @@ export class DispatchCoordinator {
       }
       return this.refuse(error.code, error.message, error.details);
     }
+    keepOriginal(ctx, { message: m, acceptedAtMs: ctx.now() });
     this.counters.accepted++;
     this.intervalCount++;
     ctx.log.log('info', 'manager: workflow dispatched', {

@@ -35,6 +35,7 @@ import type { ManagerContext } from './context.js';
 import { DispatchCoordinator } from './dispatch-coordinator.js';
 import { HookCoordinator } from './hook-coordinator.js';
 import { RaftLeadership } from './leadership.js';
+import { DEFAULT_RECOVERY, PartRecovery, type RecoveryOptions } from './part-recovery.js';
 import { ResultRelay } from './result-relay.js';
 import { TakeoverCoordinator } from './takeover.js';
 import { WorkerDirectory } from './worker-directory.js';
@@ -53,6 +54,8 @@ export interface ManagerNodeOptions {
   readonly maxWaitMs?: number;
   readonly workerTimeoutMs?: number;
   readonly dispatchAttempts?: number;
+  /** Re-dispatch of lost workers' parts: budgets and waits (DEFAULT_RECOVERY). */
+  readonly recovery?: Partial<RecoveryOptions>;
   /** Period workers are told to heartbeat at. */
   readonly heartbeatMs?: number;
   readonly relayTickMs?: number;
@@ -73,6 +76,8 @@ export class ManagerNode {
   /** Bundles for workers, fetched from the owner gates. */
   readonly bundles: BundleRelay;
   readonly takeover: TakeoverCoordinator;
+  /** Re-dispatches the parts of lost workers. */
+  readonly recovery: PartRecovery;
   private readonly leadership: RaftLeadership;
   private raftNode: RaftNode<DcApplyResult> | null = null;
   private stopped = false;
@@ -102,8 +107,11 @@ export class ManagerNode {
       gateLinks,
       workerConns: new Map(),
       parts: new Map(),
+      originals: new Map(),
       abandoned: new Set(),
       workflowEnded: () => undefined,
+      recoveryNotes: () => [],
+      workflowForgotten: () => undefined,
       now,
     };
     this.dispatch = new DispatchCoordinator(this.ctx, {
@@ -124,6 +132,15 @@ export class ManagerNode {
         ...(opts.capabilities ? { capabilities: opts.capabilities } : {}),
       },
       (worker, why) => this.workerLost(worker, why),
+    );
+    this.recovery = new PartRecovery(
+      this.ctx,
+      {
+        ...DEFAULT_RECOVERY,
+        workerTimeoutMs: opts.workerTimeoutMs ?? DEFAULT_RECOVERY.workerTimeoutMs,
+        ...opts.recovery,
+      },
+      (job, workflow, outcome) => this.ctx.workflowEnded(job, workflow, outcome),
     );
     this.cancel = new CancelCoordinator(this.ctx, this.dispatch);
     this.hooks = new HookCoordinator(this.ctx);
@@ -210,17 +227,7 @@ export class ManagerNode {
   }
 
   private workerLost(worker: string, why: string): void {
-    const d = this.leadership.dispatcher();
-    if (!d) return;
-    const { parts, ended } = d.workerLost(worker);
-    if (parts.length > 0) {
-      this.ctx.log.log('warn', 'manager: worker lost with running parts', {
-        worker,
-        why,
-        parts: parts.map((p) => p.dispatchId),
-      });
-    }
-    for (const e of ended) this.ctx.workflowEnded(e.job, e.workflow, e.outcome);
+    this.recovery.workerLost(worker, why);
     this.dispatch.schedulePump();
   }
 

@@ -10,7 +10,15 @@ import type { RelayBatch } from '../../cluster/jobs/window-relay.js';
 import type { MessageOf, RequestContext } from '../../protocol/index.js';
 import type { NodeAddress, TimerHandle } from '../../runtime/types.js';
 import type { WorkDoneDef, WorkWindowsDef } from '../jobs/work-wire.js';
-import { fail, propose, roleProblem, type ManagerContext, type PartInfo } from './context.js';
+import type { StatsWindow } from '../../stats/types.js';
+import {
+  fail,
+  originalKey,
+  propose,
+  roleProblem,
+  type ManagerContext,
+  type PartInfo,
+} from './context.js';
 
 export interface RelayOptions {
   readonly tickMs: number;
@@ -81,6 +89,8 @@ export class ResultRelay {
     if (bad) return bad;
     const { ctx } = this;
     if (ctx.abandoned.has(m.dispatchId)) {
+      // A part given up or lost (its worker was reaped or restarted): its late windows are
+      // acknowledged so the worker stops resending, counted, and never merged.
       this.counters.windowsAbandoned += m.windows.length;
       return {
         t: 'work.windows-ack',
@@ -120,7 +130,12 @@ export class ResultRelay {
       });
       if (!r.ok) return fail(r.code, r.message, { accepted, duplicates });
       if (r.duplicate) duplicates++;
-      else accepted++;
+      else {
+        accepted++;
+        const it = (w.window as StatsWindow).iterations;
+        if (info.iterations !== undefined && w.thread < info.iterations.length)
+          info.iterations[w.thread]! += it.completed + it.failed;
+      }
     }
     this.flush(m.job);
     return {
@@ -289,7 +304,8 @@ export class ResultRelay {
     const owner = ctx.state.job(e.job);
     const d = ctx.leadership.dispatcher();
     if (!owner || !d) return;
-    const parts = d.partsOf(e.job, e.workflow).map((p) => {
+    const lostNotes = ctx.recoveryNotes(e.job, e.workflow);
+    const parts = d.partsOf(e.job, e.workflow).map((p, i) => {
       const info = ctx.parts.get(p.dispatchId);
       const r = info?.report;
       return {
@@ -302,7 +318,7 @@ export class ResultRelay {
         published: r?.published ?? {},
         network: r?.network ?? { requests: 0, bytesSent: 0, bytesReceived: 0 },
         interrupted: r?.interrupted ?? 0,
-        notes: r?.notes ?? [],
+        notes: [...(r?.notes ?? []), ...(i === 0 ? lostNotes : [])],
       };
     });
     e.sending = true;
@@ -330,6 +346,8 @@ export class ResultRelay {
           this.ended.delete(JSON.stringify([e.job, e.workflow]));
           for (const p of d.partsOf(e.job, e.workflow)) ctx.parts.delete(p.dispatchId);
           d.forget(e.job, e.workflow);
+          ctx.originals.delete(originalKey(e.job, e.workflow));
+          ctx.workflowForgotten(e.job, e.workflow);
           // The job's last workflow here was reported: its relay state (dedup marks) goes too.
           if (
             d.partsOf(e.job).length === 0 &&

@@ -105,11 +105,12 @@ simTest(
 );
 
 simTest(
-  'MW-1.1.4 a restarted worker registers a new incarnation; its old parts fail and their cores come back',
+  'MW-1.1.4 a restarted worker registers a new incarnation; its old parts fail (no other worker to take them) and their cores come back',
   { seeds: seedsFrom(4) },
   async (sim) => {
     const c = new DcCluster(sim, {
       workers: [{ id: 'w1', cores: 2, synthetic: { durationMs: 60_000 } }],
+      manager: { recovery: { waitMs: 1_000 } },
     });
     const leader = await c.ready(['w1']);
     const r = await c.call(leader, c.dispatchMsg('job-1', 'wf', 2));

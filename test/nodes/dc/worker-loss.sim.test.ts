@@ -1,0 +1,209 @@
+// Sim tests of a DC losing a worker mid-run: the manager leader re-dispatches the lost part to
+// another worker for what is left of its share (new dispatch id and fence, within a budget),
+// keeps the windows the lost worker delivered, discards its late ones, and fails the workflow
+// with the reason when no worker can take the part or the budget is spent.
+
+import assert from 'node:assert/strict';
+import type { Part } from '../../../src/cluster/jobs/dc-dispatch.js';
+import type { ManagerNode } from '../../../src/nodes/manager/manager-node.js';
+import type { Simulation } from '../../../src/runtime/sim/index.js';
+import { seedsFrom, simTest } from '../../support/sim.js';
+import { BUNDLE, DcCluster, type ClusterSpec } from './support/dc-cluster.js';
+
+/** Workers whose synthetic executor runs each part for its share's planned length. */
+function cluster(sim: Simulation, ids: string[], manager: ClusterSpec['manager'] = {}) {
+  return new DcCluster(sim, {
+    workers: ids.map((id) => ({ id, cores: 2, synthetic: { durationMs: undefined } })),
+    manager,
+  });
+}
+
+function liveParts(m: ManagerNode, job: string): Part[] {
+  return m.ctx.leadership.dispatcher()?.partsOf(job) ?? [];
+}
+
+function notesOf(done: Record<string, unknown>): string {
+  const parts = done['parts'] as { notes: string[] }[];
+  return parts.flatMap((p) => p.notes).join('\n');
+}
+
+/** Requests produced by every executor except `lost`'s. */
+function producedBy(c: DcCluster, except: string): number {
+  let n = 0;
+  for (const [id, e] of c.executors) if (id !== except) n += e.counters.requests;
+  return n;
+}
+
+simTest(
+  'MW-6.1.1 MW-6.1.4 LT-30.1.3 LT-41.2.1 a worker that dies mid-run is detected, its part runs on another worker for the time left, and its delivered statistics are kept',
+  { seeds: seedsFrom(6) },
+  async (sim) => {
+    const c = cluster(sim, ['w1', 'w2', 'w3']);
+    const leaderId = await c.ready(['w1', 'w2', 'w3']);
+    const dispatch = c.dispatchMsg('job-1', 'wf', 2, {
+      share: {
+        config: { type: 'constant-vus', vus: 2, durationMs: 12_000, gracefulStopMs: 0 },
+        phase: 0,
+      },
+    });
+    assert.ok((await c.call(leaderId, dispatch)).ok);
+    const leader = c.managers.get(leaderId)!;
+    const [first] = liveParts(leader, 'job-1');
+    assert.ok(first, 'the workflow got a part');
+    const victim = first.worker;
+    await sim.run(3_000);
+    sim.crash(victim);
+    assert.ok(
+      await sim.runUntil(() => leader.recovery.counters.replaced === 1, { maxMs: 15_000 }),
+      'the lost part was re-dispatched',
+    );
+    const replacement = liveParts(leader, 'job-1').find((p) => p.firstThread === first.firstThread);
+    assert.ok(replacement);
+    assert.notEqual(replacement.worker, victim);
+    assert.notEqual(replacement.dispatchId, first.dispatchId, 'a new dispatch id');
+    assert.ok(replacement.fence > first.fence, 'a new, higher fence');
+    const spec = c.executors
+      .get(replacement.worker)!
+      .specs.find((s) => s.dispatchId === replacement.dispatchId);
+    assert.ok(spec, 'the replacement worker runs the part');
+    assert.equal(spec.bundle.hash, BUNDLE.hash, 'with the original bundle');
+    const original = c.executors.get(victim)!.specs.find((s) => s.dispatchId === first.dispatchId)!;
+    assert.deepEqual(
+      {
+        threads: spec.threads,
+        firstThread: spec.firstThread,
+        windowMs: spec.windowMs,
+        cancelGraceMs: spec.cancelGraceMs,
+        context: spec.context,
+        data: spec.data,
+        vus: spec.shares.map((s) => (s.config as { vus: number }).vus),
+      },
+      {
+        threads: original.threads,
+        firstThread: original.firstThread,
+        windowMs: original.windowMs,
+        cancelGraceMs: original.cancelGraceMs,
+        context: original.context,
+        data: original.data,
+        vus: original.shares.map((s) => (s.config as { vus: number }).vus),
+      },
+      'everything but the time left is the original dispatch',
+    );
+    const left = spec.shares.map((s) => (s.config as { durationMs: number }).durationMs);
+    for (const ms of left) {
+      assert.ok(ms > 0 && ms < 12_000 - 3_000, `only the time left is run again (${ms} ms)`);
+    }
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 30_000 }));
+    const done = c.gate.done[0]!;
+    assert.equal(done['outcome'], 'completed');
+    assert.match(
+      notesOf(done),
+      new RegExp(`worker '${victim}' was lost .*re-dispatched to '${replacement.worker}'`),
+    );
+    const merged = c.mergedRequests('job-1');
+    const survivors = producedBy(c, victim);
+    assert.ok(merged > survivors, 'the windows the lost worker delivered before it died count');
+    assert.ok(
+      merged <= survivors + c.executors.get(victim)!.counters.requests,
+      'nothing is counted twice',
+    );
+    assert.equal(c.gate.duplicates, 0);
+  },
+);
+
+simTest(
+  'MW-6.3.3 LT-41.2.2 LT-45.8 LT-51.1 a worker restarted as a new incarnation loses its parts at once; they run elsewhere and the old incarnation is never counted twice',
+  { seeds: seedsFrom(4) },
+  async (sim) => {
+    const c = cluster(sim, ['w1', 'w2', 'w3']);
+    const leaderId = await c.ready(['w1', 'w2', 'w3']);
+    const dispatch = c.dispatchMsg('job-2', 'wf', 2, {
+      share: {
+        config: { type: 'constant-vus', vus: 2, durationMs: 8_000, gracefulStopMs: 0 },
+        phase: 0,
+      },
+    });
+    assert.ok((await c.call(leaderId, dispatch)).ok);
+    const leader = c.managers.get(leaderId)!;
+    const [first] = liveParts(leader, 'job-2');
+    assert.ok(first);
+    const victim = first.worker;
+    const before = leader.ctx.registry.get(victim, leader.ctx.now())!.incarnation;
+    await sim.run(2_000);
+    sim.crash(victim);
+    sim.restart(victim);
+    assert.ok(await sim.runUntil(() => leader.recovery.counters.replaced === 1, { maxMs: 10_000 }));
+    const after = leader.ctx.registry.get(victim, leader.ctx.now());
+    assert.ok(after && after.incarnation > before, 'the worker came back as a new incarnation');
+    const replacement = liveParts(leader, 'job-2').find(
+      (p) => p.firstThread === first.firstThread,
+    )!;
+    assert.notEqual(replacement.worker, victim, 'the failed worker is not chosen again');
+    assert.equal(
+      c.executors.get(victim)!.specs.filter((s) => s.job === 'job-2').length,
+      0,
+      'the new incarnation runs nothing of the old part',
+    );
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 30_000 }));
+    assert.equal(c.gate.done[0]!['outcome'], 'completed');
+    assert.equal(c.gate.duplicates, 0);
+  },
+);
+
+simTest(
+  'LT-41.8.2 LT-41.8.3 once the per-workflow retry budget is spent, the next lost part fails its workflow with the reason',
+  { seeds: seedsFrom(4) },
+  async (sim) => {
+    const c = cluster(sim, ['w1', 'w2', 'w3', 'w4'], { recovery: { perWorkflow: 1 } });
+    const leaderId = await c.ready(['w1', 'w2', 'w3', 'w4']);
+    const dispatch = c.dispatchMsg('job-3', 'wf', 1, {
+      share: {
+        config: { type: 'constant-vus', vus: 1, durationMs: 20_000, gracefulStopMs: 0 },
+        phase: 0,
+      },
+    });
+    assert.ok((await c.call(leaderId, dispatch)).ok);
+    const leader = c.managers.get(leaderId)!;
+    const firstWorker = liveParts(leader, 'job-3')[0]!.worker;
+    await sim.run(1_000);
+    sim.crash(firstWorker);
+    assert.ok(await sim.runUntil(() => leader.recovery.counters.replaced === 1, { maxMs: 10_000 }));
+    const secondWorker = liveParts(leader, 'job-3')[0]!.worker;
+    assert.notEqual(secondWorker, firstWorker);
+    await sim.run(1_000);
+    sim.crash(secondWorker);
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 15_000 }));
+    const done = c.gate.done[0]!;
+    assert.equal(done['outcome'], 'failed');
+    assert.equal(leader.recovery.counters.budgetSpent, 1);
+    assert.match(notesOf(done), /retry budget \(1 per workflow/);
+  },
+);
+
+simTest(
+  'when no worker has free cores for the lost part within the wait, the workflow fails with the reason and the cores are freed',
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    const c = cluster(sim, ['w1', 'w2'], { recovery: { waitMs: 2_000 } });
+    const leaderId = await c.ready(['w1', 'w2']);
+    // Both workers' cores are taken: 4 VUs over 2 + 2 cores.
+    const dispatch = c.dispatchMsg('job-4', 'wf', 4, {
+      share: {
+        config: { type: 'constant-vus', vus: 4, durationMs: 20_000, gracefulStopMs: 0 },
+        phase: 0,
+      },
+    });
+    assert.ok((await c.call(leaderId, dispatch)).ok);
+    const leader = c.managers.get(leaderId)!;
+    await sim.run(1_000);
+    sim.crash('w1');
+    assert.ok(await sim.runUntil(() => leader.recovery.counters.noWorker === 1, { maxMs: 15_000 }));
+    const d = leader.ctx.leadership.dispatcher()!;
+    assert.equal(d.reservations.freeCores('w1'), 0, 'the lost worker holds no cores');
+    // The surviving part still runs to its end; then the workflow ends failed with the reason.
+    c.gate.done.length = 0;
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 30_000 }));
+    assert.equal(c.gate.done[0]!['outcome'], 'failed');
+    assert.match(notesOf(c.gate.done[0]!), /no worker had 2 free core\(s\) within 2000 ms/);
+  },
+);
