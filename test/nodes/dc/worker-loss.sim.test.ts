@@ -35,7 +35,7 @@ function producedBy(c: DcCluster, except: string): number {
 }
 
 simTest(
-  'MW-6.1.1 MW-6.1.4 LT-30.1.3 LT-41.2.1 a worker that dies mid-run is detected, its part runs on another worker for the time left, and its delivered statistics are kept',
+  'MW-6.1.1 MW-6.1.4 LT-30.1.3 LT-41.2.1 LT-37.2.2 a worker that dies mid-run is detected, its part runs on another worker for the time left, and its delivered statistics are kept',
   { seeds: seedsFrom(6) },
   async (sim) => {
     const c = cluster(sim, ['w1', 'w2', 'w3']);
@@ -112,7 +112,7 @@ simTest(
 );
 
 simTest(
-  'MW-6.3.3 LT-41.2.2 LT-45.8 LT-51.1 a worker restarted as a new incarnation loses its parts at once; they run elsewhere and the old incarnation is never counted twice',
+  'MW-6.3.3 LT-41.2.2 LT-42.2.3 LT-45.8 LT-51.1 a worker restarted as a new incarnation loses its parts at once; they run elsewhere and the old incarnation is never counted twice',
   { seeds: seedsFrom(4) },
   async (sim) => {
     const c = cluster(sim, ['w1', 'w2', 'w3']);
@@ -205,5 +205,40 @@ simTest(
     assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 30_000 }));
     assert.equal(c.gate.done[0]!['outcome'], 'failed');
     assert.match(notesOf(c.gate.done[0]!), /no worker had 2 free core\(s\) within 2000 ms/);
+  },
+);
+
+simTest(
+  'a worker cut off by a partition loses its part to another worker; once healed, its late windows are discarded and counted, never merged',
+  { seeds: seedsFrom(4) },
+  async (sim) => {
+    const c = cluster(sim, ['w1', 'w2', 'w3']);
+    const leaderId = await c.ready(['w1', 'w2', 'w3']);
+    const dispatch = c.dispatchMsg('job-5', 'wf', 2, {
+      share: {
+        config: { type: 'constant-vus', vus: 2, durationMs: 20_000, gracefulStopMs: 0 },
+        phase: 0,
+      },
+    });
+    assert.ok((await c.call(leaderId, dispatch)).ok);
+    const leader = c.managers.get(leaderId)!;
+    const [first] = liveParts(leader, 'job-5');
+    assert.ok(first);
+    await sim.run(2_000);
+    sim.network.isolate(first.worker);
+    assert.ok(await sim.runUntil(() => leader.recovery.counters.replaced === 1, { maxMs: 15_000 }));
+    sim.network.heal();
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 40_000 }));
+    assert.equal(c.gate.done[0]!['outcome'], 'completed');
+    assert.ok(
+      await sim.runUntil(() => leader.relay.counters.windowsAbandoned > 0, { maxMs: 10_000 }),
+      'the windows of the cut-off worker reached the manager and were discarded',
+    );
+    assert.equal(c.gate.duplicates, 0);
+    const merged = c.mergedRequests('job-5');
+    assert.ok(
+      merged < c.producedRequests(),
+      'what the old part ran after it was replaced is not merged',
+    );
   },
 );
