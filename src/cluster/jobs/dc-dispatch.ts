@@ -380,6 +380,7 @@ export class DcDispatcher {
   /**
    * Takes over parts a previous leader dispatched (they run on their workers): their cores are
    * reserved again under their dispatch ids and they are tracked as running. All or nothing.
+   * A part whose worker `gone` names is tracked without cores, for the caller to recover.
    */
   adopt(
     job: string,
@@ -392,6 +393,7 @@ export class DcDispatcher {
       firstThread: number;
       totalThreads: number;
     }[],
+    gone: (worker: string) => boolean = () => false,
   ): { ok: true; parts: Part[] } | ReservationRejection | Rejection<'E_DUPLICATE_DISPATCH'> {
     if (this.byWorkflow.has(key(job, workflow))) {
       return reject(
@@ -399,8 +401,9 @@ export class DcDispatcher {
         `workflow '${workflow}' of job '${job}' is already tracked`,
       );
     }
+    const live = records.filter((r) => !gone(r.worker));
     const granted = this.reservations.reserveAll(
-      records.map((r) => ({
+      live.map((r) => ({
         dispatchId: r.dispatchId,
         job,
         workflow,
@@ -409,14 +412,15 @@ export class DcDispatcher {
       })),
     );
     if (!granted.ok) return granted;
-    const parts = granted.reservations.map((res, i): Part => {
-      const r = records[i]!;
+    const coresOf = new Map(granted.reservations.map((res) => [res.dispatchId, res.cores]));
+    const parts = records.map((r): Part => {
       const part: Part = {
         dispatchId: r.dispatchId,
         job,
         workflow,
         worker: r.worker,
-        cores: res.cores,
+        // A gone worker's part holds no cores; only their count matters (for its replacement).
+        cores: coresOf.get(r.dispatchId) ?? Array.from({ length: r.threads }, (_, i) => i),
         vus: 0,
         fence: r.fence,
         firstThread: r.firstThread,

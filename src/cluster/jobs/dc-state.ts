@@ -1,6 +1,6 @@
 // Owns the state a DC's managers replicate through Raft: per job, the owner gate's highest
 // fence and address, and per workflow its accepted dispatch (attempt, parts, manager fence)
-// and its end. Commands are applied deterministically in log order (a stale fence is refused
+// and its end, with the original dispatch so a new leader can re-dispatch a lost part. Commands are applied deterministically in log order (a stale fence is refused
 // by every replica alike); the leader checks them first with the same rules. Bounded: ended
 // jobs are evicted oldest first past `maxJobs`. Never does I/O.
 
@@ -23,6 +23,12 @@ export interface DcWorkflowRecord {
   /** Replaced one by one as lost workers' parts are re-dispatched. */
   parts: readonly DcPartRecord[];
   outcome: 'completed' | 'failed' | 'cancelled' | null;
+  /** The gate's dispatch as the DC accepted it (opaque here), so a new leader can re-dispatch. */
+  readonly original?: unknown;
+  /** The leader's clock when the DC accepted the dispatch. */
+  readonly acceptedAtMs?: number;
+  /** Parts re-dispatched so far (lost workers' parts run elsewhere). */
+  replaced?: number;
 }
 
 export interface DcJobRecord {
@@ -44,6 +50,8 @@ export type DcCommand =
       readonly attempt: number;
       readonly managerFence: number;
       readonly parts: readonly DcPartRecord[];
+      readonly original?: unknown;
+      readonly acceptedAtMs?: number;
     }
   | {
       readonly op: 'workflow-end';
@@ -132,6 +140,8 @@ export class DcJobState {
           managerFence: c.managerFence,
           parts: c.parts.map((p) => ({ ...p })),
           outcome: null,
+          ...(c.original !== undefined ? { original: c.original } : {}),
+          ...(c.acceptedAtMs !== undefined ? { acceptedAtMs: c.acceptedAtMs } : {}),
         };
         return { ok: true };
       }
@@ -153,6 +163,7 @@ export class DcJobState {
             : reject('E_BAD_COMMAND', `part '${c.lostDispatchId}' is not known`);
         }
         w.parts = w.parts.map((p, i) => (i === at ? { ...c.part } : p));
+        w.replaced = (w.replaced ?? 0) + 1;
         return { ok: true };
       }
       case 'cancel': {

@@ -21,6 +21,13 @@ import {
   type ManagerContext,
 } from './context.js';
 
+/**
+ * A dispatch up to this size goes into the DC state whole, so a new leader can re-dispatch a
+ * lost worker's part; a larger one (a big data set) stays with the leader that took it (Raft
+ * proposals are capped at 256 KiB).
+ */
+export const MAX_REPLICATED_DISPATCH_CHARS = 128 * 1024;
+
 export interface DispatchOptions {
   /** How long a worker has to accept a part. */
   readonly workerTimeoutMs: number;
@@ -322,6 +329,7 @@ export class DispatchCoordinator {
   private async record(m: Dispatch, parts: readonly Part[]): Promise<unknown> {
     const { ctx } = this;
     const managerFence = Math.max(...parts.map((p) => p.fence));
+    const acceptedAtMs = ctx.now();
     const r = await propose(ctx, {
       op: 'dispatch',
       job: m.job,
@@ -339,6 +347,8 @@ export class DispatchCoordinator {
         firstThread: p.firstThread,
         totalThreads: p.threads,
       })),
+      ...(JSON.stringify(m).length <= MAX_REPLICATED_DISPATCH_CHARS ? { original: m } : {}),
+      acceptedAtMs,
     });
     if ('t' in r || !r.ok) {
       const error: ErrorMessage = 't' in r ? r : fail(r.code, r.message);
@@ -351,7 +361,7 @@ export class DispatchCoordinator {
       }
       return this.refuse(error.code, error.message, error.details);
     }
-    keepOriginal(ctx, { message: m, acceptedAtMs: ctx.now() });
+    keepOriginal(ctx, { message: m, acceptedAtMs });
     this.counters.accepted++;
     this.intervalCount++;
     ctx.log.log('info', 'manager: workflow dispatched', {

@@ -145,10 +145,14 @@ export class ManagerNode {
     this.cancel = new CancelCoordinator(this.ctx, this.dispatch);
     this.hooks = new HookCoordinator(this.ctx);
     this.bundles = new BundleRelay(gateLinks);
-    this.takeover = new TakeoverCoordinator(this.ctx, {
-      settleMs: 2 * (opts.heartbeatMs ?? 1_000),
-      workerTimeoutMs: opts.workerTimeoutMs ?? 5_000,
-    });
+    this.takeover = new TakeoverCoordinator(
+      this.ctx,
+      {
+        settleMs: 2 * (opts.heartbeatMs ?? 1_000),
+        workerTimeoutMs: opts.workerTimeoutMs ?? 5_000,
+      },
+      this.recovery,
+    );
     this.leadership.onNewTerm = (term) => this.takeover.onNewTerm(term);
     const serve = <M>(type: string, h: (m: M, rc: RequestContext) => unknown): void => {
       transport.server.handle(type, ((m, rc) => h(m as M, rc)) as Handler);

@@ -5,7 +5,11 @@
 // counted and its late ones are discarded. When no worker can take it, the part fails (and
 // with it the workflow on this DC), with the reason in the DC's report.
 
-import type { Part, WorkflowOutcome } from '../../cluster/jobs/dc-dispatch.js';
+import {
+  TERMINAL_PART_STATES,
+  type Part,
+  type WorkflowOutcome,
+} from '../../cluster/jobs/dc-dispatch.js';
 import type { ExecutorShare } from '../../engine/plan.js';
 import type { ErrorMessage } from '../../protocol/index.js';
 import { splitShare } from '../jobs/executor-share.js';
@@ -75,13 +79,7 @@ export class PartRecovery {
     const { ctx } = this;
     const d = ctx.leadership.dispatcher();
     if (!d) return;
-    const { parts, ended } = d.workerLost(
-      worker,
-      (p) =>
-        ctx.leadership.isLeader() &&
-        ctx.originals.has(originalKey(p.job, p.workflow)) &&
-        ctx.state.job(p.job)?.cancelled !== true,
-    );
+    const { parts, ended } = d.workerLost(worker, (p) => this.canReplace(p));
     if (parts.length > 0) {
       ctx.log.log('warn', 'manager: worker lost with running parts', {
         worker,
@@ -90,21 +88,59 @@ export class PartRecovery {
       });
     }
     for (const e of ended) this.onEnded(e.job, e.workflow, e.outcome);
-    for (const p of parts) {
-      this.counters.lost++;
-      abandon(ctx, p.dispatchId);
-      if (!d.isReplacing(p.dispatchId)) {
-        this.note(p, `worker '${worker}' was lost (${why}); its part was not re-dispatched`);
-        continue;
-      }
-      void this.recover(p, worker, why).catch((error: unknown) => {
-        ctx.log.log('error', 'manager: recovery of a lost part failed', {
-          dispatchId: p.dispatchId,
-          error: error instanceof Error ? error.message : String(error),
-        });
-        this.settle(p, 'failed');
-      });
+    for (const p of parts) this.lost(p, worker, why);
+  }
+
+  /**
+   * One part is lost while its worker may live on (a new leader found the worker gone, or the
+   * worker does not know the part): it is held and recovered like a lost worker's part.
+   */
+  partLost(dispatchId: string, why: string): void {
+    const d = this.ctx.leadership.dispatcher();
+    const p = d?.part(dispatchId);
+    if (!d || !p || TERMINAL_PART_STATES.includes(p.state)) return;
+    if (this.canReplace(p)) d.markLost(dispatchId);
+    else {
+      const r = d.transition(dispatchId, 'failed');
+      if (r.ok && r.workflowEnded) this.onEnded(p.job, p.workflow, r.workflowEnded);
     }
+    this.lost(p, p.worker, why);
+  }
+
+  /** Replacements (job, workflow) already had under an earlier leader (from the DC state). */
+  spentBefore(job: string, workflow: string, replaced: number): void {
+    if (replaced <= 0) return;
+    const wk = originalKey(job, workflow);
+    const jk = JSON.stringify([job]);
+    this.spent.set(wk, Math.max(this.spent.get(wk) ?? 0, replaced));
+    this.spent.set(jk, Math.max(this.spent.get(jk) ?? 0, replaced));
+  }
+
+  private canReplace(p: Part): boolean {
+    const { ctx } = this;
+    return (
+      ctx.leadership.isLeader() &&
+      ctx.originals.has(originalKey(p.job, p.workflow)) &&
+      ctx.state.job(p.job)?.cancelled !== true
+    );
+  }
+
+  private lost(p: Part, worker: string, why: string): void {
+    const { ctx } = this;
+    const d = ctx.leadership.dispatcher();
+    this.counters.lost++;
+    abandon(ctx, p.dispatchId);
+    if (!d?.isReplacing(p.dispatchId)) {
+      this.note(p, `worker '${worker}' was lost (${why}); its part was not re-dispatched`);
+      return;
+    }
+    void this.recover(p, worker, why).catch((error: unknown) => {
+      ctx.log.log('error', 'manager: recovery of a lost part failed', {
+        dispatchId: p.dispatchId,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      this.settle(p, 'failed');
+    });
   }
 
   /** Notes on the lost parts of (job, workflow), for its end report. */

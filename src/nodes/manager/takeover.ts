@@ -2,10 +2,18 @@
 // term (after a short settle so workers' links are up), every workflow the DC state records as
 // dispatched and not ended is adopted (its parts' cores reserved again, tracked as running) and
 // each worker running a part of it gets `work.transfer` with this term's fence, so its windows
-// and part ends come here from now on and go up to the job's owner gate as before.
+// and part ends come here from now on and go up to the job's owner gate as before. A part
+// whose worker is gone, or whose worker no longer knows it, is recovered like a lost worker's.
 
 import type { TimerHandle } from '../../runtime/types.js';
-import { fail, type ManagerContext } from './context.js';
+import {
+  fail,
+  keepOriginal,
+  originalKey,
+  type ManagerContext,
+  type OriginalDispatch,
+} from './context.js';
+import type { PartRecovery } from './part-recovery.js';
 
 export interface TakeoverOptions {
   /** Wait after winning a term before taking over (workers re-dial and register meanwhile). */
@@ -21,11 +29,14 @@ export class TakeoverCoordinator {
     transfersAcked: 0,
     transfersFailed: 0,
     adoptFailed: 0,
+    /** Parts found without their worker (gone, or it did not know the part). */
+    partsLost: 0,
   };
 
   constructor(
     private readonly ctx: ManagerContext,
     private readonly opts: TakeoverOptions,
+    private readonly recovery: Pick<PartRecovery, 'partLost' | 'spentBefore'>,
   ) {}
 
   /** This node leads `term` now (a fresh dispatcher was made for it). */
@@ -52,6 +63,15 @@ export class TakeoverCoordinator {
     for (const [job, rec] of ctx.state.jobs()) {
       for (const [workflow, w] of Object.entries(rec.workflows)) {
         if (w.outcome !== null || d.has(job, workflow)) continue;
+        if (w.original !== undefined && !ctx.originals.has(originalKey(job, workflow))) {
+          keepOriginal(ctx, {
+            message: w.original as OriginalDispatch['message'],
+            acceptedAtMs: w.acceptedAtMs ?? now,
+          });
+        }
+        this.recovery.spentBefore(job, workflow, w.replaced ?? 0);
+        const gone = (worker: string): boolean =>
+          ctx.registry.get(worker, now) === undefined || !ctx.workerConns.has(worker);
         const adopted = d.adopt(
           job,
           workflow,
@@ -63,6 +83,7 @@ export class TakeoverCoordinator {
             firstThread: p.firstThread ?? 0,
             totalThreads: p.totalThreads ?? p.threads,
           })),
+          gone,
         );
         if (!adopted.ok) {
           this.counters.adoptFailed++;
@@ -75,7 +96,12 @@ export class TakeoverCoordinator {
         }
         this.counters.adopted++;
         const byWorker = new Map<string, string[]>();
+        const lost: string[] = [];
         for (const p of adopted.parts) {
+          if (gone(p.worker)) {
+            lost.push(p.dispatchId);
+            continue;
+          }
           const reg = ctx.registry.get(p.worker, now);
           ctx.parts.set(p.dispatchId, {
             dispatchId: p.dispatchId,
@@ -89,6 +115,7 @@ export class TakeoverCoordinator {
           byWorker.set(p.worker, [...(byWorker.get(p.worker) ?? []), p.dispatchId]);
         }
         for (const [worker, ids] of byWorker) this.transfer(worker, job, fence, ids);
+        for (const id of lost) this.lose(id, 'it was not registered with the new leader');
       }
     }
     this.counters.takeovers++;
@@ -114,6 +141,16 @@ export class TakeoverCoordinator {
       .then((r) => {
         if (r.ok) {
           this.counters.transfersAcked++;
+          // The DC recorded a part only once its worker had taken it: an id the worker does
+          // not know now is a part it lost (it restarted), not one still on its way.
+          const pending = (r.message as { pending?: unknown }).pending;
+          if (Array.isArray(pending)) {
+            for (const id of pending) {
+              if (typeof id === 'string' && dispatchIds.includes(id)) {
+                this.lose(id, 'it did not know the part when the new leader took over');
+              }
+            }
+          }
           return;
         }
         this.counters.transfersFailed++;
@@ -125,5 +162,11 @@ export class TakeoverCoordinator {
           error: e.message,
         });
       });
+  }
+
+  private lose(dispatchId: string, why: string): void {
+    this.counters.partsLost++;
+    this.ctx.parts.delete(dispatchId);
+    this.recovery.partLost(dispatchId, why);
   }
 }

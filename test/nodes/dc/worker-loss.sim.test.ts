@@ -242,3 +242,87 @@ simTest(
     );
   },
 );
+
+simTest(
+  'a worker lost while its manager leader also dies: the new leader takes the part over from the DC state and re-dispatches it for the time left',
+  { seeds: seedsFrom(6) },
+  async (sim) => {
+    const c = cluster(sim, ['w1', 'w2', 'w3']);
+    const firstLeader = await c.ready(['w1', 'w2', 'w3']);
+    const dispatch = c.dispatchMsg('job-6', 'wf', 2, {
+      share: {
+        config: { type: 'constant-vus', vus: 2, durationMs: 15_000, gracefulStopMs: 0 },
+        phase: 0,
+      },
+    });
+    assert.ok((await c.call(firstLeader, dispatch)).ok);
+    const [first] = liveParts(c.managers.get(firstLeader)!, 'job-6');
+    assert.ok(first);
+    await sim.run(2_000);
+    sim.crash(firstLeader);
+    sim.crash(first.worker);
+    assert.ok(
+      await sim.runUntil(() => c.leaderId() !== null && c.leaderId() !== firstLeader, {
+        maxMs: 10_000,
+      }),
+    );
+    const next = c.managers.get(c.leaderId()!)!;
+    assert.ok(
+      await sim.runUntil(() => next.recovery.counters.replaced === 1, { maxMs: 20_000 }),
+      'the new leader re-dispatched the part of the lost worker',
+    );
+    const replacement = liveParts(next, 'job-6')[0]!;
+    assert.notEqual(replacement.worker, first.worker);
+    const spec = c.executors
+      .get(replacement.worker)!
+      .specs.find((s) => s.dispatchId === replacement.dispatchId)!;
+    for (const s of spec.shares) {
+      const ms = (s.config as { durationMs: number }).durationMs;
+      assert.ok(ms > 0 && ms < 15_000 - 2_000, `only the time left is run again (${ms} ms)`);
+    }
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 30_000 }));
+    assert.equal(c.gate.done[0]!['outcome'], 'completed');
+    assert.equal(c.gate.duplicates, 0);
+  },
+);
+
+simTest(
+  'a worker restarted while its manager leader dies no longer knows its part: the new leader finds that at takeover and re-dispatches the part elsewhere',
+  { seeds: seedsFrom(6) },
+  async (sim) => {
+    const c = cluster(sim, ['w1', 'w2', 'w3']);
+    const firstLeader = await c.ready(['w1', 'w2', 'w3']);
+    const dispatch = c.dispatchMsg('job-7', 'wf', 2, {
+      share: {
+        config: { type: 'constant-vus', vus: 2, durationMs: 15_000, gracefulStopMs: 0 },
+        phase: 0,
+      },
+    });
+    assert.ok((await c.call(firstLeader, dispatch)).ok);
+    const [first] = liveParts(c.managers.get(firstLeader)!, 'job-7');
+    assert.ok(first);
+    await sim.run(2_000);
+    sim.crash(firstLeader);
+    sim.crash(first.worker);
+    sim.restart(first.worker);
+    assert.ok(
+      await sim.runUntil(() => c.leaderId() !== null && c.leaderId() !== firstLeader, {
+        maxMs: 10_000,
+      }),
+    );
+    const next = c.managers.get(c.leaderId()!)!;
+    assert.ok(
+      await sim.runUntil(() => next.recovery.counters.replaced === 1, { maxMs: 20_000 }),
+      'the part the restarted worker lost was re-dispatched',
+    );
+    assert.notEqual(liveParts(next, 'job-7')[0]!.worker, first.worker);
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 30_000 }));
+    assert.equal(c.gate.done[0]!['outcome'], 'completed');
+    assert.equal(c.gate.duplicates, 0);
+    assert.equal(
+      c.executors.get(first.worker)!.specs.filter((s) => s.job === 'job-7').length,
+      0,
+      'the new incarnation runs nothing of the old part',
+    );
+  },
+);
