@@ -309,6 +309,16 @@ export class DcDispatcher {
     return out;
   }
 
+  /** The parts of `worker` that have not ended (and are not detached). */
+  liveOn(worker: string): Part[] {
+    const out: Part[] = [];
+    for (const p of this.parts.values()) {
+      if (p.worker !== worker || TERMINAL_PART_STATES.includes(p.state)) continue;
+      if (!this.detached.has(p.dispatchId)) out.push(p);
+    }
+    return out;
+  }
+
   allParts(): IterableIterator<Part> {
     return this.parts.values();
   }

@@ -132,6 +132,10 @@ export class ManagerNode {
         ...(opts.capabilities ? { capabilities: opts.capabilities } : {}),
       },
       (worker, why) => this.workerLost(worker, why),
+      {
+        afterMs: opts.recovery?.lostAfterMs ?? DEFAULT_RECOVERY.lostAfterMs,
+        call: (worker, ms) => this.recovery.workerSilent(worker, ms),
+      },
     );
     this.recovery = new PartRecovery(
       this.ctx,

@@ -32,6 +32,11 @@ export interface RecoveryOptions {
   readonly waitMs: number;
   /** How long a worker has to accept the replacement. */
   readonly workerTimeoutMs: number;
+  /**
+   * A worker silent this long loses its parts (they are re-dispatched) though it stays
+   * registered until it is reaped; if it comes back, what those parts send is discarded.
+   */
+  readonly lostAfterMs: number;
 }
 
 export const DEFAULT_RECOVERY: RecoveryOptions = {
@@ -39,6 +44,8 @@ export const DEFAULT_RECOVERY: RecoveryOptions = {
   perJob: 10,
   waitMs: 10_000,
   workerTimeoutMs: 5_000,
+  // Within REFERENCE §4.4's 2–15 s job-level suspicion; the registry's 900 s reap is for memory.
+  lostAfterMs: 15_000,
 };
 
 /** Jobs whose spent budget a manager remembers at most (the oldest are forgotten first). */
@@ -89,6 +96,19 @@ export class PartRecovery {
     }
     for (const e of ended) this.onEnded(e.job, e.workflow, e.outcome);
     for (const p of parts) this.lost(p, worker, why);
+  }
+
+  /** The worker has been silent past `lostAfterMs`: its live parts are lost (once each). */
+  workerSilent(worker: string, silentMs: number): void {
+    const d = this.ctx.leadership.dispatcher();
+    if (!d) return;
+    for (const p of d.liveOn(worker)) {
+      this.partLost(p.dispatchId, `silent for ${Math.round(silentMs / 1000)} s`);
+    }
+  }
+
+  get lostAfterMs(): number {
+    return this.opts.lostAfterMs;
   }
 
   /**

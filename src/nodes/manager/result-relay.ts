@@ -13,6 +13,7 @@ import type { WorkDoneDef, WorkWindowsDef } from '../jobs/work-wire.js';
 import type { StatsWindow } from '../../stats/types.js';
 import {
   fail,
+  MAX_ABANDONED,
   originalKey,
   propose,
   roleProblem,
@@ -39,10 +40,13 @@ export const MAX_ENDED_WAITING = 10_000;
 export class ResultRelay {
   private timer: TimerHandle | null = null;
   private readonly ended = new Map<string, EndedWorkflow>();
+  private readonly zombiesStopped = new Set<string>();
   readonly counters = {
     windowsIn: 0,
     windowsInvalid: 0,
     windowsAbandoned: 0,
+    /** Given-up parts a worker was told to stop when their windows came in. */
+    zombiesStopped: 0,
     batchesAcked: 0,
     batchesFailed: 0,
     workflowsReported: 0,
@@ -92,6 +96,7 @@ export class ResultRelay {
       // A part given up or lost (its worker was reaped or restarted): its late windows are
       // acknowledged so the worker stops resending, counted, and never merged.
       this.counters.windowsAbandoned += m.windows.length;
+      this.stopZombie(m.job, m.workflow, m.dispatchId, rc.session.remoteNodeId);
       return {
         t: 'work.windows-ack',
         dispatchId: m.dispatchId,
@@ -157,6 +162,50 @@ export class ResultRelay {
         workflow,
       ),
     );
+  }
+
+  /**
+   * A worker still runs a part this DC gave up (it was cut off and came back): it is told once
+   * to stop, unless it runs another live part of that workflow (the cancel is per workflow).
+   */
+  private stopZombie(
+    job: string,
+    workflow: string,
+    dispatchId: string,
+    worker: string | null,
+  ): void {
+    const { ctx } = this;
+    if (worker === null || this.zombiesStopped.has(dispatchId)) return;
+    const d = ctx.leadership.dispatcher();
+    if (d?.liveOn(worker).some((p) => p.job === job && p.workflow === workflow)) return;
+    const conn = ctx.workerConns.get(worker);
+    if (!conn) return;
+    this.zombiesStopped.add(dispatchId);
+    if (this.zombiesStopped.size > MAX_ABANDONED) {
+      const first = this.zombiesStopped.values().next();
+      if (!first.done) this.zombiesStopped.delete(first.value);
+    }
+    this.counters.zombiesStopped++;
+    void conn
+      .request(
+        {
+          t: 'work.cancel',
+          job,
+          workflow,
+          fence: ctx.state.job(job)?.fence ?? 0,
+          reason: 'this part was re-dispatched while the worker was out of reach',
+        },
+        { timeoutMs: this.opts.gateTimeoutMs },
+      )
+      .then((r) => {
+        if (!r.ok) {
+          ctx.log.log('debug', 'manager: stop of a given-up part not acknowledged', {
+            dispatchId,
+            worker,
+            code: r.error.code,
+          });
+        }
+      });
   }
 
   onDone(m: MessageOf<typeof WorkDoneDef>, rc: RequestContext): unknown {

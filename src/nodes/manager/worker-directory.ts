@@ -32,6 +32,11 @@ export class WorkerDirectory {
     private readonly opts: WorkerDirectoryOptions,
     /** The worker lost its parts (restarted or reaped). */
     private readonly onWorkerLost: (worker: string, why: string) => void,
+    /** A registered worker silent past `silentAfterMs` (each sweep while it stays silent). */
+    private readonly onWorkerSilent?: {
+      afterMs: number;
+      call: (worker: string, ms: number) => void;
+    },
   ) {}
 
   get registry(): WorkerRegistry {
@@ -160,6 +165,12 @@ export class WorkerDirectory {
         incarnation: w.incarnation,
       });
       this.onWorkerLost(w.id, 'reaped after going silent');
+    }
+    const silent = this.onWorkerSilent;
+    if (silent === undefined) return;
+    const now = this.ctx.now();
+    for (const w of this.ctx.registry.list(now)) {
+      if (now - w.lastHeardMs >= silent.afterMs) silent.call(w.id, now - w.lastHeardMs);
     }
   }
 }

@@ -326,3 +326,53 @@ simTest(
     );
   },
 );
+
+simTest(
+  'MW-6.1.3 MW-6.1.4 a worker silent past the grace period loses its part long before it would be reaped; when it comes back its copy is stopped and what it sent is discarded',
+  { seeds: seedsFrom(4) },
+  async (sim) => {
+    const c = new DcCluster(sim, {
+      workers: ['w1', 'w2', 'w3'].map((id) => ({
+        id,
+        cores: 2,
+        synthetic: { durationMs: undefined },
+        // The worker's own orphan grace is longer than the cut, so it keeps running its copy.
+        worker: { orphanGraceMs: 60_000 },
+      })),
+      manager: {
+        registry: { suspectAfterMs: 1_000, reapAfterMs: 120_000 },
+        recovery: { lostAfterMs: 4_000 },
+      },
+    });
+    const leaderId = await c.ready(['w1', 'w2', 'w3']);
+    const dispatch = c.dispatchMsg('job-8', 'wf', 2, {
+      share: {
+        config: { type: 'constant-vus', vus: 2, durationMs: 20_000, gracefulStopMs: 0 },
+        phase: 0,
+      },
+    });
+    assert.ok((await c.call(leaderId, dispatch)).ok);
+    const leader = c.managers.get(leaderId)!;
+    const [first] = liveParts(leader, 'job-8');
+    assert.ok(first);
+    await sim.run(2_000);
+    const cutAt = sim.nowMs;
+    sim.network.isolate(first.worker);
+    assert.ok(await sim.runUntil(() => leader.recovery.counters.replaced === 1, { maxMs: 15_000 }));
+    assert.ok(sim.nowMs - cutAt < 10_000, 'the part moved within the grace period and a sweep');
+    assert.ok(
+      leader.ctx.registry.get(first.worker, leader.ctx.now()) !== undefined,
+      'the silent worker is not reaped yet',
+    );
+    sim.network.heal();
+    assert.ok(
+      await sim.runUntil(() => leader.relay.counters.zombiesStopped === 1, { maxMs: 10_000 }),
+      'the worker was told to stop its copy',
+    );
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 40_000 }));
+    assert.equal(c.gate.done[0]!['outcome'], 'completed');
+    assert.ok(leader.relay.counters.windowsAbandoned > 0);
+    assert.equal(c.gate.duplicates, 0);
+    assert.ok(c.executors.get(first.worker)!.counters.cancelled >= 1, 'its copy was cancelled');
+  },
+);
