@@ -1,10 +1,12 @@
 // Owns `salvo cluster up`: a whole cluster (gates, managers, workers in N datacenters) as
 // separate processes on loopback, with a CA and certificates made for it, each node's output in
 // its own log file, the gate addresses and the submit command printed, and everything stopped on
-// Ctrl-C. The way to try distributed mode on one machine; never used by a production node.
+// Ctrl-C. With `--restart`, a node that dies is started again (as a supervisor would), so its
+// failure can be watched; `nodes.json` names every node's pid for whoever wants to kill one.
+// The way to try distributed mode on one machine; never used by a production node.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,15 +33,37 @@ const HOST = '127.0.0.1';
 /** Longest stdout line of a node read while waiting for its ready line. */
 const MAX_READY_LINE_CHARS = 64 * 1024;
 
+/** How long after a node died `--restart` starts it again. */
+export const CLUSTER_RESTART_DELAY_MS = 1_000;
+
 export interface ClusterUpOptions extends ClusterShape {
   readonly dir: string;
   readonly insecure: boolean;
+  /** Start a node again when it exits while the cluster runs. */
+  readonly restart?: boolean;
 }
 
 interface Running {
   readonly node: PlannedNode;
-  readonly child: ChildProcess;
+  child: ChildProcess;
   exited: boolean;
+  restarts: number;
+}
+
+/** `nodes.json`: every node's role, datacenter, address and current pid. */
+function writeNodesFile(dir: string, running: readonly Running[]): void {
+  const file = path.join(dir, 'nodes.json');
+  const nodes = running.map((r) => ({
+    id: r.node.id,
+    role: r.node.role,
+    dc: r.node.dc,
+    address: `${HOST}:${r.node.port}`,
+    pid: r.exited ? null : (r.child.pid ?? null),
+    restarts: r.restarts,
+    log: path.join(dir, 'logs', `${r.node.id}.log`),
+  }));
+  writeFileSync(`${file}.tmp`, `${JSON.stringify({ nodes }, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
 }
 
 async function freePorts(n: number): Promise<number[]> {
@@ -147,32 +171,49 @@ export async function clusterUp(o: ClusterUpOptions, io: CliIo): Promise<ExitCod
       `  files: ${dir} (certificates in certs/, node logs in logs/)\n`,
   );
   const running: Running[] = [];
-  for (const node of nodes) {
-    const args = nodeArgs(node, nodes, {
+  let stopping = false;
+  const launch = (r: Running): void => {
+    const args = nodeArgs(r.node, nodes, {
       host: HOST,
       certsDir,
       dataDir: path.join(dir, 'data'),
       workerCores: o.workerCores,
     });
-    const log = createWriteStream(path.join(dir, 'logs', `${node.id}.log`));
+    const log = createWriteStream(path.join(dir, 'logs', `${r.node.id}.log`), { flags: 'a' });
     const child = spawn(process.execPath, [salvoBin(), ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    r.child = child;
+    r.exited = false;
     child.stdout.pipe(log);
     child.stderr.pipe(log);
-    const r: Running = { node, child, exited: false };
     child.once('exit', (code, signal) => {
       r.exited = true;
       io.stderr.write(
-        `  ${node.id} exited (${signal ?? `code ${code}`}); see logs/${node.id}.log\n`,
+        `  ${r.node.id} exited (${signal ?? `code ${code}`}); see logs/${r.node.id}.log\n`,
       );
+      writeNodesFile(dir, running);
+      if (o.restart !== true || stopping) return;
+      setTimeout(() => {
+        if (stopping) return;
+        r.restarts++;
+        io.stderr.write(`  ${r.node.id} restarting (restart ${r.restarts})\n`);
+        launch(r);
+        writeNodesFile(dir, running);
+      }, CLUSTER_RESTART_DELAY_MS);
     });
     child.once('error', (error) => {
       recordHandled('cluster-up.spawn', error);
-      io.stderr.write(`  ${node.id} could not start: ${error.message}\n`);
+      io.stderr.write(`  ${r.node.id} could not start: ${error.message}\n`);
     });
+  };
+  for (const node of nodes) {
+    // `launch` gives the record its child before anything reads it.
+    const r = { node, exited: false, restarts: 0 } as Running;
+    launch(r);
     running.push(r);
   }
+  writeNodesFile(dir, running);
   try {
     let ready = 0;
     await Promise.all(
@@ -185,6 +226,7 @@ export async function clusterUp(o: ClusterUpOptions, io: CliIo): Promise<ExitCod
     );
   } catch (error) {
     io.stderr.write(`\nsalvo cluster up: ${(error as Error).message}; stopping the cluster\n`);
+    stopping = true;
     await stopAll(running);
     return EXIT.runFailed;
   }
@@ -198,17 +240,21 @@ export async function clusterUp(o: ClusterUpOptions, io: CliIo): Promise<ExitCod
       (certsDir === undefined
         ? '--insecure'
         : `--certs-dir ${certsDir} --client ${CLUSTER_CLIENT_NAME}`) +
-      ` --watch\n\nCtrl-C stops the cluster.\n`,
+      ` --watch\n\n` +
+      `  nodes and pids: ${path.join(dir, 'nodes.json')}` +
+      (o.restart === true ? '; a node that dies is restarted\n' : '\n') +
+      `\nCtrl-C stops the cluster.\n`,
   );
   await new Promise<void>((resolve) => {
     const onSignal = (): void => resolve();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     const check = (): void => {
-      if (running.every((r) => r.exited)) resolve();
+      if (o.restart !== true && running.every((r) => r.exited)) resolve();
     };
     for (const r of running) r.child.once('exit', check);
   });
+  stopping = true;
   io.stdout.write('stopping the cluster…\n');
   await stopAll(running);
   return EXIT.interrupted;

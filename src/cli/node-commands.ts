@@ -239,8 +239,13 @@ export function registerNodeCommands(
     .option('--cores <n>', 'worker threads per worker', positiveIntOption(256), 1)
     .option('--dir <dir>', 'certificates, node data and logs', '.salvo-cluster')
     .option('--insecure', 'no TLS (plain TCP on loopback)')
+    .option(
+      '--restart',
+      'start a node again 1 s after it dies (to watch the cluster survive a kill; pids in <dir>/nodes.json)',
+    )
     .action(
       async (o: {
+        restart?: boolean;
         dcs: number;
         gates: number;
         managers: number;
@@ -259,6 +264,7 @@ export function registerNodeCommands(
               workerCores: o.cores,
               dir: o.dir,
               insecure: o.insecure === true,
+              restart: o.restart === true,
             },
             io,
           ),

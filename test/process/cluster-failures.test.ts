@@ -1,0 +1,193 @@
+// A job survives the loss of its nodes, on real processes: `salvo cluster up --restart` starts
+// one datacenter (1 gate, 3 managers, 3 one-core workers) on loopback with TLS; while
+// `salvo submit --watch` runs a 20 s workflow on two of the workers, one of them, then the
+// DC's manager leader, is killed with SIGKILL. The job still completes with a result that
+// validates; after a worker loss the part ran on the third worker for the time left, and
+// after a leader loss every window the workers counted is in the result exactly once.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startTargetServer, type TargetServer } from '../../src/target/server.js';
+import {
+  fixture,
+  readResults,
+  schemaErrors,
+  startCli,
+  tempDir,
+  type CliProcess,
+} from '../support/cli.js';
+
+const dir = tempDir('salvo-cluster-failures-');
+const clusterDir = join(dir, 'cluster');
+let cluster: CliProcess;
+let target: TargetServer;
+let client: string[] = [];
+
+interface NodeEntry {
+  id: string;
+  role: 'gate' | 'manager' | 'worker';
+  pid: number | null;
+  log: string;
+}
+
+interface LogLine {
+  msg: string;
+  job?: string;
+  term?: number;
+  dispatchId?: string;
+  tally?: { requests: number };
+}
+
+function nodesFile(): NodeEntry[] {
+  return (
+    JSON.parse(readFileSync(join(clusterDir, 'nodes.json'), 'utf8')) as { nodes: NodeEntry[] }
+  ).nodes;
+}
+
+function logLines(node: NodeEntry): LogLine[] {
+  return readFileSync(node.log, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as LogLine);
+}
+
+async function until<T>(what: string, probe: () => T | null, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== null) return v;
+    assert.ok(Date.now() < deadline, `timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Workers running a part of the (only) job whose parts they log from `since` lines on. */
+function workersRunning(since: Map<string, number>): NodeEntry[] {
+  return nodesFile().filter(
+    (n) =>
+      n.role === 'worker' &&
+      logLines(n)
+        .slice(since.get(n.id) ?? 0)
+        .some((l) => l.msg === 'worker: part started'),
+  );
+}
+
+function lineCounts(): Map<string, number> {
+  return new Map(nodesFile().map((n) => [n.id, logLines(n).length]));
+}
+
+/** Requests the workers counted in the parts that ended (from `since` lines on). */
+function countedByEndedParts(since: Map<string, number>): number {
+  let n = 0;
+  for (const node of nodesFile().filter((x) => x.role === 'worker')) {
+    for (const l of logLines(node).slice(since.get(node.id) ?? 0)) {
+      if (/^worker: part (completed|failed|cancelled)$/.test(l.msg)) n += l.tally?.requests ?? 0;
+    }
+  }
+  return n;
+}
+
+function submit(out: string): CliProcess {
+  return startCli(
+    ['submit', fixture('steady.ts'), ...client, '--target', target.url, '--watch', '-q', '-o', out],
+    { cwd: dir },
+  );
+}
+
+before(async () => {
+  target = await startTargetServer({ port: 0, host: '127.0.0.1' });
+  cluster = startCli(
+    [
+      'cluster',
+      'up',
+      '--dcs',
+      '1',
+      '--gates',
+      '1',
+      '--managers',
+      '3',
+      '--workers',
+      '3',
+      '--restart',
+      '--dir',
+      clusterDir,
+    ],
+    { cwd: dir, env: { SALVO_CACHE_DIR: join(dir, 'cache') } },
+  );
+  cluster.child.stdout?.resume();
+  await cluster.waitFor(/Ctrl-C stops the cluster/, 180_000);
+  const printed = /--gate (\S+) --certs-dir (\S+) --client (\S+)/.exec(cluster.output().stdout);
+  assert.ok(printed, cluster.output().stdout);
+  client = ['--gate', printed[1]!, '--certs-dir', printed[2]!, '--client', printed[3]!];
+});
+
+after(async () => {
+  cluster.child.kill('SIGINT');
+  await cluster.done;
+  await target.close();
+});
+
+describe('a job on a cluster of real processes loses a node', { timeout: 600_000 }, () => {
+  void test('a worker killed with SIGKILL mid-run: its part runs on another worker for the time left and the job completes', async () => {
+    const since = lineCounts();
+    const out = join(dir, 'worker-killed.json');
+    const run = submit(out);
+    const [victim] = await until('two workers run the job', () => {
+      const w = workersRunning(since);
+      return w.length === 2 ? w : null;
+    });
+    await new Promise((r) => setTimeout(r, 3_000));
+    assert.ok(victim?.pid, 'the worker has a pid');
+    process.kill(victim.pid, 'SIGKILL');
+    const result = await run.done;
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    const results = readResults(out);
+    assert.deepEqual(schemaErrors(results), []);
+    assert.equal(results.distributed?.dcs['dc1']?.status, 'completed');
+    const notes = results.run.notes.join('\n');
+    assert.match(notes, new RegExp(`worker '${victim.id}' was lost .*re-dispatched to 'worker-`));
+    const replacement = workersRunning(since).filter((w) => w.id !== victim.id);
+    assert.equal(replacement.length, 2, 'the third worker took the lost part');
+    const total = results.workflows[0]!.totals.count;
+    assert.ok(
+      total > countedByEndedParts(since),
+      'the requests the lost worker delivered before it died are in the result',
+    );
+  });
+
+  void test('the manager leader killed with SIGKILL mid-run: a new leader takes the job over and every counted request is in the result once', async () => {
+    const since = lineCounts();
+    const out = join(dir, 'leader-killed.json');
+    const run = submit(out);
+    await until('two workers run the job', () => {
+      const w = workersRunning(since);
+      return w.length === 2 ? w : null;
+    });
+    await new Promise((r) => setTimeout(r, 3_000));
+    const managers = nodesFile().filter((n) => n.role === 'manager');
+    let leader: NodeEntry | null = null;
+    let term = -1;
+    for (const m of managers) {
+      for (const l of logLines(m)) {
+        if (l.msg === 'manager: leading the DC' && (l.term ?? 0) > term) {
+          term = l.term ?? 0;
+          leader = m;
+        }
+      }
+    }
+    assert.ok(leader?.pid, 'a manager leads the DC');
+    process.kill(leader.pid, 'SIGKILL');
+    const result = await run.done;
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    const results = readResults(out);
+    assert.deepEqual(schemaErrors(results), []);
+    assert.equal(results.distributed?.dcs['dc1']?.status, 'completed');
+    const took = managers
+      .filter((m) => m.id !== leader.id)
+      .some((m) => logLines(m).some((l) => l.msg === "manager: took over the DC's running jobs"));
+    assert.ok(took, 'another manager took the job over');
+    assert.equal(results.workflows[0]!.totals.count, countedByEndedParts(since));
+  });
+});
