@@ -94,7 +94,7 @@ export function validateLedgerCommand(value: unknown, cfg: LedgerConfig): Ledger
       ) {
         return invalid(
           type,
-          `deadlineMs must be null or a time after atMs and at most maxJobTimeoutMs (${cfg.maxJobTimeoutMs} ms) after it, got ${String(deadline)}`,
+          `deadlineMs must be null or a time after atMs and at most maxJobTimeoutMs (${cfg.maxJobTimeoutMs} ms) after it, got ${JSON.stringify(deadline)}`,
         );
       }
       break;
