@@ -13,16 +13,12 @@ export function durationOption(value: string): number {
 
 /** A job's timeout (`salvo submit --timeout`): a duration from 1s to 24h, whole milliseconds. */
 export function jobTimeoutOption(value: string): number {
-  const range = `from ${formatMs(MIN_JOB_TIMEOUT_MS)} to ${MAX_JOB_TIMEOUT_MS / 3_600_000}h`;
+  const forms = `use ${DURATION_FORMS}, from ${formatMs(MIN_JOB_TIMEOUT_MS)} to ${MAX_JOB_TIMEOUT_MS / 3_600_000}h`;
   const parsed = tryParseDuration(value);
-  if (!parsed.ok) {
-    throw new InvalidArgumentError(`${parsed.reason}; use ${DURATION_FORMS}, ${range}.`);
-  }
+  if (!parsed.ok) throw new InvalidArgumentError(`${parsed.reason}; ${forms}.`);
   const ms = Math.round(parsed.ms);
   if (ms < MIN_JOB_TIMEOUT_MS || ms > MAX_JOB_TIMEOUT_MS) {
-    throw new InvalidArgumentError(
-      `${formatMs(parsed.ms)} is out of range; use a duration ${range}.`,
-    );
+    throw new InvalidArgumentError(`'${value.trim()}' is out of range; ${forms}.`);
   }
   return ms;
 }
