@@ -28,7 +28,7 @@ const submit = (jobId: string, atMs: number, deadlineMs: number | undefined): Le
   ...(deadlineMs !== undefined ? { deadlineMs } : {}),
 });
 
-test('GM-11.3.3 a tracked job is due at its deadline, not before, earliest first; remove forgets it', () => {
+test('a tracked job is due at its deadline, not before, earliest first; remove forgets it', () => {
   const t = new JobTimeouts({ reofferAfterMs: 1_000 });
   assert.ok(t.add('late', 5_000));
   assert.ok(t.add('early', 3_000));
