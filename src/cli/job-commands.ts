@@ -15,13 +15,21 @@ import type {
   JobSnapshot,
   JobViewWire,
 } from '../nodes/jobs/client-wire.js';
-import { planSpecOf } from '../run/plan-spec.js';
+import { formatMs } from '../api/duration.js';
+import { defaultJobTimeoutMs } from '../cluster/jobs/job-timeouts.js';
+import { plannedJobMs, planSpecOf } from '../run/plan-spec.js';
 import { defaultResultsPath } from '../stats/results.js';
 import type { DistributedResult, RunResults, SourceShare } from '../stats/types.js';
 import type { LiveSnapshot } from '../ui/snapshot.js';
 import { renderSummary } from '../ui/summary.js';
 import { createProgressView } from '../ui/terminal.js';
-import { durationOption, positiveIntOption, positiveNumberOption, urlOption } from './options.js';
+import {
+  durationOption,
+  jobTimeoutOption,
+  positiveIntOption,
+  positiveNumberOption,
+  urlOption,
+} from './options.js';
 import { addClientOptions, connectionOptions, JobClient, type ClientFlags } from './job-client.js';
 import type { CliIo } from './main.js';
 import { checkOutputPath, writeResultsSync } from './run.js';
@@ -43,6 +51,7 @@ interface SubmitFlags extends ClientFlags {
   dcs?: string;
   dcCount?: number;
   idempotencyKey?: string;
+  timeout?: number;
   watch?: boolean;
   out?: string;
   check?: boolean;
@@ -286,6 +295,7 @@ async function submit(file: string, flags: SubmitFlags, io: CliIo): Promise<numb
   );
   const spec = planSpecOf(plan);
   if (flags.target !== undefined) spec.baseUrl = flags.target;
+  const timeoutMs = flags.timeout ?? defaultJobTimeoutMs(plannedJobMs(spec));
   const source = await readFile(bundle.path, 'utf8'); // the bundled JavaScript workers import
   return withClient(flags, async (client, token) => {
     const accepted = (await client.request(
@@ -297,6 +307,7 @@ async function submit(file: string, flags: SubmitFlags, io: CliIo): Promise<numb
         ...(dcs !== undefined ? { dcs } : {}),
         ...(flags.dcCount !== undefined ? { dcCount: flags.dcCount } : {}),
         ...(flags.idempotencyKey !== undefined ? { idempotencyKey: flags.idempotencyKey } : {}),
+        timeoutMs,
         ...tokenField(token),
       },
       'job.accepted',
@@ -305,7 +316,7 @@ async function submit(file: string, flags: SubmitFlags, io: CliIo): Promise<numb
       ? ' (the same key was submitted before: this is that job)'
       : '';
     io.stdout.write(
-      `job ${accepted.job} accepted by ${accepted.ownerGate} for ${accepted.targetDcs.join(', ')}${again}\n`,
+      `job ${accepted.job} accepted by ${accepted.ownerGate} for ${accepted.targetDcs.join(', ')}${again}; times out after ${formatMs(timeoutMs)}\n`,
     );
     if (flags.watch !== true) return EXIT.ok;
     const owner = `${accepted.ownerAddress.host}:${accepted.ownerAddress.port}`;
@@ -351,6 +362,11 @@ export function registerJobCommands(
         positiveNumberOption,
       )
       .option('--idempotency-key <key>', 'resubmitting with the same key returns the same job')
+      .option(
+        '--timeout <duration>',
+        'end the job as failed (timed out) if it has not finished this long after it was accepted, e.g. 90s or 10m; 1s to 24h (default: its planned duration plus max(60s, 50%), at most 24h)',
+        jobTimeoutOption,
+      )
       .option('--watch', 'follow the job live, write its results and exit with its exit code')
       .option(
         '-o, --out <file>',

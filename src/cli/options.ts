@@ -1,13 +1,26 @@
 // Parsers for command-line option values: each rejects a bad value with a message naming the
 // accepted forms (commander prefixes it with the option's name).
 import { InvalidArgumentError } from 'commander';
-import { DURATION_FORMS, tryParseDuration } from '../api/duration.js';
+import { DURATION_FORMS, formatMs, tryParseDuration } from '../api/duration.js';
+import { MAX_JOB_TIMEOUT_MS, MIN_JOB_TIMEOUT_MS } from '../cluster/jobs/job-timeouts.js';
 
 export function durationOption(value: string): number {
   const parsed = tryParseDuration(value);
   if (!parsed.ok) throw new InvalidArgumentError(`${parsed.reason}; use ${DURATION_FORMS}.`);
   if (parsed.ms <= 0) throw new InvalidArgumentError('must be longer than zero.');
   return parsed.ms;
+}
+
+/** A job's timeout (`salvo submit --timeout`): a duration from 1s to 24h, whole milliseconds. */
+export function jobTimeoutOption(value: string): number {
+  const forms = `use ${DURATION_FORMS}, from ${formatMs(MIN_JOB_TIMEOUT_MS)} to ${MAX_JOB_TIMEOUT_MS / 3_600_000}h`;
+  const parsed = tryParseDuration(value);
+  if (!parsed.ok) throw new InvalidArgumentError(`${parsed.reason}; ${forms}.`);
+  const ms = Math.round(parsed.ms);
+  if (ms < MIN_JOB_TIMEOUT_MS || ms > MAX_JOB_TIMEOUT_MS) {
+    throw new InvalidArgumentError(`'${value.trim()}' is out of range; ${forms}.`);
+  }
+  return ms;
 }
 
 /** A duration, or a plain number of milliseconds (as the option's default is shown). */

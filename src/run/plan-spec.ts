@@ -2,7 +2,7 @@
 // each workflow without its code (executor, step names, published keys, thresholds, hooks,
 // dependencies). `planSpecOf` computes it from a built plan; `validatePlanSpec` checks one that
 // came from another process, field by field, and never trusts it.
-import type { ExecutorConfig } from '../api/executors.js';
+import { plannedDurationMs, type ExecutorConfig } from '../api/executors.js';
 import type { RunPlan } from '../engine/plan.js';
 import { describeError } from '../errors.js';
 import { parseThreshold, type ParsedThreshold } from '../stats/thresholds.js';
@@ -86,6 +86,27 @@ export function planSpecOf(plan: RunPlan): PlanSpec {
       };
     }),
   };
+}
+
+/**
+ * Planned length of a whole job: along the longest chain of dependent workflows, each its
+ * executor's planned duration plus its graceful stop (hooks not counted).
+ */
+export function plannedJobMs(spec: PlanSpec): number {
+  const byName = new Map(spec.workflows.map((w) => [w.name, w]));
+  const memo = new Map<string, number>();
+  const chain = (name: string): number => {
+    const known = memo.get(name);
+    if (known !== undefined) return known;
+    const w = byName.get(name);
+    if (w === undefined) return 0;
+    memo.set(name, 0); // a (never valid) cycle ends here instead of recursing
+    const own = plannedDurationMs(w.executor) + w.executor.gracefulStopMs;
+    const value = own + Math.max(0, ...w.dependsOn.map(chain));
+    memo.set(name, value);
+    return value;
+  };
+  return Math.max(0, ...spec.workflows.map((w) => chain(w.name)));
 }
 
 /** The thresholds of `w`, parsed (a validated spec's always parse). */

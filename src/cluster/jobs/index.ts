@@ -1,7 +1,7 @@
 // Owns the public surface of the job cores (re-exports only): the gate ledger, the window
 // merger, the split planner, the core reservations, the gate's admission cores (rate limit,
-// submission checks, DC choice, retention of ended jobs) and the DC-side cores. Never adds
-// behaviour.
+// submission checks, DC choice, retention of ended jobs, job deadlines) and the DC-side
+// cores. Never adds behaviour.
 
 export * from './errors.js';
 export * from './ledger-types.js';
@@ -28,3 +28,4 @@ export * from './dc-state.js';
 export * from './window-relay.js';
 export * from './cancel-fanout.js';
 export * from './work-slots.js';
+export * from './job-timeouts.js';

@@ -86,11 +86,28 @@ export function validateLedgerCommand(value: unknown, cfg: LedgerConfig): Ledger
         if (seen.has(dc)) return invalid(type, `datacenter '${dc}' is listed twice`);
         seen.add(dc);
       }
+      const deadline = value.deadlineMs;
+      if (
+        deadline !== undefined &&
+        deadline !== null &&
+        (!isTime(deadline) || deadline <= value.atMs || deadline - value.atMs > cfg.maxJobTimeoutMs)
+      ) {
+        return invalid(
+          type,
+          `deadlineMs must be null or a time after atMs and at most maxJobTimeoutMs (${cfg.maxJobTimeoutMs} ms) after it, got ${JSON.stringify(deadline)}`,
+        );
+      }
       break;
     }
     case 'dc-accepted':
     case 'complete':
     case 'transfer-owner': {
+      if (
+        value.type === 'complete' &&
+        value.reason !== undefined &&
+        typeof value.reason !== 'string'
+      )
+        return invalid(type, 'reason must be a string when present');
       const fields =
         value.type === 'dc-accepted'
           ? ['jobId', 'dc']
@@ -181,6 +198,11 @@ function validateJobSnapshot(j: unknown, i: number): string | null {
     return `jobs[${i}].endedAtMs must be a time or null`;
   if (j.cancelReason !== null && typeof j.cancelReason !== 'string')
     return `jobs[${i}].cancelReason must be a string or null`;
+  // Absent in snapshots written before jobs had deadlines: read as null.
+  if (j.deadlineMs !== undefined && j.deadlineMs !== null && !isTime(j.deadlineMs))
+    return `jobs[${i}].deadlineMs must be a time or null`;
+  if (j.endReason !== undefined && j.endReason !== null && typeof j.endReason !== 'string')
+    return `jobs[${i}].endReason must be a string or null`;
   if (!Array.isArray(j.dcs) || j.dcs.length === 0) return `jobs[${i}].dcs must be a non-empty list`;
   for (const pair of j.dcs as unknown[]) {
     if (

@@ -26,6 +26,11 @@ export type LedgerCommand =
       readonly type: 'submit';
       readonly atMs: number;
       readonly targetDcs: readonly string[];
+      /**
+       * When the job times out (absolute wall time, ms): after `atMs`, at most `maxJobTimeoutMs`
+       * after it. Absent or null only in entries written before jobs had deadlines.
+       */
+      readonly deadlineMs?: number | null;
     })
   | {
       readonly type: 'dc-accepted';
@@ -53,6 +58,8 @@ export type LedgerCommand =
       readonly atMs: number;
       readonly jobId: string;
       readonly fence: number;
+      /** Why the job ended as it did (e.g. its deadline passed), kept as `endReason`. */
+      readonly reason?: string;
     }
   | {
       readonly type: 'transfer-owner';
@@ -158,6 +165,10 @@ export interface JobFields {
   readonly submittedAtMs: number;
   readonly endedAtMs: number | null;
   readonly cancelReason: string | null;
+  /** When the job times out (absolute wall time, ms); null for a job without a deadline. */
+  readonly deadlineMs: number | null;
+  /** Why the job ended, when its owner said (e.g. "timed out after 5m: b did not finish"). */
+  readonly endReason: string | null;
 }
 
 /** A read-only view of one job. */
@@ -180,11 +191,16 @@ export interface LedgerConfig {
   readonly maxTargetDcs: number;
   /** Longest job id, client, key, digest, gate or DC name, in UTF-16 units. */
   readonly maxIdChars: number;
-  /** Cancel reasons are cut to this many characters. */
+  /** Cancel and end reasons are cut to this many characters. */
   readonly maxReasonChars: number;
+  /** Longest job timeout: a submit's `deadlineMs` is at most this long after its `atMs`. */
+  readonly maxJobTimeoutMs: number;
 }
 
-/** Defaults: retention as in REFERENCE §4.2; 10 000 live and 10 000 ended jobs per gate cluster. */
+/**
+ * Defaults: retention as in REFERENCE §4.2; 10 000 live and 10 000 ended jobs per gate cluster;
+ * a job may run for at most 24 h.
+ */
 export const DEFAULT_LEDGER_CONFIG: LedgerConfig = {
   maxActiveJobs: 10_000,
   maxEndedJobs: 10_000,
@@ -193,4 +209,5 @@ export const DEFAULT_LEDGER_CONFIG: LedgerConfig = {
   maxTargetDcs: 64,
   maxIdChars: 256,
   maxReasonChars: 512,
+  maxJobTimeoutMs: 86_400_000,
 };

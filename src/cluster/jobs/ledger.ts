@@ -23,6 +23,10 @@
 // - Global status when a job ends: any DC failed or timed out ⇒ failed (a timed-out DC counts
 //   as failed: its share of the load did not run to the end and its result is not known);
 //   else any DC cancelled ⇒ cancelled; else (all completed) ⇒ completed.
+// - Deadlines: a submit carries `deadlineMs` (after its `atMs`, at most `maxJobTimeoutMs` after
+//   it); the ledger only keeps it (every gate reads it from here, so it survives restarts and
+//   leader changes). The owner ends an overdue job like any other: its unfinished DCs finish
+//   `timed-out`, then `complete` with a reason, kept as `endReason`.
 // - Bounds: at most `maxActiveJobs` jobs not ended; ended jobs are kept for a retention period
 //   (completed and unsuccessful jobs each their own) and at most `maxEndedJobs` of them, the
 //   oldest evicted first. Eviction runs before every valid command, at that command's `atMs`.
@@ -103,6 +107,7 @@ export class JobLedger {
       ['maxTargetDcs', 1],
       ['maxIdChars', 1],
       ['maxReasonChars', 1],
+      ['maxJobTimeoutMs', 1],
     ]);
   }
 
@@ -180,7 +185,7 @@ export class JobLedger {
       case 'dc-finished':
         return this.dcFinished(job, c.dc, c.outcome, c.fence);
       case 'complete':
-        return this.complete(job, c.fence, c.atMs);
+        return this.complete(job, c.fence, c.atMs, c.reason);
       case 'transfer-owner':
         return this.transfer(job, c.ownerGate, c.fence);
     }
@@ -232,6 +237,8 @@ export class JobLedger {
       submittedAtMs: c.atMs,
       endedAtMs: null,
       cancelReason: null,
+      deadlineMs: c.deadlineMs ?? null,
+      endReason: null,
       dcs: new Map(c.targetDcs.map((dc) => [dc, 'pending'])),
       answer,
     };
@@ -288,10 +295,7 @@ export class JobLedger {
       return refuse('E_JOB_ENDED', `job '${job.jobId}' already ended (${job.status})`);
     }
     if (job.status === 'cancelling') return applied(true, []);
-    const cut =
-      reason.length > this.cfg.maxReasonChars
-        ? `${reason.slice(0, this.cfg.maxReasonChars - 1)}…`
-        : reason;
+    const cut = this.cut(reason);
     job.cancelReason = cut;
     const events: LedgerEvent[] = [{ type: 'cancel-requested', jobId: job.jobId, reason: cut }];
     this.setStatus(job, 'cancelling', events);
@@ -320,7 +324,12 @@ export class JobLedger {
     return applied(false, [{ type: 'dc-finished', jobId: job.jobId, dc, outcome }]);
   }
 
-  private complete(job: JobRecord, fence: number, atMs: number): LedgerResult {
+  private complete(
+    job: JobRecord,
+    fence: number,
+    atMs: number,
+    reason: string | undefined,
+  ): LedgerResult {
     if (isEnded(job.status)) return applied(true, []);
     const stale = this.fenceCheck(job, fence, 'complete');
     if (stale) return stale;
@@ -340,6 +349,7 @@ export class JobLedger {
     const events: LedgerEvent[] = [];
     this.setStatus(job, status, events);
     job.endedAtMs = atMs;
+    if (reason !== undefined) job.endReason = this.cut(reason);
     (status === 'completed' ? this.endedCompleted : this.endedUnsuccessful).set(job.jobId, atMs);
     events.push({ type: 'job-ended', jobId: job.jobId, status, dcs: outcomes });
     this.evictOverCount();
@@ -363,6 +373,12 @@ export class JobLedger {
     job.ownerGate = ownerGate;
     job.fence = fence;
     return applied(false, [{ type: 'owner-changed', jobId: job.jobId, ownerGate, fence }]);
+  }
+
+  private cut(reason: string): string {
+    return reason.length > this.cfg.maxReasonChars
+      ? `${reason.slice(0, this.cfg.maxReasonChars - 1)}…`
+      : reason;
   }
 
   private setStatus(job: JobRecord, to: JobStatus, events: LedgerEvent[]): void {
@@ -456,7 +472,12 @@ export class JobLedger {
       }
       const { submitFence, submitOwnerGate, dcs: _pairs, ...fields } = s;
       const job: JobRecord = {
-        ...fieldsOf(fields),
+        // Snapshots written before jobs had deadlines lack the last two fields.
+        ...fieldsOf({
+          ...fields,
+          deadlineMs: fields.deadlineMs ?? null,
+          endReason: fields.endReason ?? null,
+        }),
         dcs,
         answer: {
           jobId: s.jobId,
@@ -525,6 +546,8 @@ function fieldsOf(j: JobFields): JobFields {
     submittedAtMs: j.submittedAtMs,
     endedAtMs: j.endedAtMs,
     cancelReason: j.cancelReason,
+    deadlineMs: j.deadlineMs,
+    endReason: j.endReason,
   };
 }
 

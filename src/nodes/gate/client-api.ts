@@ -61,6 +61,8 @@ export function viewToWire(v: JobView): JobViewWire {
     cancelReason: v.cancelReason,
     targetDcs: [...v.targetDcs],
     dcs: { ...v.dcs },
+    deadlineMs: v.deadlineMs,
+    endReason: v.endReason,
   };
 }
 
@@ -190,7 +192,10 @@ export function jobWatch(
         ),
       ),
       results: null,
-      failure: 'the detailed result of this job is no longer kept',
+      failure:
+        v.endReason === null
+          ? 'the detailed result of this job is no longer kept'
+          : `${v.endReason} (the detailed result of this job is no longer kept)`,
       endedAtMs: v.endedAtMs,
     };
     return result;

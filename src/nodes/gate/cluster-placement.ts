@@ -2,8 +2,9 @@
 // is split over the DCs (`splitExecutor`), each share goes to that DC's manager leader
 // (`dc.dispatch`), windows coming back are handed on tagged `dc/worker#incarnation/thread`, and
 // each DC's `dc.workflow-done` settles its part. A DC that refuses or cannot be reached fails
-// its part; a DC silent for longer than asked (`terminateStalled`) times out; cancellation goes
-// to every DC that took a share. Hooks run once, on the first target DC that takes them.
+// its part; a DC silent for longer than asked (`terminateStalled`), or still running when the
+// job's deadline passes (`timeOut`), times out; cancellation goes to every DC that took a
+// share. Hooks run once, on the first target DC that takes them.
 
 import { WindowMerger, type DcTotals } from '../../cluster/jobs/window-merger.js';
 import type { ExecutorShare } from '../../engine/plan.js';
@@ -399,6 +400,45 @@ export class ClusterPlacement implements Placement {
     }
     const m = reply.message as unknown as { acknowledged: string[]; unanswered: string[] };
     return { acknowledged: [...m.acknowledged], unanswered: [...m.unanswered] };
+  }
+
+  /** Target DCs with a share of a running workflow that has not ended, in the job's order. */
+  unfinishedDcs(): string[] {
+    const open = new Set<string>();
+    for (const wf of this.active.values()) {
+      for (const p of wf.parts.values()) if (p.state !== 'ended') open.add(p.dc);
+    }
+    return this.o.dcs.map((l) => l.dc).filter((dc) => open.has(dc));
+  }
+
+  /**
+   * The job's deadline passed: every part of `dcs` still running ends `timed-out` with
+   * `failure` (what the DC reported so far stays merged; a later report of it is not taken),
+   * and each of those DCs is told to cancel the job. Returns how many parts it ended.
+   */
+  timeOut(dcs: readonly string[], failure: string, reason: string): number {
+    let ended = 0;
+    for (const wf of [...this.active.values()]) {
+      for (const part of wf.parts.values()) {
+        if (part.state === 'ended' || !dcs.includes(part.dc)) continue;
+        this.endPart(wf, part, {
+          dc: part.dc,
+          outcome: 'timed-out',
+          failure: `datacenter ${part.dc} ${failure}`,
+          workers: [],
+        });
+        ended++;
+      }
+    }
+    for (const link of this.o.dcs) {
+      if (!dcs.includes(link.dc)) continue;
+      background(
+        this.o.runtime.log,
+        `cancel on ${link.dc} (deadline)`,
+        this.sendCancel(link, reason, undefined),
+      );
+    }
+    return ended;
   }
 
   private terminateStalled(wf: ActiveWorkflow, quietMs: number, why: string): number {

@@ -3,7 +3,7 @@
 // owns, the results it keeps for late watchers and the bundles it serves. Data and wiring only.
 
 import type { EndedRetention } from '../../cluster/jobs/ended-retention.js';
-import type { LedgerConfig } from '../../cluster/jobs/ledger-types.js';
+import type { JobView, LedgerConfig } from '../../cluster/jobs/ledger-types.js';
 import type { RateLimiter, RateLimiterConfig } from '../../cluster/jobs/rate-limiter.js';
 import type { RaftConfig } from '../../cluster/consensus/config.js';
 import type { LocalIdentity } from '../../protocol/index.js';
@@ -51,6 +51,13 @@ export interface GateNodeOptions {
   /** Results of ended jobs kept for late watchers (count; age follows the ledger). */
   readonly maxRetainedResults?: number;
   readonly snapshotEveryEntries?: number;
+  /**
+   * How long past its deadline a job its owner has not ended waits before the ledger leader
+   * reports it to `onOverdueNotOwned` (at once when the owner is not a configured gate).
+   */
+  readonly overdueGraceMs?: number;
+  /** An overdue job no live gate ended (its owner is down or gone): for ownership transfer. */
+  readonly onOverdueNotOwned?: (job: JobView, overdueMs: number) => void;
 }
 
 export const GATE_DEFAULTS = {
@@ -65,6 +72,9 @@ export const GATE_DEFAULTS = {
   /** A submission whose commit was not seen is forgotten after this long. */
   pendingSubmissionTtlMs: 60_000,
   tickMs: 250,
+  /** Job deadlines are checked this often. */
+  overdueCheckMs: 500,
+  overdueGraceMs: 30_000,
 } as const;
 
 /** What an accepted submission brings that the ledger does not keep (the owner needs it). */

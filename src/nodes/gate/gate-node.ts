@@ -1,8 +1,9 @@
 // Owns one gate, the client-facing front door of a Salvo cluster, as a composition on the
 // Runtime: the job ledger in a Raft group across all gates (LedgerMachine + RaftNode), one
 // protocol endpoint shared by Raft, clients (client-api), managers (dc-api) and gates
-// (gate.propose / gate.forward), the links to gates and DCs, and one supervised tick that
-// streams snapshots and drops expired state. Decides nothing itself.
+// (gate.propose / gate.forward), the links to gates and DCs, one supervised tick that streams
+// snapshots and drops expired state, and one that checks job deadlines (OverdueJobs). Decides
+// nothing itself.
 
 import { SalvoError } from '../../errors.js';
 import { WAN_RAFT_CONFIG } from '../../cluster/consensus/config.js';
@@ -26,6 +27,7 @@ import { GATE_MESSAGES, GateProposeDef } from './gate-wire.js';
 import { RUN_PROGRAM } from './job-program.js';
 import { LedgerMachine } from './ledger-machine.js';
 import { LedgerProposer } from './ledger-proposer.js';
+import { OverdueJobs } from './overdue-jobs.js';
 import type { OwnedJob } from './owned-job.js';
 import { PeerLinks } from './peer-links.js';
 import { onLedgerEvents } from './submissions.js';
@@ -47,6 +49,7 @@ export class GateNode {
     readonly raft: RaftNode<LedgerResult>,
     private readonly transport: ProtocolRaftTransport,
     private readonly supervisor: Supervisor,
+    readonly overdue: OverdueJobs,
   ) {}
 
   get id(): string {
@@ -139,8 +142,20 @@ export class GateNode {
         coreWaitMs: options.coreWaitMs ?? GATE_DEFAULTS.coreWaitMs,
         cancelTimeoutMs: options.cancelTimeoutMs ?? GATE_DEFAULTS.cancelTimeoutMs,
         maxPendingSubmissions: options.maxPendingSubmissions ?? GATE_DEFAULTS.maxPendingSubmissions,
+        overdueGraceMs: options.overdueGraceMs ?? GATE_DEFAULTS.overdueGraceMs,
       },
     };
+    const overdue = new OverdueJobs({
+      state,
+      isLeader: () => raftRef?.status().role === 'leader',
+      graceMs: state.cfg.overdueGraceMs,
+      ...(options.onOverdueNotOwned !== undefined
+        ? { onOverdueNotOwned: options.onOverdueNotOwned }
+        : {}),
+    });
+    // Deadlines first: a job that ends in the same command is then forgotten, not tracked.
+    machine.onEvents((events) => overdue.onEvents(events));
+    machine.onRestore(() => overdue.rebuild());
     machine.onEvents((events) => onLedgerEvents(state, events));
     registerHandlers(state, transport);
     const raft = await RaftNode.start<LedgerResult>({
@@ -159,8 +174,9 @@ export class GateNode {
       rng: runtime.rng.fork('gate-supervisor'),
       log: runtime.log.child({ component: 'gate' }),
     });
-    const node = new GateNode(state, raft, transport, supervisor);
+    const node = new GateNode(state, raft, transport, supervisor, overdue);
     supervisor.every('gate-tick', GATE_DEFAULTS.tickMs, () => node.tick());
+    supervisor.every('overdue-jobs', GATE_DEFAULTS.overdueCheckMs, () => overdue.check());
     runtime.log.log('info', 'gate started', {
       id: options.id,
       dc: options.datacenter,

@@ -6,7 +6,12 @@
 import type { DcTotals } from '../../cluster/jobs/window-merger.js';
 import { describeError, EXIT } from '../../errors.js';
 import { runtimeClock } from '../../run/clock.js';
-import { PLAN_SPEC_VERSION, validatePlanSpec, type PlanSpec } from '../../run/plan-spec.js';
+import {
+  PLAN_SPEC_VERSION,
+  plannedJobMs,
+  validatePlanSpec,
+  type PlanSpec,
+} from '../../run/plan-spec.js';
 import { Run } from '../../run/run.js';
 import type { Runtime } from '../../runtime/types.js';
 import type { ClusterPlacement, ClusterWorkflowReport } from './cluster-placement.js';
@@ -47,6 +52,8 @@ export interface ProgramFactory {
   /** Null when the plan can run, else what is wrong with it (E_VERSION: a format not known). */
   validate(plan: unknown): PlanProblem | null;
   create(spec: JobSpec, runtime: Runtime): JobProgram;
+  /** The planned length of a valid plan (for a default timeout); null or absent: not known. */
+  plannedMs?(plan: unknown): number | null;
 }
 
 /** Defaults for what the plan does not carry: the window length and the cancel grace. */
@@ -139,4 +146,5 @@ export const RUN_PROGRAM: ProgramFactory = {
     }
   },
   create: (spec, runtime) => new RunProgram(spec, validatePlanSpec(spec.plan), runtime),
+  plannedMs: (plan) => plannedJobMs(validatePlanSpec(plan)),
 };

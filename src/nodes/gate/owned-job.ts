@@ -1,16 +1,22 @@
 // Owns one job on the gate that owns it: runs its program over a ClusterPlacement, records each
 // DC's acceptance and end in the ledger, streams snapshots to its watchers, fans a cancel out to
-// the DCs, and ends the job exactly once (every DC's outcome, then `complete`, each retried until
-// the ledger takes it), after which its watchers get the result. Stops acting the moment the
-// ledger says another gate owns the job (a stale fence).
+// the DCs, times it out when its deadline passes, and ends the job exactly once (every DC's
+// outcome, then `complete`, each retried until the ledger takes it), after which its watchers
+// get the result. Stops acting the moment the ledger says another gate owns the job (a stale
+// fence).
 
 import { globalStatus } from '../../cluster/jobs/ledger.js';
 import type { DcOutcome, EndedStatus, LedgerCommand } from '../../cluster/jobs/ledger-types.js';
+import { EXIT } from '../../errors.js';
 import type { RpcConnection } from '../../protocol/index.js';
 import type { NodeAddress, Runtime } from '../../runtime/types.js';
 import type { DcWindows, DcWorkflowDone } from '../jobs/dc-wire.js';
 import type { JobCancelAck, JobResult, JobSnapshot } from '../jobs/client-wire.js';
-import { ClusterPlacement, type WindowsDelivery } from './cluster-placement.js';
+import {
+  ClusterPlacement,
+  DEFAULT_CANCEL_TIMEOUT_MS,
+  type WindowsDelivery,
+} from './cluster-placement.js';
 import type { DcLink } from './dc-link.js';
 import type { JobProgram, ProgramOutcome } from './job-program.js';
 import type { ProposeOutcome } from './ledger-proposer.js';
@@ -45,6 +51,10 @@ export class OwnedJob {
   private seq = 0;
   private state: 'running' | 'cancelling' | 'ending' | 'ended' | 'deposed' = 'running';
   private cancelling: Promise<JobCancelAck['dcs']> | null = null;
+  /** Set once the deadline passed: why the job ends, and the DCs that did not finish. */
+  private timedOut: { readonly reason: string; readonly dcs: readonly string[] } | null = null;
+  /** Ends the wait for the program (after a timeout, when it does not stop in time). */
+  private hardStop: ((outcome: ProgramOutcome) => void) | null = null;
   private readonly log;
 
   constructor(private readonly o: OwnedJobOptions) {
@@ -80,6 +90,11 @@ export class OwnedJob {
     return this.state === 'ended' || this.state === 'deposed';
   }
 
+  /** Why the job timed out, once its deadline passed; null before. */
+  get timeoutReason(): string | null {
+    return this.timedOut?.reason ?? null;
+  }
+
   private isDeposed(): boolean {
     return this.state === 'deposed';
   }
@@ -91,14 +106,50 @@ export class OwnedJob {
   /** Runs the job to its end; the returned promise never rejects. */
   async run(): Promise<void> {
     let outcome: ProgramOutcome;
+    const stopped = new Promise<ProgramOutcome>((resolve) => (this.hardStop = resolve));
     try {
-      outcome = await this.o.program.run(this.placement);
+      outcome = await Promise.race([this.o.program.run(this.placement), stopped]);
     } catch (error) {
       const failure = `the job's program failed: ${error instanceof Error ? error.message : String(error)}`;
       this.log.log('error', failure);
       outcome = { results: null, exitCode: 4, failure, workflows: [] };
     }
+    this.hardStop = null;
     await this.end(outcome);
+  }
+
+  // ─── deadline ─────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * The job's deadline passed (`after` says how long it ran, e.g. "5m"): the DCs still running
+   * its workflows (every target DC when none is, e.g. during a hook) end `timed-out` and are told
+   * to cancel, the program stops, and the job ends `failed` with a reason naming them. What the
+   * finished DCs reported stays merged. Returns the reason, or null (nothing done) when the job
+   * is already ending, ended or timed out: whichever of completion and timeout comes first wins.
+   */
+  timeOut(after: string): string | null {
+    if ((this.state !== 'running' && this.state !== 'cancelling') || this.timedOut !== null) {
+      return null;
+    }
+    const running = this.placement.unfinishedDcs();
+    const dcs = running.length > 0 ? running : this.o.dcs.map((l) => l.dc);
+    const reason = `timed out after ${after}: ${dcs.join(', ')} did not finish`;
+    this.timedOut = { reason, dcs };
+    this.log.log('warn', 'job deadline passed; ending it as timed out', { reason });
+    this.placement.timeOut(dcs, `did not finish before the job's deadline (${after})`, reason);
+    this.o.program.stop(reason);
+    // The program normally returns at once (its running parts just ended); if a hook or a
+    // workflow keeps it, the job still ends after the cancel timeout, with what was merged.
+    this.o.runtime.timers.after(this.o.cancelTimeoutMs ?? DEFAULT_CANCEL_TIMEOUT_MS, () =>
+      this.hardStop?.({
+        results: null,
+        exitCode: EXIT.runFailed,
+        failure: `${reason} (the run did not stop in time; its results were not built)`,
+        workflows: this.placement.reports,
+        breakdown: this.placement.breakdown(),
+      }),
+    );
+    return reason;
   }
 
   // ─── ledger ───────────────────────────────────────────────────────────────────────────────
@@ -154,6 +205,10 @@ export class OwnedJob {
         out[link.dc] = 'cancelled';
       else if (outcome.failure !== undefined && parts.length === 0) out[link.dc] = 'failed';
       else out[link.dc] = 'completed';
+      // A DC that did not finish by the deadline timed out (unless it had failed already).
+      if (this.timedOut?.dcs.includes(link.dc) === true && out[link.dc] !== 'failed') {
+        out[link.dc] = 'timed-out';
+      }
     }
     return out;
   }
@@ -187,21 +242,36 @@ export class OwnedJob {
       }
     }
     if (this.isDeposed()) return;
-    await this.record({ type: 'complete', atMs: 0, jobId: o.job, fence: o.fence });
+    const timedOut = this.timedOut;
+    await this.record({
+      type: 'complete',
+      atMs: 0,
+      jobId: o.job,
+      fence: o.fence,
+      ...(timedOut !== null ? { reason: timedOut.reason } : {}),
+    });
     if (this.isDeposed()) return;
     const status: EndedStatus = globalStatus(Object.values(outcomes));
+    const failure =
+      timedOut === null
+        ? outcome.failure
+        : outcome.failure === undefined || outcome.failure.startsWith(timedOut.reason)
+          ? timedOut.reason
+          : `${timedOut.reason}; ${outcome.failure}`;
     const result: JobResult = {
       t: 'job.result',
       job: o.job,
       status,
       exitCode:
-        status === 'completed'
-          ? outcome.exitCode
-          : Math.max(outcome.exitCode, status === 'failed' ? 4 : 0),
+        timedOut !== null
+          ? EXIT.runFailed
+          : status === 'completed'
+            ? outcome.exitCode
+            : Math.max(outcome.exitCode, status === 'failed' ? 4 : 0),
       dcs: outcomes,
       results: outcome.results ?? null,
       ...(outcome.breakdown !== undefined ? { breakdown: outcome.breakdown } : {}),
-      ...(outcome.failure !== undefined ? { failure: outcome.failure.slice(0, 4096) } : {}),
+      ...(failure !== undefined ? { failure: failure.slice(0, 4096) } : {}),
       endedAtMs: o.runtime.clock.wallMs(),
     };
     this.state = 'ended';

@@ -5,14 +5,25 @@
 
 import { chooseDcs, type DcCapacity } from '../../cluster/jobs/dc-selection.js';
 import {
+  defaultJobTimeoutMs,
+  MIN_JOB_TIMEOUT_MS,
+  timeoutProblem,
+} from '../../cluster/jobs/job-timeouts.js';
+import {
   DEFAULT_LEDGER_CONFIG,
   type JobView,
+  type LedgerConfig,
   type LedgerEvent,
   type SubmitAnswer,
 } from '../../cluster/jobs/ledger-types.js';
 import { checkBundle, payloadDigest } from '../../cluster/jobs/submission-check.js';
 import type { ErrorMessage } from '../../protocol/index.js';
-import { clientError, type JobAccepted, type JobSubmit } from '../jobs/client-wire.js';
+import {
+  clientError,
+  type JobAccepted,
+  type JobResult,
+  type JobSubmit,
+} from '../jobs/client-wire.js';
 import type { GateState, PendingSubmission } from './gate-context.js';
 import { OwnedJob } from './owned-job.js';
 import { background } from './background.js';
@@ -72,6 +83,8 @@ export async function handleSubmit(
   if (!bundle.ok) return clientError(bundle.code, bundle.message);
   const planProblem = state.program.validate(m.plan);
   if (planProblem !== null) return clientError(planProblem.code, planProblem.message);
+  const timeoutMs = jobTimeoutMs(state, m);
+  if (typeof timeoutMs === 'object') return timeoutMs;
   const named = m.dcs ?? null;
   const digest = payloadDigest({
     bundleHash: m.bundle.hash,
@@ -124,9 +137,11 @@ export async function handleSubmit(
       untilMs: state.runtime.clock.monotonicMs() + state.cfg.pendingSubmissionTtlMs,
     };
     state.pending.set(job, pending);
+    const atMs = state.runtime.clock.wallMs();
     const out = await state.proposer.propose({
       type: 'submit',
-      atMs: state.runtime.clock.wallMs(),
+      atMs,
+      deadlineMs: atMs + timeoutMs,
       jobId: job,
       client,
       idempotencyKey: key,
@@ -161,10 +176,35 @@ export async function handleSubmit(
   return clientError('E_UNAVAILABLE', 'could not find a free job id; retry');
 }
 
+/** The ledger configuration every gate of the cluster applies (its defaults filled in). */
+export function ledgerConfig(state: GateState): LedgerConfig {
+  return { ...DEFAULT_LEDGER_CONFIG, ...state.opts.ledger };
+}
+
+/**
+ * The job's timeout: the one asked for, or the plan's planned length plus its slack; an error
+ * naming the field and its range when it is beyond what the ledger takes.
+ */
+function jobTimeoutMs(state: GateState, m: JobSubmit): number | ErrorMessage {
+  const maxMs = ledgerConfig(state).maxJobTimeoutMs;
+  let planned: number | null = null;
+  if (m.timeoutMs === undefined && state.program.plannedMs !== undefined) {
+    planned = state.program.plannedMs(m.plan);
+  }
+  const timeoutMs = m.timeoutMs ?? defaultJobTimeoutMs(planned, maxMs);
+  const problem = timeoutProblem(timeoutMs, maxMs);
+  if (problem === null) return timeoutMs;
+  return clientError('E_INVALID_SUBMISSION', problem, {
+    field: 'timeoutMs',
+    min: MIN_JOB_TIMEOUT_MS,
+    max: maxMs,
+  });
+}
+
 /** An ended job past its retention: the ledger evicts it (and frees its key) on the next command. */
 function expired(state: GateState, v: JobView): boolean {
   if (v.endedAtMs === null) return false;
-  const cfg = { ...DEFAULT_LEDGER_CONFIG, ...state.opts.ledger };
+  const cfg = ledgerConfig(state);
   const keep = v.status === 'completed' ? cfg.completedRetentionMs : cfg.unsuccessfulRetentionMs;
   return state.runtime.clock.wallMs() - v.endedAtMs >= keep;
 }
@@ -203,6 +243,15 @@ export function onLedgerEvents(state: GateState, events: readonly LedgerEvent[])
   }
 }
 
+/** Keeps an ended job's result for late watchers (the oldest go beyond the count bound). */
+export function keepResult(state: GateState, job: string, result: JobResult): void {
+  for (const evicted of state.results.put(job, result, state.runtime.clock.wallMs())) {
+    state.runtime.log.log('debug', 'result of an ended job dropped (count bound)', {
+      job: evicted,
+    });
+  }
+}
+
 function startOwnedJob(state: GateState, view: JobView, p: PendingSubmission): void {
   const links = view.targetDcs.map((dc) => state.dcLinks.get(dc)).filter((l) => l !== undefined);
   const bundle = state.bundles.get(p.bundle.hash);
@@ -223,13 +272,7 @@ function startOwnedJob(state: GateState, view: JobView, p: PendingSubmission): v
     ),
     propose: (c) => state.proposer.propose(c),
     ledgerDcs: () => state.machine.ledger.job(view.jobId)?.dcs,
-    onEnded: (result) => {
-      for (const evicted of state.results.put(view.jobId, result, state.runtime.clock.wallMs())) {
-        state.runtime.log.log('debug', 'result of an ended job dropped (count bound)', {
-          job: evicted,
-        });
-      }
-    },
+    onEnded: (result) => keepResult(state, view.jobId, result),
     dispatchTimeoutMs: state.cfg.dispatchTimeoutMs + state.cfg.coreWaitMs,
     cancelTimeoutMs: state.cfg.cancelTimeoutMs,
   });

@@ -3,6 +3,7 @@
 // built. Values typed `unknown` here (the plan, live statistics, the results document) are
 // validated by the module that uses them.
 
+import { MAX_JOB_TIMEOUT_MS, MIN_JOB_TIMEOUT_MS } from '../../cluster/jobs/job-timeouts.js';
 import { MAX_FRAME_BYTES } from '../../protocol/framing.js';
 import type { ErrorMessage } from '../../protocol/errors.js';
 import { defineMessage, type MessageDef, type MessageOf } from '../../protocol/messages.js';
@@ -57,6 +58,10 @@ const jobView = s.object({
   cancelReason: s.nullable(text),
   targetDcs: s.array(id, { maxItems: MAX_SUBMIT_DCS }),
   dcs: dcStates,
+  /** When the job times out (wall time, ms); null: no deadline (absent from older gates). */
+  deadlineMs: s.optional(s.nullable(s.number({ min: 0 }))),
+  /** Why the job ended, when its owner said (e.g. it timed out). */
+  endReason: s.optional(s.nullable(text)),
 });
 
 // ─── client → gate ────────────────────────────────────────────────────────────────────────────
@@ -80,6 +85,12 @@ export const JobSubmitDef = defineMessage('job.submit', {
   /** How many datacenters to pick when `dcs` is absent (default 1). */
   dcCount: s.optional(s.uint({ min: 1, max: MAX_SUBMIT_DCS })),
   idempotencyKey: s.optional(s.string({ minLength: 1, maxLength: MAX_KEY_CHARS })),
+  /**
+   * How long the job may run, from its acceptance, before its owner gate ends it as timed out
+   * (1 s to 24 h; a gate may allow less). Absent: the plan's planned duration plus max(60 s,
+   * 50 % of it), at most the gate's maximum. Not part of the payload an idempotency key guards.
+   */
+  timeoutMs: s.optional(s.uint({ min: MIN_JOB_TIMEOUT_MS, max: MAX_JOB_TIMEOUT_MS })),
   /** An access token the gates are configured with (clients without a certificate). */
   token,
 });
