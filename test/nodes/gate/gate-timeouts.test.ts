@@ -39,7 +39,7 @@ function countEnds(cluster: GateCluster): Map<string, number> {
 }
 
 simTest(
-  "GM-11.1.4 GM-11.2.1: a DC that never reports times out at the job's deadline, is told to cancel, and the job ends failed once with a reason naming it; the other DC's results are kept",
+  "GM-11.1.4: a DC that never reports times out at the job's deadline, is told to cancel, and the job ends failed once with a reason naming it; the other DC's results are kept",
   { seeds: seedsFrom(3) },
   async (sim) => {
     const cluster = new GateCluster(sim, { managers: A_DONE_B_HANGS });
