@@ -25,11 +25,17 @@ export interface SimTestOptions {
 
 export type SimTestBody = (sim: Simulation, seed: number) => Promise<void>;
 
-/** `count` consecutive seeds from `base`; env SALVO_SIM_SEEDS=N overrides the count (soak runs). */
+/**
+ * `count` consecutive seeds from `base`; env SALVO_SIM_SEEDS=N overrides the count and
+ * SALVO_SIM_SEED_BASE=B the first seed (soak runs split over processes).
+ */
 export function seedsFrom(count: number, base = 1): number[] {
   const override = process.env['SALVO_SIM_SEEDS'];
   const n = override !== undefined && /^\d+$/.test(override) ? Number(override) : count;
-  return Array.from({ length: n }, (_, i) => base + i);
+  const baseOverride = process.env['SALVO_SIM_SEED_BASE'];
+  const first =
+    baseOverride !== undefined && /^\d+$/.test(baseOverride) ? Number(baseOverride) : base;
+  return Array.from({ length: n }, (_, i) => first + i);
 }
 
 /** The seed chosen with SALVO_SIM_SEED, if any. */

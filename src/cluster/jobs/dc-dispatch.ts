@@ -389,8 +389,9 @@ export class DcDispatcher {
 
   /**
    * Takes over parts a previous leader dispatched (they run on their workers): their cores are
-   * reserved again under their dispatch ids and they are tracked as running. All or nothing.
-   * A part whose worker `gone` names is tracked without cores, for the caller to recover.
+   * reserved again under their dispatch ids and they are tracked as running. A part whose
+   * worker `gone` names, or whose cores cannot be reserved again, is tracked without cores and
+   * listed in `unreserved`, for the caller to recover.
    */
   adopt(
     job: string,
@@ -404,25 +405,27 @@ export class DcDispatcher {
       totalThreads: number;
     }[],
     gone: (worker: string) => boolean = () => false,
-  ): { ok: true; parts: Part[] } | ReservationRejection | Rejection<'E_DUPLICATE_DISPATCH'> {
+  ): { ok: true; parts: Part[]; unreserved: Set<string> } | Rejection<'E_DUPLICATE_DISPATCH'> {
     if (this.byWorkflow.has(key(job, workflow))) {
       return reject(
         'E_DUPLICATE_DISPATCH',
         `workflow '${workflow}' of job '${job}' is already tracked`,
       );
     }
-    const live = records.filter((r) => !gone(r.worker));
-    const granted = this.reservations.reserveAll(
-      live.map((r) => ({
+    // Each part is reserved on its own: one whose worker cannot hold it any more (it restarted
+    // and runs other parts now) is tracked without cores, like a gone worker's, for recovery.
+    const coresOf = new Map<string, readonly number[]>();
+    for (const r of records) {
+      if (gone(r.worker)) continue;
+      const granted = this.reservations.reserve({
         dispatchId: r.dispatchId,
         job,
         workflow,
         worker: r.worker,
         cores: r.threads,
-      })),
-    );
-    if (!granted.ok) return granted;
-    const coresOf = new Map(granted.reservations.map((res) => [res.dispatchId, res.cores]));
+      });
+      if (granted.ok) coresOf.set(r.dispatchId, granted.reservation.cores);
+    }
     const parts = records.map((r): Part => {
       const part: Part = {
         dispatchId: r.dispatchId,
@@ -445,7 +448,10 @@ export class DcDispatcher {
       key(job, workflow),
       parts.map((p) => p.dispatchId),
     );
-    return { ok: true, parts };
+    const unreserved = new Set(
+      records.filter((r) => !coresOf.has(r.dispatchId)).map((r) => r.dispatchId),
+    );
+    return { ok: true, parts, unreserved };
   }
 
   /** Drops every waiting request (this node stopped leading). */

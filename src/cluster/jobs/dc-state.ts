@@ -29,6 +29,8 @@ export interface DcWorkflowRecord {
   readonly acceptedAtMs?: number;
   /** Parts re-dispatched so far (lost workers' parts run elsewhere). */
   replaced?: number;
+  /** The owner gate acknowledged the end (a new leader reports an end that is not). */
+  reported?: boolean;
 }
 
 export interface DcJobRecord {
@@ -59,6 +61,7 @@ export type DcCommand =
       readonly workflow: string;
       readonly outcome: 'completed' | 'failed' | 'cancelled';
     }
+  | { readonly op: 'workflow-reported'; readonly job: string; readonly workflow: string }
   | {
       /** A lost worker's part runs elsewhere now: `part` takes the place of `lostDispatchId`. */
       readonly op: 'part-replaced';
@@ -150,6 +153,13 @@ export class DcJobState {
         if (!w) return reject('E_BAD_COMMAND', `workflow '${c.workflow}' is not known`);
         if (w.outcome !== null) return reject('E_DUPLICATE', 'the workflow already ended');
         w.outcome = c.outcome;
+        return { ok: true };
+      }
+      case 'workflow-reported': {
+        const w = this.jobs_.get(c.job)?.workflows[c.workflow];
+        if (!w) return reject('E_BAD_COMMAND', `workflow '${c.workflow}' is not known`);
+        if (w.outcome === null) return reject('E_BAD_COMMAND', 'the workflow has not ended');
+        w.reported = true;
         return { ok: true };
       }
       case 'part-replaced': {

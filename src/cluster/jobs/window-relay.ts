@@ -343,6 +343,11 @@ export class WindowRelay {
   get jobCount(): number {
     return this.jobs.size;
   }
+
+  /** The jobs the relay holds state for. */
+  jobIds(): string[] {
+    return [...this.jobs.keys()];
+  }
 }
 
 /**

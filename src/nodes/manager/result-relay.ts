@@ -7,7 +7,7 @@
 
 import { windowProblem } from '../../cluster/jobs/window-check.js';
 import type { RelayBatch } from '../../cluster/jobs/window-relay.js';
-import type { MessageOf, RequestContext } from '../../protocol/index.js';
+import type { ErrorMessage, MessageOf, RequestContext } from '../../protocol/index.js';
 import type { NodeAddress, TimerHandle } from '../../runtime/types.js';
 import type { WorkDoneDef, WorkWindowsDef } from '../jobs/work-wire.js';
 import type { StatsWindow } from '../../stats/types.js';
@@ -29,18 +29,23 @@ export interface RelayOptions {
 interface EndedWorkflow {
   readonly job: string;
   readonly workflow: string;
-  readonly outcome: 'completed' | 'failed' | 'cancelled';
+  outcome: 'completed' | 'failed' | 'cancelled';
+  /** The DC state holds the end (this outcome, or an earlier one this was replaced with). */
+  recorded: boolean;
   sending: boolean;
   retryAtMs: number;
   failures: number;
 }
 
 export const MAX_ENDED_WAITING = 10_000;
+/** How often a manager lets go of the state of workflows whose end reached the gate. */
+const SWEEP_MS = 1_000;
 
 export class ResultRelay {
   private timer: TimerHandle | null = null;
   private readonly ended = new Map<string, EndedWorkflow>();
   private readonly zombiesStopped = new Set<string>();
+  private sweptAtMs = 0;
   readonly counters = {
     windowsIn: 0,
     windowsInvalid: 0,
@@ -93,6 +98,10 @@ export class ResultRelay {
     if (bad) return bad;
     const { ctx } = this;
     if (ctx.abandoned.has(m.dispatchId)) {
+      // Only the leader may discard: a follower that gave the part up in an earlier term sends
+      // the worker on (a later leader may have taken the part over).
+      if (!ctx.leadership.isLeader()) return ctx.leadership.notLeader();
+      if (this.stillRecorded(m.job, m.workflow, m.dispatchId)) return this.partLost(m.dispatchId);
       // A part given up or lost (its worker was reaped or restarted): its late windows are
       // acknowledged so the worker stops resending, counted, and never merged.
       this.counters.windowsAbandoned += m.windows.length;
@@ -164,6 +173,22 @@ export class ResultRelay {
     );
   }
 
+  /** The DC state still has `dispatchId` as a live part of the workflow (not replaced, not ended). */
+  private stillRecorded(job: string, workflow: string, dispatchId: string): boolean {
+    const w = this.ctx.state.job(job)?.workflows[workflow];
+    return (
+      w !== undefined && w.outcome === null && w.parts.some((p) => p.dispatchId === dispatchId)
+    );
+  }
+
+  /**
+   * A lost part whose replacement is not recorded yet: what its worker sends waits (it is
+   * discarded once the replacement is recorded, or goes to a later leader that keeps the part).
+   */
+  private partLost(dispatchId: string): ErrorMessage {
+    return fail('E_PART_LOST', `dispatch '${dispatchId}' is lost and being replaced; try later`);
+  }
+
   /**
    * A worker still runs a part this DC gave up (it was cut off and came back): it is told once
    * to stop, unless it runs another live part of that workflow (the cancel is per workflow).
@@ -176,6 +201,9 @@ export class ResultRelay {
   ): void {
     const { ctx } = this;
     if (worker === null || this.zombiesStopped.has(dispatchId)) return;
+    // Only the leader knows the part was replaced; a part the DC state still records is not a
+    // zombie (this node gave it up in an earlier term, and a later leader took it over).
+    if (!ctx.leadership.isLeader() || this.stillRecorded(job, workflow, dispatchId)) return;
     const d = ctx.leadership.dispatcher();
     if (d?.liveOn(worker).some((p) => p.job === job && p.workflow === workflow)) return;
     const conn = ctx.workerConns.get(worker);
@@ -213,6 +241,8 @@ export class ResultRelay {
     if (bad) return bad;
     const { ctx } = this;
     if (ctx.abandoned.has(m.dispatchId)) {
+      if (!ctx.leadership.isLeader()) return ctx.leadership.notLeader();
+      if (this.stillRecorded(m.job, m.workflow, m.dispatchId)) return this.partLost(m.dispatchId);
       // A part of a dispatch given up: its cores come back now that it ended.
       const d = ctx.leadership.dispatcher();
       const part = d?.part(m.dispatchId);
@@ -287,7 +317,15 @@ export class ResultRelay {
       const first = this.ended.keys().next();
       if (!first.done) this.ended.delete(first.value);
     }
-    this.ended.set(k, { job, workflow, outcome, sending: false, retryAtMs: 0, failures: 0 });
+    this.ended.set(k, {
+      job,
+      workflow,
+      outcome,
+      recorded: false,
+      sending: false,
+      retryAtMs: 0,
+      failures: 0,
+    });
     this.onCoresFreed?.();
   }
 
@@ -295,6 +333,40 @@ export class ResultRelay {
     const now = this.ctx.now();
     for (const job of this.ctx.relay.due(now)) this.flush(job);
     for (const e of this.ended.values()) this.report(e, now);
+    if (now - this.sweptAtMs >= SWEEP_MS) {
+      this.sweptAtMs = now;
+      this.sweepReported();
+    }
+  }
+
+  /**
+   * Lets go of what this node holds of workflows whose end the gate has (recorded so in the DC
+   * state, by whichever leader reported it) or of jobs the state no longer has: their parts,
+   * original dispatches and relay state. What a leader of an earlier term kept goes this way.
+   */
+  private sweepReported(): void {
+    const { ctx } = this;
+    const done = (job: string, workflow: string): boolean => {
+      const j = ctx.state.job(job);
+      if (j === undefined) return true;
+      const w = j.workflows[workflow];
+      return w !== undefined && w.outcome !== null && w.reported === true;
+    };
+    const live = ctx.leadership.dispatcher();
+    for (const [id, info] of ctx.parts) {
+      if (live?.part(id) !== undefined) continue;
+      if (done(info.job, info.workflow)) ctx.parts.delete(id);
+    }
+    for (const [k, o] of ctx.originals) {
+      if (live?.has(o.message.job, o.message.workflow) === true) continue;
+      if (done(o.message.job, o.message.workflow)) ctx.originals.delete(k);
+    }
+    for (const job of ctx.relay.jobIds()) {
+      if (ctx.relay.pending(job) > 0 || (live?.partsOf(job).length ?? 0) > 0) continue;
+      const j = ctx.state.job(job);
+      const all = j === undefined ? [] : Object.keys(j.workflows);
+      if (all.every((w) => done(job, w))) ctx.relay.dropJob(job);
+    }
   }
 
   /** Sends the job's next batches of windows to its owner gate, as many as the relay allows. */
@@ -353,6 +425,18 @@ export class ResultRelay {
     const owner = ctx.state.job(e.job);
     const d = ctx.leadership.dispatcher();
     if (!owner || !d) return;
+    if (!e.recorded) {
+      // The end goes into the DC state before the gate hears of it: a leader that lost its
+      // quorum cannot report an end the DC did not agree on, and a second end of the same
+      // workflow (another leader's, another outcome) takes the recorded one.
+      e.sending = true;
+      void this.record(e).then((ok) => {
+        e.sending = false;
+        if (ok) this.report(e, this.ctx.now());
+        else this.retryLater(e, 'the DC state did not take the end');
+      });
+      return;
+    }
     const lostNotes = ctx.recoveryNotes(e.job, e.workflow);
     const parts = d.partsOf(e.job, e.workflow).map((p, i) => {
       const info = ctx.parts.get(p.dispatchId);
@@ -406,13 +490,12 @@ export class ResultRelay {
             ctx.relay.dropJob(e.job);
           }
           const r = await propose(ctx, {
-            op: 'workflow-end',
+            op: 'workflow-reported',
             job: e.job,
             workflow: e.workflow,
-            outcome: e.outcome,
           });
           if ('t' in r || !r.ok)
-            ctx.log.log('debug', 'manager: workflow end not recorded', {
+            ctx.log.log('debug', 'manager: workflow end reported but not marked so', {
               job: e.job,
               workflow: e.workflow,
             });
@@ -422,6 +505,36 @@ export class ResultRelay {
           this.retryLater(e, error instanceof Error ? error.message : String(error));
         },
       );
+  }
+
+  /** Records the end in the DC state; true once it holds this end or an earlier one. */
+  private async record(e: EndedWorkflow): Promise<boolean> {
+    const { ctx } = this;
+    const r = await propose(ctx, {
+      op: 'workflow-end',
+      job: e.job,
+      workflow: e.workflow,
+      outcome: e.outcome,
+    });
+    if (!('t' in r) && r.ok) {
+      e.recorded = true;
+      return true;
+    }
+    const held = ctx.state.job(e.job)?.workflows[e.workflow]?.outcome ?? null;
+    if (!('t' in r) && r.code === 'E_DUPLICATE' && held !== null) {
+      if (held !== e.outcome) {
+        ctx.log.log('info', 'manager: the DC had recorded another end of the workflow', {
+          job: e.job,
+          workflow: e.workflow,
+          recorded: held,
+          seen: e.outcome,
+        });
+      }
+      e.outcome = held;
+      e.recorded = true;
+      return true;
+    }
+    return false;
   }
 
   private retryLater(e: EndedWorkflow, why: string): void {

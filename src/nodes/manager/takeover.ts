@@ -62,7 +62,12 @@ export class TakeoverCoordinator {
     const now = ctx.now();
     for (const [job, rec] of ctx.state.jobs()) {
       for (const [workflow, w] of Object.entries(rec.workflows)) {
-        if (w.outcome !== null || d.has(job, workflow)) continue;
+        if (w.outcome !== null) {
+          // Ended, but its gate may not have heard: the end is reported again (it dedups).
+          if (w.reported !== true) ctx.workflowEnded(job, workflow, w.outcome);
+          continue;
+        }
+        if (d.has(job, workflow)) continue;
         if (w.original !== undefined && !ctx.originals.has(originalKey(job, workflow))) {
           keepOriginal(ctx, {
             message: w.original as OriginalDispatch['message'],
@@ -98,10 +103,12 @@ export class TakeoverCoordinator {
         const byWorker = new Map<string, string[]>();
         const lost: string[] = [];
         for (const p of adopted.parts) {
-          if (gone(p.worker)) {
+          if (adopted.unreserved.has(p.dispatchId)) {
             lost.push(p.dispatchId);
             continue;
           }
+          // Given up in an earlier term of this node, perhaps; it is this leader's part now.
+          ctx.abandoned.delete(p.dispatchId);
           const reg = ctx.registry.get(p.worker, now);
           ctx.parts.set(p.dispatchId, {
             dispatchId: p.dispatchId,
@@ -115,7 +122,9 @@ export class TakeoverCoordinator {
           byWorker.set(p.worker, [...(byWorker.get(p.worker) ?? []), p.dispatchId]);
         }
         for (const [worker, ids] of byWorker) this.transfer(worker, job, fence, ids);
-        for (const id of lost) this.lose(id, 'it was not registered with the new leader');
+        for (const id of lost) {
+          this.lose(id, 'it was not registered with the new leader, or no longer had its cores');
+        }
       }
     }
     this.counters.takeovers++;

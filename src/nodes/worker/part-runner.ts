@@ -21,6 +21,12 @@ export const DEFAULT_RESEND_MS = 500;
 export const REQUEST_TIMEOUT_MS = 5_000;
 /** Under `batch` backpressure windows go out once every this many resend periods. */
 export const BATCH_PERIODS = 4;
+/**
+ * Resend periods without the manager's delivered marks moving while windows wait on them: then
+ * they are sent again (the manager and the gate count each once). Heals a window taken by a
+ * leader that lost its place before it reached the gate.
+ */
+export const STALLED_CONFIRM_PERIODS = 20;
 
 export interface PartRunnerDeps {
   readonly runtime: Runtime;
@@ -43,6 +49,8 @@ export interface PartRunnerDeps {
     windowsSent: number;
     windowsAcked: number;
     windowsDropped: number;
+    /** Windows sent again: to a new leader, or after the delivered marks stalled. */
+    windowsResent: number;
     doneSent: number;
   };
 }
@@ -81,6 +89,8 @@ export class PartRunner {
   private unconfirmed: Queued[] = [];
   /** A delivery poll is due at the next retry. */
   private pollDue = false;
+  /** When the delivered marks last moved (or windows last became unconfirmed). */
+  private confirmedAtMs = 0;
   /** The manager's last backpressure signal for this part, and when windows last went out. */
   private level: 'none' | 'throttle' | 'batch' | 'reject' = 'none';
   private lastSendMs = -Infinity;
@@ -182,6 +192,11 @@ export class PartRunner {
     if (this.sending || this.stopped || this.doneAcked) return;
     const polling = this.outbox.length === 0 && this.unconfirmed.length > 0;
     if (this.outbox.length > 0 || (polling && !this.pollDue)) {
+      if (polling && this.confirmStalled()) {
+        this.requeueUnconfirmed();
+        this.flush();
+        return;
+      }
       if (polling) {
         // Everything was sent; ask again later how far it reached the gate.
         this.pollDue = true;
@@ -209,14 +224,23 @@ export class PartRunner {
       this.sending = true;
       this.lastSendMs = this.deps.runtime.clock.monotonicMs();
       this.deps.counters.windowsSent += batch.length;
+      const to = this.deps.leader();
       void this.request(this.windowsMessage(batch)).then((reply) => {
         this.sending = false;
-        if (reply !== null) {
+        if (reply !== null && this.deps.leader() !== to) {
+          // The part moved to a new leader while this batch was with the old one, which may
+          // never pass it on: the new leader gets it too (the batch is still at the outbox's
+          // head), after what waited on the old leader's marks.
+          this.requeueUnconfirmed();
+          this.flush();
+        } else if (reply !== null) {
           // The batch was the head of the outbox; only a drop could have shifted it.
           const sent = new Set(batch);
           let i = 0;
           while (i < this.outbox.length && sent.has(this.outbox[i]!)) i++;
           this.outbox.splice(0, i);
+          if (this.unconfirmed.length === 0)
+            this.confirmedAtMs = this.deps.runtime.clock.monotonicMs();
           this.unconfirmed.push(...batch);
           this.deps.counters.windowsAcked += batch.length;
           this.confirm(reply, batch);
@@ -311,6 +335,7 @@ export class PartRunner {
     delivered.forEach((mark, thread) => {
       if (typeof mark === 'number' && thread < this.floor.length && mark > this.floor[thread]!) {
         this.floor[thread] = mark;
+        this.confirmedAtMs = this.deps.runtime.clock.monotonicMs();
       }
     });
     this.unconfirmed = this.unconfirmed.filter((q) => q.seq > (this.floor[q.thread] ?? 0));
@@ -326,9 +351,13 @@ export class PartRunner {
     return this.deps.connect(leader).then(
       (conn) =>
         conn.request(message, { timeoutMs: REQUEST_TIMEOUT_MS }).then((reply) => {
+          // A manager that no longer leads counts as gone for this part: the new leader takes
+          // the part over (and the worker follows it) or, past the grace, the part is given up.
           const unreachable =
             !reply.ok &&
-            (reply.error.code === 'timeout' || reply.error.code === 'connection_closed');
+            (reply.error.code === 'timeout' ||
+              reply.error.code === 'connection_closed' ||
+              reply.error.code === 'E_NOT_LEADER');
           this.deps.onReach(leader, !unreachable);
           if (!reply.ok) {
             this.deps.events.log('debug', 'worker: manager did not take a message', {
@@ -359,13 +388,23 @@ export class PartRunner {
    * (the gate counts each once), and what waits is sent now instead of at the next retry.
    */
   poke(): void {
-    if (this.unconfirmed.length > 0) {
-      this.outbox.unshift(...this.unconfirmed);
-      this.unconfirmed = [];
-    }
+    this.requeueUnconfirmed();
     this.retry?.cancel();
     this.retry = null;
     this.flush();
+  }
+
+  /** Windows waiting on delivered marks go out again, first. */
+  private requeueUnconfirmed(): void {
+    if (this.unconfirmed.length === 0) return;
+    this.deps.counters.windowsResent += this.unconfirmed.length;
+    this.outbox.unshift(...this.unconfirmed);
+    this.unconfirmed = [];
+  }
+
+  private confirmStalled(): boolean {
+    const waited = this.deps.runtime.clock.monotonicMs() - this.confirmedAtMs;
+    return waited >= STALLED_CONFIRM_PERIODS * this.deps.resendMs;
   }
 
   /**

@@ -75,6 +75,7 @@ export class WorkerNode {
     windowsSent: 0,
     windowsAcked: 0,
     windowsDropped: 0,
+    windowsResent: 0,
     doneSent: 0,
     orphansGivenUp: 0,
     /** Backpressure signals received from managers, per level. */

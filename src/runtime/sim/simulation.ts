@@ -418,6 +418,12 @@ export class Simulation implements RuntimeKernel {
     const result = node.boot(runtime);
     if (result instanceof Promise) {
       result.then(undefined, (error: unknown) => {
+        // A boot cut short by a crash of its incarnation fails on the dead storage: that is
+        // the crash, not a bug of the node.
+        if (node.runtime !== runtime || !node.up) {
+          this.note(node, 'boot-cut', `incarnation=${runtime.incarnation}`);
+          return;
+        }
         this.fail(`boot of ${node.id} (incarnation ${runtime.incarnation}) failed`, error);
       });
     }

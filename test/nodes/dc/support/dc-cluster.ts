@@ -51,6 +51,8 @@ export interface GateRecord {
   refusedBatches: number;
   done: AnyMessage[];
   doneMessages: number;
+  /** Ends of a workflow that contradict its first end (another outcome): never expected. */
+  conflictingDone: number;
 }
 
 export class DcCluster {
@@ -68,7 +70,10 @@ export class DcCluster {
     refusedBatches: 0,
     done: [],
     doneMessages: 0,
+    conflictingDone: 0,
   };
+  /** Requests counted by executors that a restart replaced. */
+  private retiredRequests = 0;
   private links: PeerLinks | null = null;
   gateRuntime: Runtime | null = null;
 
@@ -117,6 +122,7 @@ export class DcCluster {
     this.sim.addNode({ id, dc: DC }, async (rt) => {
       this.workers.delete(id);
       const executor = new SyntheticExecutor(rt, { durationMs: 3_000, ...synthetic });
+      this.retiredRequests += this.executors.get(id)?.counters.requests ?? 0;
       this.executors.set(id, executor);
       const node = await WorkerNode.start(rt, {
         dc: DC,
@@ -178,8 +184,17 @@ export class DcCluster {
     });
     server.handle('dc.workflow-done', (m) => {
       this.gate.doneMessages++;
-      if (!this.gate.done.some((d) => d.job === m.job && d.workflow === m.workflow))
-        this.gate.done.push(m);
+      const first = this.gate.done.find((d) => d.job === m.job && d.workflow === m.workflow);
+      if (first === undefined) this.gate.done.push(m);
+      else if (first['outcome'] !== m['outcome']) {
+        this.gate.conflictingDone++;
+        rt.log.log('error', 'test gate: a workflow ended two ways', {
+          job: m.job,
+          workflow: m.workflow,
+          first: first['outcome'],
+          then: m['outcome'],
+        });
+      }
       return { t: 'dc.workflow-done-ack', job: m.job, workflow: m.workflow };
     });
     this.links = new PeerLinks(rt, { registry, identity, handlers: new Map() });
@@ -274,9 +289,9 @@ export class DcCluster {
     };
   }
 
-  /** Requests the workers' executors produced (the ground truth). */
+  /** Requests the workers' executors produced (the ground truth), across restarts. */
   producedRequests(): number {
-    let n = 0;
+    let n = this.retiredRequests;
     for (const e of this.executors.values()) n += e.counters.requests;
     return n;
   }
