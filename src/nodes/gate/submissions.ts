@@ -12,8 +12,13 @@ import {
 } from '../../cluster/jobs/ledger-types.js';
 import { checkBundle, payloadDigest } from '../../cluster/jobs/submission-check.js';
 import type { ErrorMessage } from '../../protocol/index.js';
+import type { ReporterConfig } from '../../reporters/config.js';
+import { validateJobReporters } from '../../reporters/job-config.js';
+import { JobReporting } from '../../reporters/job-reporting.js';
+import { describeError } from '../../errors.js';
 import { clientError, type JobAccepted, type JobSubmit } from '../jobs/client-wire.js';
 import type { GateState, PendingSubmission } from './gate-context.js';
+import { JOB_WINDOW_MS } from './job-program.js';
 import { OwnedJob } from './owned-job.js';
 import { background } from './background.js';
 
@@ -72,12 +77,25 @@ export async function handleSubmit(
   if (!bundle.ok) return clientError(bundle.code, bundle.message);
   const planProblem = state.program.validate(m.plan);
   if (planProblem !== null) return clientError(planProblem.code, planProblem.message);
+  let reports: ReporterConfig[];
+  try {
+    reports = validateJobReporters(m.reports);
+  } catch (error) {
+    return clientError('E_INVALID_SUBMISSION', describeError(error));
+  }
+  if (reports.length > 0 && (state.opts.reporting?.reportsDir ?? null) === null) {
+    return clientError(
+      'E_INVALID_SUBMISSION',
+      `gate ${state.selfId} runs no reporters (it has no report directory); submit without reports`,
+    );
+  }
   const named = m.dcs ?? null;
   const digest = payloadDigest({
     bundleHash: m.bundle.hash,
     plan: m.plan,
     dcs: named,
     dcCount: m.dcCount ?? null,
+    ...(reports.length > 0 ? { reports } : {}),
   });
   const key = m.idempotencyKey ?? null;
   // A key this gate already knows is answered at once (the ledger stays the arbiter otherwise).
@@ -121,6 +139,7 @@ export async function handleSubmit(
         file: m.bundle.file,
       },
       source: m.source,
+      reports,
       untilMs: state.runtime.clock.monotonicMs() + state.cfg.pendingSubmissionTtlMs,
     };
     state.pending.set(job, pending);
@@ -203,6 +222,39 @@ export function onLedgerEvents(state: GateState, events: readonly LedgerEvent[])
   }
 }
 
+/** The plan's workflows as the per-DC reporting groups need them (the plan was validated). */
+function groupWorkflows(plan: unknown): { name: string; executor: { type: string }; steps: string[] }[] {
+  const list = (plan as { workflows?: unknown } | null)?.workflows;
+  if (!Array.isArray(list)) return [];
+  return list.flatMap((w: unknown) => {
+    const r = (w ?? {}) as { name?: unknown; executor?: unknown; steps?: unknown };
+    const executor = r.executor as { type?: unknown } | undefined;
+    if (typeof r.name !== 'string' || typeof executor?.type !== 'string') return [];
+    const steps = Array.isArray(r.steps) ? r.steps.filter((x) => typeof x === 'string') : [];
+    return [{ name: r.name, executor: { ...(executor as { type: string }) }, steps }];
+  });
+}
+
+/** The job's reporting; a config that cannot run here leaves the job without reporters (logged). */
+function jobReporting(state: GateState, job: string, p: PendingSubmission): JobReporting {
+  const spec = {
+    job,
+    file: p.bundle.file,
+    workflows: groupWorkflows(p.plan),
+    windowMs: JOB_WINDOW_MS,
+  };
+  const options = state.opts.reporting ?? { reportsDir: null };
+  try {
+    return new JobReporting({ ...spec, reports: p.reports }, options);
+  } catch (error) {
+    state.runtime.log.log('error', 'the job runs without its reporters', {
+      job,
+      error: describeError(error),
+    });
+    return new JobReporting({ ...spec, reports: [] }, options);
+  }
+}
+
 function startOwnedJob(state: GateState, view: JobView, p: PendingSubmission): void {
   const links = view.targetDcs.map((dc) => state.dcLinks.get(dc)).filter((l) => l !== undefined);
   const bundle = state.bundles.get(p.bundle.hash);
@@ -223,6 +275,7 @@ function startOwnedJob(state: GateState, view: JobView, p: PendingSubmission): v
     ),
     propose: (c) => state.proposer.propose(c),
     ledgerDcs: () => state.machine.ledger.job(view.jobId)?.dcs,
+    reporting: jobReporting(state, view.jobId, p),
     onEnded: (result) => {
       for (const evicted of state.results.put(view.jobId, result, state.runtime.clock.wallMs())) {
         state.runtime.log.log('debug', 'result of an ended job dropped (count bound)', {

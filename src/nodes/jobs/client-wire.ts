@@ -8,6 +8,7 @@ import type { ErrorMessage } from '../../protocol/errors.js';
 import { defineMessage, type MessageDef, type MessageOf } from '../../protocol/messages.js';
 import { s } from '../../protocol/schema.js';
 import { MAX_JOB_ID_CHARS, MAX_TEXT_CHARS } from './dc-wire.js';
+import { MAX_JOB_REPORTERS } from '../../reporters/job-config.js';
 
 /** Longest idempotency key or access token, in UTF-16 units. */
 export const MAX_KEY_CHARS = 256;
@@ -45,6 +46,17 @@ const jobStatus = s.enum('submitted', 'running', 'cancelling', 'completed', 'fai
 const dcState = s.enum('pending', 'accepted', 'completed', 'failed', 'cancelled', 'timed-out');
 const dcStates = s.record(dcState, { maxKeys: MAX_SUBMIT_DCS });
 
+/** How one reporter fared (the runner's ReporterOutcome). */
+const reporterOutcome = s.object({
+  name: s.string({ minLength: 1, maxLength: 200 }),
+  state: s.enum('ok', 'degraded', 'failed'),
+  delivered: s.uint(),
+  dropped: s.uint(),
+  retries: s.uint(),
+  finalDelivered: s.boolean(),
+  error: s.optional(text),
+});
+
 /** One job as `job.status` and `job.list` show it (from the replicated ledger). */
 const jobView = s.object({
   job: id,
@@ -80,6 +92,12 @@ export const JobSubmitDef = defineMessage('job.submit', {
   /** How many datacenters to pick when `dcs` is absent (default 1). */
   dcCount: s.optional(s.uint({ min: 1, max: MAX_SUBMIT_DCS })),
   idempotencyKey: s.optional(s.string({ minLength: 1, maxLength: MAX_KEY_CHARS })),
+  /**
+   * Reporter configs the owner gate runs on the merged job (`{kind, …}` as `salvo run --report`
+   * takes them; custom reporter objects are not serialisable and never sent). File paths are
+   * relative to the gate's `<data dir>/reports/<job>/`. Validated by the reporters module.
+   */
+  reports: s.optional(s.array(s.unknown(), { maxItems: MAX_JOB_REPORTERS })),
   /** An access token the gates are configured with (clients without a certificate). */
   token,
 });
@@ -123,6 +141,8 @@ export const JobSnapshotDef = defineMessage('job.snapshot', {
   dcs: dcStates,
   /** The live statistics (the run's snapshot); shape owned by the run module. */
   stats: s.unknown(),
+  /** Per datacenter so far: its merged totals and each worker's (as in `job.result`). */
+  breakdown: s.optional(s.record(s.unknown(), { maxKeys: MAX_SUBMIT_DCS })),
 });
 /** The job's end (a notification after the last snapshot, or the reply to a late `job.watch`). */
 export const JobResultDef = defineMessage('job.result', {
@@ -139,6 +159,8 @@ export const JobResultDef = defineMessage('job.result', {
   breakdown: s.optional(s.record(s.unknown(), { maxKeys: MAX_SUBMIT_DCS })),
   /** Why the job failed, when it did. */
   failure: s.optional(text),
+  /** How each of the job's reporters fared on the owner gate (a failed one fails no job). */
+  reporters: s.optional(s.array(reporterOutcome, { maxItems: MAX_JOB_REPORTERS })),
   endedAtMs: s.number({ min: 0 }),
 });
 
