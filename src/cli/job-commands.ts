@@ -16,14 +16,22 @@ import type {
   JobViewWire,
 } from '../nodes/jobs/client-wire.js';
 import { planSpecOf } from '../run/plan-spec.js';
+import { isCustomReporter, validateReporterConfig, type ReporterConfig } from '../reporters/config.js';
+import { distributedSection } from '../reporters/dc-groups.js';
+import { ReporterConfigError } from '../reporters/errors.js';
+import { MAX_JOB_REPORTERS, validateJobReporters } from '../reporters/job-config.js';
+import { describeOutcomes } from '../reporters/session.js';
+import type { ReporterOutcome } from '../reporters/types.js';
+import type { AnyWorkflow } from '../api/workflow.js';
 import { defaultResultsPath } from '../stats/results.js';
-import type { DistributedResult, RunResults, SourceShare } from '../stats/types.js';
+import type { DistributedResult, RunResults } from '../stats/types.js';
 import type { LiveSnapshot } from '../ui/snapshot.js';
 import { renderSummary } from '../ui/summary.js';
 import { createProgressView } from '../ui/terminal.js';
 import { durationOption, positiveIntOption, positiveNumberOption, urlOption } from './options.js';
 import { addClientOptions, connectionOptions, JobClient, type ClientFlags } from './job-client.js';
 import type { CliIo } from './main.js';
+import { reportOption } from './report.js';
 import { checkOutputPath, writeResultsSync } from './run.js';
 
 const RESULTS_DIR = 'salvo-results';
@@ -43,6 +51,7 @@ interface SubmitFlags extends ClientFlags {
   dcs?: string;
   dcCount?: number;
   idempotencyKey?: string;
+  report?: ReporterConfig[];
   watch?: boolean;
   out?: string;
   check?: boolean;
@@ -207,39 +216,54 @@ async function followJob(
   }
 }
 
-const SHARE_KEYS = [
-  'windows',
-  'requests',
-  'ok',
-  'failed',
-  'iterationsCompleted',
-  'iterationsFailed',
-] as const;
-
-function shareOf(raw: unknown): SourceShare {
-  const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
-  const share = {} as SourceShare;
-  for (const key of SHARE_KEYS) {
-    const v = r[key];
-    share[key] = typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0;
-  }
-  return share;
-}
-
 /** Each datacenter's status and share, and each worker's, for the results file. */
 export function distributedOf(result: JobResult): DistributedResult {
-  const breakdown = ((result as { breakdown?: unknown }).breakdown ?? {}) as Record<
-    string,
-    unknown
-  >;
-  const dcs: DistributedResult['dcs'] = {};
-  for (const [dc, status] of Object.entries(result.dcs)) {
-    const raw = (breakdown[dc] ?? {}) as { workers?: Record<string, unknown> };
-    const workers: Record<string, SourceShare> = {};
-    for (const [worker, w] of Object.entries(raw.workers ?? {})) workers[worker] = shareOf(w);
-    dcs[dc] = { status, ...shareOf(raw), workers };
+  return distributedSection(result.job, result.dcs, result.breakdown ?? {});
+}
+
+/**
+ * The reporters a job carries: each workflow's built-in reporter configs, then `--report`.
+ * Custom reporter objects (code, not data) run only with `salvo run`: they are left out, with a
+ * warning. Throws OptionError past MAX_JOB_REPORTERS or on a config the gate would refuse.
+ */
+export function jobReports(
+  workflows: readonly AnyWorkflow[],
+  fromCli: readonly ReporterConfig[],
+  warn: (line: string) => void,
+): ReporterConfig[] {
+  const out: ReporterConfig[] = [];
+  const seen = new Set<unknown>();
+  for (const wf of workflows) {
+    for (const spec of wf.definition.reporters) {
+      if (seen.has(spec)) continue;
+      seen.add(spec);
+      if (isCustomReporter(spec)) {
+        warn(
+          `salvo: workflow '${wf.name}': custom reporter '${spec.name}' is not sent to the cluster (only built-in kinds run on the gate; custom ones run with salvo run)`,
+        );
+        continue;
+      }
+      try {
+        out.push(validateReporterConfig(spec));
+      } catch (error) {
+        if (error instanceof ReporterConfigError)
+          throw new OptionError(`workflow '${wf.name}': ${error.message}`);
+        throw error;
+      }
+    }
   }
-  return { job: result.job, dcs };
+  out.push(...fromCli);
+  if (out.length > MAX_JOB_REPORTERS) {
+    throw new OptionError(
+      `a job carries at most ${MAX_JOB_REPORTERS} reporters (workflow reporters and --report together), got ${out.length}`,
+    );
+  }
+  try {
+    return validateJobReporters(out);
+  } catch (error) {
+    if (error instanceof ReporterConfigError) throw new OptionError(error.message);
+    throw error;
+  }
 }
 
 function finishWatch(
@@ -256,7 +280,8 @@ function finishWatch(
     );
     return result.exitCode === 0 ? EXIT.runFailed : result.exitCode;
   }
-  results.distributed = distributedOf(result);
+  // The gate writes the section itself; a result from an older gate gets it here.
+  results.distributed ??= distributedOf(result);
   const path = out ?? defaultResultsPath(RESULTS_DIR, name, new Date());
   const written = writeResultsSync(results, path, undefined, (line) =>
     io.stderr.write(`${line}\n`),
@@ -265,6 +290,9 @@ function finishWatch(
     const color = flags.color !== false && !process.env['NO_COLOR'] && io.stdout.isTTY === true;
     io.stdout.write(`${renderSummary(results, { width: io.stdout.columns ?? 100, color })}\n`);
     io.stdout.write(`job ${result.job}: ${result.status} (${dcLine(result.dcs)})\n`);
+    const reporters = (result.reporters ?? []) as ReporterOutcome[];
+    if (reporters.length > 0)
+      io.stdout.write(`reporters (on the gate): ${describeOutcomes(reporters)}\n`);
     io.stdout.write(`results: ${written.join(', ')}\n`);
   }
   return result.exitCode;
@@ -286,6 +314,7 @@ async function submit(file: string, flags: SubmitFlags, io: CliIo): Promise<numb
   );
   const spec = planSpecOf(plan);
   if (flags.target !== undefined) spec.baseUrl = flags.target;
+  const reports = jobReports(workflows, flags.report ?? [], (line) => say(io, flags.quiet, line));
   const source = await readFile(bundle.path, 'utf8'); // the bundled JavaScript workers import
   return withClient(flags, async (client, token) => {
     const accepted = (await client.request(
@@ -297,6 +326,7 @@ async function submit(file: string, flags: SubmitFlags, io: CliIo): Promise<numb
         ...(dcs !== undefined ? { dcs } : {}),
         ...(flags.dcCount !== undefined ? { dcCount: flags.dcCount } : {}),
         ...(flags.idempotencyKey !== undefined ? { idempotencyKey: flags.idempotencyKey } : {}),
+        ...(reports.length > 0 ? { reports } : {}),
         ...tokenField(token),
       },
       'job.accepted',
@@ -351,6 +381,11 @@ export function registerJobCommands(
         positiveNumberOption,
       )
       .option('--idempotency-key <key>', 'resubmitting with the same key returns the same job')
+      .option(
+        '--report <kind[:options]>',
+        `a reporter the owner gate runs on the merged job (repeatable, at most ${MAX_JOB_REPORTERS} with the workflows' own; kinds as salvo run --report). File paths are relative to the gate's <data dir>/reports/<job>/. Custom reporter objects run only with salvo run and are not sent`,
+        reportOption,
+      )
       .option('--watch', 'follow the job live, write its results and exit with its exit code')
       .option(
         '-o, --out <file>',
