@@ -97,7 +97,8 @@ export const JobSubmitDef = defineMessage('job.submit', {
    * takes them; custom reporter objects are not serialisable and never sent). File paths are
    * relative to the gate's `<data dir>/reports/<job>/`. Validated by the reporters module.
    */
-  reports: s.optional(s.array(s.unknown(), { maxItems: MAX_JOB_REPORTERS })),
+  // Decoding is bounded at 4× the limit so the gate can say how many were sent and what is allowed.
+  reports: s.optional(s.array(s.unknown(), { maxItems: 4 * MAX_JOB_REPORTERS })),
   /** An access token the gates are configured with (clients without a certificate). */
   token,
 });
