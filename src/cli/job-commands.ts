@@ -16,7 +16,11 @@ import type {
   JobViewWire,
 } from '../nodes/jobs/client-wire.js';
 import { planSpecOf } from '../run/plan-spec.js';
-import { isCustomReporter, validateReporterConfig, type ReporterConfig } from '../reporters/config.js';
+import {
+  isCustomReporter,
+  validateReporterConfig,
+  type ReporterConfig,
+} from '../reporters/config.js';
 import { distributedSection } from '../reporters/dc-groups.js';
 import { ReporterConfigError } from '../reporters/errors.js';
 import { MAX_JOB_REPORTERS, validateJobReporters } from '../reporters/job-config.js';

@@ -30,7 +30,13 @@ export function confinedPath(dir: string, path: string, what: string): string {
   const base = resolve(dir);
   const full = resolve(base, path);
   const rel = relative(base, full);
-  if (isAbsolute(path) || rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+  if (
+    isAbsolute(path) ||
+    rel === '' ||
+    rel === '..' ||
+    rel.startsWith(`..${sep}`) ||
+    isAbsolute(rel)
+  ) {
     throw new ReporterConfigError(
       `${what}: path '${path}' is outside the job's report directory; give a relative file name such as 'results.json' (it is written under <gate data dir>/reports/<job>/)`,
     );

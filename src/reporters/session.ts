@@ -64,7 +64,11 @@ export class ReportSession {
     this.labels = options.labels ?? {};
     const whole: Record<string, string> = { ...this.labels };
     for (const key of options.groupKeys ?? []) whole[key] ??= '*';
-    this.sampler = new WindowSampler(whole, options.maxPoints ?? MAX_SERIES_POINTS, options.windowMs);
+    this.sampler = new WindowSampler(
+      whole,
+      options.maxPoints ?? MAX_SERIES_POINTS,
+      options.windowMs,
+    );
     this.windowMs = options.windowMs;
     this.manual = options.manual === true;
   }

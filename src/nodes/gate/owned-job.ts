@@ -174,7 +174,11 @@ export class OwnedJob {
         this.state = 'deposed';
         for (const w of this.watchers) w.close();
         this.watchers.clear();
-        background(this.log, 'stopping the reporters', this.stopReporting('another gate owns the job'));
+        background(
+          this.log,
+          'stopping the reporters',
+          this.stopReporting('another gate owns the job'),
+        );
         return false;
       }
       this.log.log('warn', 'ledger refused a step of the job', {

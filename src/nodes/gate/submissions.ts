@@ -223,7 +223,9 @@ export function onLedgerEvents(state: GateState, events: readonly LedgerEvent[])
 }
 
 /** The plan's workflows as the per-DC reporting groups need them (the plan was validated). */
-function groupWorkflows(plan: unknown): { name: string; executor: { type: string }; steps: string[] }[] {
+function groupWorkflows(
+  plan: unknown,
+): { name: string; executor: { type: string }; steps: string[] }[] {
   const list = (plan as { workflows?: unknown } | null)?.workflows;
   if (!Array.isArray(list)) return [];
   return list.flatMap((w: unknown) => {

@@ -17,7 +17,12 @@ import { Simulation } from '../../../src/runtime/sim/index.js';
 import type { RunResults } from '../../../src/stats/types.js';
 import { runCli, tempDir } from '../../support/cli.js';
 import { freePort } from '../../support/servers.js';
-import { GateCluster, SimClient, submission, type FakeManagerSpec } from './support/gate-cluster.js';
+import {
+  GateCluster,
+  SimClient,
+  submission,
+  type FakeManagerSpec,
+} from './support/gate-cluster.js';
 
 const TWO_DCS: FakeManagerSpec[] = [
   { id: 'a-m1', dc: 'a', leader: true, windows: 3 },
@@ -68,11 +73,10 @@ async function cluster(reporting: JobReportingOptions | undefined, seed = 7): Pr
 async function resultOf(s: Setup, job: string): Promise<Record<string, unknown>> {
   for (let i = 0; i < 4000; i++) {
     const r = s.client.notes.find((n) => n.t === 'job.result' && n.job === job);
-    if (r !== undefined) return r as Record<string, unknown>;
-    await s.sim.runUntil(
-      () => s.client.notes.some((n) => n.t === 'job.result' && n.job === job),
-      { maxMs: 50 },
-    );
+    if (r !== undefined) return r;
+    await s.sim.runUntil(() => s.client.notes.some((n) => n.t === 'job.result' && n.job === job), {
+      maxMs: 50,
+    });
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
   throw new Error(`no result for ${job}`);
