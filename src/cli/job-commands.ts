@@ -18,8 +18,19 @@ import type {
 import { formatMs } from '../api/duration.js';
 import { defaultJobTimeoutMs } from '../cluster/jobs/job-timeouts.js';
 import { plannedJobMs, planSpecOf } from '../run/plan-spec.js';
+import {
+  isCustomReporter,
+  validateReporterConfig,
+  type ReporterConfig,
+} from '../reporters/config.js';
+import { distributedSection } from '../reporters/dc-groups.js';
+import { ReporterConfigError } from '../reporters/errors.js';
+import { MAX_JOB_REPORTERS, validateJobReporters } from '../reporters/job-config.js';
+import { describeOutcomes } from '../reporters/session.js';
+import type { ReporterOutcome } from '../reporters/types.js';
+import type { AnyWorkflow } from '../api/workflow.js';
 import { defaultResultsPath } from '../stats/results.js';
-import type { DistributedResult, RunResults, SourceShare } from '../stats/types.js';
+import type { DistributedResult, RunResults } from '../stats/types.js';
 import type { LiveSnapshot } from '../ui/snapshot.js';
 import { renderSummary } from '../ui/summary.js';
 import { createProgressView } from '../ui/terminal.js';
@@ -32,6 +43,7 @@ import {
 } from './options.js';
 import { addClientOptions, connectionOptions, JobClient, type ClientFlags } from './job-client.js';
 import type { CliIo } from './main.js';
+import { reportOption } from './report.js';
 import { checkOutputPath, writeResultsSync } from './run.js';
 
 const RESULTS_DIR = 'salvo-results';
@@ -52,6 +64,7 @@ interface SubmitFlags extends ClientFlags {
   dcCount?: number;
   idempotencyKey?: string;
   timeout?: number;
+  report?: ReporterConfig[];
   watch?: boolean;
   out?: string;
   check?: boolean;
@@ -216,39 +229,54 @@ async function followJob(
   }
 }
 
-const SHARE_KEYS = [
-  'windows',
-  'requests',
-  'ok',
-  'failed',
-  'iterationsCompleted',
-  'iterationsFailed',
-] as const;
-
-function shareOf(raw: unknown): SourceShare {
-  const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
-  const share = {} as SourceShare;
-  for (const key of SHARE_KEYS) {
-    const v = r[key];
-    share[key] = typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0;
-  }
-  return share;
-}
-
 /** Each datacenter's status and share, and each worker's, for the results file. */
 export function distributedOf(result: JobResult): DistributedResult {
-  const breakdown = ((result as { breakdown?: unknown }).breakdown ?? {}) as Record<
-    string,
-    unknown
-  >;
-  const dcs: DistributedResult['dcs'] = {};
-  for (const [dc, status] of Object.entries(result.dcs)) {
-    const raw = (breakdown[dc] ?? {}) as { workers?: Record<string, unknown> };
-    const workers: Record<string, SourceShare> = {};
-    for (const [worker, w] of Object.entries(raw.workers ?? {})) workers[worker] = shareOf(w);
-    dcs[dc] = { status, ...shareOf(raw), workers };
+  return distributedSection(result.job, result.dcs, result.breakdown ?? {});
+}
+
+/**
+ * The reporters a job carries: each workflow's built-in reporter configs, then `--report`.
+ * Custom reporter objects (code, not data) run only with `salvo run`: they are left out, with a
+ * warning. Throws OptionError past MAX_JOB_REPORTERS or on a config the gate would refuse.
+ */
+export function jobReports(
+  workflows: readonly AnyWorkflow[],
+  fromCli: readonly ReporterConfig[],
+  warn: (line: string) => void,
+): ReporterConfig[] {
+  const out: ReporterConfig[] = [];
+  const seen = new Set<unknown>();
+  for (const wf of workflows) {
+    for (const spec of wf.definition.reporters) {
+      if (seen.has(spec)) continue;
+      seen.add(spec);
+      if (isCustomReporter(spec)) {
+        warn(
+          `salvo: workflow '${wf.name}': custom reporter '${spec.name}' is not sent to the cluster (only built-in kinds run on the gate; custom ones run with salvo run)`,
+        );
+        continue;
+      }
+      try {
+        out.push(validateReporterConfig(spec));
+      } catch (error) {
+        if (error instanceof ReporterConfigError)
+          throw new OptionError(`workflow '${wf.name}': ${error.message}`);
+        throw error;
+      }
+    }
   }
-  return { job: result.job, dcs };
+  out.push(...fromCli);
+  if (out.length > MAX_JOB_REPORTERS) {
+    throw new OptionError(
+      `a job carries at most ${MAX_JOB_REPORTERS} reporters (workflow reporters and --report together), got ${out.length}`,
+    );
+  }
+  try {
+    return validateJobReporters(out);
+  } catch (error) {
+    if (error instanceof ReporterConfigError) throw new OptionError(error.message);
+    throw error;
+  }
 }
 
 function finishWatch(
@@ -265,7 +293,8 @@ function finishWatch(
     );
     return result.exitCode === 0 ? EXIT.runFailed : result.exitCode;
   }
-  results.distributed = distributedOf(result);
+  // The gate writes the section itself; a result from an older gate gets it here.
+  results.distributed ??= distributedOf(result);
   const path = out ?? defaultResultsPath(RESULTS_DIR, name, new Date());
   const written = writeResultsSync(results, path, undefined, (line) =>
     io.stderr.write(`${line}\n`),
@@ -274,6 +303,9 @@ function finishWatch(
     const color = flags.color !== false && !process.env['NO_COLOR'] && io.stdout.isTTY === true;
     io.stdout.write(`${renderSummary(results, { width: io.stdout.columns ?? 100, color })}\n`);
     io.stdout.write(`job ${result.job}: ${result.status} (${dcLine(result.dcs)})\n`);
+    const reporters = (result.reporters ?? []) as ReporterOutcome[];
+    if (reporters.length > 0)
+      io.stdout.write(`reporters (on the gate): ${describeOutcomes(reporters)}\n`);
     io.stdout.write(`results: ${written.join(', ')}\n`);
   }
   return result.exitCode;
@@ -296,6 +328,7 @@ async function submit(file: string, flags: SubmitFlags, io: CliIo): Promise<numb
   const spec = planSpecOf(plan);
   if (flags.target !== undefined) spec.baseUrl = flags.target;
   const timeoutMs = flags.timeout ?? defaultJobTimeoutMs(plannedJobMs(spec));
+  const reports = jobReports(workflows, flags.report ?? [], (line) => say(io, flags.quiet, line));
   const source = await readFile(bundle.path, 'utf8'); // the bundled JavaScript workers import
   return withClient(flags, async (client, token) => {
     const accepted = (await client.request(
@@ -308,6 +341,7 @@ async function submit(file: string, flags: SubmitFlags, io: CliIo): Promise<numb
         ...(flags.dcCount !== undefined ? { dcCount: flags.dcCount } : {}),
         ...(flags.idempotencyKey !== undefined ? { idempotencyKey: flags.idempotencyKey } : {}),
         timeoutMs,
+        ...(reports.length > 0 ? { reports } : {}),
         ...tokenField(token),
       },
       'job.accepted',
@@ -366,6 +400,11 @@ export function registerJobCommands(
         '--timeout <duration>',
         'end the job as failed (timed out) if it has not finished this long after it was accepted, e.g. 90s or 10m; 1s to 24h (default: its planned duration plus max(60s, 50%), at most 24h)',
         jobTimeoutOption,
+      )
+      .option(
+        '--report <kind[:options]>',
+        `a reporter the owner gate runs on the merged job (repeatable, at most ${MAX_JOB_REPORTERS} with the workflows' own; kinds as salvo run --report). File paths are relative to the gate's <data dir>/reports/<job>/. Custom reporter objects run only with salvo run and are not sent`,
+        reportOption,
       )
       .option('--watch', 'follow the job live, write its results and exit with its exit code')
       .option(

@@ -3,6 +3,7 @@
 // loopback). Parses each role's own settings; the nodes themselves live in src/nodes.
 
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { OptionError } from '../errors.js';
 import { GateNode } from '../nodes/gate/gate-node.js';
@@ -92,6 +93,8 @@ const GATE: NodeProcessSpec = {
       // Without TLS there is no client certificate to check: a cluster run --insecure takes
       // anyone who can reach it, as its startup warning says.
       allowUnauthenticated: settings.insecure && source.string('tokens') === undefined,
+      // The reporters of the jobs this gate owns write files under <data dir>/reports/<job>/.
+      reporting: { reportsDir: join(settings.dataDir, 'reports') },
     });
     return {
       address: settings.listen,

@@ -66,7 +66,10 @@ export async function reportCommand(
   const out = opts.out ?? `${file.replace(/\.json$/i, '')}.html`;
   await writeReportHtml(out, {
     mode: 'report',
-    title: `salvo run ${results.run.file}`,
+    title:
+      results.distributed !== undefined
+        ? `salvo job ${results.distributed.job} (${results.run.file})`
+        : `salvo run ${results.run.file}`,
     results,
     series: results.series ?? [],
   });

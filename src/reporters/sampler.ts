@@ -53,7 +53,7 @@ const toMs = (us: number | null): number | null => (us === null ? null : Math.ro
 
 export class WindowSampler {
   private readonly labels: Labels;
-  private readonly maxPoints: number;
+  readonly maxPoints: number;
   private readonly prev = new Map<string, Map<string, StepState>>();
   private readonly points: ReportWindow[] = [];
   private seq = 0;

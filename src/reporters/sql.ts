@@ -242,9 +242,11 @@ export function sqlReporter(
       await dialect.afterCreate?.(t.windows.name);
     },
     async windows(batch) {
+      // The windows table has no datacenter column: a cluster job's per-DC windows (labelled
+      // `dc`) would add up twice with the whole job's (`dc="*"`), so only the latter are stored.
       await insert(
         t.windows,
-        batch.flatMap((w) => windowRows(runId, w)),
+        batch.filter((w) => (w.labels.dc ?? '*') === '*').flatMap((w) => windowRows(runId, w)),
       );
     },
     async final(r) {

@@ -133,6 +133,8 @@ export interface PayloadFacts {
   /** Datacenters as the client named them (null: the gate picks). */
   readonly dcs: readonly string[] | null;
   readonly dcCount: number | null;
+  /** The job's reporter configs, when it carries some. */
+  readonly reports?: unknown;
 }
 
 /** SHA-256 of the canonical payload: same bundle, plan and targets ⇒ same digest, on every gate. */
@@ -145,6 +147,8 @@ export function payloadDigest(p: PayloadFacts): string {
         plan: p.plan ?? null,
         dcs: p.dcs,
         dcCount: p.dcCount,
+        // Only when present, so a submission without reporters keeps its digest.
+        ...(p.reports !== undefined ? { reports: p.reports } : {}),
       }),
       'utf8',
     )

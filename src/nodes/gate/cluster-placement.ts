@@ -56,6 +56,8 @@ export interface ClusterPlacementOptions {
   readonly dcs: readonly DcLink[];
   /** A DC took its first share (the owner records it in the ledger). */
   readonly onDcAccepted: (dc: string) => void;
+  /** A window merged for the first time (`source`: the worker thread): the job's reporting. */
+  readonly onMerged?: (dc: string, source: string, window: StatsWindow) => void;
   readonly dispatchTimeoutMs?: number;
   readonly cancelTimeoutMs?: number;
 }
@@ -290,8 +292,10 @@ export class ClusterPlacement implements Placement {
         continue;
       }
       wf.onWindow(`${batch.dc}/${w.source}`, w.window as StatsWindow);
-      if (r.ok) out.merged++;
-      else out.rejected++;
+      if (r.ok) {
+        out.merged++;
+        this.o.onMerged?.(batch.dc, `${batch.dc}/${w.source}`, w.window as StatsWindow);
+      } else out.rejected++;
     }
     return out;
   }

@@ -7,6 +7,8 @@ import type { JobView, LedgerConfig } from '../../cluster/jobs/ledger-types.js';
 import type { RateLimiter, RateLimiterConfig } from '../../cluster/jobs/rate-limiter.js';
 import type { RaftConfig } from '../../cluster/consensus/config.js';
 import type { LocalIdentity } from '../../protocol/index.js';
+import type { ReporterConfig } from '../../reporters/config.js';
+import type { JobReportingOptions } from '../../reporters/job-reporting.js';
 import type { NodeAddress, Runtime } from '../../runtime/types.js';
 import type { JobResult } from '../jobs/client-wire.js';
 import type { DcLink } from './dc-link.js';
@@ -35,6 +37,12 @@ export interface GateNodeOptions {
   readonly maxBundleBytes?: number;
   /** What runs an owned job (default: the sequential program). */
   readonly program?: ProgramFactory;
+  /**
+   * Where the jobs this gate owns write their file reports (`<reportsDir>/<job>/`) and how their
+   * reporters are driven. Default: no report directory, so a job carrying reporters is refused
+   * (its series and per-DC breakdown are still kept in its results).
+   */
+  readonly reporting?: JobReportingOptions;
   readonly snapshotEveryMs?: number;
   readonly proposeTimeoutMs?: number;
   /** How long a DC's reported capacity is trusted for DC choice. */
@@ -83,6 +91,8 @@ export interface PendingSubmission {
   readonly plan: unknown;
   readonly bundle: { readonly hash: string; readonly sizeBytes: number; readonly file: string };
   readonly source: string;
+  /** The job's reporters, validated. */
+  readonly reports: readonly ReporterConfig[];
   readonly untilMs: number;
 }
 

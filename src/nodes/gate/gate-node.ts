@@ -215,9 +215,15 @@ export class GateNode {
     for (const [job, p] of s.pending) if (p.untilMs <= now) s.pending.delete(job);
   }
 
-  /** Stops serving: the tick, the links, the Raft node (handing leadership on when asked). */
+  /**
+   * Stops serving: the tick, the reporters of the jobs it owns (closed, their buffers dropped),
+   * the links, the Raft node (handing leadership on when asked).
+   */
   async stop(options: { transfer?: boolean } = {}): Promise<void> {
     this.supervisor.stop();
+    await Promise.all(
+      [...this.state.owned.values()].map((job) => job.stopReporting('the gate is stopping')),
+    );
     this.state.links.close();
     await this.raft.stop(options);
     await this.transport.close();

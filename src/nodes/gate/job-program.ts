@@ -13,6 +13,7 @@ import {
   type PlanSpec,
 } from '../../run/plan-spec.js';
 import { Run } from '../../run/run.js';
+import type { RunSource } from '../../reporters/session.js';
 import type { Runtime } from '../../runtime/types.js';
 import type { ClusterPlacement, ClusterWorkflowReport } from './cluster-placement.js';
 
@@ -32,6 +33,8 @@ export interface JobProgram {
   run(placement: ClusterPlacement): Promise<ProgramOutcome>;
   /** Live statistics for `job.snapshot`. */
   liveStats(): unknown;
+  /** The job's merged statistics as the reporters sample them; null before `run` began. */
+  reportSource(): RunSource | null;
   /** Stops the job gracefully (the placement cancels what runs). */
   stop(reason: string): void;
 }
@@ -118,6 +121,16 @@ export class RunProgram implements JobProgram {
 
   liveStats(): unknown {
     return this.run_?.snapshot() ?? null;
+  }
+
+  reportSource(): RunSource | null {
+    const run = this.run_;
+    if (run === null) return null;
+    return {
+      startedAtMs: run.startedAtMs,
+      workflowResults: () => run.workflowResults(),
+      vus: () => new Map(run.snapshot().workflows.map((w) => [w.name, w.activeVus])),
+    };
   }
 
   stop(reason: string): void {

@@ -3,13 +3,17 @@
 // the DCs, times it out when its deadline passes, and ends the job exactly once (every DC's
 // outcome, then `complete`, each retried until the ledger takes it), after which its watchers
 // get the result. Stops acting the moment the ledger says another gate owns the job (a stale
-// fence).
+// fence). Drives the job's reporting (sampled once per window on the Runtime clock, the final
+// report delivered once before the result goes out).
 
 import { globalStatus } from '../../cluster/jobs/ledger.js';
 import type { DcOutcome, EndedStatus, LedgerCommand } from '../../cluster/jobs/ledger-types.js';
 import { EXIT } from '../../errors.js';
 import type { RpcConnection } from '../../protocol/index.js';
-import type { NodeAddress, Runtime } from '../../runtime/types.js';
+import { distributedSection } from '../../reporters/dc-groups.js';
+import type { JobReporting, JobReportingEnd } from '../../reporters/job-reporting.js';
+import type { NodeAddress, Runtime, TimerHandle } from '../../runtime/types.js';
+import type { RunResults } from '../../stats/types.js';
 import type { DcWindows, DcWorkflowDone } from '../jobs/dc-wire.js';
 import type { JobCancelAck, JobResult, JobSnapshot } from '../jobs/client-wire.js';
 import {
@@ -18,7 +22,7 @@ import {
   type WindowsDelivery,
 } from './cluster-placement.js';
 import type { DcLink } from './dc-link.js';
-import type { JobProgram, ProgramOutcome } from './job-program.js';
+import { JOB_WINDOW_MS, type JobProgram, type ProgramOutcome } from './job-program.js';
 import type { ProposeOutcome } from './ledger-proposer.js';
 import { background } from './background.js';
 
@@ -41,6 +45,8 @@ export interface OwnedJobOptions {
   /** The ledger's state of each target DC now (to know what is still to be recorded). */
   readonly ledgerDcs: () => Readonly<Record<string, string>> | undefined;
   readonly onEnded: (result: JobResult) => void;
+  /** The job's reporters (and its series), run on this gate once. */
+  readonly reporting: JobReporting;
   readonly dispatchTimeoutMs?: number;
   readonly cancelTimeoutMs?: number;
 }
@@ -55,6 +61,7 @@ export class OwnedJob {
   private timedOut: { readonly reason: string; readonly dcs: readonly string[] } | null = null;
   /** Ends the wait for the program (after a timeout, when it does not stop in time). */
   private hardStop: ((outcome: ProgramOutcome) => void) | null = null;
+  private sampling: TimerHandle | null = null;
   private readonly log;
 
   constructor(private readonly o: OwnedJobOptions) {
@@ -73,6 +80,7 @@ export class OwnedJob {
           `recording ${dc}'s acceptance`,
           this.record({ type: 'dc-accepted', atMs: 0, jobId: o.job, dc, fence: o.fence }),
         ),
+      onMerged: (dc, source, window) => o.reporting.window(dc, source, window),
       ...(o.dispatchTimeoutMs !== undefined ? { dispatchTimeoutMs: o.dispatchTimeoutMs } : {}),
       ...(o.cancelTimeoutMs !== undefined ? { cancelTimeoutMs: o.cancelTimeoutMs } : {}),
     });
@@ -108,7 +116,10 @@ export class OwnedJob {
     let outcome: ProgramOutcome;
     const stopped = new Promise<ProgramOutcome>((resolve) => (this.hardStop = resolve));
     try {
-      outcome = await Promise.race([this.o.program.run(this.placement), stopped]);
+      const running = this.o.program.run(this.placement);
+      // The program made its run synchronously: its statistics can be sampled from now on.
+      this.startReporting();
+      outcome = await Promise.race([running, stopped]);
     } catch (error) {
       const failure = `the job's program failed: ${error instanceof Error ? error.message : String(error)}`;
       this.log.log('error', failure);
@@ -152,6 +163,42 @@ export class OwnedJob {
     return reason;
   }
 
+  // ─── reporting ────────────────────────────────────────────────────────────────────────────
+
+  private startReporting(): void {
+    const source = this.o.program.reportSource();
+    if (source === null || this.sampling !== null) return;
+    const clock = this.o.runtime.clock;
+    this.o.reporting.start(source.startedAtMs, source);
+    this.sampling = this.o.runtime.timers.every(JOB_WINDOW_MS, () =>
+      this.o.reporting.sample(clock.wallMs()),
+    );
+  }
+
+  /** Stops the job's reporters at once (this gate no longer owns the job, or is stopping). */
+  stopReporting(reason: string): Promise<unknown> {
+    this.sampling?.cancel();
+    this.sampling = null;
+    return this.o.reporting.abort(reason);
+  }
+
+  /** Delivers the final report (the results get the series, `distributed` and notes). */
+  private finishReporting(
+    outcome: ProgramOutcome,
+    dcs: Record<string, DcOutcome>,
+  ): Promise<JobReportingEnd> {
+    this.sampling?.cancel();
+    this.sampling = null;
+    const results = resultsDocument(outcome.results);
+    if (results === null) {
+      return this.o.reporting
+        .abort('the job ended without results')
+        .then((outcomes) => ({ outcomes, summary: undefined }));
+    }
+    results.distributed = distributedSection(this.o.job, dcs, outcome.breakdown ?? {});
+    return this.o.reporting.finish(results, this.o.runtime.clock.wallMs());
+  }
+
   // ─── ledger ───────────────────────────────────────────────────────────────────────────────
 
   /** Proposes one step of the job; retries until the ledger answers, gives up when deposed. */
@@ -178,6 +225,11 @@ export class OwnedJob {
         this.state = 'deposed';
         for (const w of this.watchers) w.close();
         this.watchers.clear();
+        background(
+          this.log,
+          'stopping the reporters',
+          this.stopReporting('another gate owns the job'),
+        );
         return false;
       }
       this.log.log('warn', 'ledger refused a step of the job', {
@@ -218,6 +270,15 @@ export class OwnedJob {
     this.state = 'ending';
     const outcomes = this.dcOutcomes(outcome);
     const o = this.o;
+    // The reporters get the final report while the ledger records the end; never rejects.
+    const reporting = this.finishReporting(outcome, outcomes).catch(
+      (error: unknown): JobReportingEnd => {
+        this.log.log('error', 'reporting failed', {
+          error: error instanceof Error ? error.message : String(error),
+        });
+        return { outcomes: [], summary: undefined };
+      },
+    );
     for (const [dc, result] of Object.entries(outcomes)) {
       const now = o.ledgerDcs()?.[dc];
       if (now === result) continue;
@@ -251,6 +312,9 @@ export class OwnedJob {
       ...(timedOut !== null ? { reason: timedOut.reason } : {}),
     });
     if (this.isDeposed()) return;
+    const reported = await reporting;
+    if (reported.summary !== undefined) this.log.log('info', reported.summary);
+    if (this.isDeposed()) return;
     const status: EndedStatus = globalStatus(Object.values(outcomes));
     const failure =
       timedOut === null
@@ -272,6 +336,13 @@ export class OwnedJob {
       results: outcome.results ?? null,
       ...(outcome.breakdown !== undefined ? { breakdown: outcome.breakdown } : {}),
       ...(failure !== undefined ? { failure: failure.slice(0, 4096) } : {}),
+      ...(reported.outcomes.length > 0
+        ? {
+            reporters: reported.outcomes.map((r) =>
+              r.error === undefined ? r : { ...r, error: r.error.slice(0, 4096) },
+            ),
+          }
+        : {}),
       endedAtMs: o.runtime.clock.wallMs(),
     };
     this.state = 'ended';
@@ -321,6 +392,7 @@ export class OwnedJob {
       elapsedMs: Math.max(0, this.o.runtime.clock.wallMs() - this.o.submittedAtMs),
       dcs,
       stats: this.o.program.liveStats() ?? null,
+      breakdown: this.placement.breakdown(),
     };
   }
 
@@ -343,4 +415,13 @@ export class OwnedJob {
       this.watchers.delete(w);
     }
   }
+}
+
+/** The results document of an outcome, when it is one (a program may end without). */
+function resultsDocument(results: unknown): RunResults | null {
+  if (typeof results !== 'object' || results === null) return null;
+  const r = results as Partial<RunResults>;
+  return typeof r.run === 'object' && r.run !== null && Array.isArray(r.workflows)
+    ? (results as RunResults)
+    : null;
 }

@@ -18,6 +18,10 @@ import {
 } from '../../cluster/jobs/ledger-types.js';
 import { checkBundle, payloadDigest } from '../../cluster/jobs/submission-check.js';
 import type { ErrorMessage } from '../../protocol/index.js';
+import type { ReporterConfig } from '../../reporters/config.js';
+import { validateJobReporters } from '../../reporters/job-config.js';
+import { JobReporting } from '../../reporters/job-reporting.js';
+import { describeError } from '../../errors.js';
 import {
   clientError,
   type JobAccepted,
@@ -25,6 +29,7 @@ import {
   type JobSubmit,
 } from '../jobs/client-wire.js';
 import type { GateState, PendingSubmission } from './gate-context.js';
+import { JOB_WINDOW_MS } from './job-program.js';
 import { OwnedJob } from './owned-job.js';
 import { background } from './background.js';
 
@@ -85,12 +90,25 @@ export async function handleSubmit(
   if (planProblem !== null) return clientError(planProblem.code, planProblem.message);
   const timeoutMs = jobTimeoutMs(state, m);
   if (typeof timeoutMs === 'object') return timeoutMs;
+  let reports: ReporterConfig[];
+  try {
+    reports = validateJobReporters(m.reports);
+  } catch (error) {
+    return clientError('E_INVALID_SUBMISSION', describeError(error));
+  }
+  if (reports.length > 0 && (state.opts.reporting?.reportsDir ?? null) === null) {
+    return clientError(
+      'E_INVALID_SUBMISSION',
+      `gate ${state.selfId} runs no reporters (it has no report directory); submit without reports`,
+    );
+  }
   const named = m.dcs ?? null;
   const digest = payloadDigest({
     bundleHash: m.bundle.hash,
     plan: m.plan,
     dcs: named,
     dcCount: m.dcCount ?? null,
+    ...(reports.length > 0 ? { reports } : {}),
   });
   const key = m.idempotencyKey ?? null;
   // A key this gate already knows is answered at once (the ledger stays the arbiter otherwise).
@@ -134,6 +152,7 @@ export async function handleSubmit(
         file: m.bundle.file,
       },
       source: m.source,
+      reports,
       untilMs: state.runtime.clock.monotonicMs() + state.cfg.pendingSubmissionTtlMs,
     };
     state.pending.set(job, pending);
@@ -252,6 +271,41 @@ export function keepResult(state: GateState, job: string, result: JobResult): vo
   }
 }
 
+/** The plan's workflows as the per-DC reporting groups need them (the plan was validated). */
+function groupWorkflows(
+  plan: unknown,
+): { name: string; executor: { type: string }; steps: string[] }[] {
+  const list = (plan as { workflows?: unknown } | null)?.workflows;
+  if (!Array.isArray(list)) return [];
+  return list.flatMap((w: unknown) => {
+    const r = (w ?? {}) as { name?: unknown; executor?: unknown; steps?: unknown };
+    const executor = r.executor as { type?: unknown } | undefined;
+    if (typeof r.name !== 'string' || typeof executor?.type !== 'string') return [];
+    const steps = Array.isArray(r.steps) ? r.steps.filter((x) => typeof x === 'string') : [];
+    return [{ name: r.name, executor: { ...(executor as { type: string }) }, steps }];
+  });
+}
+
+/** The job's reporting; a config that cannot run here leaves the job without reporters (logged). */
+function jobReporting(state: GateState, job: string, p: PendingSubmission): JobReporting {
+  const spec = {
+    job,
+    file: p.bundle.file,
+    workflows: groupWorkflows(p.plan),
+    windowMs: JOB_WINDOW_MS,
+  };
+  const options = state.opts.reporting ?? { reportsDir: null };
+  try {
+    return new JobReporting({ ...spec, reports: p.reports }, options);
+  } catch (error) {
+    state.runtime.log.log('error', 'the job runs without its reporters', {
+      job,
+      error: describeError(error),
+    });
+    return new JobReporting({ ...spec, reports: [] }, options);
+  }
+}
+
 function startOwnedJob(state: GateState, view: JobView, p: PendingSubmission): void {
   const links = view.targetDcs.map((dc) => state.dcLinks.get(dc)).filter((l) => l !== undefined);
   const bundle = state.bundles.get(p.bundle.hash);
@@ -272,6 +326,7 @@ function startOwnedJob(state: GateState, view: JobView, p: PendingSubmission): v
     ),
     propose: (c) => state.proposer.propose(c),
     ledgerDcs: () => state.machine.ledger.job(view.jobId)?.dcs,
+    reporting: jobReporting(state, view.jobId, p),
     onEnded: (result) => keepResult(state, view.jobId, result),
     dispatchTimeoutMs: state.cfg.dispatchTimeoutMs + state.cfg.coreWaitMs,
     cancelTimeoutMs: state.cfg.cancelTimeoutMs,

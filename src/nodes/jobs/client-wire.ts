@@ -9,6 +9,7 @@ import type { ErrorMessage } from '../../protocol/errors.js';
 import { defineMessage, type MessageDef, type MessageOf } from '../../protocol/messages.js';
 import { s } from '../../protocol/schema.js';
 import { MAX_JOB_ID_CHARS, MAX_TEXT_CHARS } from './dc-wire.js';
+import { MAX_JOB_REPORTERS } from '../../reporters/job-config.js';
 
 /** Longest idempotency key or access token, in UTF-16 units. */
 export const MAX_KEY_CHARS = 256;
@@ -45,6 +46,17 @@ const address = s.object({
 const jobStatus = s.enum('submitted', 'running', 'cancelling', 'completed', 'failed', 'cancelled');
 const dcState = s.enum('pending', 'accepted', 'completed', 'failed', 'cancelled', 'timed-out');
 const dcStates = s.record(dcState, { maxKeys: MAX_SUBMIT_DCS });
+
+/** How one reporter fared (the runner's ReporterOutcome). */
+const reporterOutcome = s.object({
+  name: s.string({ minLength: 1, maxLength: 200 }),
+  state: s.enum('ok', 'degraded', 'failed'),
+  delivered: s.uint(),
+  dropped: s.uint(),
+  retries: s.uint(),
+  finalDelivered: s.boolean(),
+  error: s.optional(text),
+});
 
 /** One job as `job.status` and `job.list` show it (from the replicated ledger). */
 const jobView = s.object({
@@ -91,6 +103,13 @@ export const JobSubmitDef = defineMessage('job.submit', {
    * 50 % of it), at most the gate's maximum. Not part of the payload an idempotency key guards.
    */
   timeoutMs: s.optional(s.uint({ min: MIN_JOB_TIMEOUT_MS, max: MAX_JOB_TIMEOUT_MS })),
+  /**
+   * Reporter configs the owner gate runs on the merged job (`{kind, …}` as `salvo run --report`
+   * takes them; custom reporter objects are not serialisable and never sent). File paths are
+   * relative to the gate's `<data dir>/reports/<job>/`. Validated by the reporters module.
+   */
+  // Decoding is bounded at 4× the limit so the gate can say how many were sent and what is allowed.
+  reports: s.optional(s.array(s.unknown(), { maxItems: 4 * MAX_JOB_REPORTERS })),
   /** An access token the gates are configured with (clients without a certificate). */
   token,
 });
@@ -134,6 +153,8 @@ export const JobSnapshotDef = defineMessage('job.snapshot', {
   dcs: dcStates,
   /** The live statistics (the run's snapshot); shape owned by the run module. */
   stats: s.unknown(),
+  /** Per datacenter so far: its merged totals and each worker's (as in `job.result`). */
+  breakdown: s.optional(s.record(s.unknown(), { maxKeys: MAX_SUBMIT_DCS })),
 });
 /** The job's end (a notification after the last snapshot, or the reply to a late `job.watch`). */
 export const JobResultDef = defineMessage('job.result', {
@@ -150,6 +171,8 @@ export const JobResultDef = defineMessage('job.result', {
   breakdown: s.optional(s.record(s.unknown(), { maxKeys: MAX_SUBMIT_DCS })),
   /** Why the job failed, when it did. */
   failure: s.optional(text),
+  /** How each of the job's reporters fared on the owner gate (a failed one fails no job). */
+  reporters: s.optional(s.array(reporterOutcome, { maxItems: MAX_JOB_REPORTERS })),
   endedAtMs: s.number({ min: 0 }),
 });
 

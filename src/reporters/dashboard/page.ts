@@ -1,7 +1,7 @@
 // The dashboard page: one self-contained HTML document (inline CSS, inline script, charts drawn
 // as inline SVG by the script below: no CDN, no library, so the saved report opens offline).
 // The same page runs live (fed by server-sent events) and as the saved report (data embedded).
-import type { RunResults, SeriesWindow } from '../../stats/types.js';
+import type { RunResults, SeriesWindow, SourceShare } from '../../stats/types.js';
 import type { BreakdownGroup } from '../types.js';
 import type { Comparison } from './compare.js';
 
@@ -240,12 +240,51 @@ if (DATA.mode === 'live' && !DATA.results && typeof EventSource === 'function') 
 }
 `;
 
+const count = (n: number): string => String(n);
+const errorPct = (failed: number, requests: number): string =>
+  requests > 0 ? `${(Math.round((failed / requests) * 10_000) / 100).toString()}%` : '0%';
+
+/**
+ * A cluster job's datacenters and workers (the results' `distributed` section) as a static
+ * table: one row per DC with its status and share, one row per worker under it, and the total.
+ */
+export function distributedHtml(results: RunResults | null): string {
+  const d = results?.distributed;
+  if (d === undefined) return '';
+  const cells = (s: SourceShare): string =>
+    [s.requests, s.ok, s.failed].map((n) => `<td>${count(n)}</td>`).join('') +
+    `<td>${errorPct(s.failed, s.requests)}</td><td>${count(s.iterationsCompleted)}</td><td>${count(s.iterationsFailed)}</td><td>${count(s.windows)}</td>`;
+  const rows: string[] = [];
+  const total: SourceShare = {
+    windows: 0,
+    requests: 0,
+    ok: 0,
+    failed: 0,
+    iterationsCompleted: 0,
+    iterationsFailed: 0,
+  };
+  for (const [dc, share] of Object.entries(d.dcs)) {
+    for (const k of Object.keys(total) as (keyof SourceShare)[]) total[k] += share[k];
+    rows.push(
+      `<tr data-dc="${escapeHtml(dc)}"><td>${escapeHtml(dc)}</td><td class="l">${escapeHtml(share.status)}</td>${cells(share)}</tr>`,
+    );
+    for (const [worker, w] of Object.entries(share.workers)) {
+      rows.push(
+        `<tr data-worker="${escapeHtml(`${dc}/${worker}`)}" class="muted"><td>&nbsp;&nbsp;${escapeHtml(worker)}</td><td class="l">worker</td>${cells(w)}</tr>`,
+      );
+    }
+  }
+  rows.push(`<tr data-dc="*"><td><b>all</b></td><td class="l"></td>${cells(total)}</tr>`);
+  return `<section class="wide" id="distributed"><h2>Job ${escapeHtml(d.job)}: datacenters and workers</h2><table><thead><tr><th>datacenter / worker</th><th class="l">status</th><th>requests</th><th>ok</th><th>failed</th><th>error %</th><th>iterations</th><th>iterations failed</th><th>windows</th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`;
+}
+
 export function renderPage(data: PageData): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escapeHtml(data.title)}</title><style>${STYLE}</style></head>
 <body><header><h1>${escapeHtml(data.title)}</h1><span class="muted" id="state"></span></header>
 <main></main>
+<div style="padding:0 24px 16px">${distributedHtml(data.results)}</div>
 <script type="application/json" id="salvo-data">${embedJson(data)}</script>
 <script>${SCRIPT}</script>
 </body></html>

@@ -1,0 +1,153 @@
+// A cluster job's reporting on its owner gate: the job's reporters (file paths confined to
+// <reports dir>/<job>/) driven by the same ReportSession as `salvo run`, sampled on the gate's
+// clock once per window, the whole job labelled `dc="*"` and each datacenter `dc="<name>"`; at
+// the end the final report (with the per-DC breakdown) is delivered once, the kept series and
+// the reporters' failures go into the results. A failing or slow reporter never fails the job.
+import { join } from 'node:path';
+import { describeError } from '../errors.js';
+import type { RunResults, StatsWindow } from '../stats/types.js';
+import type { ReporterConfig } from './config.js';
+import { DcGroups, type GroupWorkflow } from './dc-groups.js';
+import { confineReporter } from './job-config.js';
+import { entryFor } from './registry.js';
+import type { ReporterEntry, ReporterPolicy } from './runner.js';
+import { ReportSession, describeOutcomes, type RunSource } from './session.js';
+import type { BreakdownGroup, ReporterOutcome } from './types.js';
+
+/** Points of a job's series kept in its results (the report's charts). */
+export const JOB_SERIES_POINTS = 300;
+
+export interface JobReportingOptions {
+  /**
+   * Where file reporters write, one directory per job (`<reportsDir>/<job>/`). Null: this gate
+   * runs no reporters, and refuses jobs that carry some.
+   */
+  readonly reportsDir: string | null;
+  readonly policy?: Partial<ReporterPolicy>;
+  readonly maxSeriesPoints?: number;
+}
+
+export interface JobReportingSpec {
+  readonly job: string;
+  readonly file: string;
+  readonly workflows: readonly GroupWorkflow[];
+  /** Validated configs (validateJobReporters). */
+  readonly reports: readonly ReporterConfig[];
+  readonly windowMs: number;
+}
+
+export interface JobReportingEnd {
+  readonly outcomes: ReporterOutcome[];
+  /** One line for logs and the client, or undefined when the job had no reporter. */
+  readonly summary: string | undefined;
+}
+
+/** The directory a job's file reporters write to. */
+export function jobReportsDir(reportsDir: string, job: string): string {
+  return join(reportsDir, job);
+}
+
+export class JobReporting {
+  private readonly session: ReportSession;
+  private groups: DcGroups | null = null;
+  private startedAtMs = 0;
+  private state: 'new' | 'running' | 'finishing' | 'done' = 'new';
+
+  /** Throws ReporterConfigError when a config cannot run here (e.g. a path escaping the dir). */
+  constructor(
+    private readonly spec: JobReportingSpec,
+    options: JobReportingOptions,
+  ) {
+    const entries: ReporterEntry[] = [];
+    spec.reports.forEach((config, i) => {
+      const dir = options.reportsDir === null ? null : jobReportsDir(options.reportsDir, spec.job);
+      const what = `reports[${i}] (${config.kind})`;
+      const confined = dir === null ? config : confineReporter(config, dir, what);
+      entries.push(entryFor(confined, `job ${spec.job}`));
+    });
+    this.session = new ReportSession(entries, {
+      windowMs: spec.windowMs,
+      labels: { job: spec.job },
+      groupKeys: ['dc'],
+      manual: true,
+      maxPoints: options.maxSeriesPoints ?? JOB_SERIES_POINTS,
+      ...(options.policy !== undefined ? { policy: options.policy } : {}),
+    });
+  }
+
+  /** The reporters' names (as the outcomes will list them). */
+  get names(): string[] {
+    return this.session.runner.names;
+  }
+
+  /** Starts the reporters; `source` is the whole job as the gate's run merges it. */
+  start(startedAtMs: number, source: RunSource): void {
+    if (this.state !== 'new') return;
+    this.state = 'running';
+    this.startedAtMs = startedAtMs;
+    this.groups = new DcGroups(this.spec.workflows, (workflow) => {
+      const w = source.workflowResults().find((r) => r.name === workflow);
+      return w?.startedAt ? Date.parse(w.startedAt) : startedAtMs;
+    });
+    this.session.start(
+      {
+        runId: this.spec.job,
+        file: this.spec.file,
+        startedAtMs,
+        workflows: this.spec.workflows.map((w) => w.name),
+      },
+      source,
+    );
+  }
+
+  /** One window the gate merged from `dc` (each window once). */
+  window(dc: string, source: string, window: StatsWindow): void {
+    if (this.state !== 'running' || this.groups === null) return;
+    const taken = this.groups.apply(dc, source, window);
+    if (taken?.isNew === true)
+      this.session.addGroup({ dc }, this.groups.source(dc, this.startedAtMs));
+  }
+
+  /** Samples the job and each DC now (the gate calls it once per window). */
+  sample(nowMs: number): void {
+    if (this.state === 'running') this.session.sample(nowMs);
+  }
+
+  /**
+   * Takes the last sample, puts the kept series into `results`, delivers the final report with
+   * the per-DC breakdown (bounded by the policy's deadline) and notes failed reporters in
+   * `results`. Never throws; a second call finds nothing to do.
+   */
+  async finish(results: RunResults, nowMs: number): Promise<JobReportingEnd> {
+    if (this.state !== 'running') return { outcomes: [], summary: undefined };
+    this.state = 'finishing';
+    this.session.stop(nowMs);
+    results.series = this.session.series().map(({ labels, ...point }) => (void labels, point));
+    let breakdown: BreakdownGroup[];
+    try {
+      breakdown = this.groups?.breakdown(results) ?? [];
+    } catch (error) {
+      results.run.notes.push(`reporting: per-datacenter breakdown failed: ${describeError(error)}`);
+      breakdown = [];
+    }
+    const outcomes = await this.session.finish(results, breakdown);
+    this.state = 'done';
+    for (const problem of this.session.problems) results.run.notes.push(`reporting: ${problem}`);
+    for (const o of outcomes) {
+      if (o.state === 'failed')
+        results.run.notes.push(`reporter '${o.name}' failed: ${o.error ?? 'unknown error'}`);
+    }
+    return {
+      outcomes,
+      summary: outcomes.length > 0 ? `reporters: ${describeOutcomes(outcomes)}` : undefined,
+    };
+  }
+
+  /** Stops every reporter at once (the job lost its owner, the gate is stopping). */
+  async abort(reason: string): Promise<ReporterOutcome[]> {
+    if (this.state === 'done') return this.session.runner.outcomes();
+    this.state = 'done';
+    this.session.stop();
+    return this.session.runner.abort(reason);
+  }
+}
