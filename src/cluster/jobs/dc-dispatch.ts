@@ -545,6 +545,29 @@ export class DcDispatcher {
     return this.workflowOutcome(p.job, p.workflow);
   }
 
+  /** The (job, workflow) pairs that have parts here. */
+  workflows(): [job: string, workflow: string][] {
+    return [...this.byWorkflow.keys()].map((k) => JSON.parse(k) as [string, string]);
+  }
+
+  /**
+   * Drops a workflow whatever its parts' states (the DC state says it ended and was reported):
+   * every part goes with its cores. Returns the parts that had not ended.
+   */
+  drop(job: string, workflow: string): Part[] {
+    const k = key(job, workflow);
+    const live: Part[] = [];
+    for (const id of this.byWorkflow.get(k) ?? []) {
+      const p = this.parts.get(id);
+      if (p && !TERMINAL_PART_STATES.includes(p.state)) live.push(p);
+      this.reservations.release(id);
+      this.replacing.delete(id);
+      this.parts.delete(id);
+    }
+    this.byWorkflow.delete(k);
+    return live;
+  }
+
   /** Forgets an ended workflow's parts (after its end was reported). */
   forget(job: string, workflow: string): void {
     const k = key(job, workflow);

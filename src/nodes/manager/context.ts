@@ -69,6 +69,8 @@ export interface Leadership {
   leader(): { nodeId: string; address: NodeAddress } | null;
   /** The dispatcher of the current (or last) term this node led, if any. */
   dispatcher(): DcDispatcher | null;
+  /** The term of that dispatcher (-1 before this node ever led). */
+  readonly term: number;
   notLeader(): ErrorMessage;
 }
 

@@ -15,6 +15,11 @@ export class RaftLeadership implements Leadership {
   private node: RaftNode<DcApplyResult> | null = null;
   private current: DcDispatcher | null = null;
   private currentTerm = -1;
+
+  /** The term of the dispatcher this node built last (-1 before it ever led). */
+  get term(): number {
+    return this.currentTerm;
+  }
   /** Called when this node starts leading a new term (after its dispatcher was made). */
   onNewTerm: ((term: number) => void) | null = null;
 

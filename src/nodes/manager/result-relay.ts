@@ -12,6 +12,7 @@ import type { NodeAddress, TimerHandle } from '../../runtime/types.js';
 import type { WorkDoneDef, WorkWindowsDef } from '../jobs/work-wire.js';
 import type { StatsWindow } from '../../stats/types.js';
 import {
+  abandon,
   fail,
   MAX_ABANDONED,
   originalKey,
@@ -32,6 +33,8 @@ interface EndedWorkflow {
   outcome: 'completed' | 'failed' | 'cancelled';
   /** The DC state holds the end (this outcome, or an earlier one this was replaced with). */
   recorded: boolean;
+  /** The leader term in which this node saw the end. */
+  readonly term: number;
   sending: boolean;
   retryAtMs: number;
   failures: number;
@@ -307,7 +310,10 @@ export class ResultRelay {
     outcome: 'completed' | 'failed' | 'cancelled',
   ): void {
     const k = JSON.stringify([job, workflow]);
-    if (this.ended.has(k)) return;
+    const known = this.ended.get(k);
+    // An end seen in an earlier term and never recorded gives way to this term's.
+    if (known !== undefined && (known.recorded || known.term === this.ctx.leadership.term)) return;
+    this.ended.delete(k);
     if (this.ended.size >= MAX_ENDED_WAITING) {
       this.ctx.log.log(
         'error',
@@ -322,6 +328,7 @@ export class ResultRelay {
       workflow,
       outcome,
       recorded: false,
+      term: this.ctx.leadership.term,
       sending: false,
       retryAtMs: 0,
       failures: 0,
@@ -353,6 +360,21 @@ export class ResultRelay {
       return w !== undefined && w.outcome !== null && w.reported === true;
     };
     const live = ctx.leadership.dispatcher();
+    for (const [job, workflow] of live?.workflows() ?? []) {
+      // Only an end the state holds counts here (a dispatch in flight is not recorded yet).
+      const w = ctx.state.job(job)?.workflows[workflow];
+      if (w?.outcome == null || w.reported !== true) continue;
+      if (this.ended.has(JSON.stringify([job, workflow]))) continue;
+      // Its end reached the gate through another leader while parts ran on here: they go, and
+      // what they still send is discarded (their workers are told to stop).
+      for (const p of live!.drop(job, workflow)) {
+        abandon(ctx, p.dispatchId);
+        ctx.log.log('warn', 'manager: part of a workflow that ended elsewhere dropped', {
+          dispatchId: p.dispatchId,
+          worker: p.worker,
+        });
+      }
+    }
     for (const [id, info] of ctx.parts) {
       if (live?.part(id) !== undefined) continue;
       if (done(info.job, info.workflow)) ctx.parts.delete(id);
@@ -425,6 +447,12 @@ export class ResultRelay {
     const owner = ctx.state.job(e.job);
     const d = ctx.leadership.dispatcher();
     if (!owner || !d) return;
+    if (!e.recorded && e.term !== ctx.leadership.term) {
+      // Seen in an earlier term of this node: the workflow may have been taken over since (and
+      // run on); this term's dispatcher decides its end.
+      this.ended.delete(JSON.stringify([e.job, e.workflow]));
+      return;
+    }
     if (!e.recorded) {
       // The end goes into the DC state before the gate hears of it: a leader that lost its
       // quorum cannot report an end the DC did not agree on, and a second end of the same

@@ -1,0 +1,195 @@
+// Chaos on real processes: `salvo cluster up --restart` (1 gate, 3 managers, 3 one-core workers,
+// TLS), jobs submitted back to back from two clients with `salvo submit --watch` while a random
+// manager or worker is killed with SIGKILL every 10 s (and restarted by `cluster up`). At the
+// end every acknowledged job has ended with a final status, its watch exited with the code of
+// that status, its results validate, and where no worker was lost under it the merged request
+// total equals what the workers counted. `npm test` runs it for 60 s; `npm run chaos` for 10
+// minutes (SALVO_CHAOS_MS), writing its figures to bench/results/chaos.json. The gate is not
+// killed: a job does not survive its owner gate yet.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { startTargetServer, type TargetServer } from '../../src/target/server.js';
+import {
+  ROOT,
+  fixture,
+  readResults,
+  runCli,
+  schemaErrors,
+  startCli,
+  tempDir,
+  type CliProcess,
+} from '../support/cli.js';
+
+const CHAOS_MS = Number(process.env['SALVO_CHAOS_MS'] ?? 60_000);
+const KILL_EVERY_MS = 10_000;
+const LANES = 2;
+
+const dir = tempDir('salvo-cluster-chaos-');
+const clusterDir = join(dir, 'cluster');
+let cluster: CliProcess;
+let target: TargetServer;
+let client: string[] = [];
+
+interface NodeEntry {
+  id: string;
+  role: 'gate' | 'manager' | 'worker';
+  pid: number | null;
+  log: string;
+}
+
+interface Submitted {
+  job: string | null;
+  code: number | null;
+  out: string;
+  output: string;
+}
+
+function nodesFile(): NodeEntry[] {
+  return (
+    JSON.parse(readFileSync(join(clusterDir, 'nodes.json'), 'utf8')) as { nodes: NodeEntry[] }
+  ).nodes;
+}
+
+/** Requests the workers counted in the parts of `job` that ended (from their logs). */
+function countedByWorkers(job: string): number {
+  let n = 0;
+  for (const node of nodesFile().filter((x) => x.role === 'worker')) {
+    for (const line of readFileSync(node.log, 'utf8').split('\n')) {
+      if (!line.startsWith('{')) continue;
+      const l = JSON.parse(line) as { msg: string; job?: string; tally?: { requests: number } };
+      if (l.job === job && /^worker: part (completed|failed|cancelled)$/.test(l.msg)) {
+        n += l.tally?.requests ?? 0;
+      }
+    }
+  }
+  return n;
+}
+
+before(async () => {
+  target = await startTargetServer({ port: 0, host: '127.0.0.1' });
+  cluster = startCli(
+    [
+      'cluster',
+      'up',
+      '--dcs',
+      '1',
+      '--gates',
+      '1',
+      '--managers',
+      '3',
+      '--workers',
+      '3',
+      '--restart',
+      '--dir',
+      clusterDir,
+    ],
+    { cwd: dir, env: { SALVO_CACHE_DIR: join(dir, 'cache') } },
+  );
+  cluster.child.stdout?.resume();
+  await cluster.waitFor(/Ctrl-C stops the cluster/, 180_000);
+  const printed = /--gate (\S+) --certs-dir (\S+) --client (\S+)/.exec(cluster.output().stdout);
+  assert.ok(printed, cluster.output().stdout);
+  client = ['--gate', printed[1]!, '--certs-dir', printed[2]!, '--client', printed[3]!];
+});
+
+after(async () => {
+  cluster.child.kill('SIGINT');
+  await cluster.done;
+  await target.close();
+});
+
+void test(
+  `jobs submitted for ${CHAOS_MS / 1000} s while a manager or worker is killed every 10 s all end once, with a valid result`,
+  { timeout: CHAOS_MS + 600_000 },
+  async () => {
+    const end = Date.now() + CHAOS_MS;
+    const submitted: Submitted[] = [];
+    const kills: string[] = [];
+    let n = 0;
+    const lane = async (): Promise<void> => {
+      while (Date.now() < end) {
+        const out = join(dir, `job-${++n}.json`);
+        const r = await runCli(
+          [
+            'submit',
+            fixture('chaos-job.ts'),
+            ...client,
+            '--target',
+            target.url,
+            '--timeout',
+            '3m',
+            '--watch',
+            '-q',
+            '-o',
+            out,
+          ],
+          { cwd: dir, timeoutMs: 300_000 },
+        );
+        const job = /job (job-\S+) accepted/.exec(r.stdout)?.[1] ?? null;
+        submitted.push({ job, code: r.code, out, output: r.stdout + r.stderr });
+      }
+    };
+    const killer = async (): Promise<void> => {
+      while (Date.now() < end - KILL_EVERY_MS / 2) {
+        await new Promise((r) => setTimeout(r, KILL_EVERY_MS));
+        const victims = nodesFile().filter((x) => x.role !== 'gate' && x.pid !== null);
+        const v = victims[Math.floor(Math.random() * victims.length)];
+        if (v?.pid == null) continue;
+        try {
+          process.kill(v.pid, 'SIGKILL');
+          kills.push(v.id);
+        } catch (error) {
+          // It died on its own meanwhile (and is being restarted): nothing to kill.
+          kills.push(`${v.id} (already gone: ${(error as Error).message})`);
+        }
+      }
+    };
+    await Promise.all([...Array.from({ length: LANES }, lane), killer()]);
+
+    const acknowledged = submitted.filter((s) => s.job !== null);
+    assert.ok(acknowledged.length >= LANES, `jobs were accepted: ${JSON.stringify(submitted)}`);
+    const statuses: Record<string, number> = {};
+    let exact = 0;
+    for (const s of acknowledged) {
+      const status = await runCli(['status', s.job!, ...client, '--json'], { cwd: dir });
+      assert.equal(status.code, 0, status.stderr);
+      const view = JSON.parse(status.stdout) as { status: string };
+      statuses[view.status] = (statuses[view.status] ?? 0) + 1;
+      assert.ok(
+        ['completed', 'failed', 'cancelled'].includes(view.status),
+        `${s.job} ended: ${view.status}`,
+      );
+      assert.equal(s.code, view.status === 'completed' ? 0 : 4, `${s.job}: ${s.output}`);
+      const results = readResults(s.out);
+      assert.deepEqual(schemaErrors(results), [], s.job!);
+      const notes = results.run.notes.join('\n');
+      if (view.status === 'completed' && !/was lost/.test(notes)) {
+        assert.equal(
+          results.workflows[0]!.totals.count,
+          countedByWorkers(s.job!),
+          `${s.job}: the merged total is what the workers counted`,
+        );
+        exact++;
+      }
+    }
+    const figures = {
+      date: new Date().toISOString().slice(0, 10),
+      chaosMs: CHAOS_MS,
+      submitted: submitted.length,
+      acknowledged: acknowledged.length,
+      statuses,
+      exactTotalsChecked: exact,
+      kills: kills.length,
+      killed: kills,
+    };
+    console.log(JSON.stringify(figures));
+    if (process.env['SALVO_CHAOS_RESULTS'] !== undefined) {
+      const file = join(ROOT, process.env['SALVO_CHAOS_RESULTS']);
+      mkdirSync(join(file, '..'), { recursive: true });
+      writeFileSync(file, `${JSON.stringify(figures, null, 2)}\n`);
+    }
+  },
+);
