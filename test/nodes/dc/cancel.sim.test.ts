@@ -121,7 +121,7 @@ simTest(
 );
 
 simTest(
-  'a cancel with an older fence is refused E_STALE_FENCE; a follower answers E_NOT_LEADER',
+  'LT-41.3.5 a cancel with an older fence (a stale owner) is refused E_STALE_FENCE; a follower answers E_NOT_LEADER',
   { seeds: seedsFrom(2) },
   async (sim) => {
     const c = new DcCluster(sim);

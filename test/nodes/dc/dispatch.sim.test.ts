@@ -120,7 +120,7 @@ simTest('a DC without workers answers E_NO_WORKERS', { seeds: seedsFrom(2) }, as
 });
 
 simTest(
-  'a dispatch with an older fence than one the DC saw for the job is refused E_STALE_FENCE',
+  'LT-41.25.2 a dispatch with an older fence than one the DC saw for the job is refused E_STALE_FENCE; the higher fence wins on every manager',
   { seeds: seedsFrom(3) },
   async (sim) => {
     const c = new DcCluster(sim);

@@ -376,3 +376,80 @@ simTest(
     assert.ok(c.executors.get(first.worker)!.counters.cancelled >= 1, 'its copy was cancelled');
   },
 );
+
+simTest(
+  'LT-41.8.1 the per-job retry budget is shared by its workflows: once one workflow spent it, another lost part fails',
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    const c = cluster(sim, ['w1', 'w2', 'w3', 'w4'], { recovery: { perJob: 1, perWorkflow: 3 } });
+    const leaderId = await c.ready(['w1', 'w2', 'w3', 'w4']);
+    const share = {
+      config: { type: 'constant-vus', vus: 2, durationMs: 20_000, gracefulStopMs: 0 },
+      phase: 0,
+    };
+    assert.ok((await c.call(leaderId, c.dispatchMsg('job-9', 'a', 2, { share }))).ok);
+    assert.ok((await c.call(leaderId, c.dispatchMsg('job-9', 'b', 2, { share }))).ok);
+    const leader = c.managers.get(leaderId)!;
+    const d = leader.ctx.leadership.dispatcher()!;
+    const onA = d.partsOf('job-9', 'a')[0]!.worker;
+    await sim.run(1_000);
+    sim.crash(onA);
+    assert.ok(await sim.runUntil(() => leader.recovery.counters.replaced === 1, { maxMs: 10_000 }));
+    const onB = d.partsOf('job-9', 'b')[0]!.worker;
+    sim.crash(onB);
+    assert.ok(
+      await sim.runUntil(() => leader.recovery.counters.budgetSpent === 1, { maxMs: 10_000 }),
+      'the second loss found the job budget spent',
+    );
+    assert.equal(leader.recovery.counters.replaced, 1, 'workflow b was not re-dispatched');
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 2, { maxMs: 40_000 }));
+    const b = c.gate.done.find((x) => x['workflow'] === 'b')!;
+    assert.equal(b['outcome'], 'failed');
+    assert.match(notesOf(b), /retry budget \(3 per workflow, 1 per job\) is spent/);
+    assert.equal(c.gate.done.find((x) => x['workflow'] === 'a')!['outcome'], 'completed');
+  },
+);
+
+simTest(
+  'LT-30.2.2 a death spiral is bounded: when each worker that takes the lost part dies too, re-dispatch stops at the budget and the workflow fails',
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    const ids = ['w1', 'w2', 'w3', 'w4', 'w5'];
+    const c = cluster(sim, ids, { recovery: { perWorkflow: 2 } });
+    const leaderId = await c.ready(ids);
+    const share = {
+      config: { type: 'constant-vus', vus: 1, durationMs: 30_000, gracefulStopMs: 0 },
+      phase: 0,
+    };
+    assert.ok((await c.call(leaderId, c.dispatchMsg('job-10', 'wf', 1, { share }))).ok);
+    const leader = c.managers.get(leaderId)!;
+    const d = leader.ctx.leadership.dispatcher()!;
+    const killed: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      const on = d.partsOf('job-10', 'wf')[0]?.worker;
+      assert.ok(on !== undefined, `round ${round}: a worker runs the part`);
+      await sim.run(500);
+      sim.crash(on);
+      killed.push(on);
+      const want = round + 1;
+      assert.ok(
+        await sim.runUntil(
+          () => leader.recovery.counters.replaced + leader.recovery.counters.budgetSpent === want,
+          { maxMs: 10_000 },
+        ),
+      );
+    }
+    assert.equal(leader.recovery.counters.replaced, 2);
+    assert.equal(leader.recovery.counters.budgetSpent, 1);
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 20_000 }));
+    assert.equal(c.gate.done[0]!['outcome'], 'failed');
+    const survivors = ids.filter((id) => !killed.includes(id));
+    for (const id of survivors) {
+      assert.equal(
+        c.executors.get(id)!.specs.filter((s) => s.job === 'job-10').length,
+        0,
+        `${id} never got the part: no rescheduling past the budget`,
+      );
+    }
+  },
+);

@@ -149,7 +149,7 @@ async function registered(sim: Simulation, fm: FakeManager): Promise<void> {
 }
 
 simTest(
-  'MW-8.1.1 a dispatch is validated at the worker: bad shares, another incarnation, a stale fence and too many threads are refused',
+  'MW-8.1.1 LT-41.3.2 a dispatch is validated at the worker: bad shares, another incarnation, a stale fence and too many threads are refused',
   { seeds: seedsFrom(2) },
   async (sim) => {
     const { fm, send, worker } = setup(sim);
