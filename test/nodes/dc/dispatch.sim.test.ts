@@ -402,7 +402,7 @@ simTest(
 );
 
 simTest(
-  'windows survive a worker cut off from its manager: buffered, resent after the heal, merged once',
+  'LT-30.3.2 LT-30.3.4 windows survive a worker cut off from its manager: buffered, resent after the heal, merged once',
   { seeds: seedsFrom(4) },
   async (sim) => {
     const c = new DcCluster(sim, {
