@@ -62,7 +62,7 @@ describe('raft core: elections', () => {
     }
   });
 
-  test('pre-vote: an isolated follower does not raise its term, and rejoining does not depose the leader', () => {
+  test('LT-41.21.1 pre-vote: an isolated follower does not raise its term, and rejoining does not depose the leader', () => {
     const c = new MemCluster(['n1', 'n2', 'n3']);
     c.elect('n1');
     const term = c.raft('n1').status().term;
@@ -481,7 +481,7 @@ describe('raft core: membership changes one server at a time', () => {
     assert.deepEqual(appliedTexts(c, 'n4'), ['before', 'after']);
   });
 
-  test('quorum is computed from configured voters, not from who is alive', () => {
+  test('LT-41.21.2 quorum is computed from configured voters, not from who is alive', () => {
     const c = new MemCluster(['n1', 'n2', 'n3', 'n4', 'n5']);
     c.elect('n1');
     c.crash('n3');

@@ -35,7 +35,7 @@ function producedBy(c: DcCluster, except: string): number {
 }
 
 simTest(
-  'MW-6.1.1 MW-6.1.4 LT-30.1.3 LT-41.2.1 LT-37.2.2 a worker that dies mid-run is detected, its part runs on another worker for the time left, and its delivered statistics are kept',
+  'MW-6.1.1 MW-6.1.4 LT-30.1.3 LT-41.2.1 LT-37.2.2 LT-47.3 a worker that dies mid-run is detected, its part runs on another worker for the time left, and its delivered statistics are kept',
   { seeds: seedsFrom(6) },
   async (sim) => {
     const c = cluster(sim, ['w1', 'w2', 'w3']);
@@ -209,7 +209,7 @@ simTest(
 );
 
 simTest(
-  'a worker cut off by a partition loses its part to another worker; once healed, its late windows are discarded and counted, never merged',
+  'LT-50.2 a worker cut off by a partition loses its part to another worker; once healed, its late windows are discarded and counted, never merged',
   { seeds: seedsFrom(4) },
   async (sim) => {
     const c = cluster(sim, ['w1', 'w2', 'w3']);
@@ -451,5 +451,74 @@ simTest(
         `${id} never got the part: no rescheduling past the budget`,
       );
     }
+  },
+);
+
+simTest(
+  'LT-47.2 a worker that dies right after acknowledging its part, before it reported anything, has the whole part run elsewhere',
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    const c = cluster(sim, ['w1', 'w2', 'w3']);
+    const leaderId = await c.ready(['w1', 'w2', 'w3']);
+    const dispatch = c.dispatchMsg('job-11', 'wf', 2, {
+      share: {
+        config: { type: 'constant-vus', vus: 2, durationMs: 10_000, gracefulStopMs: 0 },
+        phase: 0,
+      },
+    });
+    assert.ok((await c.call(leaderId, dispatch)).ok);
+    const leader = c.managers.get(leaderId)!;
+    const [first] = liveParts(leader, 'job-11');
+    assert.ok(first);
+    sim.crash(first.worker);
+    assert.equal(c.mergedRequests('job-11'), 0, 'nothing was reported before the crash');
+    assert.ok(await sim.runUntil(() => leader.recovery.counters.replaced === 1, { maxMs: 15_000 }));
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 30_000 }));
+    assert.equal(c.gate.done[0]!['outcome'], 'completed');
+    assert.equal(
+      c.mergedRequests('job-11'),
+      producedBy(c, first.worker),
+      'the result is what the replacement ran, counted once',
+    );
+    assert.ok(c.mergedRequests('job-11') > 0);
+  },
+);
+
+simTest(
+  'LT-49.1 the retry budget is not reset by a manager failover: the new leader counts the replacements the old one made',
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    const c = cluster(sim, ['w1', 'w2', 'w3', 'w4'], { recovery: { perWorkflow: 1 } });
+    const firstLeader = await c.ready(['w1', 'w2', 'w3', 'w4']);
+    const dispatch = c.dispatchMsg('job-12', 'wf', 1, {
+      share: {
+        config: { type: 'constant-vus', vus: 1, durationMs: 30_000, gracefulStopMs: 0 },
+        phase: 0,
+      },
+    });
+    assert.ok((await c.call(firstLeader, dispatch)).ok);
+    const old = c.managers.get(firstLeader)!;
+    const lostFirst = liveParts(old, 'job-12')[0]!.worker;
+    await sim.run(1_000);
+    sim.crash(lostFirst);
+    assert.ok(await sim.runUntil(() => old.recovery.counters.replaced === 1, { maxMs: 10_000 }));
+    await sim.run(500);
+    sim.crash(firstLeader);
+    assert.ok(
+      await sim.runUntil(() => c.leaderId() !== null && c.leaderId() !== firstLeader, {
+        maxMs: 10_000,
+      }),
+    );
+    const next = c.managers.get(c.leaderId()!)!;
+    assert.ok(await sim.runUntil(() => next.takeover.counters.takeovers >= 1, { maxMs: 10_000 }));
+    const second = liveParts(next, 'job-12')[0]!.worker;
+    sim.crash(second);
+    assert.ok(
+      await sim.runUntil(() => next.recovery.counters.budgetSpent === 1, { maxMs: 15_000 }),
+      'the second loss found the budget spent under the new leader',
+    );
+    assert.equal(next.recovery.counters.replaced, 0);
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 20_000 }));
+    assert.equal(c.gate.done[0]!['outcome'], 'failed');
   },
 );
