@@ -71,6 +71,19 @@ export const WorkerHeartbeatAckDef = defineMessage('worker.heartbeat-ack', {
   /** False when the manager does not know this worker incarnation (it should register again). */
   known: s.boolean(),
 });
+/**
+ * A worker shutting down, after its parts' windows were delivered: the manager takes it out
+ * at once (its parts run elsewhere for what is left of them) instead of waiting for silence.
+ */
+export const WorkerLeavingDef = defineMessage('worker.leaving', {
+  worker: id,
+  incarnation: s.uint({ min: 1 }),
+  reason: s.string({ maxLength: 256 }),
+});
+export const WorkerLeavingAckDef = defineMessage('worker.leaving-ack', {
+  /** The parts the leader will run elsewhere (empty on a follower). */
+  parts: s.array(id, { maxItems: MAX_WORK_THREADS }),
+});
 
 // ─── work (manager → worker) ─────────────────────────────────────────────────────────────────
 
@@ -205,6 +218,8 @@ export const WORK_MESSAGES: readonly MessageDef[] = [
   WorkerRegisteredDef,
   WorkerHeartbeatDef,
   WorkerHeartbeatAckDef,
+  WorkerLeavingDef,
+  WorkerLeavingAckDef,
   WorkDispatchDef,
   WorkAcceptedDef,
   WorkHookDef,

@@ -26,6 +26,7 @@ import {
   WORK_MESSAGES,
   WorkDoneDef,
   WorkerHeartbeatDef,
+  WorkerLeavingDef,
   WorkerRegisterDef,
   WorkWindowsDef,
   type WorkVersion,
@@ -174,6 +175,7 @@ export class ManagerNode {
     serve(BundleGetDef.type, (m: { hash: string }, rc) => this.bundles.onGet(m, rc));
     serve(WorkerRegisterDef.type, (m: never, rc) => this.directory.onRegister(m, rc));
     serve(WorkerHeartbeatDef.type, (m: never, rc) => this.directory.onHeartbeat(m, rc));
+    serve(WorkerLeavingDef.type, (m: never, rc) => this.directory.onLeaving(m, rc));
     serve(WorkWindowsDef.type, (m: never, rc) => this.relay.onWindows(m, rc));
     serve(WorkDoneDef.type, (m: never, rc) => this.relay.onDone(m, rc));
   }

@@ -11,6 +11,7 @@ import {
   WORK_CAPABILITIES,
   WORK_PROTOCOL,
   type WorkerHeartbeatDef,
+  type WorkerLeavingDef,
   type WorkerRegisterDef,
   type WorkVersion,
 } from '../jobs/work-wire.js';
@@ -151,6 +152,33 @@ export class WorkerDirectory {
     );
     if (r.known) this.ctx.workerConns.set(m.worker, rc.peer);
     return { t: 'worker.heartbeat-ack', known: r.known };
+  }
+
+  /**
+   * A worker shutting down: it is taken out now, and on the leader its parts go to recovery
+   * (run elsewhere for what is left). A leaving that names another incarnation changes nothing.
+   */
+  onLeaving(m: MessageOf<typeof WorkerLeavingDef>, rc: RequestContext): unknown {
+    const bad = roleProblem(rc, ['worker'], m.t);
+    if (bad) return bad;
+    if (rc.session.remoteNodeId !== m.worker)
+      return fail('E_FORBIDDEN', 'a worker announces only its own leaving');
+    const { ctx } = this;
+    const known = ctx.registry.get(m.worker, ctx.now());
+    if (known === undefined || known.incarnation !== m.incarnation) {
+      return { t: 'worker.leaving-ack', parts: [] };
+    }
+    const parts = (ctx.leadership.dispatcher()?.liveOn(m.worker) ?? []).map((p) => p.dispatchId);
+    ctx.registry.unregister(m.worker);
+    ctx.workerConns.delete(m.worker);
+    ctx.log.log('info', 'manager: worker leaving', {
+      worker: m.worker,
+      incarnation: m.incarnation,
+      reason: m.reason,
+      parts,
+    });
+    this.onWorkerLost(m.worker, `it shut down: ${m.reason}`);
+    return { t: 'worker.leaving-ack', parts: ctx.leadership.isLeader() ? parts : [] };
   }
 
   /** Marks the silent unhealthy; reaps the long silent (their parts fail, their cores go). */

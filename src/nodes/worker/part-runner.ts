@@ -104,6 +104,8 @@ export class PartRunner {
   private retry: TimerHandle | null = null;
   private readonly running: RunningWork;
   private stopped = false;
+  /** Set while the worker shuts down: windows go out, the end does not (the part moves on). */
+  private leaving: (() => void) | null = null;
 
   constructor(
     private readonly spec: WorkSpec,
@@ -153,6 +155,19 @@ export class PartRunner {
     this.stopped = true;
     this.retry?.cancel();
     this.running.cancel('worker stopping');
+    this.leaving?.();
+  }
+
+  /**
+   * The worker shuts down: the part stops, and the promise settles once every window it made
+   * reached the gate. No end is reported: the manager runs what is left of the part elsewhere.
+   */
+  leave(): Promise<void> {
+    return new Promise((resolve) => {
+      this.leaving = resolve;
+      this.running.cancel('worker shutting down');
+      this.flush();
+    });
   }
 
   private onWindow(thread: number, window: StatsWindow): void {
@@ -262,6 +277,10 @@ export class PartRunner {
     }
     const r = this.report;
     if (r === null) return;
+    if (this.leaving !== null) {
+      this.leaving();
+      return;
+    }
     const part = this.deps.slots.part(this.spec.dispatchId);
     this.sending = true;
     this.deps.counters.doneSent++;

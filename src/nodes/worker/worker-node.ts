@@ -16,7 +16,7 @@ import {
   type LocalIdentity,
   type MessageOf,
 } from '../../protocol/index.js';
-import type { NodeAddress, Runtime } from '../../runtime/types.js';
+import type { NodeAddress, Runtime, TimerHandle } from '../../runtime/types.js';
 import { shareProblem } from '../jobs/executor-share.js';
 import { PeerLinks } from '../jobs/peer-links.js';
 import {
@@ -56,6 +56,10 @@ export interface WorkerNodeOptions {
 }
 
 export const DEFAULT_ORPHAN_GRACE_MS = 5_000;
+/** On a stop, how long running parts have to deliver their windows before the worker leaves. */
+export const LEAVE_FLUSH_MS = 5_000;
+/** How long each manager has to acknowledge the worker's leaving. */
+export const LEAVE_NOTICE_TIMEOUT_MS = 1_000;
 
 function fail(code: string, message: string): ErrorMessage {
   return { t: 'error', code, message };
@@ -372,6 +376,7 @@ export class WorkerNode {
       activeParts: [...this.runners.keys()],
     });
     this.slots.drain();
+    await this.leave();
     this.sessions.stop();
     this.orphanTimer?.cancel();
     for (const r of this.runners.values()) r.stop();
@@ -381,6 +386,48 @@ export class WorkerNode {
       worker: this.opts.id,
       incarnation: this.incarnation,
     });
+  }
+
+  /**
+   * The graceful part of a stop: running parts stop and deliver their windows (bounded by
+   * LEAVE_FLUSH_MS), then every manager hears the worker is leaving, so the leader runs what is
+   * left of its parts elsewhere at once rather than after the worker's silence.
+   */
+  private async leave(): Promise<void> {
+    const runners = [...this.runners.values()];
+    if (runners.length > 0) {
+      let release!: () => void;
+      const bound = new Promise<void>((resolve) => (release = resolve));
+      const timer = this.runtime.timers.after(LEAVE_FLUSH_MS, () => release());
+      await Promise.race([Promise.all(runners.map((r) => r.leave())), bound]);
+      timer.cancel();
+    }
+    const told = [...this.sessions.sessions.values()].map(async (s) => {
+      const reply = await this.links
+        .get(s.address, s.id)
+        .then((conn) =>
+          conn.request(
+            {
+              t: 'worker.leaving',
+              worker: this.opts.id,
+              incarnation: this.incarnation,
+              reason: 'the worker was asked to stop',
+            },
+            { timeoutMs: LEAVE_NOTICE_TIMEOUT_MS },
+          ),
+        )
+        .catch((error: unknown) => ({
+          ok: false as const,
+          error: { code: 'unreachable', message: String(error) },
+        }));
+      if (!reply.ok) {
+        this.events.log('debug', 'worker: a manager did not hear it leave', {
+          manager: s.id,
+          error: reply.error.message,
+        });
+      }
+    });
+    await Promise.all(told);
   }
 
   /** What the worker was doing: its running parts and its last `n` events (newest last). */

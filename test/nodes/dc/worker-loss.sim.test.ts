@@ -522,3 +522,53 @@ simTest(
     assert.equal(c.gate.done[0]!['outcome'], 'failed');
   },
 );
+
+simTest(
+  'LT-40.3.1 LT-40.3.2 LT-40.3.3 LT-44.4 a worker asked to stop mid-run delivers its windows, tells its managers it leaves, and its part runs on at once elsewhere; every request is counted once',
+  { seeds: seedsFrom(4) },
+  async (sim) => {
+    // Silence would take 60 s to notice here: only the leaving message can move the part fast.
+    const c = cluster(sim, ['w1', 'w2', 'w3'], {
+      registry: { suspectAfterMs: 30_000, reapAfterMs: 60_000 },
+      recovery: { lostAfterMs: 60_000 },
+    });
+    const leaderId = await c.ready(['w1', 'w2', 'w3']);
+    const dispatch = c.dispatchMsg('job-13', 'wf', 2, {
+      share: {
+        config: { type: 'constant-vus', vus: 2, durationMs: 10_000, gracefulStopMs: 0 },
+        phase: 0,
+      },
+    });
+    assert.ok((await c.call(leaderId, dispatch)).ok);
+    const leader = c.managers.get(leaderId)!;
+    const [first] = liveParts(leader, 'job-13');
+    assert.ok(first);
+    await sim.run(3_000);
+    let stopped = false;
+    const askedAt = sim.nowMs;
+    void c.workers
+      .get(first.worker)!
+      .stop()
+      .then(() => (stopped = true));
+    assert.ok(await sim.runUntil(() => stopped, { maxMs: 10_000 }), 'the stop completes');
+    assert.ok(
+      await sim.runUntil(() => leader.recovery.counters.replaced === 1, { maxMs: 5_000 }),
+      'the part moved on without waiting for silence',
+    );
+    assert.ok(sim.nowMs - askedAt < 8_000);
+    assert.equal(
+      leader.ctx.registry.get(first.worker, leader.ctx.now()),
+      undefined,
+      'the worker is out of the registry, its cores with it',
+    );
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 30_000 }));
+    assert.equal(c.gate.done[0]!['outcome'], 'completed');
+    assert.match(notesOf(c.gate.done[0]!), /it shut down/);
+    assert.equal(
+      c.mergedRequests('job-13'),
+      c.producedRequests(),
+      'what the leaving worker made before it stopped is counted, once, with the rest',
+    );
+    assert.equal(leader.relay.counters.windowsAbandoned, 0, 'nothing of it came late');
+  },
+);
