@@ -439,6 +439,8 @@ export class Simulation implements RuntimeKernel {
     node.up = false;
     node.incarnation++;
     node.pausedUntilMs = 0;
+    // Events held while the node was paused die with it (a stream pipe skips their packets).
+    for (const event of node.deferred) event.cancelled = true;
     node.deferred = [];
     node.listener = undefined;
     node.datagramHandler = undefined;

@@ -141,7 +141,13 @@ class Pipe {
   }
 
   private arrive(entry: InFlight): void {
-    const head = this.inflight.shift();
+    let head = this.inflight.shift();
+    // Packets whose delivery died with a crash of the receiver (held while it was paused) are
+    // lost, not late.
+    while (head !== undefined && head !== entry && head.event?.cancelled === true) {
+      this.countDropped([head.packet]);
+      head = this.inflight.shift();
+    }
     if (head !== entry) {
       throw new InternalError(
         `stream pipe c${this.from.id}: packets arrived out of order (sim bug)`,
