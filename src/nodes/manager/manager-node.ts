@@ -241,15 +241,21 @@ export class ManagerNode {
     this.dispatch.schedulePump();
   }
 
+  /**
+   * A graceful stop: a leader first hands the DC's leadership to its most up-to-date peer (so
+   * the next leader takes the running jobs over at once, not after an election timeout) while
+   * its own loops still relay; workers follow the new leader and send it again what this one
+   * took but had not delivered. Then everything stops.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await this.raftNode?.stop({ transfer: true });
     this.directory.stop();
     this.dispatch.stop();
     this.relay.stop();
     this.cancel.stop();
     this.takeover.stop();
     this.ctx.gateLinks.close();
-    await this.raftNode?.stop();
   }
 }

@@ -116,3 +116,40 @@ simTest(
     assert.equal(c.mergedRequests('job-1'), c.producedRequests());
   },
 );
+
+simTest(
+  'LT-40.2.3 LT-40.2.4 a manager leader asked to stop hands the DC to a peer first: the next leader takes over at once, the running workflow completes and every window is counted once',
+  { seeds: seedsFrom(6) },
+  async (sim) => {
+    const c = new DcCluster(sim, {
+      workers: [
+        { id: 'w1', cores: 2, synthetic: { durationMs: 6_000 } },
+        { id: 'w2', cores: 2, synthetic: { durationMs: 6_000 } },
+      ],
+    });
+    const first = await c.ready();
+    assert.ok((await c.call(first, c.dispatchMsg('job-1', 'wf', 4))).ok);
+    await sim.run(1_500);
+    const askedAt = sim.nowMs;
+    let stopped = false;
+    void c.managers
+      .get(first)!
+      .stop()
+      .then(() => (stopped = true));
+    assert.ok(
+      await sim.runUntil(() => c.leaderId() !== null && c.leaderId() !== first, { maxMs: 5_000 }),
+    );
+    assert.ok(
+      sim.nowMs - askedAt < 250,
+      `leadership was handed over, not lost to an election timeout (${Math.round(sim.nowMs - askedAt)} ms)`,
+    );
+    assert.ok(await sim.runUntil(() => stopped, { maxMs: 5_000 }), 'the stop completes');
+    const next = c.managers.get(c.leaderId()!)!;
+    assert.ok(
+      await sim.runUntil(() => next.takeover.counters.transfersAcked === 2, { maxMs: 5_000 }),
+    );
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 20_000 }));
+    assert.equal(c.gate.done[0]!.outcome, 'completed');
+    assert.equal(c.mergedRequests('job-1'), c.producedRequests());
+  },
+);
