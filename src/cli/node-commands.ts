@@ -99,7 +99,8 @@ const GATE: NodeProcessSpec = {
     return {
       address: settings.listen,
       ready: { gates: gates.size },
-      stop: () => node.stop(),
+      // A ledger leader hands the ledger to a peer before it goes (no election timeout).
+      stop: () => node.stop({ transfer: true }),
     };
   },
 };
