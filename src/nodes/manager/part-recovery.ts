@@ -127,13 +127,15 @@ export class PartRecovery {
     this.lost(p, p.worker, why);
   }
 
-  /** Replacements (job, workflow) already had under an earlier leader (from the DC state). */
-  spentBefore(job: string, workflow: string, replaced: number): void {
-    if (replaced <= 0) return;
+  /**
+   * Replacements (job, workflow) and its whole job already had under earlier leaders (from the
+   * DC state), so a failover does not reset the budgets.
+   */
+  spentBefore(job: string, workflow: string, replaced: number, jobReplaced: number): void {
     const wk = originalKey(job, workflow);
     const jk = JSON.stringify([job]);
-    this.spent.set(wk, Math.max(this.spent.get(wk) ?? 0, replaced));
-    this.spent.set(jk, Math.max(this.spent.get(jk) ?? 0, replaced));
+    if (replaced > 0) this.spent.set(wk, Math.max(this.spent.get(wk) ?? 0, replaced));
+    if (jobReplaced > 0) this.spent.set(jk, Math.max(this.spent.get(jk) ?? 0, jobReplaced));
   }
 
   private canReplace(p: Part): boolean {

@@ -74,7 +74,8 @@ export class TakeoverCoordinator {
             acceptedAtMs: w.acceptedAtMs ?? now,
           });
         }
-        this.recovery.spentBefore(job, workflow, w.replaced ?? 0);
+        const jobReplaced = Object.values(rec.workflows).reduce((n, x) => n + (x.replaced ?? 0), 0);
+        this.recovery.spentBefore(job, workflow, w.replaced ?? 0, jobReplaced);
         const gone = (worker: string): boolean =>
           ctx.registry.get(worker, now) === undefined || !ctx.workerConns.has(worker);
         const adopted = d.adopt(
