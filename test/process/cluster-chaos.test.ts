@@ -108,7 +108,39 @@ void test(
     const end = Date.now() + CHAOS_MS;
     const submitted: Submitted[] = [];
     const kills: string[] = [];
+    const problems: string[] = [];
+    const statuses: Record<string, number> = {};
+    let exact = 0;
     let n = 0;
+    /** Checks a job as soon as its watch ends (an ended job's record expires after a while). */
+    const check = async (s: Submitted): Promise<void> => {
+      if (s.job === null) return;
+      const status = await runCli(['status', s.job, ...client, '--json'], { cwd: dir });
+      if (status.code !== 0) {
+        problems.push(`${s.job}: status exited ${status.code}: ${status.stderr}`);
+        return;
+      }
+      const view = JSON.parse(status.stdout) as { status: string };
+      statuses[view.status] = (statuses[view.status] ?? 0) + 1;
+      if (!['completed', 'failed', 'cancelled'].includes(view.status)) {
+        problems.push(`${s.job} did not end: ${view.status}`);
+      }
+      if (s.code !== (view.status === 'completed' ? 0 : 4)) {
+        problems.push(`${s.job} ${view.status} but its watch exited ${s.code}: ${s.output}`);
+      }
+      const results = readResults(s.out);
+      const invalid = schemaErrors(results);
+      if (invalid.length > 0) problems.push(`${s.job}: results invalid: ${invalid.join('; ')}`);
+      const notes = results.run.notes.join('\n');
+      if (view.status === 'completed' && !/was lost/.test(notes)) {
+        const merged = results.workflows[0]!.totals.count;
+        const counted = countedByWorkers(s.job);
+        if (merged !== counted) {
+          problems.push(`${s.job}: merged ${merged} requests, the workers counted ${counted}`);
+        }
+        exact++;
+      }
+    };
     const lane = async (): Promise<void> => {
       while (Date.now() < end) {
         const out = join(dir, `job-${++n}.json`);
@@ -129,7 +161,9 @@ void test(
           { cwd: dir, timeoutMs: 300_000 },
         );
         const job = /job (job-\S+) accepted/.exec(r.stdout)?.[1] ?? null;
-        submitted.push({ job, code: r.code, out, output: r.stdout + r.stderr });
+        const s = { job, code: r.code, out, output: r.stdout + r.stderr };
+        submitted.push(s);
+        await check(s);
       }
     };
     const killer = async (): Promise<void> => {
@@ -151,30 +185,7 @@ void test(
 
     const acknowledged = submitted.filter((s) => s.job !== null);
     assert.ok(acknowledged.length >= LANES, `jobs were accepted: ${JSON.stringify(submitted)}`);
-    const statuses: Record<string, number> = {};
-    let exact = 0;
-    for (const s of acknowledged) {
-      const status = await runCli(['status', s.job!, ...client, '--json'], { cwd: dir });
-      assert.equal(status.code, 0, status.stderr);
-      const view = JSON.parse(status.stdout) as { status: string };
-      statuses[view.status] = (statuses[view.status] ?? 0) + 1;
-      assert.ok(
-        ['completed', 'failed', 'cancelled'].includes(view.status),
-        `${s.job} ended: ${view.status}`,
-      );
-      assert.equal(s.code, view.status === 'completed' ? 0 : 4, `${s.job}: ${s.output}`);
-      const results = readResults(s.out);
-      assert.deepEqual(schemaErrors(results), [], s.job!);
-      const notes = results.run.notes.join('\n');
-      if (view.status === 'completed' && !/was lost/.test(notes)) {
-        assert.equal(
-          results.workflows[0]!.totals.count,
-          countedByWorkers(s.job!),
-          `${s.job}: the merged total is what the workers counted`,
-        );
-        exact++;
-      }
-    }
+    assert.deepEqual(problems, [], 'every acknowledged job ended once, correctly');
     const figures = {
       date: new Date().toISOString().slice(0, 10),
       chaosMs: CHAOS_MS,
