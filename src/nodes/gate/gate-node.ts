@@ -8,7 +8,7 @@
 import { SalvoError } from '../../errors.js';
 import { WAN_RAFT_CONFIG } from '../../cluster/consensus/config.js';
 import { EndedRetention } from '../../cluster/jobs/ended-retention.js';
-import type { LedgerResult } from '../../cluster/jobs/ledger-types.js';
+import type { JobView, LedgerResult } from '../../cluster/jobs/ledger-types.js';
 import { RateLimiter } from '../../cluster/jobs/rate-limiter.js';
 import { DEFAULT_MAX_BUNDLE_BYTES } from '../../cluster/jobs/submission-check.js';
 import type { HandlerResult, LocalIdentity, RequestContext } from '../../protocol/index.js';
@@ -149,9 +149,7 @@ export class GateNode {
       state,
       isLeader: () => raftRef?.status().role === 'leader',
       graceMs: state.cfg.overdueGraceMs,
-      ...(options.onOverdueNotOwned !== undefined
-        ? { onOverdueNotOwned: options.onOverdueNotOwned }
-        : {}),
+      onOverdueNotOwned: options.onOverdueNotOwned ?? ((job) => adoptOverdue(state, job)),
     });
     // Deadlines first: a job that ends in the same command is then forgotten, not tracked.
     machine.onEvents((events) => overdue.onEvents(events));
@@ -228,6 +226,40 @@ export class GateNode {
     await this.raft.stop(options);
     await this.transport.close();
   }
+}
+
+/**
+ * An overdue job whose owner did not end it within the grace (the owner is down, or lost the
+ * job with a restart) moves to this gate, the ledger leader, with a higher fence; as its owner
+ * without a running program, this gate then ends it through the ledger (its unfinished DCs
+ * cancelled and timed out), so every acknowledged job ends.
+ */
+function adoptOverdue(state: GateState, job: JobView): void {
+  const log = state.runtime.log;
+  log.log('warn', 'taking over an overdue job its owner did not end', {
+    job: job.jobId,
+    owner: job.ownerGate,
+  });
+  background(
+    log,
+    `taking over ${job.jobId}`,
+    state.proposer
+      .propose({
+        type: 'transfer-owner',
+        atMs: state.runtime.clock.wallMs(),
+        jobId: job.jobId,
+        ownerGate: state.selfId,
+        fence: job.fence + 1,
+      })
+      .then((out) => {
+        if (!out.ok || out.result.ok !== true) {
+          log.log('warn', 'overdue job not taken over', {
+            job: job.jobId,
+            error: out.ok ? JSON.stringify(out.result) : out.message,
+          });
+        }
+      }),
+  );
 }
 
 function registerHandlers(state: GateState, transport: ProtocolRaftTransport): void {

@@ -11,7 +11,7 @@ function code(r: RpcReply): string {
 }
 
 simTest(
-  'gate refusals: bundle, DC, workers, key conflict, unknown job, version, not owner — then still serving',
+  'LT-32.2.3 gate refusals: bundle, DC, workers, key conflict (same key, another payload), unknown job, version, not owner — then still serving',
   { seeds: [1, 2] },
   async (sim) => {
     const cluster = new GateCluster(sim, {

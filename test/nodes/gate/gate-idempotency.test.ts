@@ -16,7 +16,7 @@ async function all(sim: GateCluster['sim'], replies: Promise<RpcReply>[]): Promi
 }
 
 simTest(
-  'GM-1.5.3 LT-41.5.1: the same key sent to three gates at once makes one job, dispatched once per DC; every answer names it',
+  'GM-1.5.3 LT-41.5.1 LT-32.2.1 LT-32.2.2 GM-15.3.1: the same key sent to three gates at once makes one job, dispatched once per DC; every answer names it',
   { seeds: seedsFrom(4) },
   async (sim) => {
     const cluster = new GateCluster(sim);
@@ -72,7 +72,7 @@ simTest(
 );
 
 simTest(
-  'GM-1.5.2 LT-41.5.3: once the job of a key is past its retention, the same key makes a new job',
+  'GM-1.5.2 LT-41.5.3 LT-32.2.4 LT-32.1.4: a key resent after its job completed gets that job; once the job is past its retention, the same key makes a new job',
   { seeds: seedsFrom(2) },
   async (sim) => {
     const cluster = new GateCluster(sim, {

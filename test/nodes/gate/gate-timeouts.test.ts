@@ -226,7 +226,7 @@ simTest(
 const RACE_OFFSETS = [-2_000, -300, -100, 0, 100, 300, 2_000];
 
 simTest(
-  "LT-31.1.1: a DC's end arriving around the moment the deadline fires is handled once: the job ends exactly once, completed or timed out, and every gate agrees",
+  "LT-31.1.1 GM-15.3.2: a DC's end arriving around the moment the deadline fires is handled once: the job ends exactly once, completed or timed out, and every gate agrees",
   { seeds: seedsFrom(2) },
   async (sim) => {
     const cluster = new GateCluster(sim, {
@@ -343,7 +343,7 @@ simTest(
 );
 
 simTest(
-  'an overdue job whose owner is down reaches onOverdueNotOwned on the ledger leader once, after the grace',
+  'GM-13.4.2 an overdue job whose owner is down reaches onOverdueNotOwned on the ledger leader once, after the grace',
   { seeds: seedsFrom(2) },
   async (sim) => {
     const heard: { gate: string; job: JobView; overdueMs: number }[] = [];
@@ -406,5 +406,40 @@ simTest(
     assert.ok(ok.ok, JSON.stringify(ok));
     const v = cluster.gate('g1').ledger.job(ok.message.job as string);
     assert.equal((v?.deadlineMs ?? 0) - (v?.submittedAtMs ?? 0), 62_000);
+  },
+);
+
+simTest(
+  'GM-13.4.1 GM-13.4.4 an overdue job whose owner gate died moves to the ledger leader after the grace (higher fence) and ends failed, timed out, once on every gate',
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    const cluster = new GateCluster(sim, {
+      managers: A_DONE_B_HANGS,
+      gate: { overdueGraceMs: 2_000 },
+    });
+    const client = new SimClient(sim, cluster);
+    const leader = await cluster.waitForLeader();
+    const ends = countEnds(cluster);
+    const owner = GATE_IDS.find((g) => g !== leader)!;
+    const accepted = await client.ask(owner, {
+      ...submission({ dcs: ['a', 'b'], durationMs: 600_000 }),
+      timeoutMs: 3_000,
+    });
+    assert.ok(accepted.ok, JSON.stringify(accepted));
+    const job = accepted.message.job as string;
+    const fence = accepted.message.fence as number;
+    assert.ok(await sim.runUntil(() => cluster.allDispatches().length === 2, { maxMs: 5_000 }));
+    sim.crash(owner);
+    const ended = (): boolean => cluster.gate(leader).ledger.job(job)?.endedAtMs != null;
+    assert.ok(await sim.runUntil(ended, { maxMs: 30_000 }), 'the job ended without its owner');
+    await sim.run(5_000);
+    const v = cluster.gate(leader).ledger.job(job)!;
+    assert.equal(v.status, 'failed');
+    assert.equal(v.ownerGate, leader, 'the ledger leader took the job over');
+    assert.ok(v.fence > fence, 'with a higher fence');
+    assert.match(v.endReason ?? '', /timed out after/);
+    for (const id of GATE_IDS.filter((g) => g !== owner)) {
+      assert.equal(ends.get(id), 1, `${id} saw the job end once`);
+    }
   },
 );
