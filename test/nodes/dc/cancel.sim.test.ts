@@ -70,7 +70,7 @@ simTest(
 );
 
 simTest(
-  "MW-14.1.2 a cancel drops the job's shares still waiting for cores",
+  "MW-14.1.2 LT-28.1.3 a cancel drops the job's shares still waiting for cores",
   { seeds: seedsFrom(3) },
   async (sim) => {
     const c = new DcCluster(sim, {

@@ -132,7 +132,7 @@ simTest(
 );
 
 simTest(
-  'MW-1.3.3 MW-16.3.2 a worker that goes silent is marked unhealthy, then reaped with all its state',
+  'MW-1.3.3 MW-16.3.2 LT-37.2.3 LT-44.7 a worker that goes silent is marked unhealthy, then reaped with all its state',
   { seeds: seedsFrom(3) },
   async (sim) => {
     const c = new DcCluster(sim, {
