@@ -172,7 +172,7 @@ simTest(
 );
 
 simTest(
-  'MW-15.1.4 MW-15.2.3 MW-15.3.1 a leader cut off from its peers cannot record a dispatch: it refuses within a bounded time and undoes the parts',
+  'MW-15.1.4 MW-15.2.3 MW-15.3.1 LT-33.2.1 a leader cut off from its peers cannot record a dispatch: it refuses within a bounded time and undoes the parts',
   { seeds: seedsFrom(3) },
   async (sim) => {
     const c = new DcCluster(sim, { manager: { workerTimeoutMs: 1_000 } });
