@@ -161,6 +161,12 @@ export const WorkTransferAckDef = defineMessage('work.transfer-ack', {
   accepted: s.array(id, { maxItems: MAX_WORK_THREADS }),
   /** Parts not known yet: the transfer is kept and applied when their dispatch arrives. */
   pending: s.array(id, { maxItems: MAX_WORK_THREADS }),
+  /** Parts that already ended here and whose end a manager acknowledged, with their outcome. */
+  ended: s.optional(
+    s.array(s.object({ dispatchId: id, outcome: s.enum('completed', 'failed', 'cancelled') }), {
+      maxItems: MAX_WORK_THREADS,
+    }),
+  ),
 });
 
 // ─── results (worker → manager) ───────────────────────────────────────────────────────────────

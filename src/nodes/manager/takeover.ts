@@ -5,6 +5,7 @@
 // and part ends come here from now on and go up to the job's owner gate as before. A part
 // whose worker is gone, or whose worker no longer knows it, is recovered like a lost worker's.
 
+import type { WorkflowOutcome as PartOutcome } from '../../cluster/jobs/dc-dispatch.js';
 import type { TimerHandle } from '../../runtime/types.js';
 import {
   fail,
@@ -153,6 +154,12 @@ export class TakeoverCoordinator {
           this.counters.transfersAcked++;
           // The DC recorded a part only once its worker had taken it: an id the worker does
           // not know now is a part it lost (it restarted), not one still on its way.
+          const ended = (r.message as { ended?: unknown }).ended;
+          if (Array.isArray(ended)) {
+            for (const e of ended as { dispatchId: string; outcome: PartOutcome }[]) {
+              if (dispatchIds.includes(e.dispatchId)) this.endedBefore(e.dispatchId, e.outcome);
+            }
+          }
           const pending = (r.message as { pending?: unknown }).pending;
           if (Array.isArray(pending)) {
             for (const id of pending) {
@@ -172,6 +179,20 @@ export class TakeoverCoordinator {
           error: e.message,
         });
       });
+  }
+
+  /**
+   * The worker had ended the part, and the old leader acknowledged it, before this one took
+   * over: it ends here the same way (what it reported with its end, such as published values,
+   * went with the old leader).
+   */
+  private endedBefore(dispatchId: string, outcome: PartOutcome): void {
+    const { ctx } = this;
+    const d = ctx.leadership.dispatcher();
+    const p = d?.part(dispatchId);
+    if (!d || !p) return;
+    const r = d.transition(dispatchId, outcome);
+    if (r.ok && r.workflowEnded) ctx.workflowEnded(p.job, p.workflow, r.workflowEnded);
   }
 
   private lose(dispatchId: string, why: string): void {

@@ -43,7 +43,8 @@ export interface PartRunnerDeps {
   /** Whether manager `id` could be reached just now (a refusal still counts as reached). */
   readonly onReach: (id: string, reachable: boolean) => void;
   readonly resendMs: number;
-  readonly onEnded: (dispatchId: string) => void;
+  /** The part ended here; `outcome` when a manager acknowledged its end. */
+  readonly onEnded: (dispatchId: string, outcome?: 'completed' | 'failed' | 'cancelled') => void;
   readonly counters: {
     backpressure: Record<'none' | 'throttle' | 'batch' | 'reject', number>;
     windowsSent: number;
@@ -282,6 +283,7 @@ export class PartRunner {
       return;
     }
     const part = this.deps.slots.part(this.spec.dispatchId);
+    const outcome = part?.outcome ?? r.outcome;
     this.sending = true;
     this.deps.counters.doneSent++;
     void this.send({
@@ -290,7 +292,7 @@ export class PartRunner {
       job: this.spec.job,
       workflow: this.spec.workflow,
       incarnation: this.deps.incarnation,
-      outcome: part?.outcome ?? r.outcome,
+      outcome,
       ...(r.failure !== undefined ? { failure: r.failure.slice(0, 4096) } : {}),
       published: r.published,
       network: r.network,
@@ -302,7 +304,7 @@ export class PartRunner {
       if (ok) {
         this.doneAcked = true;
         this.deps.slots.forget(this.spec.dispatchId);
-        this.deps.onEnded(this.spec.dispatchId);
+        this.deps.onEnded(this.spec.dispatchId, outcome);
       } else this.later();
     });
   }

@@ -16,7 +16,7 @@ import {
   type LocalIdentity,
   type MessageOf,
 } from '../../protocol/index.js';
-import type { NodeAddress, Runtime, TimerHandle } from '../../runtime/types.js';
+import type { NodeAddress, Runtime } from '../../runtime/types.js';
 import { shareProblem } from '../jobs/executor-share.js';
 import { PeerLinks } from '../jobs/peer-links.js';
 import {
@@ -58,6 +58,8 @@ export interface WorkerNodeOptions {
 export const DEFAULT_ORPHAN_GRACE_MS = 5_000;
 /** On a stop, how long running parts have to deliver their windows before the worker leaves. */
 export const LEAVE_FLUSH_MS = 5_000;
+/** Parts whose acknowledged end a worker remembers (for a new leader's transfer), newest kept. */
+export const MAX_RECENTLY_ENDED = 1_000;
 /** How long each manager has to acknowledge the worker's leaving. */
 export const LEAVE_NOTICE_TIMEOUT_MS = 1_000;
 
@@ -86,6 +88,8 @@ export class WorkerNode {
     backpressure: { none: 0, throttle: 0, batch: 0, reject: 0 },
   };
   private readonly runners = new Map<string, PartRunner>();
+  /** Recently ended parts (their end acknowledged) and how they ended, bounded. */
+  private readonly recentlyEnded = new Map<string, 'completed' | 'failed' | 'cancelled'>();
   private orphanTimer: { cancel(): void } | null = null;
   private readonly links: PeerLinks;
   private stopped = false;
@@ -244,9 +248,10 @@ export class WorkerNode {
           onReach: (id, reachable) => this.onReach(id, reachable),
           resendMs: this.opts.resendMs ?? DEFAULT_RESEND_MS,
           counters: this.counters,
-          onEnded: (id) => {
+          onEnded: (id, outcome) => {
             this.runners.delete(id);
             this.leaders.forget(id);
+            if (outcome !== undefined) this.rememberEnded(id, outcome);
           },
         },
       );
@@ -304,7 +309,28 @@ export class WorkerNode {
       duplicate: r.duplicate,
     });
     for (const id of r.accepted) this.runners.get(id)?.poke();
-    return { t: 'work.transfer-ack', job: m.job, accepted: r.accepted, pending: r.pending };
+    // A part that ended here (its end acknowledged by the old leader) is not lost: the new
+    // leader hears how it ended instead of running it again.
+    const ended = m.dispatchIds.flatMap((id) => {
+      const outcome = this.recentlyEnded.get(id);
+      return outcome === undefined ? [] : [{ dispatchId: id, outcome }];
+    });
+    const pending = r.pending.filter((id) => !this.recentlyEnded.has(id));
+    return {
+      t: 'work.transfer-ack',
+      job: m.job,
+      accepted: r.accepted,
+      pending,
+      ...(ended.length > 0 ? { ended } : {}),
+    };
+  }
+
+  private rememberEnded(id: string, outcome: 'completed' | 'failed' | 'cancelled'): void {
+    this.recentlyEnded.set(id, outcome);
+    if (this.recentlyEnded.size > MAX_RECENTLY_ENDED) {
+      const first = this.recentlyEnded.keys().next();
+      if (!first.done) this.recentlyEnded.delete(first.value);
+    }
   }
 
   /** Gives up parts whose leading manager stayed unreachable past the grace period. */

@@ -153,3 +153,33 @@ simTest(
     assert.equal(c.mergedRequests('job-1'), c.producedRequests());
   },
 );
+
+simTest(
+  'a part that ended just before its leader died is not run again: the new leader learns its end from the worker',
+  { seeds: seedsFrom(6) },
+  async (sim) => {
+    const c = new DcCluster(sim, {
+      workers: [
+        { id: 'w1', cores: 2, synthetic: { durationMs: 2_000 } },
+        { id: 'w2', cores: 2, synthetic: { durationMs: 2_000 } },
+      ],
+    });
+    const first = await c.ready();
+    assert.ok((await c.call(first, c.dispatchMsg('job-1', 'wf', 4))).ok);
+    const old = c.managers.get(first)!;
+    // The moment the leader has every part's end, before it may record the workflow's.
+    assert.ok(await sim.runUntil(() => old.relay.counters.doneIn === 2, { maxMs: 10_000 }));
+    sim.crash(first);
+    assert.ok(
+      await sim.runUntil(() => c.leaderId() !== null && c.leaderId() !== first, { maxMs: 10_000 }),
+    );
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 20_000 }));
+    assert.equal(c.gate.done[0]!.outcome, 'completed');
+    const next = c.managers.get(c.leaderId()!)!;
+    assert.equal(next.recovery.counters.replaced, 0, 'nothing was re-dispatched');
+    for (const e of c.executors.values()) {
+      assert.ok(e.specs.filter((s) => s.job === 'job-1').length <= 1, 'no part ran twice');
+    }
+    assert.equal(c.mergedRequests('job-1'), c.producedRequests());
+  },
+);
