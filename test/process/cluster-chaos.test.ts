@@ -53,14 +53,19 @@ function nodesFile(): NodeEntry[] {
   ).nodes;
 }
 
-/** Requests the workers counted in the parts of `job` that ended (from their logs). */
+/**
+ * Requests the workers counted in the parts of `job` that ran to their end (from their logs).
+ * Nobody cancels a job here, so a cancelled part is one its manager gave up (a dispatch it could
+ * not record, a worker that did not answer in time): what it sent is discarded by design and the
+ * share ran on another part.
+ */
 function countedByWorkers(job: string): number {
   let n = 0;
   for (const node of nodesFile().filter((x) => x.role === 'worker')) {
     for (const line of readFileSync(node.log, 'utf8').split('\n')) {
       if (!line.startsWith('{')) continue;
       const l = JSON.parse(line) as { msg: string; job?: string; tally?: { requests: number } };
-      if (l.job === job && /^worker: part (completed|failed|cancelled)$/.test(l.msg)) {
+      if (l.job === job && /^worker: part (completed|failed)$/.test(l.msg)) {
         n += l.tally?.requests ?? 0;
       }
     }
