@@ -41,6 +41,19 @@ interface EndedWorkflow {
 }
 
 export const MAX_ENDED_WAITING = 10_000;
+
+/**
+ * Where a thread's windows come from, as the relay and the gate count them: the worker
+ * incarnation, the thread among the workflow's, and the part. A part numbers its windows from
+ * 1, so two parts of one workflow on one worker (a lost part that came back to a worker that ran
+ * these threads before) must not share a source, or the second's windows would read as repeats.
+ */
+export function windowSource(
+  info: { worker: string; incarnation: number; firstThread: number; dispatchId: string },
+  thread: number,
+): string {
+  return `${info.worker}#${info.incarnation}/${info.firstThread + thread}/${info.dispatchId}`;
+}
 /** How often a manager lets go of the state of workflows whose end reached the gate. */
 const SWEEP_MS = 1_000;
 
@@ -121,8 +134,7 @@ export class ResultRelay {
     const d = ctx.leadership.dispatcher();
     const part = d?.part(m.dispatchId);
     if (part?.state === 'dispatched') d!.transition(m.dispatchId, 'running');
-    const source = (thread: number): string =>
-      `${info.worker}#${info.incarnation}/${info.firstThread + thread}`;
+    const source = (thread: number): string => windowSource(info, thread);
     (m.floor ?? []).forEach((floor, thread) => {
       if (thread < info.threads) ctx.relay.advance(m.job, source(thread), m.workflow, floor);
     });
@@ -168,11 +180,7 @@ export class ResultRelay {
   /** Per thread of the part, how far its windows reached the gate. */
   private delivered(job: string, workflow: string, info: PartInfo): number[] {
     return Array.from({ length: info.threads }, (_, i) =>
-      this.ctx.relay.delivered(
-        job,
-        `${info.worker}#${info.incarnation}/${info.firstThread + i}`,
-        workflow,
-      ),
+      this.ctx.relay.delivered(job, windowSource(info, i), workflow),
     );
   }
 

@@ -88,10 +88,21 @@ simTest(
     assert.equal(step.statuses['200'], step.count);
     assert.equal(step.latency.count, step.count, 'the histograms merged exactly');
     const dcs = c.merger.view('job-1')!.dcs['a']!;
+    const parts = new Map(
+      ['w1', 'w2'].map((w) => [
+        w,
+        c.executors.get(w)!.specs.find((x) => x.job === 'job-1')?.dispatchId,
+      ]),
+    );
     assert.deepEqual(
       Object.keys(dcs.workers).sort(),
-      ['w1#1/0', 'w1#1/1', 'w2#1/2', 'w2#1/3'],
-      'one source per worker incarnation and thread of the DC',
+      [
+        `w1#1/0/${parts.get('w1')}`,
+        `w1#1/1/${parts.get('w1')}`,
+        `w2#1/2/${parts.get('w2')}`,
+        `w2#1/3/${parts.get('w2')}`,
+      ],
+      'one source per worker incarnation, thread of the DC and part',
     );
   },
 );

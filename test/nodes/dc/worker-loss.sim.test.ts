@@ -572,3 +572,46 @@ simTest(
     assert.equal(leader.relay.counters.windowsAbandoned, 0, 'nothing of it came late');
   },
 );
+
+simTest(
+  'a lost part that comes back to a worker which ran those threads before is counted in full: each part is its own source of windows',
+  { seeds: seedsFrom(4) },
+  async (sim) => {
+    const c = cluster(sim, ['w1', 'w2']);
+    const leaderId = await c.ready(['w1', 'w2']);
+    const dispatch = c.dispatchMsg('job-14', 'wf', 2, {
+      share: {
+        config: { type: 'constant-vus', vus: 2, durationMs: 30_000, gracefulStopMs: 0 },
+        phase: 0,
+      },
+    });
+    assert.ok((await c.call(leaderId, dispatch)).ok);
+    const leader = c.managers.get(leaderId)!;
+    const a = liveParts(leader, 'job-14')[0]!;
+    const [first, other] = a.worker === 'w1' ? ['w1', 'w2'] : ['w2', 'w1'];
+    await sim.run(3_000);
+    sim.network.isolate(first);
+    assert.ok(await sim.runUntil(() => leader.recovery.counters.replaced === 1, { maxMs: 15_000 }));
+    sim.network.heal();
+    assert.ok(
+      await sim.runUntil(() => leader.ctx.registry.get(first, leader.ctx.now()) !== undefined, {
+        maxMs: 10_000,
+      }),
+      'the first worker is back',
+    );
+    await sim.run(2_000);
+    sim.crash(other);
+    assert.ok(await sim.runUntil(() => leader.recovery.counters.replaced === 2, { maxMs: 15_000 }));
+    const back = liveParts(leader, 'job-14')[0]!;
+    assert.equal(back.worker, first, 'the part came back to the worker that ran it first');
+    assert.equal(back.firstThread, a.firstThread);
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 60_000 }));
+    assert.equal(c.gate.done[0]!['outcome'], 'completed');
+    assert.equal(c.gate.duplicates, 0, 'no window of the returning part read as a repeat');
+    assert.equal(leader.ctx.relay.counters.duplicates, 0);
+    const merged = c.merger.view('job-14')!.dcs['a']!.workers;
+    const ofBack = Object.entries(merged).filter(([k]) => k.endsWith(`/${back.dispatchId}`));
+    assert.equal(ofBack.length, 2, 'both threads of the returning part are sources');
+    for (const [, t] of ofBack) assert.ok(t.windows > 0);
+  },
+);
