@@ -1,7 +1,7 @@
 // Owns the owner gate's placement of one job over its target datacenters: a workflow's executor
 // is split over the DCs (`splitExecutor`), each share goes to that DC's manager leader
-// (`dc.dispatch`), windows coming back are handed on tagged `dc/worker#incarnation/thread/part`, and
-// each DC's `dc.workflow-done` settles its part. A DC that refuses or cannot be reached fails
+// (`dc.dispatch`), windows coming back are handed on tagged
+// `dc/worker#incarnation/thread/part`, and each DC's `dc.workflow-done` settles its part. A DC that refuses or cannot be reached fails
 // its part; a DC silent for longer than asked (`terminateStalled`), or still running when the
 // job's deadline passes (`timeOut`), times out; cancellation goes to every DC that took a
 // share. Hooks run once, on the first target DC that takes them.
