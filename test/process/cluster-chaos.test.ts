@@ -8,37 +8,28 @@
 // killed: a job does not survive its owner gate yet.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startTargetServer, type TargetServer } from '../../src/target/server.js';
+import { ROOT, fixture, readResults, runCli, schemaErrors, tempDir } from '../support/cli.js';
 import {
-  ROOT,
-  fixture,
-  readResults,
-  runCli,
-  schemaErrors,
-  startCli,
-  tempDir,
-  type CliProcess,
-} from '../support/cli.js';
+  clusterNodes,
+  countedByWorkers,
+  ONE_DC_RESTARTING,
+  startLocalCluster,
+  submitWatchArgs,
+  stopLocalCluster,
+  type LocalCluster,
+} from '../support/local-cluster.js';
 
 const CHAOS_MS = Number(process.env['SALVO_CHAOS_MS'] ?? 60_000);
 const KILL_EVERY_MS = 10_000;
 const LANES = 2;
 
 const dir = tempDir('salvo-cluster-chaos-');
-const clusterDir = join(dir, 'cluster');
-let cluster: CliProcess;
+let cluster: LocalCluster | undefined;
 let target: TargetServer;
-let client: string[] = [];
-
-interface NodeEntry {
-  id: string;
-  role: 'gate' | 'manager' | 'worker';
-  pid: number | null;
-  log: string;
-}
 
 interface Submitted {
   job: string | null;
@@ -47,62 +38,13 @@ interface Submitted {
   output: string;
 }
 
-function nodesFile(): NodeEntry[] {
-  return (
-    JSON.parse(readFileSync(join(clusterDir, 'nodes.json'), 'utf8')) as { nodes: NodeEntry[] }
-  ).nodes;
-}
-
-/**
- * Requests the workers counted in the parts of `job` that ran to their end (from their logs).
- * Nobody cancels a job here, so a cancelled part is one its manager gave up (a dispatch it could
- * not record, a worker that did not answer in time): what it sent is discarded by design and the
- * share ran on another part.
- */
-function countedByWorkers(job: string): number {
-  let n = 0;
-  for (const node of nodesFile().filter((x) => x.role === 'worker')) {
-    for (const line of readFileSync(node.log, 'utf8').split('\n')) {
-      if (!line.startsWith('{')) continue;
-      const l = JSON.parse(line) as { msg: string; job?: string; tally?: { requests: number } };
-      if (l.job === job && /^worker: part (completed|failed)$/.test(l.msg)) {
-        n += l.tally?.requests ?? 0;
-      }
-    }
-  }
-  return n;
-}
-
 before(async () => {
   target = await startTargetServer({ port: 0, host: '127.0.0.1' });
-  cluster = startCli(
-    [
-      'cluster',
-      'up',
-      '--dcs',
-      '1',
-      '--gates',
-      '1',
-      '--managers',
-      '3',
-      '--workers',
-      '3',
-      '--restart',
-      '--dir',
-      clusterDir,
-    ],
-    { cwd: dir, env: { SALVO_CACHE_DIR: join(dir, 'cache') } },
-  );
-  cluster.child.stdout?.resume();
-  await cluster.waitFor(/Ctrl-C stops the cluster/, 180_000);
-  const printed = /--gate (\S+) --certs-dir (\S+) --client (\S+)/.exec(cluster.output().stdout);
-  assert.ok(printed, cluster.output().stdout);
-  client = ['--gate', printed[1]!, '--certs-dir', printed[2]!, '--client', printed[3]!];
+  cluster = await startLocalCluster(dir, ONE_DC_RESTARTING);
 });
 
 after(async () => {
-  cluster.child.kill('SIGINT');
-  await cluster.done;
+  await stopLocalCluster(cluster);
   await target.close();
 });
 
@@ -110,6 +52,9 @@ void test(
   `jobs submitted for ${CHAOS_MS / 1000} s while a manager or worker is killed every 10 s all end once, with a valid result`,
   { timeout: CHAOS_MS + 600_000 },
   async () => {
+    assert.ok(cluster, 'the cluster is up');
+    const c = cluster;
+    const client = c.client;
     const end = Date.now() + CHAOS_MS;
     const submitted: Submitted[] = [];
     const kills: string[] = [];
@@ -139,7 +84,7 @@ void test(
       const notes = results.run.notes.join('\n');
       if (view.status === 'completed' && !/was lost/.test(notes)) {
         const merged = results.workflows[0]!.totals.count;
-        const counted = countedByWorkers(s.job);
+        const counted = countedByWorkers(c, s.job);
         if (merged !== counted) {
           problems.push(`${s.job}: merged ${merged} requests, the workers counted ${counted}`);
         }
@@ -150,19 +95,7 @@ void test(
       while (Date.now() < end) {
         const out = join(dir, `job-${++n}.json`);
         const r = await runCli(
-          [
-            'submit',
-            fixture('chaos-job.ts'),
-            ...client,
-            '--target',
-            target.url,
-            '--timeout',
-            '3m',
-            '--watch',
-            '-q',
-            '-o',
-            out,
-          ],
+          submitWatchArgs(fixture('chaos-job.ts'), client, target.url, out, ['--timeout', '3m']),
           { cwd: dir, timeoutMs: 300_000 },
         );
         const job = /job (job-\S+) accepted/.exec(r.stdout)?.[1] ?? null;
@@ -174,7 +107,7 @@ void test(
     const killer = async (): Promise<void> => {
       while (Date.now() < end - KILL_EVERY_MS / 2) {
         await new Promise((r) => setTimeout(r, KILL_EVERY_MS));
-        const victims = nodesFile().filter((x) => x.role !== 'gate' && x.pid !== null);
+        const victims = clusterNodes(c).filter((x) => x.role !== 'gate' && x.pid !== null);
         const v = victims[Math.floor(Math.random() * victims.length)];
         if (v?.pid == null) continue;
         try {

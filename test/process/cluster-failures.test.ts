@@ -6,7 +6,6 @@
 // after a leader loss every window the workers counted is in the result exactly once.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startTargetServer, type TargetServer } from '../../src/target/server.js';
@@ -18,39 +17,25 @@ import {
   tempDir,
   type CliProcess,
 } from '../support/cli.js';
+import {
+  clusterNodes,
+  countedByWorkers,
+  ONE_DC_RESTARTING,
+  logLines,
+  startLocalCluster,
+  submitWatchArgs,
+  stopLocalCluster,
+  type ClusterNode,
+  type LocalCluster,
+} from '../support/local-cluster.js';
 
 const dir = tempDir('salvo-cluster-failures-');
-const clusterDir = join(dir, 'cluster');
-let cluster: CliProcess;
+let cluster: LocalCluster | undefined;
 let target: TargetServer;
-let client: string[] = [];
 
-interface NodeEntry {
-  id: string;
-  role: 'gate' | 'manager' | 'worker';
-  pid: number | null;
-  log: string;
-}
-
-interface LogLine {
-  msg: string;
-  job?: string;
-  term?: number;
-  dispatchId?: string;
-  tally?: { requests: number };
-}
-
-function nodesFile(): NodeEntry[] {
-  return (
-    JSON.parse(readFileSync(join(clusterDir, 'nodes.json'), 'utf8')) as { nodes: NodeEntry[] }
-  ).nodes;
-}
-
-function logLines(node: NodeEntry): LogLine[] {
-  return readFileSync(node.log, 'utf8')
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as LogLine);
+function local(): LocalCluster {
+  assert.ok(cluster, 'the cluster is up');
+  return cluster;
 }
 
 async function until<T>(what: string, probe: () => T | null, timeoutMs = 60_000): Promise<T> {
@@ -64,8 +49,8 @@ async function until<T>(what: string, probe: () => T | null, timeoutMs = 60_000)
 }
 
 /** Workers running a part of the (only) job whose parts they log from `since` lines on. */
-function workersRunning(since: Map<string, number>): NodeEntry[] {
-  return nodesFile().filter(
+function workersRunning(since: Map<string, number>): ClusterNode[] {
+  return clusterNodes(local()).filter(
     (n) =>
       n.role === 'worker' &&
       logLines(n)
@@ -75,57 +60,22 @@ function workersRunning(since: Map<string, number>): NodeEntry[] {
 }
 
 function lineCounts(): Map<string, number> {
-  return new Map(nodesFile().map((n) => [n.id, logLines(n).length]));
-}
-
-/** Requests the workers counted in the parts that ended (from `since` lines on). */
-function countedByEndedParts(since: Map<string, number>): number {
-  let n = 0;
-  for (const node of nodesFile().filter((x) => x.role === 'worker')) {
-    for (const l of logLines(node).slice(since.get(node.id) ?? 0)) {
-      if (/^worker: part (completed|failed|cancelled)$/.test(l.msg)) n += l.tally?.requests ?? 0;
-    }
-  }
-  return n;
+  return new Map(clusterNodes(local()).map((n) => [n.id, logLines(n).length]));
 }
 
 function submit(out: string): CliProcess {
-  return startCli(
-    ['submit', fixture('steady.ts'), ...client, '--target', target.url, '--watch', '-q', '-o', out],
-    { cwd: dir },
-  );
+  return startCli(submitWatchArgs(fixture('steady.ts'), local().client, target.url, out), {
+    cwd: dir,
+  });
 }
 
 before(async () => {
   target = await startTargetServer({ port: 0, host: '127.0.0.1' });
-  cluster = startCli(
-    [
-      'cluster',
-      'up',
-      '--dcs',
-      '1',
-      '--gates',
-      '1',
-      '--managers',
-      '3',
-      '--workers',
-      '3',
-      '--restart',
-      '--dir',
-      clusterDir,
-    ],
-    { cwd: dir, env: { SALVO_CACHE_DIR: join(dir, 'cache') } },
-  );
-  cluster.child.stdout?.resume();
-  await cluster.waitFor(/Ctrl-C stops the cluster/, 180_000);
-  const printed = /--gate (\S+) --certs-dir (\S+) --client (\S+)/.exec(cluster.output().stdout);
-  assert.ok(printed, cluster.output().stdout);
-  client = ['--gate', printed[1]!, '--certs-dir', printed[2]!, '--client', printed[3]!];
+  cluster = await startLocalCluster(dir, ONE_DC_RESTARTING);
 });
 
 after(async () => {
-  cluster.child.kill('SIGINT');
-  await cluster.done;
+  await stopLocalCluster(cluster);
   await target.close();
 });
 
@@ -152,7 +102,7 @@ describe('a job on a cluster of real processes loses a node', { timeout: 600_000
     assert.equal(replacement.length, 2, 'the third worker took the lost part');
     const total = results.workflows[0]!.totals.count;
     assert.ok(
-      total > countedByEndedParts(since),
+      total > countedByWorkers(local(), null, since),
       'the requests the lost worker delivered before it died are in the result',
     );
   });
@@ -166,8 +116,8 @@ describe('a job on a cluster of real processes loses a node', { timeout: 600_000
       return w.length === 2 ? w : null;
     });
     await new Promise((r) => setTimeout(r, 3_000));
-    const managers = nodesFile().filter((n) => n.role === 'manager');
-    let leader: NodeEntry | null = null;
+    const managers = clusterNodes(local()).filter((n) => n.role === 'manager');
+    let leader: ClusterNode | null = null;
     let term = -1;
     for (const m of managers) {
       for (const l of logLines(m)) {
@@ -188,6 +138,6 @@ describe('a job on a cluster of real processes loses a node', { timeout: 600_000
       .filter((m) => m.id !== leader.id)
       .some((m) => logLines(m).some((l) => l.msg === "manager: took over the DC's running jobs"));
     assert.ok(took, 'another manager took the job over');
-    assert.equal(results.workflows[0]!.totals.count, countedByEndedParts(since));
+    assert.equal(results.workflows[0]!.totals.count, countedByWorkers(local(), null, since));
   });
 });

@@ -13,19 +13,16 @@ import { summarize } from '../../src/stats/aggregate.js';
 import { Histogram } from '../../src/stats/histogram.js';
 import type { SparseHistogram } from '../../src/stats/types.js';
 import { startTargetServer, type TargetServer } from '../../src/target/server.js';
+import { ROOT, fixture, readResults, runCli, schemaErrors, tempDir } from '../support/cli.js';
 import {
-  ROOT,
-  fixture,
-  readResults,
-  runCli,
-  schemaErrors,
-  startCli,
-  tempDir,
-  type CliProcess,
-} from '../support/cli.js';
+  startLocalCluster,
+  stopLocalCluster,
+  submitWatchArgs,
+  type LocalCluster,
+} from '../support/local-cluster.js';
 
 const dir = tempDir('salvo-cluster-job-');
-let cluster: CliProcess;
+let cluster: LocalCluster | undefined;
 let target: TargetServer;
 let client: string[] = [];
 
@@ -58,33 +55,22 @@ function workerParts(job: string): PartLine[] {
 
 before(async () => {
   target = await startTargetServer({ port: 0, host: '127.0.0.1' });
-  cluster = startCli(
-    [
-      'cluster',
-      'up',
-      '--dcs',
-      '2',
-      '--gates',
-      '3',
-      '--managers',
-      '2',
-      '--workers',
-      '2',
-      '--dir',
-      join(dir, 'cluster'),
-    ],
-    { cwd: dir, env: { SALVO_CACHE_DIR: join(dir, 'cache') } },
-  );
-  cluster.child.stdout?.resume();
-  await cluster.waitFor(/Ctrl-C stops the cluster/, 180_000);
-  const printed = /--gate (\S+) --certs-dir (\S+) --client (\S+)/.exec(cluster.output().stdout);
-  assert.ok(printed, cluster.output().stdout);
-  client = ['--gate', printed[1]!, '--certs-dir', printed[2]!, '--client', printed[3]!];
+  const c = await startLocalCluster(dir, [
+    '--dcs',
+    '2',
+    '--gates',
+    '3',
+    '--managers',
+    '2',
+    '--workers',
+    '2',
+  ]);
+  cluster = c;
+  client = c.client;
 });
 
 after(async () => {
-  cluster.child.kill('SIGINT');
-  await cluster.done;
+  await stopLocalCluster(cluster);
   await target.close();
 });
 
@@ -92,19 +78,10 @@ describe('a 2-DC cluster of real processes with TLS', { timeout: 600_000 }, () =
   void test('runs the quickstart with submit --watch: one exact result, the sum of what the workers counted', async () => {
     const out = join(dir, 'quickstart.json');
     const submit = await runCli(
-      [
-        'submit',
-        join(ROOT, 'examples', 'quickstart.ts'),
-        ...client,
+      submitWatchArgs(join(ROOT, 'examples', 'quickstart.ts'), client, target.url, out, [
         '--dcs',
         'dc1,dc2',
-        '--target',
-        target.url,
-        '--watch',
-        '-q',
-        '-o',
-        out,
-      ],
+      ]),
       { cwd: dir, timeoutMs: 240_000 },
     );
     assert.equal(submit.code, 0, submit.stderr + submit.stdout);
@@ -146,17 +123,7 @@ describe('a 2-DC cluster of real processes with TLS', { timeout: 600_000 }, () =
   void test('a failed threshold exits 3, as salvo run does', async () => {
     const out = join(dir, 'strict.json');
     const submit = await runCli(
-      [
-        'submit',
-        fixture('thresholds-fail.ts'),
-        ...client,
-        '--target',
-        target.url,
-        '--watch',
-        '-q',
-        '-o',
-        out,
-      ],
+      submitWatchArgs(fixture('thresholds-fail.ts'), client, target.url, out),
       { cwd: dir, timeoutMs: 120_000 },
     );
     assert.equal(submit.code, 3, submit.stderr + submit.stdout);

@@ -13,18 +13,9 @@ import {
 } from '../../src/stats/histogram.js';
 import type { SparseHistogram } from '../../src/stats/types.js';
 import { InternalError } from '../../src/errors.js';
+import { seededRandom } from '../support/random.js';
 
-/** Small seeded PRNG (mulberry32) so failures replay exactly. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 /** Log-uniform integers across 0 … 10^maxDigits, plus a few exact small ones. */
 function samples(seed: number, n: number, maxDigits = 9): number[] {

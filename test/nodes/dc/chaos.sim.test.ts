@@ -8,6 +8,7 @@
 
 import assert from 'node:assert/strict';
 import type { Simulation } from '../../../src/runtime/sim/index.js';
+import { seededRandom } from '../../support/random.js';
 import { seedsFrom, simTest } from '../../support/sim.js';
 import { DcCluster } from './support/dc-cluster.js';
 
@@ -15,18 +16,6 @@ const WORKERS = ['w1', 'w2', 'w3', 'w4'];
 const JOBS = 3;
 /** Virtual time during which faults are injected. */
 const FAULT_WINDOW_MS = 20_000;
-
-/** A small deterministic generator derived from the seed (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 const between = (r: () => number, lo: number, hi: number): number =>
@@ -54,7 +43,7 @@ async function dispatch(
 }
 
 async function chaos(sim: Simulation, seed: number): Promise<void> {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const c = new DcCluster(sim, {
     workers: WORKERS.map((id) => ({ id, cores: 2, synthetic: { durationMs: undefined } })),
   });

@@ -128,17 +128,7 @@ export function drainOne(coord: { drainOutbox(): PoolEnvelope[] }): PoolOp {
   return only.op;
 }
 
-/** mulberry32: a small, seeded, deterministic PRNG for property-style loops. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+export { seededRandom } from '../../support/random.js';
 
 export function randomInt(random: () => number, below: number): number {
   return Math.floor(random() * below);
