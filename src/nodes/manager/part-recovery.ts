@@ -1,9 +1,10 @@
-// Owns what a manager leader does when a worker is lost mid-run (reaped after going silent, or
-// back as a new incarnation): each of its live parts is re-dispatched to another worker from the
-// workflow's original dispatch, for what is left of its share, with a new dispatch id and fence,
-// within a retry budget per workflow and per job; the lost part's windows already relayed stay
-// counted and its late ones are discarded. When no worker can take it, the part fails (and
-// with it the workflow on this DC), with the reason in the DC's report.
+// Owns what a manager leader does when a worker is lost mid-run (silent past `lostAfterMs`,
+// reaped, back as a new incarnation, leaving, or found gone or without its part at a takeover):
+// each of its live parts is re-dispatched to another worker from the workflow's original
+// dispatch, for what is left of its share, with a new dispatch id and fence, within a retry
+// budget per workflow and per job; the lost part's windows already relayed stay counted and its
+// late ones are discarded. When no worker can take it, the part fails (and with it the workflow
+// on this DC), with the reason in the DC's report.
 
 import {
   TERMINAL_PART_STATES,

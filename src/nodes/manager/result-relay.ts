@@ -12,7 +12,6 @@ import type { NodeAddress, TimerHandle } from '../../runtime/types.js';
 import type { WorkDoneDef, WorkWindowsDef } from '../jobs/work-wire.js';
 import type { StatsWindow } from '../../stats/types.js';
 import {
-  abandon,
   fail,
   MAX_ABANDONED,
   originalKey,
@@ -21,6 +20,7 @@ import {
   type ManagerContext,
   type PartInfo,
 } from './context.js';
+import { sweepReported } from './reported-sweep.js';
 
 export interface RelayOptions {
   readonly tickMs: number;
@@ -350,52 +350,7 @@ export class ResultRelay {
     for (const e of this.ended.values()) this.report(e, now);
     if (now - this.sweptAtMs >= SWEEP_MS) {
       this.sweptAtMs = now;
-      this.sweepReported();
-    }
-  }
-
-  /**
-   * Lets go of what this node holds of workflows whose end the gate has (recorded so in the DC
-   * state, by whichever leader reported it) or of jobs the state no longer has: their parts,
-   * original dispatches and relay state. What a leader of an earlier term kept goes this way.
-   */
-  private sweepReported(): void {
-    const { ctx } = this;
-    const done = (job: string, workflow: string): boolean => {
-      const j = ctx.state.job(job);
-      if (j === undefined) return true;
-      const w = j.workflows[workflow];
-      return w !== undefined && w.outcome !== null && w.reported === true;
-    };
-    const live = ctx.leadership.dispatcher();
-    for (const [job, workflow] of live?.workflows() ?? []) {
-      // Only an end the state holds counts here (a dispatch in flight is not recorded yet).
-      const w = ctx.state.job(job)?.workflows[workflow];
-      if (w?.outcome == null || w.reported !== true) continue;
-      if (this.ended.has(JSON.stringify([job, workflow]))) continue;
-      // Its end reached the gate through another leader while parts ran on here: they go, and
-      // what they still send is discarded (their workers are told to stop).
-      for (const p of live!.drop(job, workflow)) {
-        abandon(ctx, p.dispatchId);
-        ctx.log.log('warn', 'manager: part of a workflow that ended elsewhere dropped', {
-          dispatchId: p.dispatchId,
-          worker: p.worker,
-        });
-      }
-    }
-    for (const [id, info] of ctx.parts) {
-      if (live?.part(id) !== undefined) continue;
-      if (done(info.job, info.workflow)) ctx.parts.delete(id);
-    }
-    for (const [k, o] of ctx.originals) {
-      if (live?.has(o.message.job, o.message.workflow) === true) continue;
-      if (done(o.message.job, o.message.workflow)) ctx.originals.delete(k);
-    }
-    for (const job of ctx.relay.jobIds()) {
-      if (ctx.relay.pending(job) > 0 || (live?.partsOf(job).length ?? 0) > 0) continue;
-      const j = ctx.state.job(job);
-      const all = j === undefined ? [] : Object.keys(j.workflows);
-      if (all.every((w) => done(job, w))) ctx.relay.dropJob(job);
+      sweepReported(this.ctx, (job, workflow) => this.ended.has(JSON.stringify([job, workflow])));
     }
   }
 
