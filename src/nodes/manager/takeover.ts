@@ -16,6 +16,10 @@ import {
 } from './context.js';
 import type { PartRecovery } from './part-recovery.js';
 
+/** Times a worker that does not answer is asked to follow the new leader. */
+const MAX_TRANSFER_ATTEMPTS = 5;
+const UNANSWERED = new Set(['timeout', 'connection_closed']);
+
 export interface TakeoverOptions {
   /** Wait after winning a term before taking over (workers re-dial and register meanwhile). */
   readonly settleMs: number;
@@ -136,7 +140,13 @@ export class TakeoverCoordinator {
     });
   }
 
-  private transfer(worker: string, job: string, fence: number, dispatchIds: string[]): void {
+  private transfer(
+    worker: string,
+    job: string,
+    fence: number,
+    dispatchIds: string[],
+    attempt = 1,
+  ): void {
     const { ctx } = this;
     const conn = ctx.workerConns.get(worker);
     if (!conn) {
@@ -171,6 +181,21 @@ export class TakeoverCoordinator {
           return;
         }
         this.counters.transfersFailed++;
+        if (UNANSWERED.has(r.error.code)) {
+          // No answer is not a refusal: the worker may have taken it late, or be paused. Asked
+          // again (bounded); past that its parts are lost and recovered like a gone worker's.
+          const term = fence / 2 ** 32;
+          if (attempt < MAX_TRANSFER_ATTEMPTS) {
+            ctx.runtime.timers.after(this.opts.workerTimeoutMs, () => {
+              if (ctx.leadership.isLeader() && ctx.leadership.term === term) {
+                this.transfer(worker, job, fence, dispatchIds, attempt + 1);
+              }
+            });
+          } else if (ctx.leadership.isLeader() && ctx.leadership.term === term) {
+            for (const id of dispatchIds) this.lose(id, 'it did not answer the new leader');
+          }
+          return;
+        }
         const e = fail(r.error.code, r.error.message);
         ctx.log.log('warn', 'manager: worker refused a job transfer', {
           worker,

@@ -286,6 +286,7 @@ export class PartRunner {
     const outcome = part?.outcome ?? r.outcome;
     this.sending = true;
     this.deps.counters.doneSent++;
+    const to = this.deps.leader();
     void this.send({
       t: 'work.done',
       dispatchId: this.spec.dispatchId,
@@ -301,7 +302,11 @@ export class PartRunner {
       lastSeq: part ? [...part.seqs] : [],
     }).then((ok) => {
       this.sending = false;
-      if (ok) {
+      if (ok && this.deps.leader() !== to) {
+        // The part moved to a new leader while the old one took its end, and the old one may
+        // never record it: the new leader hears it too (an end it already has is a duplicate).
+        this.flush();
+      } else if (ok) {
         this.doneAcked = true;
         this.deps.slots.forget(this.spec.dispatchId);
         this.deps.onEnded(this.spec.dispatchId, outcome);
