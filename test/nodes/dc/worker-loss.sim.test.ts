@@ -27,6 +27,24 @@ function notesOf(done: Record<string, unknown>): string {
   return parts.flatMap((p) => p.notes).join('\n');
 }
 
+/** Dispatches a constant-vus share of `vus` VUs for `durationMs` to `leaderId`; it is taken. */
+async function start(
+  c: DcCluster,
+  leaderId: string,
+  job: string,
+  vus: number,
+  durationMs: number,
+  workflow = 'wf',
+): Promise<void> {
+  const dispatch = c.dispatchMsg(job, workflow, vus, {
+    share: {
+      config: { type: 'constant-vus', vus, durationMs, gracefulStopMs: 0 },
+      phase: 0,
+    },
+  });
+  assert.ok((await c.call(leaderId, dispatch)).ok);
+}
+
 /** Requests produced by every executor except `lost`'s. */
 function producedBy(c: DcCluster, except: string): number {
   let n = 0;
@@ -40,13 +58,7 @@ simTest(
   async (sim) => {
     const c = cluster(sim, ['w1', 'w2', 'w3']);
     const leaderId = await c.ready(['w1', 'w2', 'w3']);
-    const dispatch = c.dispatchMsg('job-1', 'wf', 2, {
-      share: {
-        config: { type: 'constant-vus', vus: 2, durationMs: 12_000, gracefulStopMs: 0 },
-        phase: 0,
-      },
-    });
-    assert.ok((await c.call(leaderId, dispatch)).ok);
+    await start(c, leaderId, 'job-1', 2, 12_000);
     const leader = c.managers.get(leaderId)!;
     const [first] = liveParts(leader, 'job-1');
     assert.ok(first, 'the workflow got a part');
@@ -117,13 +129,7 @@ simTest(
   async (sim) => {
     const c = cluster(sim, ['w1', 'w2', 'w3']);
     const leaderId = await c.ready(['w1', 'w2', 'w3']);
-    const dispatch = c.dispatchMsg('job-2', 'wf', 2, {
-      share: {
-        config: { type: 'constant-vus', vus: 2, durationMs: 8_000, gracefulStopMs: 0 },
-        phase: 0,
-      },
-    });
-    assert.ok((await c.call(leaderId, dispatch)).ok);
+    await start(c, leaderId, 'job-2', 2, 8_000);
     const leader = c.managers.get(leaderId)!;
     const [first] = liveParts(leader, 'job-2');
     assert.ok(first);
@@ -156,13 +162,7 @@ simTest(
   async (sim) => {
     const c = cluster(sim, ['w1', 'w2', 'w3', 'w4'], { recovery: { perWorkflow: 1 } });
     const leaderId = await c.ready(['w1', 'w2', 'w3', 'w4']);
-    const dispatch = c.dispatchMsg('job-3', 'wf', 1, {
-      share: {
-        config: { type: 'constant-vus', vus: 1, durationMs: 20_000, gracefulStopMs: 0 },
-        phase: 0,
-      },
-    });
-    assert.ok((await c.call(leaderId, dispatch)).ok);
+    await start(c, leaderId, 'job-3', 1, 20_000);
     const leader = c.managers.get(leaderId)!;
     const firstWorker = liveParts(leader, 'job-3')[0]!.worker;
     await sim.run(1_000);
@@ -187,13 +187,7 @@ simTest(
     const c = cluster(sim, ['w1', 'w2'], { recovery: { waitMs: 2_000 } });
     const leaderId = await c.ready(['w1', 'w2']);
     // Both workers' cores are taken: 4 VUs over 2 + 2 cores.
-    const dispatch = c.dispatchMsg('job-4', 'wf', 4, {
-      share: {
-        config: { type: 'constant-vus', vus: 4, durationMs: 20_000, gracefulStopMs: 0 },
-        phase: 0,
-      },
-    });
-    assert.ok((await c.call(leaderId, dispatch)).ok);
+    await start(c, leaderId, 'job-4', 4, 20_000);
     const leader = c.managers.get(leaderId)!;
     await sim.run(1_000);
     sim.crash('w1');
@@ -214,13 +208,7 @@ simTest(
   async (sim) => {
     const c = cluster(sim, ['w1', 'w2', 'w3']);
     const leaderId = await c.ready(['w1', 'w2', 'w3']);
-    const dispatch = c.dispatchMsg('job-5', 'wf', 2, {
-      share: {
-        config: { type: 'constant-vus', vus: 2, durationMs: 20_000, gracefulStopMs: 0 },
-        phase: 0,
-      },
-    });
-    assert.ok((await c.call(leaderId, dispatch)).ok);
+    await start(c, leaderId, 'job-5', 2, 20_000);
     const leader = c.managers.get(leaderId)!;
     const [first] = liveParts(leader, 'job-5');
     assert.ok(first);
@@ -249,13 +237,7 @@ simTest(
   async (sim) => {
     const c = cluster(sim, ['w1', 'w2', 'w3']);
     const firstLeader = await c.ready(['w1', 'w2', 'w3']);
-    const dispatch = c.dispatchMsg('job-6', 'wf', 2, {
-      share: {
-        config: { type: 'constant-vus', vus: 2, durationMs: 15_000, gracefulStopMs: 0 },
-        phase: 0,
-      },
-    });
-    assert.ok((await c.call(firstLeader, dispatch)).ok);
+    await start(c, firstLeader, 'job-6', 2, 15_000);
     const [first] = liveParts(c.managers.get(firstLeader)!, 'job-6');
     assert.ok(first);
     await sim.run(2_000);
@@ -292,13 +274,7 @@ simTest(
   async (sim) => {
     const c = cluster(sim, ['w1', 'w2', 'w3']);
     const firstLeader = await c.ready(['w1', 'w2', 'w3']);
-    const dispatch = c.dispatchMsg('job-7', 'wf', 2, {
-      share: {
-        config: { type: 'constant-vus', vus: 2, durationMs: 15_000, gracefulStopMs: 0 },
-        phase: 0,
-      },
-    });
-    assert.ok((await c.call(firstLeader, dispatch)).ok);
+    await start(c, firstLeader, 'job-7', 2, 15_000);
     const [first] = liveParts(c.managers.get(firstLeader)!, 'job-7');
     assert.ok(first);
     await sim.run(2_000);
@@ -345,13 +321,7 @@ simTest(
       },
     });
     const leaderId = await c.ready(['w1', 'w2', 'w3']);
-    const dispatch = c.dispatchMsg('job-8', 'wf', 2, {
-      share: {
-        config: { type: 'constant-vus', vus: 2, durationMs: 20_000, gracefulStopMs: 0 },
-        phase: 0,
-      },
-    });
-    assert.ok((await c.call(leaderId, dispatch)).ok);
+    await start(c, leaderId, 'job-8', 2, 20_000);
     const leader = c.managers.get(leaderId)!;
     const [first] = liveParts(leader, 'job-8');
     assert.ok(first);
@@ -383,12 +353,8 @@ simTest(
   async (sim) => {
     const c = cluster(sim, ['w1', 'w2', 'w3', 'w4'], { recovery: { perJob: 1, perWorkflow: 3 } });
     const leaderId = await c.ready(['w1', 'w2', 'w3', 'w4']);
-    const share = {
-      config: { type: 'constant-vus', vus: 2, durationMs: 20_000, gracefulStopMs: 0 },
-      phase: 0,
-    };
-    assert.ok((await c.call(leaderId, c.dispatchMsg('job-9', 'a', 2, { share }))).ok);
-    assert.ok((await c.call(leaderId, c.dispatchMsg('job-9', 'b', 2, { share }))).ok);
+    await start(c, leaderId, 'job-9', 2, 20_000, 'a');
+    await start(c, leaderId, 'job-9', 2, 20_000, 'b');
     const leader = c.managers.get(leaderId)!;
     const d = leader.ctx.leadership.dispatcher()!;
     const onA = d.partsOf('job-9', 'a')[0]!.worker;
@@ -417,11 +383,7 @@ simTest(
     const ids = ['w1', 'w2', 'w3', 'w4', 'w5'];
     const c = cluster(sim, ids, { recovery: { perWorkflow: 2 } });
     const leaderId = await c.ready(ids);
-    const share = {
-      config: { type: 'constant-vus', vus: 1, durationMs: 30_000, gracefulStopMs: 0 },
-      phase: 0,
-    };
-    assert.ok((await c.call(leaderId, c.dispatchMsg('job-10', 'wf', 1, { share }))).ok);
+    await start(c, leaderId, 'job-10', 1, 30_000);
     const leader = c.managers.get(leaderId)!;
     const d = leader.ctx.leadership.dispatcher()!;
     const killed: string[] = [];
@@ -460,13 +422,7 @@ simTest(
   async (sim) => {
     const c = cluster(sim, ['w1', 'w2', 'w3']);
     const leaderId = await c.ready(['w1', 'w2', 'w3']);
-    const dispatch = c.dispatchMsg('job-11', 'wf', 2, {
-      share: {
-        config: { type: 'constant-vus', vus: 2, durationMs: 10_000, gracefulStopMs: 0 },
-        phase: 0,
-      },
-    });
-    assert.ok((await c.call(leaderId, dispatch)).ok);
+    await start(c, leaderId, 'job-11', 2, 10_000);
     const leader = c.managers.get(leaderId)!;
     const [first] = liveParts(leader, 'job-11');
     assert.ok(first);
@@ -490,13 +446,7 @@ simTest(
   async (sim) => {
     const c = cluster(sim, ['w1', 'w2', 'w3', 'w4'], { recovery: { perWorkflow: 1 } });
     const firstLeader = await c.ready(['w1', 'w2', 'w3', 'w4']);
-    const dispatch = c.dispatchMsg('job-12', 'wf', 1, {
-      share: {
-        config: { type: 'constant-vus', vus: 1, durationMs: 30_000, gracefulStopMs: 0 },
-        phase: 0,
-      },
-    });
-    assert.ok((await c.call(firstLeader, dispatch)).ok);
+    await start(c, firstLeader, 'job-12', 1, 30_000);
     const old = c.managers.get(firstLeader)!;
     const lostFirst = liveParts(old, 'job-12')[0]!.worker;
     await sim.run(1_000);
@@ -533,13 +483,7 @@ simTest(
       recovery: { lostAfterMs: 60_000 },
     });
     const leaderId = await c.ready(['w1', 'w2', 'w3']);
-    const dispatch = c.dispatchMsg('job-13', 'wf', 2, {
-      share: {
-        config: { type: 'constant-vus', vus: 2, durationMs: 10_000, gracefulStopMs: 0 },
-        phase: 0,
-      },
-    });
-    assert.ok((await c.call(leaderId, dispatch)).ok);
+    await start(c, leaderId, 'job-13', 2, 10_000);
     const leader = c.managers.get(leaderId)!;
     const [first] = liveParts(leader, 'job-13');
     assert.ok(first);
@@ -579,13 +523,7 @@ simTest(
   async (sim) => {
     const c = cluster(sim, ['w1', 'w2']);
     const leaderId = await c.ready(['w1', 'w2']);
-    const dispatch = c.dispatchMsg('job-14', 'wf', 2, {
-      share: {
-        config: { type: 'constant-vus', vus: 2, durationMs: 30_000, gracefulStopMs: 0 },
-        phase: 0,
-      },
-    });
-    assert.ok((await c.call(leaderId, dispatch)).ok);
+    await start(c, leaderId, 'job-14', 2, 30_000);
     const leader = c.managers.get(leaderId)!;
     const a = liveParts(leader, 'job-14')[0]!;
     const [first, other] = a.worker === 'w1' ? ['w1', 'w2'] : ['w2', 'w1'];
