@@ -86,7 +86,9 @@ export function checkDecodeLimits(
   // isMap[d]: level d is a map (its values alternate key, value).
   const remaining: number[] = [1];
   const isMapLevel: boolean[] = [false];
-  const keyNames = new Set<string>();
+  // Distinct key names, without allocating a string per key: a hash of the key's bytes maps to
+  // where that name first appeared, and a hit is confirmed byte by byte (a collision counts new).
+  const keyNames = new Map<number, number>();
   let uncomparedKeys = 0;
   let pos = 0;
   let values = 0;
@@ -107,9 +109,7 @@ export function checkDecodeLimits(
     if (++values > limits.values) return `more than ${limits.values} values in one frame`;
     const b = u8(pos);
     if (isKey) {
-      const name = keyName(bytes, pos);
-      if (name === null) uncomparedKeys++;
-      else keyNames.add(name);
+      if (!sameKeySeen(bytes, pos, keyNames)) uncomparedKeys++;
       if (keyNames.size + uncomparedKeys > limits.distinctKeys) {
         return `more than ${limits.distinctKeys} distinct map keys in one frame`;
       }
@@ -118,7 +118,10 @@ export function checkDecodeLimits(
     let isMap = false;
     let skip = 0; // bytes after the type byte to step over
     if (b <= 0x7f || b >= 0xe0 || b === 0xc0 || b === 0xc2 || b === 0xc3) skip = 0;
-    else if (b <= 0x8f) [items, isMap] = [b & 0x0f, true];
+    else if (b <= 0x8f) {
+      items = b & 0x0f;
+      isMap = true;
+    }
     else if (b <= 0x9f) items = b & 0x0f;
     else if (b <= 0xbf) skip = b & 0x1f;
     else if (b === 0xc4 || b === 0xd9) skip = 1 + u8(pos + 1);
@@ -132,10 +135,24 @@ export function checkDecodeLimits(
     else if (b === 0xcc || b === 0xd0) skip = 1;
     else if (b === 0xcd || b === 0xd1) skip = 2;
     else if (b >= 0xd4 && b <= 0xd8) skip = 1 + (1 << (b - 0xd4));
-    else if (b === 0xdc) [items, skip] = [u16(pos + 1), 2];
-    else if (b === 0xdd) [items, skip] = [u32(pos + 1), 4];
-    else if (b === 0xde) [items, isMap, skip] = [u16(pos + 1), true, 2];
-    else if (b === 0xdf) [items, isMap, skip] = [u32(pos + 1), true, 4];
+    else if (b === 0xdc) {
+      items = u16(pos + 1);
+      skip = 2;
+    }
+    else if (b === 0xdd) {
+      items = u32(pos + 1);
+      skip = 4;
+    }
+    else if (b === 0xde) {
+      items = u16(pos + 1);
+      isMap = true;
+      skip = 2;
+    }
+    else if (b === 0xdf) {
+      items = u32(pos + 1);
+      isMap = true;
+      skip = 4;
+    }
     else return null; // 0xc1 (never used): the decoder reports it
     pos += 1 + skip;
     if (items < 0 || items === 0) continue;
@@ -147,14 +164,32 @@ export function checkDecodeLimits(
   return null;
 }
 
-/** A short string key's bytes as a latin1 string (a cheap identity for counting), else null. */
-function keyName(bytes: Uint8Array, pos: number): string | null {
+/**
+ * Records the short string key at `pos` in `seen` (hash of its bytes → where the name first seen with that hash lies)
+ * and returns true, or returns false when it cannot be compared: not a short string, or its hash
+ * is taken by another name (both then count as new names, which errs on the side of the limit).
+ */
+function sameKeySeen(bytes: Uint8Array, pos: number, seen: Map<number, number>): boolean {
   const b = bytes[pos] ?? 0;
   let start: number;
   let len: number;
-  if (b >= 0xa0 && b <= 0xbf) [start, len] = [pos + 1, b & 0x1f];
-  else if (b === 0xd9) [start, len] = [pos + 2, bytes[pos + 1] ?? 0];
-  else return null;
-  if (len > MAX_COMPARED_KEY_BYTES || start + len > bytes.length) return null;
-  return String.fromCharCode(...bytes.subarray(start, start + len));
+  if (b >= 0xa0 && b <= 0xbf) {
+    start = pos + 1;
+    len = b & 0x1f;
+  } else if (b === 0xd9) {
+    start = pos + 2;
+    len = bytes[pos + 1] ?? 0;
+  } else return false;
+  if (len > MAX_COMPARED_KEY_BYTES || start + len > bytes.length) return false;
+  let h = 0x811c9dc5 ^ len; // FNV-1a over the key's bytes
+  for (let i = start; i < start + len; i++) h = Math.imul(h ^ (bytes[i] ?? 0), 0x01000193);
+  const first = seen.get(h); // start * 128 + length of the name first seen with this hash
+  if (first === undefined) {
+    seen.set(h, start * 128 + len);
+    return true;
+  }
+  if (first % 128 !== len) return false;
+  const at = (first - len) / 128;
+  for (let i = 0; i < len; i++) if (bytes[at + i] !== bytes[start + i]) return false;
+  return true;
 }
