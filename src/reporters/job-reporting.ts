@@ -3,19 +3,28 @@
 // clock once per window, the whole job labelled `dc="*"` and each datacenter `dc="<name>"`; at
 // the end the final report (with the per-DC breakdown) is delivered once, the kept series and
 // the reporters' failures go into the results. A failing or slow reporter never fails the job.
+// Also keeps the newest sampled windows (whole job and each DC) for the job's live stream to
+// watchers (`salvo watch --dashboard`).
 import { join } from 'node:path';
 import { describeError } from '../errors.js';
-import type { RunResults, StatsWindow } from '../stats/types.js';
+import type { RunResults, SeriesWindow, StatsWindow } from '../stats/types.js';
 import type { ReporterConfig } from './config.js';
-import { DcGroups, type GroupWorkflow } from './dc-groups.js';
+import { addDcDetails, DcGroups, type GroupWorkflow } from './dc-groups.js';
 import { confineReporter } from './job-config.js';
 import { entryFor } from './registry.js';
 import type { ReporterEntry, ReporterPolicy } from './runner.js';
 import { ReportSession, describeOutcomes, type RunSource } from './session.js';
-import type { BreakdownGroup, ReporterOutcome } from './types.js';
+import type { BreakdownGroup, ReporterOutcome, ReportWindow } from './types.js';
 
 /** Points of a job's series kept in its results (the report's charts). */
 export const JOB_SERIES_POINTS = 300;
+/**
+ * Sample rounds (each: the whole job's window and each DC's) a live snapshot carries, so a
+ * watcher that misses a snapshot or two misses no window (it drops the ones it has).
+ */
+export const LIVE_ROUNDS = 3;
+/** Bytes (as JSON) of kept windows a new watcher's first snapshot may carry as history. */
+export const HISTORY_BUDGET_BYTES = 256 * 1024;
 
 export interface JobReportingOptions {
   /**
@@ -47,11 +56,15 @@ export function jobReportsDir(reportsDir: string, job: string): string {
   return join(reportsDir, job);
 }
 
+const withoutLabels = ({ labels, ...point }: ReportWindow): SeriesWindow => (void labels, point);
+
 export class JobReporting {
   private readonly session: ReportSession;
   private groups: DcGroups | null = null;
   private startedAtMs = 0;
   private state: 'new' | 'running' | 'finishing' | 'done' = 'new';
+  /** The newest LIVE_ROUNDS sample rounds, oldest first. */
+  private readonly recent: (readonly ReportWindow[])[] = [];
 
   /** Throws ReporterConfigError when a config cannot run here (e.g. a path escaping the dir). */
   constructor(
@@ -110,7 +123,27 @@ export class JobReporting {
 
   /** Samples the job and each DC now (the gate calls it once per window). */
   sample(nowMs: number): void {
-    if (this.state === 'running') this.session.sample(nowMs);
+    if (this.state !== 'running') return;
+    this.session.sample(nowMs);
+    const round = this.session.lastRound();
+    if (round.length === 0) return;
+    this.recent.push(round);
+    if (this.recent.length > LIVE_ROUNDS) this.recent.shift();
+  }
+
+  /** The windows of the newest sample rounds (labelled `dc`), for a live snapshot. */
+  liveWindows(): ReportWindow[] {
+    return this.state === 'running' ? this.recent.flat() : [];
+  }
+
+  /**
+   * Every kept window (the whole job's, then each DC's) for a new watcher, when they fit
+   * HISTORY_BUDGET_BYTES; else only the newest rounds.
+   */
+  history(): ReportWindow[] {
+    if (this.state !== 'running') return [];
+    const all = [...this.session.series(), ...this.session.groupSeries().flatMap((g) => g.series)];
+    return JSON.stringify(all).length <= HISTORY_BUDGET_BYTES ? all : this.liveWindows();
   }
 
   /**
@@ -122,13 +155,25 @@ export class JobReporting {
     if (this.state !== 'running') return { outcomes: [], summary: undefined };
     this.state = 'finishing';
     this.session.stop(nowMs);
-    results.series = this.session.series().map(({ labels, ...point }) => (void labels, point));
+    results.series = this.session.series().map(withoutLabels);
     let breakdown: BreakdownGroup[];
     try {
       breakdown = this.groups?.breakdown(results) ?? [];
     } catch (error) {
       results.run.notes.push(`reporting: per-datacenter breakdown failed: ${describeError(error)}`);
       breakdown = [];
+    }
+    if (results.distributed !== undefined) {
+      const seriesByDc = new Map<string, SeriesWindow[]>();
+      for (const g of this.session.groupSeries()) {
+        const dc = g.labels['dc'];
+        if (dc !== undefined) seriesByDc.set(dc, g.series.map(withoutLabels));
+      }
+      try {
+        addDcDetails(results.distributed, breakdown, seriesByDc);
+      } catch (error) {
+        results.run.notes.push(`reporting: per-datacenter details failed: ${describeError(error)}`);
+      }
     }
     const outcomes = await this.session.finish(results, breakdown);
     this.state = 'done';

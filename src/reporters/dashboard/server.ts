@@ -1,7 +1,8 @@
 // `salvo run --dashboard`: an HTTP server on loopback serving the live page, its data as JSON,
 // and server-sent events (each window as it is sampled, then the final results). It is a
 // reporter like any other, so it cannot slow or fail the run; at the end it writes the same
-// page, data embedded, as one self-contained HTML file.
+// page, data embedded, as one self-contained HTML file. Windows labelled with a datacenter
+// (`salvo watch --dashboard` on a cluster job) are kept per DC for the page's DC section.
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,7 +10,8 @@ import { dirname } from 'node:path';
 import { SalvoError, describeError } from '../../errors.js';
 import type { RunResults, SeriesWindow } from '../../stats/types.js';
 import { MAX_SERIES_POINTS } from '../sampler.js';
-import type { Reporter } from '../types.js';
+import { MAX_DC_GROUPS } from '../dc-groups.js';
+import type { Reporter, ReportWindow } from '../types.js';
 import { embedJson, renderPage, type PageData } from './page.js';
 
 /** Event-stream clients at once; more are refused (503) so a stray tab loop costs nothing. */
@@ -42,10 +44,11 @@ export async function startDashboard(options: {
   title?: string;
 }): Promise<Dashboard> {
   const series: SeriesWindow[] = [];
+  const dcSeries: Record<string, SeriesWindow[]> = {};
   let results: RunResults | null = null;
   let title = options.title ?? 'salvo run';
   const clients = new Set<ServerResponse>();
-  const data = (): PageData => ({ mode: 'live', title, results, series });
+  const data = (): PageData => ({ mode: 'live', title, results, series, dcSeries });
   const send = (event: string, payload: unknown): void => {
     const frame = `event: ${event}\ndata: ${embedJson(payload)}\n\n`;
     for (const res of clients) res.write(frame);
@@ -75,6 +78,10 @@ export async function startDashboard(options: {
       });
       res.write('retry: 2000\n\n');
       for (const w of series) res.write(`event: window\ndata: ${embedJson(w)}\n\n`);
+      for (const [dc, points] of Object.entries(dcSeries)) {
+        for (const w of points)
+          res.write(`event: dc-window\ndata: ${embedJson({ dc, window: w })}\n\n`);
+      }
       if (results) res.write(`event: final\ndata: ${embedJson({ results, series })}\n\n`);
       clients.add(res);
       req.on('close', () => clients.delete(res));
@@ -103,6 +110,18 @@ export async function startDashboard(options: {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   };
 
+  const addDcWindow = (dc: string, w: ReportWindow): void => {
+    let points = dcSeries[dc];
+    if (points === undefined) {
+      if (Object.keys(dcSeries).length >= MAX_DC_GROUPS) return;
+      points = dcSeries[dc] = [];
+    }
+    const point = stripLabels(w);
+    points.push(point);
+    if (points.length > MAX_SERIES_POINTS) points.shift();
+    send('dc-window', { dc, window: point });
+  };
+
   const reporter: Reporter = {
     name: 'dashboard',
     start(start) {
@@ -110,6 +129,11 @@ export async function startDashboard(options: {
     },
     windows(batch) {
       for (const w of batch) {
+        const dc = w.labels['dc'];
+        if (dc !== undefined && dc !== '*') {
+          addDcWindow(dc, w);
+          continue;
+        }
         const point = stripLabels(w);
         series.push(point);
         if (series.length > MAX_SERIES_POINTS) series.shift();
@@ -121,7 +145,12 @@ export async function startDashboard(options: {
       const finalSeries = report.series.map(stripLabels);
       series.splice(0, series.length, ...finalSeries);
       send('final', { results, series });
+      // The results carry each DC's kept series (a job from an older gate: the streamed ones).
+      const hasDcSeries = Object.values(results.distributed?.dcs ?? {}).some(
+        (d) => d.series !== undefined,
+      );
       const page: PageData = { mode: 'report', title, results, series };
+      if (!hasDcSeries) page.dcSeries = dcSeries;
       if (report.breakdown) page.breakdown = report.breakdown;
       await writeReportHtml(options.htmlPath, page);
     },

@@ -139,6 +139,24 @@ test('GM-12.1.2 GM-12.1.3 GM-12.2.2: a two-DC job runs its file and InfluxDB rep
     assert.ok(series.length >= 1);
     const counted = series.reduce((n, w) => n + (w.workflows[0]?.count ?? 0), 0);
     assert.equal(counted, 50);
+    // Each DC's steps (from its own histograms) and its own series count that DC's requests.
+    for (const [dc, n] of [
+      ['a', 30],
+      ['b', 20],
+    ] as const) {
+      assert.equal(
+        dcs[dc]?.steps?.reduce((sum, st) => sum + st.count, 0),
+        n,
+        `${dc} steps`,
+      );
+      assert.ok(dcs[dc]?.steps?.every((st) => st.latencyMs.p99 >= st.latencyMs.p50));
+      const own = dcs[dc]?.series ?? [];
+      assert.equal(
+        own.reduce((sum, w) => sum + (w.workflows[0]?.count ?? 0), 0),
+        n,
+        `${dc} series`,
+      );
+    }
     // The client's copy of the results is the same document.
     const sent = result.results as RunResults;
     assert.deepEqual(sent.distributed, saved.distributed);
