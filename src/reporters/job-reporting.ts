@@ -14,7 +14,7 @@ import { confineReporter } from './job-config.js';
 import { entryFor } from './registry.js';
 import type { ReporterEntry, ReporterPolicy } from './runner.js';
 import { ReportSession, describeOutcomes, type RunSource } from './session.js';
-import type { BreakdownGroup, ReporterOutcome, ReportWindow } from './types.js';
+import type { BreakdownGroup, Reporter, ReporterOutcome, ReportWindow } from './types.js';
 
 /** Points of a job's series kept in its results (the report's charts). */
 export const JOB_SERIES_POINTS = 300;
@@ -34,6 +34,11 @@ export interface JobReportingOptions {
   readonly reportsDir: string | null;
   readonly policy?: Partial<ReporterPolicy>;
   readonly maxSeriesPoints?: number;
+  /**
+   * Reporters the gate process adds to every job it owns, after the job's own (e.g. its
+   * dashboard, `salvo gate --dashboard-port`); isolated like the others.
+   */
+  readonly observers?: (job: string, file: string) => readonly Reporter[];
 }
 
 export interface JobReportingSpec {
@@ -78,6 +83,8 @@ export class JobReporting {
       const confined = dir === null ? config : confineReporter(config, dir, what);
       entries.push(entryFor(confined, `job ${spec.job}`));
     });
+    for (const reporter of options.observers?.(spec.job, spec.file) ?? [])
+      entries.push({ reporter });
     this.session = new ReportSession(entries, {
       windowMs: spec.windowMs,
       labels: { job: spec.job },

@@ -2,7 +2,8 @@
 // the live page, opened in headless Chromium, shows each datacenter's throughput, latency and
 // errors as the job runs (windows the owner gate puts in the job's snapshots), then the final
 // per-DC values, which equal the results JSON; the page saved beside the results opens offline
-// with the same values. Screenshots go to test-artifacts/ (gitignored).
+// with the same values. The gate (started with --dashboard-port, here SALVO_DASHBOARD_PORT)
+// serves the same page for the job it owns. Screenshots go to test-artifacts/ (gitignored).
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -34,22 +35,20 @@ const dir = tempDir('salvo-job-dashboard-');
 let cluster: LocalCluster | undefined;
 let target: TargetServer;
 let browser: BrowserContext;
+let gateDashboardPort = 0;
 
 before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   target = await startTargetServer({ port: 0, host: '127.0.0.1' });
   browser = await launchChromium();
-  // The smallest 2-DC cluster: 1 gate, and 1 manager and 1 one-core worker per DC.
-  cluster = await startLocalCluster(dir, [
-    '--dcs',
-    '2',
-    '--gates',
-    '1',
-    '--managers',
-    '1',
-    '--workers',
-    '1',
-  ]);
+  // The smallest 2-DC cluster: 1 gate (serving its dashboard), and 1 manager and 1 one-core
+  // worker per DC.
+  gateDashboardPort = await freePort();
+  cluster = await startLocalCluster(
+    dir,
+    ['--dcs', '2', '--gates', '1', '--managers', '1', '--workers', '1'],
+    { SALVO_DASHBOARD_PORT: String(gateDashboardPort) },
+  );
 });
 
 after(async () => {
@@ -106,7 +105,7 @@ async function checkDcs(page: Page, results: RunResults): Promise<void> {
 }
 
 describe('salvo watch --dashboard on a 2-DC cluster', { timeout: 600_000 }, () => {
-  void test('the live page shows each datacenter as the job runs, then values equal to the results JSON; the saved HTML matches offline', async () => {
+  void test('the live page (of watch and of the owner gate) shows each datacenter as the job runs, then values equal to the results JSON; the saved HTML matches offline', async () => {
     const client = cluster?.client ?? [];
     const submit = await runCli(
       ['submit', fixture('dc-dashboard.ts'), ...client, '--dcs', 'dc1,dc2', '--target', target.url],
@@ -123,23 +122,33 @@ describe('salvo watch --dashboard on a 2-DC cluster', { timeout: 600_000 }, () =
       { cwd: dir },
     );
     const { page, errors } = await openPage(browser);
+    const gate = await openPage(browser);
     let results: RunResults;
     try {
       await watch.waitFor(/dashboard: http:\/\/127\.0\.0\.1:\d+\//, 60_000);
       await page.goto(`http://127.0.0.1:${port}/`);
-      // Live: both DCs in the DC section, with requests of their own.
-      await page.waitForFunction(
-        `document.querySelectorAll('#dcs tr[data-dc]').length === 2 && document.body.dataset.final === 'no' && [...document.querySelectorAll('#dcs tr[data-dc] [data-k=requests]')].every((e) => Number(e.textContent) > 0)`,
-        undefined,
-        { timeout: 60_000 },
-      );
-      assert.equal(await text(page, '#state'), 'live');
-      assert.equal(await text(page, '#dcs tr[data-dc="dc1"] [data-k=status]'), 'running');
+      await gate.page.goto(`http://127.0.0.1:${gateDashboardPort}/jobs/${job}/`);
+      // Live, on both pages: both DCs in the DC section, with requests of their own.
+      for (const p of [page, gate.page]) {
+        await p.waitForFunction(
+          `document.querySelectorAll('#dcs tr[data-dc]').length === 2 && document.body.dataset.final === 'no' && [...document.querySelectorAll('#dcs tr[data-dc] [data-k=requests]')].every((e) => Number(e.textContent) > 0)`,
+          undefined,
+          { timeout: 60_000 },
+        );
+        assert.equal(await text(p, '#state'), 'live');
+        assert.equal(await text(p, '#dcs tr[data-dc="dc1"] [data-k=status]'), 'running');
+      }
       await page.screenshot({ path: join(ARTIFACTS, 'job-dashboard-live.png'), fullPage: true });
-
-      await page.waitForFunction("document.body.dataset.final === 'yes'", undefined, {
-        timeout: 120_000,
+      await gate.page.screenshot({
+        path: join(ARTIFACTS, 'gate-dashboard-live.png'),
+        fullPage: true,
       });
+
+      for (const p of [page, gate.page]) {
+        await p.waitForFunction("document.body.dataset.final === 'yes'", undefined, {
+          timeout: 120_000,
+        });
+      }
       const r = await watch.done;
       assert.equal(r.code, 0, r.stderr + r.stdout); // failed steps without thresholds fail no run
       results = readResults(out);
@@ -170,7 +179,15 @@ describe('salvo watch --dashboard on a 2-DC cluster', { timeout: 600_000 }, () =
       );
       await page.screenshot({ path: join(ARTIFACTS, 'job-dashboard-final.png'), fullPage: true });
       assert.deepEqual(errors, []);
+
+      // The gate's own page of the job shows the same, and its index lists the job.
+      assert.equal(await text(gate.page, '#state'), 'finished');
+      await checkDcs(gate.page, results);
+      assert.deepEqual(gate.errors, []);
+      await gate.page.goto(`http://127.0.0.1:${gateDashboardPort}/`);
+      assert.equal(await text(gate.page, `tr[data-job="${job}"] td:nth-child(3)`), 'finished');
     } finally {
+      await gate.page.close();
       await page.close();
       if (watch.child.exitCode === null) watch.child.kill('SIGKILL');
     }
