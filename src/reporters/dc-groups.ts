@@ -197,15 +197,10 @@ function halve<T>(series: readonly T[]): T[] {
   return series.filter((_, i) => (last - i) % 2 === 0);
 }
 
-/**
- * Adds each DC's step latencies (from its breakdown group) and its kept series to the
- * `distributed` section, the series thinned together until they fit `budgetBytes`.
- */
-export function addDcDetails(
+/** Adds each DC's step count and latency (from its breakdown group) to `distributed`. */
+export function addDcSteps(
   distributed: DistributedResult,
   breakdown: readonly BreakdownGroup[],
-  seriesByDc: ReadonlyMap<string, readonly SeriesWindow[]>,
-  budgetBytes = DC_SERIES_BUDGET_BYTES,
 ): void {
   for (const group of breakdown) {
     const dc = group.labels['dc'];
@@ -221,6 +216,17 @@ export function addDcDetails(
       })),
     );
   }
+}
+
+/**
+ * Adds each DC's kept series to `distributed`, the series thinned together (the newest point
+ * kept) until they fit `budgetBytes`; left out when even 2 points each do not.
+ */
+export function addDcSeries(
+  distributed: DistributedResult,
+  seriesByDc: ReadonlyMap<string, readonly SeriesWindow[]>,
+  budgetBytes = DC_SERIES_BUDGET_BYTES,
+): void {
   const kept = new Map<string, SeriesWindow[]>();
   for (const [dc, series] of seriesByDc) {
     if (distributed.dcs[dc] !== undefined) kept.set(dc, [...series]);
@@ -233,6 +239,7 @@ export function addDcDetails(
   while (size() > budgetBytes && [...kept.values()].some((s) => s.length > 2)) {
     for (const [dc, s] of kept) kept.set(dc, halve(s));
   }
+  if (size() > budgetBytes) return;
   for (const [dc, series] of kept) {
     const entry = distributed.dcs[dc];
     if (entry !== undefined) entry.series = series;

@@ -9,7 +9,13 @@ import { join } from 'node:path';
 import { describeError } from '../errors.js';
 import type { RunResults, SeriesWindow, StatsWindow } from '../stats/types.js';
 import type { ReporterConfig } from './config.js';
-import { addDcDetails, DcGroups, type GroupWorkflow } from './dc-groups.js';
+import {
+  addDcSeries,
+  addDcSteps,
+  DC_SERIES_BUDGET_BYTES,
+  DcGroups,
+  type GroupWorkflow,
+} from './dc-groups.js';
 import { confineReporter } from './job-config.js';
 import { entryFor } from './registry.js';
 import type { ReporterEntry, ReporterPolicy } from './runner.js';
@@ -25,6 +31,11 @@ export const JOB_SERIES_POINTS = 300;
 export const LIVE_ROUNDS = 3;
 /** Bytes (as JSON) of kept windows a new watcher's first snapshot may carry as history. */
 export const HISTORY_BUDGET_BYTES = 256 * 1024;
+/**
+ * Bytes (as JSON) a job's results may reach with the DCs' series added: the results travel in
+ * one `job.result` frame (1 MiB at most) with the job's other fields.
+ */
+export const RESULTS_BUDGET_BYTES = 768 * 1024;
 
 export interface JobReportingOptions {
   /**
@@ -177,7 +188,14 @@ export class JobReporting {
         if (dc !== undefined) seriesByDc.set(dc, g.series.map(withoutLabels));
       }
       try {
-        addDcDetails(results.distributed, breakdown, seriesByDc);
+        addDcSteps(results.distributed, breakdown);
+        // What room the job.result frame leaves (the results and the rest of the message).
+        const room = RESULTS_BUDGET_BYTES - JSON.stringify(results).length;
+        addDcSeries(
+          results.distributed,
+          seriesByDc,
+          Math.max(0, Math.min(DC_SERIES_BUDGET_BYTES, room)),
+        );
       } catch (error) {
         results.run.notes.push(`reporting: per-datacenter details failed: ${describeError(error)}`);
       }

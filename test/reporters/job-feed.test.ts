@@ -1,10 +1,10 @@
 // Tests for src/reporters/dashboard/job-feed.ts (the windows of a job's snapshots, checked and
-// taken once per DC and seq) and for addDcDetails in src/reporters/dc-groups.ts (each DC's
+// taken once per DC and seq) and for addDcSteps/addDcSeries in src/reporters/dc-groups.ts (each DC's
 // step latencies and series in the results, the series thinned to a byte budget).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JobWindowFeed, asReportWindow } from '../../src/reporters/dashboard/job-feed.js';
-import { addDcDetails, MAX_DC_GROUPS, shareOf } from '../../src/reporters/dc-groups.js';
+import { addDcSeries, addDcSteps, MAX_DC_GROUPS, shareOf } from '../../src/reporters/dc-groups.js';
 import type { DistributedResult, LatencySummary, SeriesWindow } from '../../src/stats/types.js';
 import type { BreakdownGroup, ReportWindow } from '../../src/reporters/types.js';
 import type { RunResults } from '../../src/stats/types.js';
@@ -94,7 +94,7 @@ const latency = (p50: number): LatencySummary => ({
   p999: p50 * 4,
 });
 
-void test('addDcDetails puts each DC’s step latencies and series into the distributed section, the series thinned (newest kept) to the budget', () => {
+void test('addDcSteps and addDcSeries put each DC’s step latencies and series into the distributed section, the series thinned (newest kept) to the budget', () => {
   const share = shareOf({});
   const distributed: DistributedResult = {
     job: 'job-1',
@@ -119,17 +119,17 @@ void test('addDcDetails puts each DC’s step latencies and series into the dist
     });
   const a = series('a', 40);
   const oneWindowBytes = JSON.stringify(a[0]).length;
-  addDcDetails(
-    distributed,
-    [group('a', 2), group('b', 5), group('elsewhere', 1)],
-    new Map([
-      ['a', a],
-      ['b', series('b', 40)],
-      ['elsewhere', series('elsewhere', 3)],
-    ]),
-    // Room for about 25 windows in all: 40 + 40 halve twice, to 10 + 10.
-    oneWindowBytes * 25,
-  );
+  addDcSteps(distributed, [group('a', 2), group('b', 5), group('elsewhere', 1)]);
+  const bySeries = new Map([
+    ['a', a],
+    ['b', series('b', 40)],
+    ['elsewhere', series('elsewhere', 3)],
+  ]);
+  // No room even for 2 points each: no series at all.
+  addDcSeries(distributed, bySeries, oneWindowBytes * 3);
+  assert.ok(!('series' in (distributed.dcs['a'] ?? {})), 'no series');
+  // Room for about 25 windows in all: 40 + 40 halve twice, to 10 + 10.
+  addDcSeries(distributed, bySeries, oneWindowBytes * 25);
   assert.deepEqual(distributed.dcs['a']?.steps, [
     { workflow: 'wf', step: 's', count: 7, failed: 1, latencyMs: latency(2) },
   ]);
