@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { bundleWorkflow, importWorkflows, typecheckWorkflow } from '../engine/loader.js';
 import { buildPlan, literalMetricNames } from '../engine/plan.js';
-import { EXIT, OptionError, SalvoError } from '../errors.js';
+import { EXIT, OptionError, SalvoError, describeError } from '../errors.js';
 import type {
   JobAccepted,
   JobCancelAck,
@@ -310,8 +310,15 @@ async function finishWatch(
   const written = writeResultsSync(results, path, undefined, (line) =>
     io.stderr.write(`${line}\n`),
   );
-  // The page shows the final results, then is written beside them (as salvo run does).
-  await dashboard?.finish(results);
+  // The page shows the final results, then is written beside them (as salvo run does); like a
+  // reporter there, a page that cannot be written changes neither the results nor the exit code.
+  let report = dashboard?.htmlPath;
+  try {
+    await dashboard?.finish(results);
+  } catch (error) {
+    report = undefined;
+    io.stderr.write(`salvo: the dashboard report was not written: ${describeError(error)}\n`);
+  }
   if (flags.quiet !== true) {
     const color = flags.color !== false && !process.env['NO_COLOR'] && io.stdout.isTTY === true;
     io.stdout.write(`${renderSummary(results, { width: io.stdout.columns ?? 100, color })}\n`);
@@ -319,7 +326,7 @@ async function finishWatch(
     const reporters = (result.reporters ?? []) as ReporterOutcome[];
     if (reporters.length > 0)
       io.stdout.write(`reporters (on the gate): ${describeOutcomes(reporters)}\n`);
-    if (dashboard) io.stdout.write(`report: ${dashboard.htmlPath}\n`);
+    if (report !== undefined) io.stdout.write(`report: ${report}\n`);
     io.stdout.write(`results: ${written.join(', ')}\n`);
   }
   return result.exitCode;
