@@ -1,13 +1,14 @@
 // Owns the client commands of a Salvo cluster: `salvo submit`, `jobs`, `status`, `watch` and
 // `cancel`. Submit bundles and type-checks the workflow file here (errors name file:line before
 // anything is uploaded) and sends the plan the run module computes; watch shows the same live view
-// as `salvo run`, writes the same results file and exits with the job's exit code.
+// as `salvo run` (and, with --dashboard, the same live web page, per datacenter), writes the same
+// results file and exits with the job's exit code.
 
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { bundleWorkflow, importWorkflows, typecheckWorkflow } from '../engine/loader.js';
 import { buildPlan, literalMetricNames } from '../engine/plan.js';
-import { EXIT, OptionError, SalvoError } from '../errors.js';
+import { EXIT, OptionError, SalvoError, describeError } from '../errors.js';
 import type {
   JobAccepted,
   JobCancelAck,
@@ -38,13 +39,15 @@ import {
   durationOption,
   jobTimeoutOption,
   positiveIntOption,
+  portOption,
   positiveNumberOption,
   urlOption,
 } from './options.js';
 import { addClientOptions, connectionOptions, JobClient, type ClientFlags } from './job-client.js';
 import type { CliIo } from './main.js';
 import { reportOption } from './report.js';
-import { checkOutputPath, writeResultsSync } from './run.js';
+import { checkOutputPath, htmlPathFor, writeResultsSync } from './run.js';
+import { startJobDashboard, type JobDashboard } from './job-dashboard.js';
 
 const RESULTS_DIR = 'salvo-results';
 /** Longest a watch waits without any snapshot before it says the gate went quiet. */
@@ -55,7 +58,7 @@ export const WATCH_SILENCE_MS = 30_000;
  */
 export const WATCH_KEEPALIVE_MS = 15_000;
 
-interface SubmitFlags extends ClientFlags {
+interface SubmitFlags extends WatchFlags {
   target?: string;
   vus?: number;
   duration?: number;
@@ -66,16 +69,15 @@ interface SubmitFlags extends ClientFlags {
   timeout?: number;
   report?: ReporterConfig[];
   watch?: boolean;
-  out?: string;
   check?: boolean;
-  quiet?: boolean;
-  color?: boolean;
 }
 
 interface WatchFlags extends ClientFlags {
   out?: string;
   quiet?: boolean;
   color?: boolean;
+  dashboard?: boolean;
+  dashboardPort?: number;
 }
 
 function say(io: CliIo, quiet: boolean | undefined, line: string): void {
@@ -146,14 +148,21 @@ function dcLine(dcs: Record<string, string>): string {
     .join(', ');
 }
 
+/** A job a command follows: the link to its owner, and how to show it. */
+interface Watched {
+  readonly client: JobClient;
+  readonly job: string;
+  readonly token: string | undefined;
+  /** The workflow file (or the job id) the live view names. */
+  readonly file: string;
+  readonly io: CliIo;
+  readonly flags: WatchFlags;
+}
+
 /** Follows a job to its end with the live view; returns its result. */
 async function followJob(
-  client: JobClient,
-  job: string,
-  token: string | undefined,
-  file: string,
-  io: CliIo,
-  flags: WatchFlags,
+  { client, job, token, file, io, flags }: Watched,
+  dashboard?: JobDashboard,
 ): Promise<JobResult> {
   const view = createProgressView({
     stream: io.stderr,
@@ -177,6 +186,7 @@ async function followJob(
       lastSeq = s.seq;
       lastHeard = Date.now();
       latest = liveSnapshotOf(s, file);
+      dashboard?.feed(s.windows);
     };
     client.connection.handle('job.snapshot', (m) => onSnapshot(m as unknown as JobSnapshot));
     client.connection.handle('job.result', (m) => {
@@ -279,13 +289,14 @@ export function jobReports(
   }
 }
 
-function finishWatch(
+async function finishWatch(
   result: JobResult,
   out: string | undefined,
   io: CliIo,
   flags: WatchFlags,
   name: string,
-): number {
+  dashboard?: JobDashboard,
+): Promise<number> {
   const results = result.results as RunResults | null;
   if (results === null || typeof results !== 'object' || results.run === undefined) {
     io.stderr.write(
@@ -299,6 +310,15 @@ function finishWatch(
   const written = writeResultsSync(results, path, undefined, (line) =>
     io.stderr.write(`${line}\n`),
   );
+  // The page shows the final results, then is written beside them (as salvo run does); like a
+  // reporter there, a page that cannot be written changes neither the results nor the exit code.
+  let report = dashboard?.htmlPath;
+  try {
+    await dashboard?.finish(results);
+  } catch (error) {
+    report = undefined;
+    io.stderr.write(`salvo: the dashboard report was not written: ${describeError(error)}\n`);
+  }
   if (flags.quiet !== true) {
     const color = flags.color !== false && !process.env['NO_COLOR'] && io.stdout.isTTY === true;
     io.stdout.write(`${renderSummary(results, { width: io.stdout.columns ?? 100, color })}\n`);
@@ -306,14 +326,39 @@ function finishWatch(
     const reporters = (result.reporters ?? []) as ReporterOutcome[];
     if (reporters.length > 0)
       io.stdout.write(`reporters (on the gate): ${describeOutcomes(reporters)}\n`);
+    if (report !== undefined) io.stdout.write(`report: ${report}\n`);
     io.stdout.write(`results: ${written.join(', ')}\n`);
   }
   return result.exitCode;
 }
 
+/**
+ * Follows `job` to its end (with the live web page when --dashboard is given), then writes its
+ * results (and the page as HTML) and returns its exit code.
+ */
+async function watchJob(watched: Watched, name: string): Promise<number> {
+  const { job, io, flags } = watched;
+  const out = flags.out ?? defaultResultsPath(RESULTS_DIR, name, new Date());
+  const dashboard =
+    flags.dashboard === true
+      ? await startJobDashboard({ job, port: flags.dashboardPort ?? 0, htmlPath: htmlPathFor(out) })
+      : undefined;
+  try {
+    if (dashboard) say(io, flags.quiet, `dashboard: ${dashboard.url}`);
+    const result = await followJob(watched, dashboard);
+    return await finishWatch(result, out, io, flags, name, dashboard);
+  } finally {
+    await dashboard?.close();
+  }
+}
+
 async function submit(file: string, flags: SubmitFlags, io: CliIo): Promise<number> {
   const dcs = parseDcs(flags.dcs);
   if (flags.out !== undefined) checkOutputPath('--out', flags.out);
+  if (flags.dashboard === true && flags.watch !== true)
+    throw new OptionError(
+      '--dashboard needs --watch (or follow the job with salvo watch JOB --dashboard)',
+    );
   const bundle = await bundleWorkflow(file);
   if (flags.check !== false) {
     say(io, flags.quiet, `checking ${file}…`);
@@ -355,9 +400,8 @@ async function submit(file: string, flags: SubmitFlags, io: CliIo): Promise<numb
     if (flags.watch !== true) return EXIT.ok;
     const owner = `${accepted.ownerAddress.host}:${accepted.ownerAddress.port}`;
     if (owner !== client.gateAddress) await client.moveTo(owner);
-    const result = await followJob(client, accepted.job, token, file, io, flags);
     const name = plan.workflows[plan.workflows.length - 1]?.name ?? 'job';
-    return finishWatch(result, flags.out, io, flags, name);
+    return watchJob({ client, job: accepted.job, token, file, io, flags }, name);
   });
 }
 
@@ -411,6 +455,11 @@ export function registerJobCommands(
         '-o, --out <file>',
         'results JSON with --watch (default: salvo-results/<workflow>-<time>.json)',
       )
+      .option(
+        '--dashboard',
+        'with --watch: serve the live dashboard (totals and each datacenter), then write it as <out>.html',
+      )
+      .option('--dashboard-port <port>', 'dashboard port (default: a free one)', portOption)
       .option('--no-check', 'skip the TypeScript type check before upload')
       .option('-q, --quiet', 'no live view or summary')
       .option('--no-color', 'no colours'),
@@ -469,13 +518,17 @@ export function registerJobCommands(
     .option('-o, --out <file>', 'results JSON (default: salvo-results/<job>-<time>.json)')
     .option('-q, --quiet', 'no live view or summary')
     .option('--no-color', 'no colours')
+    .option(
+      '--dashboard',
+      'serve the live dashboard (totals and each datacenter), then write it as <out>.html',
+    )
+    .option('--dashboard-port <port>', 'dashboard port (default: a free one)', portOption)
     .action(async (job: string, flags: WatchFlags) => {
       if (flags.out !== undefined) checkOutputPath('--out', flags.out);
       setExit(
-        await withClient(flags, async (client, token) => {
-          const result = await followJob(client, job, token, job, io, flags);
-          return finishWatch(result, flags.out, io, flags, job);
-        }),
+        await withClient(flags, (client, token) =>
+          watchJob({ client, job, token, file: job, io, flags }, job),
+        ),
       );
     });
 

@@ -8,7 +8,8 @@ import type { Command } from 'commander';
 import { OptionError } from '../errors.js';
 import { GateNode } from '../nodes/gate/gate-node.js';
 import { ManagerNode } from '../nodes/manager/manager-node.js';
-import { parseAddress, parsePeerList } from '../nodes/node-options.js';
+import { parseAddress, parsePeerList, type SettingSource } from '../nodes/node-options.js';
+import { startGateDashboard, type GateDashboard } from '../reporters/dashboard/gate-dashboard.js';
 import { WorkerNode } from '../nodes/worker/worker-node.js';
 import type { NodeAddress } from '../runtime/types.js';
 import {
@@ -76,6 +77,26 @@ export function parseTokens(text: string | undefined): Map<string, string> {
   return tokens;
 }
 
+/**
+ * The gate's dashboard when --dashboard-port is set (off by default): on --dashboard-host,
+ * 127.0.0.1 unless told otherwise, since the page shows every job this gate owns.
+ */
+async function gateDashboard(
+  gate: string,
+  source: SettingSource,
+): Promise<GateDashboard | undefined> {
+  const port = source.string('dashboardPort');
+  if (port === undefined) return undefined;
+  const host = source.string('dashboardHost') ?? '127.0.0.1';
+  if (host.trim() === '')
+    throw new OptionError('--dashboard-host: name an address, e.g. 127.0.0.1');
+  return startGateDashboard({
+    gate,
+    port: source.count('dashboardPort', 0, 65_535),
+    host,
+  });
+}
+
 const GATE: NodeProcessSpec = {
   role: 'gate',
   defaultListen: '127.0.0.1:7000',
@@ -83,24 +104,38 @@ const GATE: NodeProcessSpec = {
   async start({ runtime, identity, settings, source }) {
     const gates = parsePeerList(source.need('peers'), '--peers');
     if (!gates.has(settings.id)) gates.set(settings.id, settings.listen);
-    const node = await GateNode.start(runtime, {
-      datacenter: settings.datacenter,
-      id: settings.id,
-      gates,
-      dcs: parseDcManagers(source.need('dcManagers')),
-      identity,
-      tokens: parseTokens(source.string('tokens')),
-      // Without TLS there is no client certificate to check: a cluster run --insecure takes
-      // anyone who can reach it, as its startup warning says.
-      allowUnauthenticated: settings.insecure && source.string('tokens') === undefined,
-      // The reporters of the jobs this gate owns write files under <data dir>/reports/<job>/.
-      reporting: { reportsDir: join(settings.dataDir, 'reports') },
-    });
+    const dashboard = await gateDashboard(settings.id, source);
+    const observers =
+      dashboard === undefined
+        ? {}
+        : { observers: (job: string, file: string) => [dashboard.reporterFor(job, file)] };
+    let node: GateNode;
+    try {
+      node = await GateNode.start(runtime, {
+        datacenter: settings.datacenter,
+        id: settings.id,
+        gates,
+        dcs: parseDcManagers(source.need('dcManagers')),
+        identity,
+        tokens: parseTokens(source.string('tokens')),
+        // Without TLS there is no client certificate to check: a cluster run --insecure takes
+        // anyone who can reach it, as its startup warning says.
+        allowUnauthenticated: settings.insecure && source.string('tokens') === undefined,
+        // The reporters of the jobs this gate owns write files under <data dir>/reports/<job>/.
+        reporting: { reportsDir: join(settings.dataDir, 'reports'), ...observers },
+      });
+    } catch (error) {
+      await dashboard?.close();
+      throw error;
+    }
     return {
       address: settings.listen,
-      ready: { gates: gates.size },
+      ready: { gates: gates.size, ...(dashboard ? { dashboard: dashboard.url } : {}) },
       // A ledger leader hands the ledger to a peer before it goes (no election timeout).
-      stop: () => node.stop({ transfer: true }),
+      stop: async () => {
+        await node.stop({ transfer: true });
+        await dashboard?.close();
+      },
     };
   },
 };
@@ -188,6 +223,11 @@ export function registerNodeCommands(
       ['--peers <id=host:port,…>', 'every gate of the cluster (this one may be included)'],
       ['--dc-managers <dc=host:port,…;…>', 'each datacenter and its managers’ addresses'],
       ['--tokens <client=token,…>', 'access tokens accepted from clients without a certificate'],
+      [
+        '--dashboard-port <port>',
+        'serve a live dashboard of the jobs this gate owns on this port (off by default; 0 picks a free one)',
+      ],
+      ['--dashboard-host <host>', 'address the dashboard listens on (default: 127.0.0.1)'],
     ],
     io,
     setExit,

@@ -55,7 +55,8 @@ function display(path: string): string {
 }
 
 /** The HTML report beside the results file: `x.json` → `x.html`. */
-function htmlPathFor(out: string): string {
+/** Where `--dashboard` writes its page: the results path with `.html`. */
+export function htmlPathFor(out: string): string {
   return `${out.replace(/\.json$/i, '')}.html`;
 }
 

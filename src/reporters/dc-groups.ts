@@ -1,13 +1,15 @@
 // Owns a distributed run's per-datacenter statistics for reporting: one WorkflowAggregate per
 // (DC, workflow), fed the windows the owner gate merged, as sampling sources and as the per-DC
 // groups of the final report; and the results document's `distributed` section (each DC's and
-// worker's share). Pure: the caller gives the times; no clock, no I/O.
+// worker's share, each DC's step latencies and series). Pure: the caller gives the times; no
+// clock, no I/O.
 import { recordHandled } from '../handled-errors.js';
 import { WorkflowAggregate, type ExecutorDescription } from '../stats/aggregate.js';
 import { buildRunResults } from '../stats/results.js';
 import type {
   DistributedResult,
   RunResults,
+  SeriesWindow,
   SourceShare,
   StatsWindow,
   WorkflowResult,
@@ -184,4 +186,62 @@ export function distributedSection(
     dcs[dc] = { status, ...shareOf(raw), workers };
   }
   return { job, dcs };
+}
+
+/** Bytes (as JSON) all DCs' series may take in a job's results; past it they are thinned. */
+export const DC_SERIES_BUDGET_BYTES = 256 * 1024;
+
+/** Every other point of `series`, the newest kept. */
+function halve<T>(series: readonly T[]): T[] {
+  const last = series.length - 1;
+  return series.filter((_, i) => (last - i) % 2 === 0);
+}
+
+/** Adds each DC's step count and latency (from its breakdown group) to `distributed`. */
+export function addDcSteps(
+  distributed: DistributedResult,
+  breakdown: readonly BreakdownGroup[],
+): void {
+  for (const group of breakdown) {
+    const dc = group.labels['dc'];
+    const entry = dc === undefined ? undefined : distributed.dcs[dc];
+    if (entry === undefined) continue;
+    entry.steps = group.results.workflows.flatMap((w) =>
+      w.steps.map((s) => ({
+        workflow: w.name,
+        step: s.name,
+        count: s.count,
+        failed: s.failed,
+        latencyMs: { ...s.latencyMs },
+      })),
+    );
+  }
+}
+
+/**
+ * Adds each DC's kept series to `distributed`, the series thinned together (the newest point
+ * kept) until they fit `budgetBytes`; left out when even 2 points each do not.
+ */
+export function addDcSeries(
+  distributed: DistributedResult,
+  seriesByDc: ReadonlyMap<string, readonly SeriesWindow[]>,
+  budgetBytes = DC_SERIES_BUDGET_BYTES,
+): void {
+  const kept = new Map<string, SeriesWindow[]>();
+  for (const [dc, series] of seriesByDc) {
+    if (distributed.dcs[dc] !== undefined) kept.set(dc, [...series]);
+  }
+  const size = (): number => {
+    let n = 0;
+    for (const s of kept.values()) n += JSON.stringify(s).length;
+    return n;
+  };
+  while (size() > budgetBytes && [...kept.values()].some((s) => s.length > 2)) {
+    for (const [dc, s] of kept) kept.set(dc, halve(s));
+  }
+  if (size() > budgetBytes) return;
+  for (const [dc, series] of kept) {
+    const entry = distributed.dcs[dc];
+    if (entry !== undefined) entry.series = series;
+  }
 }

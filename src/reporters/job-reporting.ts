@@ -3,19 +3,39 @@
 // clock once per window, the whole job labelled `dc="*"` and each datacenter `dc="<name>"`; at
 // the end the final report (with the per-DC breakdown) is delivered once, the kept series and
 // the reporters' failures go into the results. A failing or slow reporter never fails the job.
+// Also keeps the newest sampled windows (whole job and each DC) for the job's live stream to
+// watchers (`salvo watch --dashboard`).
 import { join } from 'node:path';
 import { describeError } from '../errors.js';
-import type { RunResults, StatsWindow } from '../stats/types.js';
+import type { RunResults, SeriesWindow, StatsWindow } from '../stats/types.js';
 import type { ReporterConfig } from './config.js';
-import { DcGroups, type GroupWorkflow } from './dc-groups.js';
+import {
+  addDcSeries,
+  addDcSteps,
+  DC_SERIES_BUDGET_BYTES,
+  DcGroups,
+  type GroupWorkflow,
+} from './dc-groups.js';
 import { confineReporter } from './job-config.js';
 import { entryFor } from './registry.js';
 import type { ReporterEntry, ReporterPolicy } from './runner.js';
 import { ReportSession, describeOutcomes, type RunSource } from './session.js';
-import type { BreakdownGroup, ReporterOutcome } from './types.js';
+import type { BreakdownGroup, Reporter, ReporterOutcome, ReportWindow } from './types.js';
 
 /** Points of a job's series kept in its results (the report's charts). */
 export const JOB_SERIES_POINTS = 300;
+/**
+ * Sample rounds (each: the whole job's window and each DC's) a live snapshot carries, so a
+ * watcher that misses a snapshot or two misses no window (it drops the ones it has).
+ */
+export const LIVE_ROUNDS = 3;
+/** Bytes (as JSON) of kept windows a new watcher's first snapshot may carry as history. */
+export const HISTORY_BUDGET_BYTES = 256 * 1024;
+/**
+ * Bytes (as JSON) a job's results may reach with the DCs' series added: the results travel in
+ * one `job.result` frame (1 MiB at most) with the job's other fields.
+ */
+export const RESULTS_BUDGET_BYTES = 768 * 1024;
 
 export interface JobReportingOptions {
   /**
@@ -25,6 +45,11 @@ export interface JobReportingOptions {
   readonly reportsDir: string | null;
   readonly policy?: Partial<ReporterPolicy>;
   readonly maxSeriesPoints?: number;
+  /**
+   * Reporters the gate process adds to every job it owns, after the job's own (e.g. its
+   * dashboard, `salvo gate --dashboard-port`); isolated like the others.
+   */
+  readonly observers?: (job: string, file: string) => readonly Reporter[];
 }
 
 export interface JobReportingSpec {
@@ -47,11 +72,15 @@ export function jobReportsDir(reportsDir: string, job: string): string {
   return join(reportsDir, job);
 }
 
+const withoutLabels = ({ labels, ...point }: ReportWindow): SeriesWindow => (void labels, point);
+
 export class JobReporting {
   private readonly session: ReportSession;
   private groups: DcGroups | null = null;
   private startedAtMs = 0;
   private state: 'new' | 'running' | 'finishing' | 'done' = 'new';
+  /** The newest LIVE_ROUNDS sample rounds, oldest first. */
+  private readonly recent: (readonly ReportWindow[])[] = [];
 
   /** Throws ReporterConfigError when a config cannot run here (e.g. a path escaping the dir). */
   constructor(
@@ -65,6 +94,8 @@ export class JobReporting {
       const confined = dir === null ? config : confineReporter(config, dir, what);
       entries.push(entryFor(confined, `job ${spec.job}`));
     });
+    for (const reporter of options.observers?.(spec.job, spec.file) ?? [])
+      entries.push({ reporter });
     this.session = new ReportSession(entries, {
       windowMs: spec.windowMs,
       labels: { job: spec.job },
@@ -110,7 +141,27 @@ export class JobReporting {
 
   /** Samples the job and each DC now (the gate calls it once per window). */
   sample(nowMs: number): void {
-    if (this.state === 'running') this.session.sample(nowMs);
+    if (this.state !== 'running') return;
+    this.session.sample(nowMs);
+    const round = this.session.lastRound();
+    if (round.length === 0) return;
+    this.recent.push(round);
+    if (this.recent.length > LIVE_ROUNDS) this.recent.shift();
+  }
+
+  /** The windows of the newest sample rounds (labelled `dc`), for a live snapshot. */
+  liveWindows(): ReportWindow[] {
+    return this.state === 'running' ? this.recent.flat() : [];
+  }
+
+  /**
+   * Every kept window (the whole job's, then each DC's) for a new watcher, when they fit
+   * HISTORY_BUDGET_BYTES; else only the newest rounds.
+   */
+  history(): ReportWindow[] {
+    if (this.state !== 'running') return [];
+    const all = [...this.session.series(), ...this.session.groupSeries().flatMap((g) => g.series)];
+    return JSON.stringify(all).length <= HISTORY_BUDGET_BYTES ? all : this.liveWindows();
   }
 
   /**
@@ -122,13 +173,32 @@ export class JobReporting {
     if (this.state !== 'running') return { outcomes: [], summary: undefined };
     this.state = 'finishing';
     this.session.stop(nowMs);
-    results.series = this.session.series().map(({ labels, ...point }) => (void labels, point));
+    results.series = this.session.series().map(withoutLabels);
     let breakdown: BreakdownGroup[];
     try {
       breakdown = this.groups?.breakdown(results) ?? [];
     } catch (error) {
       results.run.notes.push(`reporting: per-datacenter breakdown failed: ${describeError(error)}`);
       breakdown = [];
+    }
+    if (results.distributed !== undefined) {
+      const seriesByDc = new Map<string, SeriesWindow[]>();
+      for (const g of this.session.groupSeries()) {
+        const dc = g.labels['dc'];
+        if (dc !== undefined) seriesByDc.set(dc, g.series.map(withoutLabels));
+      }
+      try {
+        addDcSteps(results.distributed, breakdown);
+        // What room the job.result frame leaves (the results and the rest of the message).
+        const room = RESULTS_BUDGET_BYTES - JSON.stringify(results).length;
+        addDcSeries(
+          results.distributed,
+          seriesByDc,
+          Math.max(0, Math.min(DC_SERIES_BUDGET_BYTES, room)),
+        );
+      } catch (error) {
+        results.run.notes.push(`reporting: per-datacenter details failed: ${describeError(error)}`);
+      }
     }
     const outcomes = await this.session.finish(results, breakdown);
     this.state = 'done';

@@ -56,6 +56,8 @@ export class ReportSession {
   private timer: NodeJS.Timeout | undefined;
   private sampling = false;
   private source: RunSource | undefined;
+  /** The windows of the latest sample: the run's first, then each group's. */
+  private round: ReportWindow[] = [];
   /** Sampling problems (never thrown): reported with the outcomes. */
   readonly problems: string[] = [];
 
@@ -105,7 +107,12 @@ export class ReportSession {
     const source = this.source;
     if (!source || !this.sampling) return undefined;
     const window = this.sampleOne(this.sampler, source, nowMs);
-    for (const g of this.groups) this.sampleOne(g.sampler, g.source, nowMs);
+    const round = window === undefined ? [] : [window];
+    for (const g of this.groups) {
+      const w = this.sampleOne(g.sampler, g.source, nowMs);
+      if (w !== undefined) round.push(w);
+    }
+    this.round = round;
     return window;
   }
 
@@ -141,6 +148,16 @@ export class ReportSession {
   /** The whole run's kept windows. */
   series(): ReportWindow[] {
     return this.sampler.series();
+  }
+
+  /** The windows of the latest sample (the run's, then each group's, labelled). */
+  lastRound(): readonly ReportWindow[] {
+    return this.round;
+  }
+
+  /** Each group's kept windows, with its labels. */
+  groupSeries(): { labels: Labels; series: ReportWindow[] }[] {
+    return this.groups.map((g) => ({ labels: g.labels, series: g.sampler.series() }));
   }
 
   /** Delivers the final report (bounded by the policy's deadline) and returns the outcomes. */

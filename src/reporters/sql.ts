@@ -1,12 +1,14 @@
 // SQL reporters: PostgreSQL (pg; TimescaleDB-compatible: the windows table has a NOT NULL
 // `time` column and no unique key, and becomes a hypertable when the extension is installed),
 // MySQL/MariaDB (mysql2) and SQLite (better-sqlite3 12: 13 needs Node 22). One schema, one row
-// builder; a small dialect per database says how to create tables and insert rows.
+// builder; a small dialect per database says how to create tables and insert rows. The `dc`
+// column holds a cluster job's datacenter (`*` for the whole job) and is NULL for a local run;
+// tables made before a column existed get it added (nullable columns only).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { RunResults } from '../stats/types.js';
 import { ReporterConfigError } from './errors.js';
-import type { Reporter, ReportWindow } from './types.js';
+import type { BreakdownGroup, Reporter, ReportWindow } from './types.js';
 import { recordHandled } from '../handled-errors.js';
 
 type Value = string | number | null;
@@ -34,6 +36,7 @@ export function tables(prefix: string): Record<'windows' | 'steps' | 'runs' | 't
         ['p90_ms', 'float', 'null'],
         ['p99_ms', 'float', 'null'],
         ['max_ms', 'float', 'null'],
+        ['dc', 'text', 'null'],
       ],
     },
     steps: {
@@ -53,6 +56,7 @@ export function tables(prefix: string): Record<'windows' | 'steps' | 'runs' | 't
         ['p95_ms', 'float'],
         ['p99_ms', 'float'],
         ['max_ms', 'float'],
+        ['dc', 'text', 'null'],
       ],
     },
     runs: {
@@ -84,10 +88,14 @@ export function tables(prefix: string): Record<'windows' | 'steps' | 'runs' | 't
   };
 }
 
-/** Rows of the windows table: one per workflow (step '*') and one per step. */
+/**
+ * Rows of the windows table: one per workflow (step '*') and one per step, with the window's
+ * `dc` label (a cluster job's DC, `*` for the whole job; NULL for a local run).
+ */
 export function windowRows(runId: string, w: ReportWindow): Value[][] {
   const rows: Value[][] = [];
   const time = new Date(w.atMs).toISOString();
+  const dc = w.labels['dc'] ?? null;
   for (const wf of w.workflows) {
     rows.push([
       time,
@@ -102,6 +110,7 @@ export function windowRows(runId: string, w: ReportWindow): Value[][] {
       null,
       null,
       null,
+      dc,
     ]);
     for (const s of wf.steps) {
       rows.push([
@@ -117,24 +126,19 @@ export function windowRows(runId: string, w: ReportWindow): Value[][] {
         s.p90Ms,
         s.p99Ms,
         s.maxMs,
+        dc,
       ]);
     }
   }
   return rows;
 }
 
-export function finalRows(results: RunResults): {
-  steps: Value[][];
-  runs: Value[][];
-  thresholds: Value[][];
-} {
-  const id = results.run.id;
-  const steps: Value[][] = [];
-  const thresholds: Value[][] = [];
-  for (const wf of results.workflows) {
-    for (const s of wf.steps) {
+/** Steps rows of one result, each with `dc`. */
+function stepRows(id: string, results: RunResults, dc: string | null): Value[][] {
+  return results.workflows.flatMap((wf) =>
+    wf.steps.map((s) => {
       const l = s.latencyMs;
-      steps.push([
+      return [
         id,
         wf.name,
         s.name,
@@ -149,8 +153,32 @@ export function finalRows(results: RunResults): {
         l.p95,
         l.p99,
         l.max,
-      ]);
-    }
+        dc,
+      ];
+    }),
+  );
+}
+
+/**
+ * Rows of the final tables. A cluster job's steps rows come once for the whole job (`dc` = `*`)
+ * and once per datacenter of `breakdown`; a local run's have `dc` NULL.
+ */
+export function finalRows(
+  results: RunResults,
+  breakdown: readonly BreakdownGroup[] = [],
+): {
+  steps: Value[][];
+  runs: Value[][];
+  thresholds: Value[][];
+} {
+  const id = results.run.id;
+  const steps = stepRows(id, results, results.distributed === undefined ? null : '*');
+  for (const group of breakdown) {
+    const dc = group.labels['dc'];
+    if (dc !== undefined) steps.push(...stepRows(id, group.results, dc));
+  }
+  const thresholds: Value[][] = [];
+  for (const wf of results.workflows) {
     for (const t of wf.thresholds) {
       thresholds.push([id, wf.name, t.target, t.expression, t.actual, t.unit, t.passed ? 1 : 0]);
     }
@@ -185,6 +213,8 @@ export interface SqlDialect {
     columns: readonly string[],
     rows: readonly (Value | Date)[][],
   ): Promise<void>;
+  /** The names of `table`'s columns (lower case), to add the ones an older table lacks. */
+  columns(table: string): Promise<string[]>;
   /** After the tables exist (TimescaleDB: make the windows table a hypertable). */
   afterCreate?(windowsTable: string): Promise<void>;
   close(): Promise<void>;
@@ -238,25 +268,42 @@ export function sqlReporter(
           )
           .join(', ');
         await dialect.exec(`CREATE TABLE IF NOT EXISTS ${table.name} (${cols})`);
+        await addMissingColumns(dialect, table);
       }
       await dialect.afterCreate?.(t.windows.name);
     },
     async windows(batch) {
-      // The windows table has no datacenter column: a cluster job's per-DC windows (labelled
-      // `dc`) would add up twice with the whole job's (`dc="*"`), so only the latter are stored.
+      // A cluster job's whole-job windows (`dc` = `*`) and each DC's: sum one or the other.
       await insert(
         t.windows,
-        batch.filter((w) => (w.labels.dc ?? '*') === '*').flatMap((w) => windowRows(runId, w)),
+        batch.flatMap((w) => windowRows(runId, w)),
       );
     },
     async final(r) {
-      const rows = finalRows(r.results);
+      const rows = finalRows(r.results, r.breakdown);
       await insert(t.steps, rows.steps);
       await insert(t.thresholds, rows.thresholds);
       await insert(t.runs, rows.runs);
     },
     close: () => made?.close(),
   };
+}
+
+/**
+ * Adds the columns a table made by an older version lacks. Only nullable ones can be added
+ * (the rows already there get NULL); a missing NOT NULL column is a table this cannot use.
+ */
+async function addMissingColumns(dialect: SqlDialect, table: Table): Promise<void> {
+  const have = new Set(await dialect.columns(table.name));
+  for (const [name, type, nullable] of table.columns) {
+    if (have.has(name)) continue;
+    if (nullable !== 'null') {
+      throw new ReporterConfigError(
+        `${dialect.name}: table ${table.name} has no column ${name}; it was made for another schema (use another table prefix with option 'table')`,
+      );
+    }
+    await dialect.exec(`ALTER TABLE ${table.name} ADD COLUMN ${name} ${dialect.columnType(type)}`);
+  }
 }
 
 export async function postgresDialect(url: string): Promise<SqlDialect> {
@@ -283,6 +330,13 @@ export async function postgresDialect(url: string): Promise<SqlDialect> {
       connected = true;
     },
     exec: async (sql) => void (await client.query(sql)),
+    async columns(table) {
+      const r = await client.query<{ name: string }>(
+        `SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1`,
+        [table],
+      );
+      return r.rows.map((row) => row.name.toLowerCase());
+    },
     async insert(table, columns, rows) {
       const params: unknown[] = [];
       const values = rows.map(
@@ -328,6 +382,14 @@ export async function mysqlDialect(url: string): Promise<SqlDialect> {
       if (!conn) throw new ReporterConfigError('mysql: not connected');
       await conn.query(sql);
     },
+    async columns(table) {
+      if (!conn) throw new ReporterConfigError('mysql: not connected');
+      const [rows] = await conn.query(
+        'SELECT column_name AS name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?',
+        [table],
+      );
+      return (rows as { name: string }[]).map((row) => row.name.toLowerCase());
+    },
     async insert(table, columns, rows) {
       if (!conn) throw new ReporterConfigError('mysql: not connected');
       await conn.query(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ?`, [rows]);
@@ -363,6 +425,10 @@ export async function sqliteDialect(path: string): Promise<SqlDialect> {
     exec(sql) {
       open().exec(sql);
       return Promise.resolve();
+    },
+    columns(table) {
+      const info = open().pragma(`table_info(${table})`) as { name: string }[];
+      return Promise.resolve(info.map((c) => c.name.toLowerCase()));
     },
     insert(table, columns, rows) {
       const d = open();

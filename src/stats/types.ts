@@ -253,9 +253,28 @@ export interface SourceShare {
   iterationsFailed: number;
 }
 
+/** One step of one workflow as one datacenter ran it (from that DC's merged histograms). */
+export interface DcStepResult {
+  workflow: string;
+  step: string;
+  count: number;
+  failed: number;
+  latencyMs: LatencySummary;
+}
+
 export interface DistributedResult {
   job: string;
-  dcs: Record<string, SourceShare & { status: string; workers: Record<string, SourceShare> }>;
+  dcs: Record<
+    string,
+    SourceShare & {
+      status: string;
+      workers: Record<string, SourceShare>;
+      /** Each step's count and latency in this DC. Absent in older files. */
+      steps?: DcStepResult[];
+      /** This DC's per-window samples (bounded, thinned like `series`). Absent in older files. */
+      series?: SeriesWindow[];
+    }
+  >;
 }
 
 // ─── Per-window series (filled by src/reporters/sampler.ts) ───

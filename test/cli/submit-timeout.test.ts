@@ -1,7 +1,7 @@
 // `salvo submit --timeout` as a user types it (the real CLI process): a bad value is refused
 // before anything is sent, naming the option and the accepted forms; a good one, and the
 // default from the plan when it is absent, reach a gate (on a real loopback socket) as
-// `timeoutMs` in `job.submit`.
+// `timeoutMs` in `job.submit`; `--dashboard` without `--watch` is refused the same way.
 
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
@@ -103,4 +103,12 @@ test('--timeout 90s reaches the gate as timeoutMs 90000; without it the plan giv
   assert.equal(absent.code, 0, absent.stderr);
   assert.equal(submits.at(-1)?.timeoutMs, 120_000);
   assert.match(absent.stdout, /times out after 2m$/m);
+});
+
+test('--dashboard without --watch is refused naming both; nothing is sent', async () => {
+  const before = submits.length;
+  const r = await runCli(submitArgs('--dashboard'), { cwd });
+  assert.equal(r.code, EXIT.badInput, r.stderr);
+  assert.match(r.stderr, /--dashboard needs --watch/);
+  assert.equal(submits.length, before);
 });

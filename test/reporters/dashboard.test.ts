@@ -6,11 +6,12 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { RunResults } from '../../src/stats/types.js';
 import { startTargetServer } from '../../src/target/server.js';
 import { fixture, readResults, ROOT, runCli, startCli, tempDir } from '../support/cli.js';
-import { freePort, requireBinary } from '../support/servers.js';
+import { launchChromium, openPage as openPageIn, text } from '../support/browser.js';
+import { freePort } from '../support/servers.js';
 
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'reporters');
 const dir = tempDir('salvo-dash-');
@@ -20,21 +21,7 @@ let target: Awaited<ReturnType<typeof startTargetServer>>;
 before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   target = await startTargetServer({ port: 0, host: '127.0.0.1' });
-  browser = await chromium.launchPersistentContext(tempDir('salvo-chromium-'), {
-    executablePath: requireBinary('/usr/bin/chromium'),
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1280, height: 900 },
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -42,21 +29,7 @@ after(async () => {
   await target?.close();
 });
 
-/** A page that records console errors, page errors and every request it makes. */
-async function openPage(): Promise<{ page: Page; errors: string[]; requests: string[] }> {
-  const page = await browser.newPage();
-  const errors: string[] = [];
-  const requests: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('request', (r) => requests.push(r.url()));
-  return { page, errors, requests };
-}
-
-const text = async (page: Page, selector: string): Promise<string> =>
-  ((await page.locator(selector).first().textContent()) ?? '').trim();
+const openPage = (): ReturnType<typeof openPageIn> => openPageIn(browser);
 
 /** Checks the rendered report against the results document. */
 async function checkAgainstResults(page: Page, results: RunResults): Promise<void> {
@@ -137,6 +110,7 @@ describe('dashboard and HTML report', () => {
         timeout: 20_000,
       });
       assert.equal(await text(page, '#state'), 'live');
+      assert.equal(await page.locator('#dcs').count(), 0, 'a local run has no datacenter section');
       const liveCount = Number(await text(page, '[data-k=requests]'));
       assert.ok(liveCount > 0, 'live request count');
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard-live.png'), fullPage: true });

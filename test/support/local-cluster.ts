@@ -43,12 +43,19 @@ export interface LocalCluster {
   readonly dir: string;
 }
 
-/** Starts `salvo cluster up <shape> --dir <dir>/cluster` and waits until every node is ready. */
-export async function startLocalCluster(dir: string, shape: string[]): Promise<LocalCluster> {
+/**
+ * Starts `salvo cluster up <shape> --dir <dir>/cluster` and waits until every node is ready.
+ * `env`: more SALVO_* settings every node gets (e.g. SALVO_DASHBOARD_PORT for a one-gate cluster).
+ */
+export async function startLocalCluster(
+  dir: string,
+  shape: string[],
+  env: Readonly<Record<string, string>> = {},
+): Promise<LocalCluster> {
   const clusterDir = join(dir, 'cluster');
   const process = startCli(['cluster', 'up', ...shape, '--dir', clusterDir], {
     cwd: dir,
-    env: { SALVO_CACHE_DIR: join(dir, 'cache') },
+    env: { ...env, SALVO_CACHE_DIR: join(dir, 'cache') },
   });
   process.child.stdout?.resume();
   await process.waitFor(/Ctrl-C stops the cluster/, 180_000);

@@ -172,7 +172,7 @@ export function jobWatch(
         retryAfterMs: 5_000,
       });
     }
-    return owned.snapshot(v.status, { ...v.dcs });
+    return owned.snapshot(v.status, { ...v.dcs }, true);
   }
   if (
     v.endedAtMs !== null &&

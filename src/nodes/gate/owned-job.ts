@@ -3,8 +3,8 @@
 // the DCs, times it out when its deadline passes, and ends the job exactly once (every DC's
 // outcome, then `complete`, each retried until the ledger takes it), after which its watchers
 // get the result. Stops acting the moment the ledger says another gate owns the job (a stale
-// fence). Drives the job's reporting (sampled once per window on the Runtime clock, the final
-// report delivered once before the result goes out).
+// fence). Drives the job's reporting (sampled once per window on the Runtime clock, the newest
+// windows in each snapshot, the final report delivered once before the result goes out).
 
 import { globalStatus } from '../../cluster/jobs/ledger.js';
 import type { DcOutcome, EndedStatus, LedgerCommand } from '../../cluster/jobs/ledger-types.js';
@@ -383,7 +383,9 @@ export class OwnedJob {
 
   // ─── watchers ─────────────────────────────────────────────────────────────────────────────
 
-  snapshot(status: JobSnapshot['status'], dcs: JobSnapshot['dcs']): JobSnapshot {
+  /** The job now; `history`: with every kept window (a new watcher's first snapshot). */
+  snapshot(status: JobSnapshot['status'], dcs: JobSnapshot['dcs'], history = false): JobSnapshot {
+    const windows = history ? this.o.reporting.history() : this.o.reporting.liveWindows();
     return {
       t: 'job.snapshot',
       job: this.o.job,
@@ -393,6 +395,7 @@ export class OwnedJob {
       dcs,
       stats: this.o.program.liveStats() ?? null,
       breakdown: this.placement.breakdown(),
+      ...(windows.length > 0 ? { windows } : {}),
     };
   }
 

@@ -15,6 +15,8 @@ import { MAX_JOB_REPORTERS } from '../../reporters/job-config.js';
 export const MAX_KEY_CHARS = 256;
 /** Datacenters one submission may name. */
 export const MAX_SUBMIT_DCS = 64;
+/** Windows one `job.snapshot` carries at most (a new watcher's history: every DC's kept series). */
+export const MAX_SNAPSHOT_WINDOWS = 20_000;
 /** Jobs one `job.views` answer lists at most. */
 export const MAX_LISTED_JOBS = 1000;
 
@@ -155,6 +157,12 @@ export const JobSnapshotDef = defineMessage('job.snapshot', {
   stats: s.unknown(),
   /** Per datacenter so far: its merged totals and each worker's (as in `job.result`). */
   breakdown: s.optional(s.record(s.unknown(), { maxKeys: MAX_SUBMIT_DCS })),
+  /**
+   * The newest sampled windows of the whole job (label `dc` = `*`) and of each datacenter, as
+   * the job's reporters get them; the first snapshot of a watch carries every kept window when
+   * they fit. Shape owned by src/reporters (checked by the client that reads them).
+   */
+  windows: s.optional(s.array(s.unknown(), { maxItems: MAX_SNAPSHOT_WINDOWS })),
 });
 /** The job's end (a notification after the last snapshot, or the reply to a late `job.watch`). */
 export const JobResultDef = defineMessage('job.result', {

@@ -13,6 +13,8 @@ export interface PageData {
   comparison?: Comparison;
   /** Per-DC / per-worker groups of a distributed run. */
   breakdown?: readonly BreakdownGroup[];
+  /** A cluster job's windows per datacenter, as they streamed in (the live DC section). */
+  dcSeries?: Record<string, SeriesWindow[]>;
 }
 
 /** JSON safe inside a <script> element (no `</script>`, no `<!--`). */
@@ -23,7 +25,7 @@ export function embedJson(value: unknown): string {
     .replaceAll('\u2029', '\\u2029');
 }
 
-function escapeHtml(s: string): string {
+export function escapeHtml(s: string): string {
   return s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
 
@@ -67,7 +69,8 @@ function lineChart(name, xs, lines, unit) {
   const W = 640, H = 220, L = 48, R = 10, T = 10, B = 24;
   const all = lines.flatMap((l) => l.values.filter((v) => v !== null));
   const ymax = niceMax(Math.max(0, ...all));
-  const xmax = Math.max(1, xs.length ? xs[xs.length - 1] : 1);
+  const lastX = (x) => x.length ? x[x.length - 1] : 1;
+  const xmax = Math.max(1, lastX(xs), ...lines.map((l) => l.xs ? lastX(l.xs) : 1));
   const px = (x) => L + (x / xmax) * (W - L - R);
   const py = (y) => T + (1 - y / ymax) * (H - T - B);
   let s = '<svg viewBox="0 0 ' + W + ' ' + H + '" role="img" aria-label="' + esc(name) + '" data-chart="' + esc(name) + '">';
@@ -82,7 +85,8 @@ function lineChart(name, xs, lines, unit) {
   }
   lines.forEach((l, i) => {
     const pts = [];
-    l.values.forEach((v, j) => { if (v !== null) pts.push(px(xs[j]).toFixed(1) + ',' + py(v).toFixed(1)); });
+    const lx = l.xs || xs;
+    l.values.forEach((v, j) => { if (v !== null) pts.push(px(lx[j]).toFixed(1) + ',' + py(v).toFixed(1)); });
     s += '<polyline fill="none" stroke-width="1.8" stroke="' + COLORS[i % COLORS.length] + '" points="' + pts.join(' ') +
       '" data-series="' + esc(l.name) + '" data-values="' + l.values.map((v) => v === null ? '' : v).join(',') + '"/>';
   });
@@ -205,6 +209,73 @@ function breakdown() {
     '</tbody></table></section>';
 }
 
+// A cluster job's datacenters: finished, the results' distributed section (each DC's totals,
+// step latencies and series); live, the DC windows streamed so far. Shown for 2 DCs or more.
+function dcViews() {
+  const d = DATA.results && DATA.results.distributed;
+  const streamed = DATA.dcSeries || {};
+  if (d) return Object.entries(d.dcs).map(([dc, e]) => ({ dc, status: e.status, series: e.series || streamed[dc] || [], final: e }));
+  return Object.entries(streamed).map(([dc, series]) => ({ dc, status: 'running', series, final: null }));
+}
+
+function dcTotals(v) {
+  if (v.final) return { requests: v.final.requests, failed: v.final.failed };
+  const last = v.series[v.series.length - 1];
+  let requests = 0, failed = 0;
+  if (last) for (const w of last.workflows) { requests += w.total.count; failed += w.total.failed; }
+  return { requests, failed };
+}
+
+// Each DC's steps: finished, exact (from its merged histograms); live, counts summed over its
+// windows and the percentiles of its last window with samples.
+function dcSteps(v) {
+  if (v.final && v.final.steps) return v.final.steps.map((s) => ({ key: s.workflow + '/' + s.step, count: s.count, failed: s.failed, p50: s.latencyMs.p50, p99: s.latencyMs.p99 }));
+  const steps = new Map();
+  for (const p of v.series) for (const w of p.workflows) for (const s of w.steps) {
+    const key = w.name + '/' + s.name;
+    const e = steps.get(key) || { key, count: 0, failed: 0, p50: null, p99: null };
+    e.count += s.count; e.failed += s.failed;
+    if (s.p50Ms !== null) { e.p50 = s.p50Ms; e.p99 = s.p99Ms; }
+    steps.set(key, e);
+  }
+  return [...steps.values()];
+}
+
+function dcSection() {
+  const views = dcViews();
+  if (views.length < 2) return '';
+  const r = DATA.results;
+  const secs = r ? r.run.durationMs / 1000 : 0;
+  const rows = views.map((v) => {
+    const t = dcTotals(v);
+    const last = v.series[v.series.length - 1];
+    const rps = r ? (secs > 0 ? t.requests / secs : 0) : (last ? last.workflows.reduce((a, w) => a + w.rps, 0) : 0);
+    return '<tr data-dc="' + esc(v.dc) + '"><td>' + esc(v.dc) + '</td><td class="l" data-k="status">' + esc(v.status) + '</td><td data-k="requests">' + t.requests +
+      '</td><td data-k="failed">' + t.failed + '</td><td data-k="errors">' + pct(t.failed, t.requests) + '</td><td data-k="rps">' + fmt(rps, 1) + '</td></tr>';
+  });
+  const stepRows = views.flatMap((v) => dcSteps(v).map((s) => '<tr data-dc-step="' + esc(v.dc + '/' + s.key) + '"><td>' + esc(v.dc) + '</td><td class="l">' + esc(s.key) +
+    '</td><td data-k="count">' + s.count + '</td><td data-k="failed">' + s.failed + '</td><td data-k="p50">' + fmt(s.p50) + '</td><td data-k="p99">' + fmt(s.p99) + '</td></tr>'));
+  const line = (v, f) => ({ name: v.dc, xs: v.series.map((p) => p.elapsedMs / 1000), values: v.series.map(f) });
+  const sum = (p, f) => p.workflows.reduce((a, w) => a + f(w), 0);
+  const stepKeys = [];
+  for (const v of views) for (const p of v.series) for (const w of p.workflows) for (const s of w.steps) {
+    const k = w.name + '/' + s.name; if (!stepKeys.includes(k)) stepKeys.push(k);
+  }
+  const lat = [];
+  for (const v of views) for (const k of stepKeys.slice(0, 3)) {
+    const [wn, sn] = [k.slice(0, k.indexOf('/')), k.slice(k.indexOf('/') + 1)];
+    lat.push({ name: v.dc + ' ' + sn + ' p99', xs: v.series.map((p) => p.elapsedMs / 1000), values: v.series.map((p) => {
+      const w = p.workflows.find((x) => x.name === wn); const s = w && w.steps.find((x) => x.name === sn); return s ? s.p99Ms : null; }) });
+  }
+  return '<section class="wide" id="dcs"><h2>Datacenters</h2><table><thead><tr><th>datacenter</th><th class="l">status</th><th>requests</th><th>failed</th><th>error %</th><th>' +
+    (r ? 'req/s (average)' : 'req/s (now)') + '</th></tr></thead><tbody>' + rows.join('') + '</tbody></table>' +
+    '<table style="margin-top:12px"><thead><tr><th>datacenter</th><th class="l">step</th><th>count</th><th>failed</th><th>' + (r ? 'p50 ms' : 'p50 ms (last window)') + '</th><th>' +
+    (r ? 'p99 ms' : 'p99 ms (last window)') + '</th></tr></thead><tbody>' + stepRows.join('') + '</tbody></table></section>' +
+    '<section><h2>Throughput by datacenter</h2>' + lineChart('dc-throughput', [], views.map((v) => line(v, (p) => sum(p, (w) => w.rps))), '') + '</section>' +
+    '<section><h2>Errors by datacenter</h2>' + lineChart('dc-errors', [], views.map((v) => line(v, (p) => sum(p, (w) => w.failed))), '') + '</section>' +
+    '<section><h2>Latency by datacenter</h2>' + lineChart('dc-latency', [], lat, 'ms') + '</section>';
+}
+
 function comparison() {
   const c = DATA.comparison;
   if (!c) return '';
@@ -221,6 +292,7 @@ function render() {
   const main = $('main');
   let html = DATA.comparison ? comparison() : '';
   if (DATA.results || DATA.series.length || DATA.mode === 'live') html += summary();
+  html += dcSection();
   for (const name of workflowNames()) html += workflowSections(name);
   html += breakdown();
   main.innerHTML = html;
@@ -236,6 +308,12 @@ if (DATA.mode === 'live' && !DATA.results && typeof EventSource === 'function') 
   let pending = false;
   const soon = () => { if (!pending) { pending = true; requestAnimationFrame(() => { pending = false; render(); }); } };
   events.addEventListener('window', (e) => { const w = JSON.parse(e.data); if (!DATA.series.some((p) => p.seq === w.seq)) DATA.series.push(w); soon(); });
+  events.addEventListener('dc-window', (e) => {
+    const { dc, window: w } = JSON.parse(e.data);
+    const points = (DATA.dcSeries = DATA.dcSeries || {})[dc] = (DATA.dcSeries[dc] || []);
+    if (!points.some((p) => p.seq === w.seq)) points.push(w);
+    soon();
+  });
   events.addEventListener('final', (e) => { const f = JSON.parse(e.data); DATA.results = f.results; DATA.series = f.series; events.close(); render(); });
 }
 `;

@@ -1,19 +1,14 @@
-// `salvo run --dashboard`: an HTTP server on loopback serving the live page, its data as JSON,
-// and server-sent events (each window as it is sampled, then the final results). It is a
+// `salvo run --dashboard`: an HTTP server on loopback serving one live page (live.ts). It is a
 // reporter like any other, so it cannot slow or fail the run; at the end it writes the same
-// page, data embedded, as one self-contained HTML file.
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { createServer, type ServerResponse } from 'node:http';
+// page, data embedded, as one self-contained HTML file. Also the listening shell the gate's
+// dashboard (gate-dashboard.ts) shares.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname } from 'node:path';
 import { SalvoError, describeError } from '../../errors.js';
-import type { RunResults, SeriesWindow } from '../../stats/types.js';
-import { MAX_SERIES_POINTS } from '../sampler.js';
 import type { Reporter } from '../types.js';
-import { embedJson, renderPage, type PageData } from './page.js';
+import { createLivePage } from './live.js';
 
-/** Event-stream clients at once; more are refused (503) so a stray tab loop costs nothing. */
-const MAX_CLIENTS = 32;
+export { writeReportHtml } from './live.js';
 
 export interface Dashboard {
   url: string;
@@ -22,65 +17,30 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
-const stripLabels = (w: SeriesWindow & { labels?: unknown }): SeriesWindow => {
-  const { labels, ...rest } = w;
-  void labels;
-  return rest;
-};
-
-export async function writeReportHtml(path: string, data: PageData): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, renderPage(data));
-  await rename(temp, path);
+export interface DashboardServer {
+  /** `http://host:port/`. */
+  readonly url: string;
+  close(): Promise<void>;
 }
 
-export async function startDashboard(options: {
-  port: number;
-  host?: string;
-  htmlPath: string;
-  title?: string;
-}): Promise<Dashboard> {
-  const series: SeriesWindow[] = [];
-  let results: RunResults | null = null;
-  let title = options.title ?? 'salvo run';
-  const clients = new Set<ServerResponse>();
-  const data = (): PageData => ({ mode: 'live', title, results, series });
-  const send = (event: string, payload: unknown): void => {
-    const frame = `event: ${event}\ndata: ${embedJson(payload)}\n\n`;
-    for (const res of clients) res.write(frame);
-  };
-
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+/**
+ * Listens on `host:port` (127.0.0.1 by default; 0 picks a free port) and hands each GET to
+ * `route` with its path; a request `route` does not answer gets 404, a method other than GET 405.
+ * `flag` names the option that sets the port, for the error when it is taken.
+ */
+export async function listenDashboard(
+  options: { port: number; host?: string; flag?: string },
+  route: (path: string, req: IncomingMessage, res: ServerResponse) => boolean,
+  onClose: () => void = () => undefined,
+): Promise<DashboardServer> {
+  const host = options.host ?? '127.0.0.1';
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method !== 'GET') {
       res.writeHead(405, { allow: 'GET' }).end();
-    } else if (path === '/') {
-      res.writeHead(200, {
-        'content-type': 'text/html; charset=utf-8',
-        'cache-control': 'no-store',
-      });
-      res.end(renderPage(data()));
-    } else if (path === '/data') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(embedJson(data()));
-    } else if (path === '/events') {
-      if (clients.size >= MAX_CLIENTS) {
-        res.writeHead(503).end('too many dashboard clients\n');
-        return;
-      }
-      res.writeHead(200, {
-        'content-type': 'text/event-stream',
-        'cache-control': 'no-store',
-        connection: 'keep-alive',
-      });
-      res.write('retry: 2000\n\n');
-      for (const w of series) res.write(`event: window\ndata: ${embedJson(w)}\n\n`);
-      if (results) res.write(`event: final\ndata: ${embedJson({ results, series })}\n\n`);
-      clients.add(res);
-      req.on('close', () => clients.delete(res));
     } else if (path === '/favicon.ico') {
       res.writeHead(204).end();
-    } else {
+    } else if (!route(path, req, res)) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     }
   });
@@ -89,48 +49,40 @@ export async function startDashboard(options: {
       reject(
         new SalvoError(
           'E_USAGE',
-          `the dashboard cannot listen on ${options.host ?? '127.0.0.1'}:${options.port}: ${error.code === 'EADDRINUSE' ? 'the port is in use; pick another with --dashboard-port (0 picks a free one)' : describeError(error)}`,
+          `the dashboard cannot listen on ${host}:${options.port}: ${error.code === 'EADDRINUSE' ? `the port is in use; pick another with ${options.flag ?? '--dashboard-port'} (0 picks a free one)` : describeError(error)}`,
         ),
       ),
     );
-    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+    server.listen(options.port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
-  const close = async (): Promise<void> => {
-    for (const res of clients) res.end();
-    clients.clear();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  };
-
-  const reporter: Reporter = {
-    name: 'dashboard',
-    start(start) {
-      title = `salvo run ${start.file}`;
-    },
-    windows(batch) {
-      for (const w of batch) {
-        const point = stripLabels(w);
-        series.push(point);
-        if (series.length > MAX_SERIES_POINTS) series.shift();
-        send('window', point);
-      }
-    },
-    async final(report) {
-      results = report.results;
-      const finalSeries = report.series.map(stripLabels);
-      series.splice(0, series.length, ...finalSeries);
-      send('final', { results, series });
-      const page: PageData = { mode: 'report', title, results, series };
-      if (report.breakdown) page.breakdown = report.breakdown;
-      await writeReportHtml(options.htmlPath, page);
-    },
-    close,
-  };
+  const urlHost = host.includes(':') ? `[${host}]` : host;
   return {
-    url: `http://${options.host ?? '127.0.0.1'}:${address.port}/`,
-    htmlPath: options.htmlPath,
-    reporter,
-    close,
+    url: `http://${urlHost}:${address.port}/`,
+    async close() {
+      onClose();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
+}
+
+export async function startDashboard(options: {
+  port: number;
+  host?: string;
+  htmlPath: string;
+  title?: string;
+}): Promise<Dashboard> {
+  // The page's reporter closes the server (after the final report); it listens only below.
+  let closeServer = (): Promise<void> => Promise.resolve();
+  const close = (): Promise<void> => closeServer();
+  const page = createLivePage({
+    title: options.title ?? 'salvo run',
+    htmlPath: options.htmlPath,
+    ...(options.title === undefined ? { titleOf: (file: string) => `salvo run ${file}` } : {}),
+    onClose: close,
+  });
+  const server = await listenDashboard(options, page.handle, page.endStreams);
+  closeServer = () => server.close();
+  return { url: server.url, htmlPath: options.htmlPath, reporter: page.reporter, close };
 }

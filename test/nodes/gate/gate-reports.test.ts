@@ -11,23 +11,12 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { RpcReply } from '../../../src/protocol/index.js';
-import type { JobReportingOptions } from '../../../src/reporters/job-reporting.js';
 import type { ReporterOutcome } from '../../../src/reporters/types.js';
-import { Simulation } from '../../../src/runtime/sim/index.js';
 import type { RunResults } from '../../../src/stats/types.js';
 import { runCli, tempDir } from '../../support/cli.js';
 import { freePort } from '../../support/servers.js';
-import {
-  GateCluster,
-  SimClient,
-  submission,
-  type FakeManagerSpec,
-} from './support/gate-cluster.js';
-
-const TWO_DCS: FakeManagerSpec[] = [
-  { id: 'a-m1', dc: 'a', leader: true, windows: 3 },
-  { id: 'b-m1', dc: 'b', leader: true, windows: 2 },
-];
+import { submission } from './support/gate-cluster.js';
+import { cluster, resultOf } from './support/reporting-job.js';
 
 /** Quick retries so a failing reporter is given up on in well under a second of real time. */
 const POLICY = { maxAttempts: 2, backoffBaseMs: 5, backoffMaxMs: 10, finishTimeoutMs: 10_000 };
@@ -47,39 +36,6 @@ async function influxReceiver(): Promise<{ url: string; bodies: string[]; server
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}`, bodies, server };
-}
-
-interface Setup {
-  sim: Simulation;
-  cluster: GateCluster;
-  client: SimClient;
-}
-
-async function cluster(reporting: JobReportingOptions | undefined, seed = 7): Promise<Setup> {
-  const sim = new Simulation({ seed });
-  const c = new GateCluster(sim, {
-    managers: TWO_DCS,
-    ...(reporting !== undefined ? { gate: { reporting } } : {}),
-  });
-  const client = new SimClient(sim, c);
-  await c.waitForLeader();
-  return { sim, cluster: c, client };
-}
-
-/**
- * Runs the simulation, letting real time pass between slices (the reporters write files and
- * talk to sockets in real time), until the job's result reached the client.
- */
-async function resultOf(s: Setup, job: string): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 4000; i++) {
-    const r = s.client.notes.find((n) => n.t === 'job.result' && n.job === job);
-    if (r !== undefined) return r;
-    await s.sim.runUntil(() => s.client.notes.some((n) => n.t === 'job.result' && n.job === job), {
-      maxMs: 50,
-    });
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-  throw new Error(`no result for ${job}`);
 }
 
 function lines(path: string): Record<string, unknown>[] {
@@ -139,6 +95,24 @@ test('GM-12.1.2 GM-12.1.3 GM-12.2.2: a two-DC job runs its file and InfluxDB rep
     assert.ok(series.length >= 1);
     const counted = series.reduce((n, w) => n + (w.workflows[0]?.count ?? 0), 0);
     assert.equal(counted, 50);
+    // Each DC's steps (from its own histograms) and its own series count that DC's requests.
+    for (const [dc, n] of [
+      ['a', 30],
+      ['b', 20],
+    ] as const) {
+      assert.equal(
+        dcs[dc]?.steps?.reduce((sum, st) => sum + st.count, 0),
+        n,
+        `${dc} steps`,
+      );
+      assert.ok(dcs[dc]?.steps?.every((st) => st.latencyMs.p99 >= st.latencyMs.p50));
+      const own = dcs[dc]?.series ?? [];
+      assert.equal(
+        own.reduce((sum, w) => sum + (w.workflows[0]?.count ?? 0), 0),
+        n,
+        `${dc} series`,
+      );
+    }
     // The client's copy of the results is the same document.
     const sent = result.results as RunResults;
     assert.deepEqual(sent.distributed, saved.distributed);
