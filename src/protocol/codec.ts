@@ -121,8 +121,7 @@ export function checkDecodeLimits(
     else if (b <= 0x8f) {
       items = b & 0x0f;
       isMap = true;
-    }
-    else if (b <= 0x9f) items = b & 0x0f;
+    } else if (b <= 0x9f) items = b & 0x0f;
     else if (b <= 0xbf) skip = b & 0x1f;
     else if (b === 0xc4 || b === 0xd9) skip = 1 + u8(pos + 1);
     else if (b === 0xc5 || b === 0xda) skip = 2 + u16(pos + 1);
@@ -138,22 +137,18 @@ export function checkDecodeLimits(
     else if (b === 0xdc) {
       items = u16(pos + 1);
       skip = 2;
-    }
-    else if (b === 0xdd) {
+    } else if (b === 0xdd) {
       items = u32(pos + 1);
       skip = 4;
-    }
-    else if (b === 0xde) {
+    } else if (b === 0xde) {
       items = u16(pos + 1);
       isMap = true;
       skip = 2;
-    }
-    else if (b === 0xdf) {
+    } else if (b === 0xdf) {
       items = u32(pos + 1);
       isMap = true;
       skip = 4;
-    }
-    else return null; // 0xc1 (never used): the decoder reports it
+    } else return null; // 0xc1 (never used): the decoder reports it
     pos += 1 + skip;
     if (items < 0 || items === 0) continue;
     if (isMap && items > limits.mapKeys) return `a map of ${items} keys (limit ${limits.mapKeys})`;
