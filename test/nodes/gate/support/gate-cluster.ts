@@ -407,7 +407,7 @@ export class SimClient {
 
   constructor(
     readonly sim: Simulation,
-    readonly cluster: GateCluster,
+    readonly cluster: { readonly gateAddresses: ReadonlyMap<string, NodeAddress> },
     readonly id = 'client',
     dc = 'a',
   ) {
