@@ -156,6 +156,14 @@ export class JobClient {
     }
   }
 
+  /** A new session with the first of the configured gates that answers (after one was lost). */
+  async reconnect(): Promise<void> {
+    const next = await openGateSession(this.options, CLIENT_MESSAGES);
+    const previous = this.session;
+    this.session = next;
+    await previous.close();
+  }
+
   /** Reconnects to another gate (a job's owner). */
   async moveTo(gate: string): Promise<void> {
     const next = await openGateSession({ ...this.options, gate }, CLIENT_MESSAGES);

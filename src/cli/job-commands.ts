@@ -8,12 +8,11 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { bundleWorkflow, importWorkflows, typecheckWorkflow } from '../engine/loader.js';
 import { buildPlan, literalMetricNames } from '../engine/plan.js';
-import { EXIT, OptionError, SalvoError, describeError } from '../errors.js';
+import { EXIT, OptionError, describeError } from '../errors.js';
 import type {
   JobAccepted,
   JobCancelAck,
   JobResult,
-  JobSnapshot,
   JobViewWire,
 } from '../nodes/jobs/client-wire.js';
 import { formatMs } from '../api/duration.js';
@@ -32,9 +31,7 @@ import type { ReporterOutcome } from '../reporters/types.js';
 import type { AnyWorkflow } from '../api/workflow.js';
 import { defaultResultsPath } from '../stats/results.js';
 import type { DistributedResult, RunResults } from '../stats/types.js';
-import type { LiveSnapshot } from '../ui/snapshot.js';
 import { renderSummary } from '../ui/summary.js';
-import { createProgressView } from '../ui/terminal.js';
 import {
   durationOption,
   jobTimeoutOption,
@@ -48,16 +45,9 @@ import type { CliIo } from './main.js';
 import { reportOption } from './report.js';
 import { checkOutputPath, htmlPathFor, writeResultsSync } from './run.js';
 import { startJobDashboard, type JobDashboard } from './job-dashboard.js';
+import { dcLine, followJob, type Watched } from './job-follow.js';
 
 const RESULTS_DIR = 'salvo-results';
-/** Longest a watch waits without any snapshot before it says the gate went quiet. */
-export const WATCH_SILENCE_MS = 30_000;
-/**
- * A watch only receives; the gate closes an inbound link that sends nothing for its idle timeout
- * (60 s), so the watch sends a `ping` (answered by every node) this often.
- */
-export const WATCH_KEEPALIVE_MS = 15_000;
-
 interface SubmitFlags extends WatchFlags {
   target?: string;
   vus?: number;
@@ -125,118 +115,6 @@ export function describeJob(view: JobViewWire): string {
   const ended = view.endedAtMs === null ? '' : ` ended ${new Date(view.endedAtMs).toISOString()}`;
   const reason = view.cancelReason === null ? '' : ` (${view.cancelReason})`;
   return `${view.job}  ${view.status}${reason}  owner ${view.ownerGate}  submitted ${new Date(view.submittedAtMs).toISOString()}${ended}  ${dcs}`;
-}
-
-function liveSnapshotOf(snapshot: JobSnapshot, file: string): LiveSnapshot {
-  const stats = snapshot.stats as Partial<LiveSnapshot> | null;
-  if (stats !== null && typeof stats === 'object' && Array.isArray(stats.workflows)) {
-    return { ...(stats as LiveSnapshot), phase: `${snapshot.status} (${dcLine(snapshot.dcs)})` };
-  }
-  return {
-    file,
-    workers: 0,
-    elapsedMs: snapshot.elapsedMs,
-    plannedMs: null,
-    phase: `${snapshot.status} (${dcLine(snapshot.dcs)})`,
-    workflows: [],
-  };
-}
-
-function dcLine(dcs: Record<string, string>): string {
-  return Object.entries(dcs)
-    .map(([dc, state]) => `${dc} ${state}`)
-    .join(', ');
-}
-
-/** A job a command follows: the link to its owner, and how to show it. */
-interface Watched {
-  readonly client: JobClient;
-  readonly job: string;
-  readonly token: string | undefined;
-  /** The workflow file (or the job id) the live view names. */
-  readonly file: string;
-  readonly io: CliIo;
-  readonly flags: WatchFlags;
-}
-
-/** Follows a job to its end with the live view; returns its result. */
-async function followJob(
-  { client, job, token, file, io, flags }: Watched,
-  dashboard?: JobDashboard,
-): Promise<JobResult> {
-  const view = createProgressView({
-    stream: io.stderr,
-    quiet: flags.quiet === true,
-    color: flags.color !== false && !process.env['NO_COLOR'],
-  });
-  let latest: LiveSnapshot = {
-    file,
-    workers: 0,
-    elapsedMs: 0,
-    plannedMs: null,
-    phase: 'waiting for the gate',
-    workflows: [],
-  };
-  let lastSeq = 0;
-  let lastHeard = Date.now();
-  let silence: NodeJS.Timeout | undefined;
-  const result = new Promise<JobResult>((resolve, reject) => {
-    const onSnapshot = (s: JobSnapshot): void => {
-      if (s.job !== job || s.seq <= lastSeq) return; // a replayed or reordered snapshot
-      lastSeq = s.seq;
-      lastHeard = Date.now();
-      latest = liveSnapshotOf(s, file);
-      dashboard?.feed(s.windows);
-    };
-    client.connection.handle('job.snapshot', (m) => onSnapshot(m as unknown as JobSnapshot));
-    client.connection.handle('job.result', (m) => {
-      const r = m as unknown as JobResult;
-      if (r.job === job) resolve(r);
-    });
-    client.connection.onClose((reason) =>
-      reject(
-        new SalvoError(
-          'E_PROTOCOL',
-          `the gate closed the connection while watching ${job}${reason ? `: ${reason.message}` : ''}; \`salvo watch ${job}\` picks it up again`,
-        ),
-      ),
-    );
-    let lastPing = Date.now();
-    silence = setInterval(() => {
-      if (Date.now() - lastPing >= WATCH_KEEPALIVE_MS) {
-        lastPing = Date.now();
-        client.connection.notify({ t: 'ping', sentMs: lastPing });
-      }
-      if (Date.now() - lastHeard > WATCH_SILENCE_MS) {
-        reject(
-          new SalvoError(
-            'E_PROTOCOL',
-            `no word from the gate about ${job} for ${WATCH_SILENCE_MS / 1000}s`,
-          ),
-        );
-      }
-    }, 1000);
-    silence.unref();
-    client
-      .request({ t: 'job.watch', job, ...tokenField(token) }, ['job.snapshot', 'job.result'])
-      .then((first) => {
-        // A job that has already ended answers its watch with its result.
-        if (first.t === 'job.result') resolve(first as unknown as JobResult);
-        else onSnapshot(first as unknown as JobSnapshot);
-      })
-      .catch((error: unknown) => reject(error as Error));
-  });
-  view.start(() => latest);
-  try {
-    const r = await result;
-    view.stop(latest);
-    return r;
-  } catch (error) {
-    view.stop();
-    throw error;
-  } finally {
-    clearInterval(silence);
-  }
 }
 
 /** Each datacenter's status and share, and each worker's, for the results file. */
@@ -336,7 +214,7 @@ async function finishWatch(
  * Follows `job` to its end (with the live web page when --dashboard is given), then writes its
  * results (and the page as HTML) and returns its exit code.
  */
-async function watchJob(watched: Watched, name: string): Promise<number> {
+async function watchJob(watched: Watched<WatchFlags>, name: string): Promise<number> {
   const { job, io, flags } = watched;
   const out = flags.out ?? defaultResultsPath(RESULTS_DIR, name, new Date());
   const dashboard =

@@ -3,7 +3,10 @@
 // `salvo submit --watch` runs a 20 s workflow on two of the workers, one of them, then the
 // DC's manager leader, is killed with SIGKILL. The job still completes with a result that
 // validates; after a worker loss the part ran on the third worker for the time left, and
-// after a leader loss every window the workers counted is in the result exactly once.
+// after a leader loss every window the workers counted is in the result exactly once. Last, the
+// job's owner gate is killed: the watch shows the handover (it reconnects when `cluster up`
+// restarts the gate) and ends with the job's status — failed at its deadline, since a job does
+// not resume on another gate yet — and the job ends once.
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -12,6 +15,7 @@ import { startTargetServer, type TargetServer } from '../../src/target/server.js
 import {
   fixture,
   readResults,
+  runCli,
   schemaErrors,
   startCli,
   tempDir,
@@ -139,5 +143,34 @@ describe('a job on a cluster of real processes loses a node', { timeout: 600_000
       .some((m) => logLines(m).some((l) => l.msg === "manager: took over the DC's running jobs"));
     assert.ok(took, 'another manager took the job over');
     assert.equal(results.workflows[0]!.totals.count, countedByWorkers(local(), null, since));
+  });
+
+  void test('the owner gate killed with SIGKILL mid-run: the watch reconnects when the gate is back and ends with the job, failed once at its deadline', async () => {
+    const since = lineCounts();
+    const out = join(dir, 'gate-killed.json');
+    const run = startCli(
+      submitWatchArgs(fixture('steady.ts'), local().client, target.url, out, ['--timeout', '30s']),
+      { cwd: dir },
+    );
+    await until('two workers run the job', () => {
+      const w = workersRunning(since);
+      return w.length === 2 ? w : null;
+    });
+    const gate = clusterNodes(local()).find((n) => n.role === 'gate');
+    assert.ok(gate?.pid, 'the gate has a pid');
+    process.kill(gate.pid, 'SIGKILL');
+    const result = await run.done;
+    const output = result.stdout + result.stderr;
+    const job = /job (job-\S+) accepted/.exec(output)?.[1];
+    assert.ok(job, `the job was accepted: ${output}`);
+    assert.equal(result.code, 4, output);
+    assert.match(result.stderr, /closed the connection while watching .*asking the gates again/);
+    assert.match(result.stderr, new RegExp(`following ${job} through gate`));
+    assert.match(result.stderr, new RegExp(`job ${job} ended failed without results: .*timed out`));
+    const status = await runCli(['status', job, ...local().client, '--json'], { cwd: dir });
+    assert.equal(status.code, 0, status.stderr);
+    const view = JSON.parse(status.stdout) as { status: string; endedAtMs: number | null };
+    assert.equal(view.status, 'failed');
+    assert.ok(view.endedAtMs !== null, 'the ledger holds its end');
   });
 });

@@ -73,7 +73,15 @@ function notOwner(state: GateState, v: JobView): ErrorMessage {
   });
 }
 
-function unknownJob(job: string): ErrorMessage {
+/** A job this gate's ledger does not hold: unknown, or not applied yet while it catches up. */
+function unknownJob(state: GateState, job: string): ErrorMessage {
+  if (!state.caughtUp()) {
+    return clientError(
+      'E_UNAVAILABLE',
+      `gate ${state.selfId} is catching up with the ledger; ask again about '${job}'`,
+      { retryAfterMs: 1_000 },
+    );
+  }
   return clientError('E_JOB_UNKNOWN', `no job '${job}' (never submitted, or its record expired)`);
 }
 
@@ -130,7 +138,7 @@ export async function jobStatus(
     const answer = await forward(state, leader, client, { t: 'job.status', job }, via);
     if (answer !== null) return answer;
   }
-  return unknownJob(job);
+  return unknownJob(state, job);
 }
 
 export function jobList(
@@ -161,7 +169,7 @@ export function jobWatch(
   ctx: RequestContext,
 ): HandlerResult {
   const v = visible(state, client, job);
-  if (v === undefined) return unknownJob(job);
+  if (v === undefined) return unknownJob(state, job);
   if (v.ownerGate !== state.selfId) return notOwner(state, v);
   const kept = state.results.get(job);
   if (kept !== undefined) return kept;
@@ -226,7 +234,7 @@ export async function jobCancel(
       const answer = await forward(state, leader, client, { t: 'job.cancel', job, reason }, via);
       if (answer !== null) return answer;
     }
-    return unknownJob(job);
+    return unknownJob(state, job);
   }
   const ack = (status: JobCancelAck['status'], dcs: JobCancelAck['dcs']): JobCancelAck => ({
     t: 'job.cancel-ack',

@@ -109,6 +109,12 @@ export interface GateState {
   readonly term: () => number;
   /** The ledger leader this gate knows of, if any. */
   readonly leader: () => string | null;
+  /**
+   * True once this gate knows a leader and has applied the ledger up to the commit index it
+   * learned (a leader: up to an entry of its own term). Until then a job missing from its copy
+   * may simply not be applied yet (a gate just restarted replays its log).
+   */
+  readonly caughtUp: () => boolean;
   readonly links: PeerLinks;
   readonly limiter: RateLimiter;
   readonly program: ProgramFactory;

@@ -121,6 +121,12 @@ export class GateNode {
       proposer,
       term: () => raftRef?.status().term ?? 0,
       leader: () => raftRef?.status().leader ?? null,
+      caughtUp: () => {
+        if (raftRef === null) return false;
+        const st = raftRef.status();
+        if (st.leader === null || st.appliedIndex < st.commit) return false;
+        return st.role !== 'leader' || raftRef.core.termAt(st.commit) === st.term;
+      },
       links,
       limiter: new RateLimiter(options.rateLimit),
       program: options.program ?? RUN_PROGRAM,
