@@ -1,4 +1,4 @@
-// Public surface of the HTTP/2 client (node:http2, multiplexed sessions per origin).
+// Public surface of the HTTP/2 client (its own framing on plain sockets, multiplexed sessions).
 export {
   Http2Client,
   http2Kind,
