@@ -11,7 +11,8 @@ import type { FeatureOptions } from '../request/bodies.js';
 import { VuCookieJar } from '../request/cookies.js';
 import { needsFeatures, printDebug, sendWithFeatures } from '../request/features.js';
 import { h2Error } from './errors.js';
-import { H2Request, onRequestTimeout } from './request.js';
+import { checkCount, Http2SessionGroup } from './group.js';
+import { H2Request, onRequestTimeout, type RequestOwner } from './request.js';
 import { Http2Response } from './response.js';
 import {
   MAX_STREAMS_PER_SESSION,
@@ -38,6 +39,11 @@ export interface Http2ClientOptions {
   maxSessionsPerOrigin?: number;
   /** Streams per session at most, below the peer's MAX_CONCURRENT_STREAMS (default 1000). */
   maxStreamsPerSession?: number;
+  /**
+   * Sessions shared with other clients (the workflow option `http2: { connections }`): this
+   * client's streams go over the group's sessions, and its own session options are unused.
+   */
+  sessions?: Http2SessionGroup;
   tls?: { rejectUnauthorized?: boolean; ca?: string | Buffer; servername?: string };
   /** Keep a cookie jar (default true): `Set-Cookie` is stored and sent back in scope. */
   cookies?: boolean;
@@ -78,13 +84,28 @@ function badField(name: string, value: string): string | null {
   return null;
 }
 
-class ClientCore implements PoolOwner {
+/** The last URL a client parsed, with what a request needs of it. */
+interface ParsedTarget {
+  readonly url: URL;
+  readonly scheme: string;
+  readonly path: string;
+  readonly pool: OriginPool;
+}
+
+class ClientCore implements PoolOwner, RequestOwner {
   readonly stats = { sessionsOpened: 0, streamsStarted: 0 };
   readonly options: SessionOptions;
   readonly maxSessions: number;
   readonly maxStreams: number;
+  readonly spread = false;
   readonly timeoutMs: number;
+  /** Shared sessions, when this client uses a group's instead of its own. */
+  readonly group: Http2SessionGroup | null;
+  /** In-flight requests, tracked only with a group (closing the client fails them). */
+  private readonly inflight: Set<H2Request> | null;
   private readonly base: URL | undefined;
+  private lastUrl = '';
+  private lastTarget: ParsedTarget | null = null;
   /** The client's default headers, validated once: [name, value, …]. */
   private readonly defaults: string[] = [];
   private readonly pools = new Map<string, OriginPool>();
@@ -101,16 +122,16 @@ class ClientCore implements PoolOwner {
       ),
       ...(options.tls !== undefined ? { tls: options.tls } : {}),
     };
-    this.maxSessions = count(
-      options.maxSessionsPerOrigin,
-      DEFAULT_H2_SESSIONS_PER_ORIGIN,
-      'maxSessionsPerOrigin',
-    );
-    this.maxStreams = count(
-      options.maxStreamsPerSession,
-      MAX_STREAMS_PER_SESSION,
-      'maxStreamsPerSession',
-    );
+    const { maxSessionsPerOrigin: sessions, maxStreamsPerSession: streams } = options;
+    this.maxSessions =
+      sessions === undefined
+        ? DEFAULT_H2_SESSIONS_PER_ORIGIN
+        : checkCount(sessions, 'maxSessionsPerOrigin');
+    this.maxStreams =
+      streams === undefined ? MAX_STREAMS_PER_SESSION : checkCount(streams, 'maxStreamsPerSession');
+    this.group = options.sessions ?? null;
+    this.inflight = this.group === null ? null : new Set();
+    this.group?.acquire();
     this.jar = options.cookies === false ? null : new VuCookieJar();
     for (const [k, v] of Object.entries(options.headers ?? {})) {
       const name = k.toLowerCase();
@@ -135,33 +156,26 @@ class ClientCore implements PoolOwner {
     reject: (err: Error) => void,
   ): void {
     const start = performance.now();
-    let target: URL;
-    try {
-      target = new URL(url, this.base);
-    } catch (error) {
-      reject(
-        h2Error('bad_request', `invalid URL ${JSON.stringify(url)}`, `${method} ${url}`, error),
-      );
-      return;
-    }
-    const secure = target.protocol === 'https:';
-    if (!secure && target.protocol !== 'http:') {
-      reject(h2Error('bad_request', `unsupported scheme ${target.protocol}`, `${method} ${url}`));
-      return;
-    }
     if (this.closed) {
-      reject(h2Error('closed', 'the client was closed', `${method} ${target.href}`));
+      reject(h2Error('closed', 'the client was closed', `${method} ${url}`));
       return;
     }
+    let parsed = this.lastTarget;
+    if (parsed === null || url !== this.lastUrl) {
+      const fresh = this.parse(method, url, reject);
+      if (fresh === null) return;
+      parsed = fresh;
+    }
+    const target = parsed.url;
     const fields = [
       ':method',
       method,
       ':scheme',
-      secure ? 'https' : 'http',
+      parsed.scheme,
       ':authority',
       target.host,
       ':path',
-      target.pathname + target.search,
+      parsed.path,
     ];
     const jar = this.jar;
     const cookie = jar !== null && !jar.empty ? jar.header(target.href) : '';
@@ -198,12 +212,45 @@ class ClientCore implements PoolOwner {
         ? positive(options.timeoutMs, this.timeoutMs, 'timeoutMs')
         : this.timeoutMs;
     req.timer = setTimeout(onRequestTimeout, timeoutMs, req, timeoutMs);
-    let pool = this.pools.get(target.origin);
-    if (pool === undefined) {
-      pool = new OriginPool(this, new URL(target.origin));
-      this.pools.set(target.origin, pool);
+    this.inflight?.add(req);
+    parsed.pool.dispatch(req);
+  }
+
+  /** Parses and remembers `url`; null after rejecting a bad one. */
+  private parse(method: string, url: string, reject: (err: Error) => void): ParsedTarget | null {
+    let target: URL;
+    try {
+      target = new URL(url, this.base);
+    } catch (error) {
+      reject(
+        h2Error('bad_request', `invalid URL ${JSON.stringify(url)}`, `${method} ${url}`, error),
+      );
+      return null;
     }
-    pool.dispatch(req);
+    const secure = target.protocol === 'https:';
+    if (!secure && target.protocol !== 'http:') {
+      reject(h2Error('bad_request', `unsupported scheme ${target.protocol}`, `${method} ${url}`));
+      return null;
+    }
+    const origin = target.origin;
+    let pool = this.group?.pool(origin, new URL(origin)) ?? this.pools.get(origin);
+    if (pool === undefined) {
+      pool = new OriginPool(this, new URL(origin));
+      this.pools.set(origin, pool);
+    }
+    const parsed: ParsedTarget = {
+      url: target,
+      scheme: secure ? 'https' : 'http',
+      path: target.pathname + target.search,
+      pool,
+    };
+    this.lastUrl = url;
+    this.lastTarget = parsed;
+    return parsed;
+  }
+
+  done(req: H2Request): void {
+    this.inflight?.delete(req);
   }
 
   /** Defaults, the jar's cookie and the request's own headers (which win), validated. */
@@ -232,18 +279,16 @@ class ClientCore implements PoolOwner {
   }
 
   close(): void {
+    if (this.closed) return;
     this.closed = true;
+    this.lastTarget = null;
     for (const pool of this.pools.values()) pool.close();
     this.pools.clear();
+    if (this.inflight !== null) {
+      for (const req of [...this.inflight]) req.failWith('closed', 'the client was closed');
+      this.group?.release();
+    }
   }
-}
-
-function count(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) {
-    throw h2Error('bad_request', `${name} must be an integer ≥ 1`, '-');
-  }
-  return value;
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {
@@ -281,7 +326,12 @@ export class Http2Client implements VuClient {
 
   /** Sessions opened and streams started since construction. */
   get stats(): { readonly sessionsOpened: number; readonly streamsStarted: number } {
-    return this.core.stats;
+    const group = this.core.group;
+    if (group === null) return this.core.stats;
+    return {
+      sessionsOpened: group.stats.sessionsOpened,
+      streamsStarted: this.core.stats.streamsStarted,
+    };
   }
 
   request(method: string, url: string, options?: Http2RequestOptions): Promise<Http2Response> {
@@ -344,12 +394,24 @@ export class Http2Client implements VuClient {
 export const http2Kind = {
   name: 'http2' as const,
   create(env: ClientEnv): Http2Client {
+    let sessions: Http2SessionGroup | undefined;
+    if (env.http2 !== undefined && env.shared !== undefined) {
+      const found = env.shared.get('http2');
+      if (found instanceof Http2SessionGroup) sessions = found;
+      else {
+        sessions = new Http2SessionGroup(env.http2, {
+          connectTimeoutMs: DEFAULT_H2_CONNECT_TIMEOUT_MS,
+        });
+        env.shared.set('http2', sessions);
+      }
+    }
     return new Http2Client({
       baseUrl: env.baseUrl,
       headers: { ...env.headers },
       timeoutMs: env.timeoutMs,
       observe: env.observe,
       debug: env.debug,
+      ...(sessions !== undefined ? { sessions } : {}),
     });
   },
 };

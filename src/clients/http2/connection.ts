@@ -169,12 +169,49 @@ export class H2Connection {
 
   receive(chunk: Buffer): void {
     if (this.dead) return;
-    let buf = chunk;
-    if (this.pending !== null) {
-      buf = Buffer.concat([this.pending, chunk]);
-      this.pending = null;
-    }
     let p = 0;
+    if (this.pending !== null) {
+      // Complete the one partial frame with as few bytes of `chunk` as it needs, so a large
+      // read is never copied whole.
+      p = this.completePending(chunk);
+      if (p < 0) return;
+    }
+    this.parse(chunk, p);
+    if (!this.writer.empty) this.events.onOutput();
+  }
+
+  /** Bytes of `chunk` used to finish the pending frame (parsed), or -1 when still partial. */
+  private completePending(chunk: Buffer): number {
+    let head = this.pending as Buffer;
+    let used = 0;
+    if (head.length < FRAME_HEADER_BYTES) {
+      used = Math.min(FRAME_HEADER_BYTES - head.length, chunk.length);
+      head = Buffer.concat([head, chunk.subarray(0, used)]);
+      if (head.length < FRAME_HEADER_BYTES) {
+        this.pending = head;
+        return -1;
+      }
+    }
+    const total =
+      FRAME_HEADER_BYTES + (((head[0] ?? 0) << 16) | ((head[1] ?? 0) << 8) | (head[2] ?? 0));
+    if (total - FRAME_HEADER_BYTES > DEFAULT_MAX_FRAME_BYTES) {
+      this.fatal(ErrorCode.FRAME_SIZE_ERROR, `a frame of ${total - FRAME_HEADER_BYTES} bytes`);
+      return -1;
+    }
+    const take = Math.min(total - head.length, chunk.length - used);
+    const frame = Buffer.concat([head, chunk.subarray(used, used + take)]);
+    used += take;
+    if (frame.length < total) {
+      this.pending = frame;
+      return -1;
+    }
+    this.pending = null;
+    this.parse(frame, 0);
+    return used;
+  }
+
+  /** Parses whole frames of `buf` from `p`; keeps a trailing partial frame as `pending`. */
+  private parse(buf: Buffer, p: number): void {
     const end = buf.length;
     while (!this.dead && end - p >= FRAME_HEADER_BYTES) {
       const length = ((buf[p] ?? 0) << 16) | ((buf[p + 1] ?? 0) << 8) | (buf[p + 2] ?? 0);
@@ -190,7 +227,6 @@ export class H2Connection {
       this.frame(type, flags, id, buf, start, p);
     }
     if (!this.dead && p < end) this.pending = buf.subarray(p);
-    if (!this.writer.empty) this.events.onOutput();
   }
 
   private frame(type: number, flags: number, id: number, b: Buffer, s: number, e: number): void {

@@ -10,4 +10,5 @@ export {
   type Http2RequestOptions,
 } from './client.js';
 export { Http2Response } from './response.js';
+export { Http2SessionGroup, type Http2SharingOptions } from './group.js';
 export { kindForRstCode } from './errors.js';

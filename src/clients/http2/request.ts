@@ -22,6 +22,8 @@ export interface RequestOwner {
   readonly jar: VuCookieJar | null;
   readonly closed: boolean;
   readonly stats: { streamsStarted: number };
+  /** The request settled (clients sharing sessions track their own in-flight requests). */
+  done(req: H2Request): void;
 }
 
 export class H2Request extends H2Stream {
@@ -154,6 +156,7 @@ export class H2Request extends H2Stream {
     if (this.settled) return;
     this.settled = true;
     if (this.timer !== null) clearTimeout(this.timer);
+    this.owner.done(this);
     const end = performance.now();
     const list = this.responseHeaders ?? [];
     const headers: Record<string, string> = Object.create(null) as Record<string, string>;
@@ -194,6 +197,7 @@ export class H2Request extends H2Stream {
     if (this.settled) return;
     this.settled = true;
     if (this.timer !== null) clearTimeout(this.timer);
+    this.owner.done(this);
     this.chunks = [];
     const session = this.session;
     if (session !== null && this.streamId !== 0) {

@@ -30,6 +30,8 @@ export interface PoolOwner {
   /** Streams per session this side allows at most (below the peer's limit if lower). */
   readonly maxStreams: number;
   readonly stats: { sessionsOpened: number; streamsStarted: number };
+  /** Open another session (up to maxSessions) rather than add a stream to a busy one. */
+  readonly spread: boolean;
 }
 
 function flushSession(session: H2Session): void {
@@ -223,7 +225,10 @@ export class OriginPool {
         best = s;
       }
     }
-    if (best === undefined && this.sessions.length < this.owner.maxSessions) {
+    if (
+      this.sessions.length < this.owner.maxSessions &&
+      (best === undefined || (this.owner.spread && best.conn.activeStreams > 0))
+    ) {
       best = new H2Session(this, this.url, this.owner.options);
       this.sessions.push(best);
       this.owner.stats.sessionsOpened++;
