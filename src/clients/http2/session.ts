@@ -180,11 +180,14 @@ export class H2Session implements ConnectionEvents {
   }
 
   onStreamClosed(): void {
-    if (this.conn.goaway && this.conn.activeStreams === 0) {
-      this.flush();
-      this.socket.end();
-    }
+    if (this.conn.goaway && this.conn.activeStreams === 0) this.finish();
     this.pool.drain();
+  }
+
+  /** Sends what is queued, then closes: the session has nothing left to do. */
+  private finish(): void {
+    this.flush();
+    this.socket.destroySoon();
   }
 
   onGoaway(code: number): void {
@@ -194,14 +197,12 @@ export class H2Session implements ConnectionEvents {
     };
     this.pool.forget(this);
     if (this.conn.dead) this.socket.destroy();
-    else if (this.conn.activeStreams === 0) this.socket.end();
+    else if (this.conn.activeStreams === 0) this.finish();
   }
 
   onFatal(kind: string, message: string): void {
     this.failure ??= { kind, message };
-    this.flush();
-    this.socket.end();
-    this.socket.destroySoon();
+    this.finish();
     this.pool.forget(this);
   }
 }
@@ -209,6 +210,8 @@ export class H2Session implements ConnectionEvents {
 /** The sessions and the bounded queue of one origin. */
 export class OriginPool {
   readonly sessions: H2Session[] = [];
+  /** Sessions no longer given streams (GOAWAY, errors) whose sockets may still be open. */
+  private readonly retired = new Set<H2Session>();
   private readonly queue: (H2Request | undefined)[] = [];
   private queueHead = 0;
 
@@ -275,6 +278,8 @@ export class OriginPool {
   forget(session: H2Session): void {
     const i = this.sessions.indexOf(session);
     if (i !== -1) this.sessions.splice(i, 1);
+    if (session.closed) this.retired.delete(session);
+    else this.retired.add(session);
     if (this.queueHead < this.queue.length) this.drain();
   }
 
@@ -286,5 +291,7 @@ export class OriginPool {
     this.queue.length = 0;
     this.queueHead = 0;
     for (const s of this.sessions.splice(0)) s.close();
+    for (const s of this.retired) s.close();
+    this.retired.clear();
   }
 }
