@@ -12,7 +12,13 @@ import { VuCookieJar } from '../request/cookies.js';
 import { needsFeatures, printDebug, sendWithFeatures } from '../request/features.js';
 import { h2Error } from './errors.js';
 import { checkCount, Http2SessionGroup } from './group.js';
-import { H2Request, onRequestTimeout, type RequestOwner } from './request.js';
+import { HpackEncoder } from './hpack.js';
+import {
+  H2Request,
+  onRequestTimeout,
+  type HeaderBlockCache,
+  type RequestOwner,
+} from './request.js';
 import { Http2Response } from './response.js';
 import {
   MAX_STREAMS_PER_SESSION,
@@ -90,6 +96,21 @@ interface ParsedTarget {
   readonly scheme: string;
   readonly path: string;
   readonly pool: OriginPool;
+  /** The encoded block of the last method sent here with only the default fields. */
+  blockMethod: string;
+  block: HeaderBlockCache | null;
+}
+
+/** Encodes cacheable header blocks (never a session's encoder: its buffer is in use). */
+const blockEncoder = new HpackEncoder();
+
+function encodeBlock(fields: readonly string[]): HeaderBlockCache {
+  for (let i = 0; i < fields.length; i += 2) {
+    blockEncoder.add(fields[i] as string, fields[i + 1] as string);
+  }
+  const block = Buffer.from(blockEncoder.buf.subarray(0, blockEncoder.len));
+  blockEncoder.reset();
+  return { block };
 }
 
 class ClientCore implements PoolOwner, RequestOwner {
@@ -167,29 +188,28 @@ class ClientCore implements PoolOwner, RequestOwner {
       parsed = fresh;
     }
     const target = parsed.url;
-    const fields = [
-      ':method',
-      method,
-      ':scheme',
-      parsed.scheme,
-      ':authority',
-      target.host,
-      ':path',
-      parsed.path,
-    ];
     const jar = this.jar;
     const cookie = jar !== null && !jar.empty ? jar.header(target.href) : '';
-    let body: Uint8Array | null = null;
-    if (options === undefined || (options.headers === undefined && options.json === undefined)) {
-      for (let i = 0; i < this.defaults.length; i++) fields.push(this.defaults[i] as string);
-      if (cookie !== '') fields.push('cookie', cookie);
+    const plain =
+      options === undefined || (options.headers === undefined && options.json === undefined);
+    let fields: string[] | HeaderBlockCache;
+    if (plain && cookie === '' && parsed.block !== null && parsed.blockMethod === method) {
+      fields = parsed.block;
     } else {
+      fields = this.fields(method, parsed, cookie, plain);
+      if (plain && cookie === '') {
+        parsed.block = encodeBlock(fields);
+        parsed.blockMethod = method;
+      }
+    }
+    if (Array.isArray(fields) && !plain && options !== undefined) {
       const why = this.mergeFields(fields, options, cookie);
       if (why !== null) {
         reject(h2Error('bad_request', why, `${method} ${target.href}`));
         return;
       }
     }
+    let body: Uint8Array | null = null;
     if (options !== undefined) {
       if (options.json !== undefined) body = Buffer.from(JSON.stringify(options.json));
       else if (options.body !== undefined) {
@@ -243,6 +263,8 @@ class ClientCore implements PoolOwner, RequestOwner {
       scheme: secure ? 'https' : 'http',
       path: target.pathname + target.search,
       pool,
+      blockMethod: '',
+      block: null,
     };
     this.lastUrl = url;
     this.lastTarget = parsed;
@@ -251,6 +273,25 @@ class ClientCore implements PoolOwner, RequestOwner {
 
   done(req: H2Request): void {
     this.inflight?.delete(req);
+  }
+
+  /** The pseudo-header fields, then the defaults and the jar's cookie when `plain`. */
+  private fields(method: string, parsed: ParsedTarget, cookie: string, plain: boolean): string[] {
+    const fields = [
+      ':method',
+      method,
+      ':scheme',
+      parsed.scheme,
+      ':authority',
+      parsed.url.host,
+      ':path',
+      parsed.path,
+    ];
+    if (plain) {
+      for (let i = 0; i < this.defaults.length; i++) fields.push(this.defaults[i] as string);
+      if (cookie !== '') fields.push('cookie', cookie);
+    }
+    return fields;
   }
 
   /** Defaults, the jar's cookie and the request's own headers (which win), validated. */

@@ -125,10 +125,11 @@ export class H2Connection {
   }
 
   /**
-   * Opens `stream` with the header block the caller wrote into `encoder` (then reset), and
+   * Opens `stream` with `block`, or else the header block the caller wrote into `encoder`
+   * (then reset), and
    * its body, if any, under flow control.
    */
-  open(stream: H2Stream, body: Uint8Array | null): void {
+  open(stream: H2Stream, body: Uint8Array | null, block?: Buffer): void {
     const id = this.nextStreamId;
     this.nextStreamId += 2;
     stream.streamId = id;
@@ -142,8 +143,12 @@ export class H2Connection {
     stream.body = hasBody ? body : null;
     stream.bodyAt = 0;
     this.streams.set(id, stream);
-    this.writer.headers(id, this.encoder.buf, this.encoder.len, !hasBody, this.peerMaxFrame);
-    this.encoder.reset();
+    if (block !== undefined) {
+      this.writer.headers(id, block, block.length, !hasBody, this.peerMaxFrame);
+    } else {
+      this.writer.headers(id, this.encoder.buf, this.encoder.len, !hasBody, this.peerMaxFrame);
+      this.encoder.reset();
+    }
     if (hasBody) this.pump(stream);
     this.events.onOutput();
   }
@@ -524,7 +529,7 @@ export class H2Connection {
 
   private forget(stream: H2Stream): void {
     this.streams.delete(stream.streamId);
-    this.blocked.delete(stream);
+    if (stream.body !== null) this.blocked.delete(stream);
   }
 
   /** A stream error: RST_STREAM to the peer, the stream fails with that code. */

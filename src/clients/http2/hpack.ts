@@ -103,31 +103,29 @@ export class HpackDecoder {
       let name: string;
       let value: string;
       if (b & 0x80) {
-        const [index, q] = readInt(block, p, end, 7);
-        p = q;
+        const index = readInt(block, p, end, 7);
+        p = at;
         if (index === 0) throw new HpackError('indexed header field with index 0');
         name = this.nameAt(index);
         value = this.valueAt(index);
       } else if ((b & 0xe0) === 0x20) {
         if (sawHeader) throw new HpackError('table size update after a header field');
-        const [size, q] = readInt(block, p, end, 5);
-        p = q;
+        const size = readInt(block, p, end, 5);
+        p = at;
         if (size > this.limit) throw new HpackError(`table size update ${size} above the limit`);
         this.maxSize = size;
         this.evict(0);
         continue;
       } else {
         const indexing = (b & 0xc0) === 0x40;
-        const [index, q] = readInt(block, p, end, indexing ? 6 : 4);
-        p = q;
+        const index = readInt(block, p, end, indexing ? 6 : 4);
+        p = at;
         if (index === 0) {
-          const [s, r] = readString(block, p, end);
-          name = s;
-          p = r;
+          name = readString(block, p, end);
+          p = at;
         } else name = this.nameAt(index);
-        const [v, r] = readString(block, p, end);
-        value = v;
-        p = r;
+        value = readString(block, p, end);
+        p = at;
         if (indexing) this.insert(name, value);
       }
       sawHeader = true;
@@ -178,12 +176,18 @@ export class HpackDecoder {
   }
 }
 
-/** An N-bit-prefix integer at `p`: [value, next offset]; bounded to 2^31 − 1. */
-function readInt(buf: Uint8Array, p: number, end: number, prefix: number): [number, number] {
+/** Where the last readInt/readString stopped (saves a tuple per field on the hot path). */
+let at = 0;
+
+/** An N-bit-prefix integer at `p`, bounded to 2^31 − 1; `at` is set past it. */
+function readInt(buf: Uint8Array, p: number, end: number, prefix: number): number {
   const max = (1 << prefix) - 1;
   let value = (buf[p] ?? 0) & max;
   p++;
-  if (value < max) return [value, p];
+  if (value < max) {
+    at = p;
+    return value;
+  }
   let shift = 0;
   for (;;) {
     if (p >= end) throw new HpackError('truncated integer');
@@ -191,27 +195,34 @@ function readInt(buf: Uint8Array, p: number, end: number, prefix: number): [numb
     value += (b & 0x7f) * 2 ** shift;
     shift += 7;
     if (value > 0x7fffffff) throw new HpackError('integer above 2^31 - 1');
-    if ((b & 0x80) === 0) return [value, p];
+    if ((b & 0x80) === 0) {
+      at = p;
+      return value;
+    }
   }
 }
 
-function readString(buf: Uint8Array, p: number, end: number): [string, number] {
+/** A string literal at `p`; `at` is set past it. */
+function readString(buf: Uint8Array, p: number, end: number): string {
   if (p >= end) throw new HpackError('truncated string');
   const huffman = ((buf[p] ?? 0) & 0x80) !== 0;
-  const [length, q] = readInt(buf, p, end, 7);
+  const length = readInt(buf, p, end, 7);
+  const q = at;
   const stop = q + length;
   if (stop > end) throw new HpackError('string longer than its header block');
-  if (!huffman)
-    return [
-      Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString('latin1', q, stop),
-      stop,
-    ];
+  at = stop;
+  if (!huffman) return latin1(buf, q, stop);
   try {
-    return [huffmanDecode(buf, q, stop), stop];
+    return huffmanDecode(buf, q, stop);
   } catch (error) {
     if (error instanceof HuffmanError) throw new HpackError(error.message);
     throw error;
   }
+}
+
+function latin1(buf: Uint8Array, start: number, end: number): string {
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  return b.toString('latin1', start, end);
 }
 
 /** Static index of a name (first match), for literal-with-name-index encoding. */

@@ -17,6 +17,15 @@ export const MAX_H2_BODY_BYTES = 64 * 1024 * 1024;
 const MAX_REFUSED_RETRIES = 2;
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * A request's encoded header block, kept by the client for requests whose fields repeat
+ * (same method and URL, no per-request headers or cookies): HPACK here keeps no dynamic
+ * table, so the same fields always encode to the same bytes.
+ */
+export interface HeaderBlockCache {
+  readonly block: Buffer;
+}
+
 /** What a request needs from the client that made it. */
 export interface RequestOwner {
   readonly jar: VuCookieJar | null;
@@ -45,8 +54,8 @@ export class H2Request extends H2Stream {
     readonly owner: RequestOwner,
     readonly method: string,
     readonly url: URL,
-    /** Header fields, names lowercase, pseudo-headers first: [name, value, …]. */
-    readonly fields: string[],
+    /** Header fields, names lowercase, pseudo-headers first: [name, value, …]; or the cache. */
+    readonly fields: string[] | HeaderBlockCache,
     readonly payload: Uint8Array | null,
     readonly discard: boolean,
     readonly start: number,
@@ -70,10 +79,12 @@ export class H2Request extends H2Stream {
     }
     this.openedAt = session.connected ? performance.now() : 0;
     const conn = session.conn;
-    const enc = conn.encoder;
     const f = this.fields;
-    for (let i = 0; i < f.length; i += 2) enc.add(f[i] as string, f[i + 1] as string);
-    conn.open(this, this.payload);
+    if (Array.isArray(f)) {
+      const enc = conn.encoder;
+      for (let i = 0; i < f.length; i += 2) enc.add(f[i] as string, f[i + 1] as string);
+      conn.open(this, this.payload);
+    } else conn.open(this, this.payload, f.block);
     this.owner.stats.streamsStarted++;
   }
 
@@ -159,15 +170,9 @@ export class H2Request extends H2Stream {
     this.owner.done(this);
     const end = performance.now();
     const list = this.responseHeaders ?? [];
-    const headers: Record<string, string> = Object.create(null) as Record<string, string>;
     let cookies: string[] | null = null;
     for (let i = 0; i < list.length; i += 2) {
-      const name = list[i] as string;
-      const value = list[i + 1] as string;
-      if (name.charCodeAt(0) === 58 /* ':' */) continue;
-      if (name === 'set-cookie') (cookies ??= []).push(value);
-      const prev = headers[name];
-      headers[name] = prev === undefined ? value : `${prev}, ${value}`;
+      if (list[i] === 'set-cookie') (cookies ??= []).push(list[i + 1] as string);
     }
     const body =
       this.chunks.length === 0
@@ -181,7 +186,7 @@ export class H2Request extends H2Stream {
     this.resolve(
       new Http2Response(
         this.status,
-        headers,
+        list,
         cookies ?? [],
         body,
         this.bytes,

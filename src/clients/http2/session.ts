@@ -168,6 +168,8 @@ export class H2Session implements ConnectionEvents {
   // ConnectionEvents
   onOutput(): void {
     if (this.flushQueued || this.closed) return;
+    // A lone stream has nothing to batch with: write now rather than after this tick.
+    if (this.connected && this.conn.activeStreams <= 1) return this.flush();
     this.flushQueued = true;
     process.nextTick(flushSession, this);
   }
