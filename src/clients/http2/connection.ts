@@ -51,6 +51,7 @@ export abstract class H2Stream {
 
   /** The final response head: `:status` and the flat [name, value, …] list. */
   abstract onHead(status: number, headers: string[]): void;
+  /** A view of the read buffer, valid only during the call: copy what is kept. */
   abstract onData(chunk: Buffer): void;
   /** The peer ended the stream after a final head. */
   abstract onEnd(): void;
@@ -172,6 +173,7 @@ export class H2Connection {
     for (const s of open) s.onConnectionLost(kind, message);
   }
 
+  /** Bytes from the peer; `chunk` is only read during the call (the shell may reuse it). */
   receive(chunk: Buffer): void {
     if (this.dead) return;
     let p = 0;
@@ -231,7 +233,8 @@ export class H2Connection {
       p = start + length;
       this.frame(type, flags, id, buf, start, p);
     }
-    if (!this.dead && p < end) this.pending = buf.subarray(p);
+    // Copied: `receive` may be handed a read buffer the socket reuses.
+    if (!this.dead && p < end) this.pending = Buffer.from(buf.subarray(p));
   }
 
   private frame(type: number, flags: number, id: number, b: Buffer, s: number, e: number): void {
@@ -330,7 +333,7 @@ export class H2Connection {
     const endStream = (flags & Flag.END_STREAM) !== 0;
     if ((flags & Flag.END_HEADERS) !== 0) return this.headerBlock(id, b, start, end, endStream);
     this.contStream = id;
-    this.contParts = [b.subarray(start, end)];
+    this.contParts = [Buffer.from(b.subarray(start, end))];
     this.contBytes = end - start;
     this.contEndStream = endStream;
   }
@@ -346,7 +349,7 @@ export class H2Connection {
         `header block above ${MAX_HEADER_BLOCK_BYTES} bytes`,
       );
     }
-    this.contParts.push(b.subarray(s, e));
+    this.contParts.push(Buffer.from(b.subarray(s, e)));
     if ((flags & Flag.END_HEADERS) === 0) return;
     const block = Buffer.concat(this.contParts, this.contBytes);
     this.contStream = 0;

@@ -120,7 +120,7 @@ export class H2Request extends H2Stream {
       this.failWith('body_too_large', `response body above ${MAX_H2_BODY_BYTES} bytes`);
       return;
     }
-    if (!this.discard) this.chunks.push(chunk);
+    if (!this.discard) this.chunks.push(Buffer.from(chunk));
   }
 
   onEnd(): void {

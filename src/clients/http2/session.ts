@@ -34,6 +34,9 @@ export interface PoolOwner {
   readonly spread: boolean;
 }
 
+/** The read buffer of every clear-text session of this thread (reads are handled at once). */
+const readBuffer = Buffer.allocUnsafe(64 * 1024);
+
 function flushSession(session: H2Session): void {
   session.flush();
 }
@@ -96,7 +99,19 @@ export class H2Session implements ConnectionEvents {
       });
       this.socket = socket;
     } else {
-      this.socket = net.connect({ host, port });
+      // Clear text reads into one buffer per thread, handed straight to the connection:
+      // no Buffer and no stream event per read (what the connection keeps, it copies).
+      this.socket = net.connect({
+        host,
+        port,
+        onread: {
+          buffer: readBuffer,
+          callback: (n: number): boolean => {
+            this.conn.receive(readBuffer.subarray(0, n));
+            return true;
+          },
+        },
+      });
       this.socket.once('connect', () => {
         this.connectMs = performance.now() - start;
         this.up();
@@ -108,7 +123,7 @@ export class H2Session implements ConnectionEvents {
         this.fail('connect_timeout', `no session within ${options.connectTimeoutMs}ms`);
       }
     }, options.connectTimeoutMs);
-    this.socket.on('data', (chunk: Buffer) => this.conn.receive(chunk));
+    if (secure) this.socket.on('data', (chunk: Buffer) => this.conn.receive(chunk));
     this.socket.on('error', (error: Error) => {
       if (this.failure === null) {
         const kind = /no application protocol/i.test(error.message)
