@@ -122,8 +122,8 @@ class ClientCore implements PoolOwner, RequestOwner {
   readonly timeoutMs: number;
   /** Shared sessions, when this client uses a group's instead of its own. */
   readonly group: Http2SessionGroup | null;
-  /** In-flight requests, tracked only with a group (closing the client fails them). */
-  private readonly inflight: Set<H2Request> | null;
+  /** In-flight requests, linked, tracked only with a group (closing the client fails them). */
+  private live: H2Request | null = null;
   private readonly base: URL | undefined;
   private lastUrl = '';
   private lastTarget: ParsedTarget | null = null;
@@ -151,7 +151,6 @@ class ClientCore implements PoolOwner, RequestOwner {
     this.maxStreams =
       streams === undefined ? MAX_STREAMS_PER_SESSION : checkCount(streams, 'maxStreamsPerSession');
     this.group = options.sessions ?? null;
-    this.inflight = this.group === null ? null : new Set();
     this.group?.acquire();
     this.jar = options.cookies === false ? null : new VuCookieJar();
     for (const [k, v] of Object.entries(options.headers ?? {})) {
@@ -232,7 +231,11 @@ class ClientCore implements PoolOwner, RequestOwner {
         ? positive(options.timeoutMs, this.timeoutMs, 'timeoutMs')
         : this.timeoutMs;
     req.timer = setTimeout(onRequestTimeout, timeoutMs, req, timeoutMs);
-    this.inflight?.add(req);
+    if (this.group !== null) {
+      req.nextLive = this.live;
+      if (this.live !== null) this.live.prevLive = req;
+      this.live = req;
+    }
     parsed.pool.dispatch(req);
   }
 
@@ -272,7 +275,12 @@ class ClientCore implements PoolOwner, RequestOwner {
   }
 
   done(req: H2Request): void {
-    this.inflight?.delete(req);
+    if (this.group === null) return;
+    const { prevLive: prev, nextLive: next } = req;
+    if (prev !== null) prev.nextLive = next;
+    else if (this.live === req) this.live = next;
+    if (next !== null) next.prevLive = prev;
+    req.prevLive = req.nextLive = null;
   }
 
   /** The pseudo-header fields, then the defaults and the jar's cookie when `plain`. */
@@ -325,9 +333,9 @@ class ClientCore implements PoolOwner, RequestOwner {
     this.lastTarget = null;
     for (const pool of this.pools.values()) pool.close();
     this.pools.clear();
-    if (this.inflight !== null) {
-      for (const req of [...this.inflight]) req.failWith('closed', 'the client was closed');
-      this.group?.release();
+    if (this.group !== null) {
+      while (this.live !== null) this.live.failWith('closed', 'the client was closed');
+      this.group.release();
     }
   }
 }

@@ -6,6 +6,7 @@
 // this is the hot path: node:http2 costs a Duplex stream, several closures and emitters per
 // request, which caps a Node client far below the peers the bench compares with.
 import { HpackDecoder, HpackEncoder, HpackError } from './hpack.js';
+import { StreamTable } from './streams.js';
 import {
   CLIENT_PREFACE,
   DEFAULT_MAX_FRAME_BYTES,
@@ -49,10 +50,10 @@ export abstract class H2Stream {
   /** A final (non-1xx) response head arrived. */
   headed = false;
 
-  /** The final response head: `:status` and the flat [name, value, …] list. */
+  /** The final response head: `:status`, and its fields [name, value, …] (`:status` first). */
   abstract onHead(status: number, headers: string[]): void;
-  /** A view of the read buffer, valid only during the call: copy what is kept. */
-  abstract onData(chunk: Buffer): void;
+  /** Body bytes `b[start, end)` of the read buffer, valid only during the call: copy what is kept. */
+  abstract onData(b: Buffer, start: number, end: number): void;
   /** The peer ended the stream after a final head. */
   abstract onEnd(): void;
   /** RST_STREAM from the peer, or a stream error this side raised (`local`). */
@@ -86,7 +87,7 @@ export class H2Connection {
   readonly writer = new FrameWriter();
   readonly encoder = new HpackEncoder();
   private readonly decoder = new HpackDecoder();
-  private readonly streams = new Map<number, H2Stream>();
+  private readonly streams = new StreamTable();
   /** Streams with body bytes waiting for window. */
   private readonly blocked = new Set<H2Stream>();
   private nextStreamId = 1;
@@ -103,7 +104,6 @@ export class H2Connection {
   private contParts: Buffer[] = [];
   private contBytes = 0;
   private contEndStream = false;
-  private readonly headerList: string[] = [];
   goaway = false;
   dead = false;
 
@@ -167,7 +167,7 @@ export class H2Connection {
   /** The socket closed or failed: every open stream fails with `kind`. */
   lost(kind: string, message: string): void {
     this.dead = true;
-    const open = [...this.streams.values()];
+    const open = this.streams.values();
     this.streams.clear();
     this.blocked.clear();
     for (const s of open) s.onConnectionLost(kind, message);
@@ -310,7 +310,7 @@ export class H2Connection {
     const dataEnd = this.unpad(flags, b, s, e);
     if (dataEnd < 0) return this.fatal(ErrorCode.PROTOCOL_ERROR, 'DATA padding too long');
     const dataStart = (flags & Flag.PADDED) !== 0 ? s + 1 : s;
-    if (dataEnd > dataStart) stream.onData(b.subarray(dataStart, dataEnd));
+    if (dataEnd > dataStart) stream.onData(b, dataStart, dataEnd);
     if (this.streams.get(id) !== stream) return; // the request gave up on it
     if (endStream) return this.remoteEnd(stream);
     stream.recvConsumed += length;
@@ -358,8 +358,7 @@ export class H2Connection {
   }
 
   private headerBlock(id: number, b: Buffer, s: number, e: number, endStream: boolean): void {
-    const list = this.headerList;
-    list.length = 0;
+    const list: string[] = [];
     try {
       // Decoded even for a stream this side reset: the HPACK table must stay in step.
       this.decoder.decode(b, s, e, list);
@@ -385,7 +384,7 @@ export class H2Connection {
       return;
     }
     stream.headed = true;
-    stream.onHead(status, list.slice(2));
+    stream.onHead(status, list);
     if (endStream && this.streams.get(id) === stream) this.remoteEnd(stream);
   }
 
@@ -467,7 +466,7 @@ export class H2Connection {
     }
     this.events.onGoaway(code);
     // Streams above lastStreamId were never processed: they fail now; the rest may finish.
-    for (const stream of [...this.streams.values()]) {
+    for (const stream of this.streams.values()) {
       if (stream.streamId > lastStreamId) {
         this.forget(stream);
         stream.onConnectionLost('goaway', `GOAWAY (code ${code}) before the stream was processed`);

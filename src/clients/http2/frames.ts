@@ -55,6 +55,12 @@ export const LARGEST_FRAME_BYTES = 16_777_215;
 export const DEFAULT_WINDOW_BYTES = 65_535;
 export const MAX_WINDOW_BYTES = 0x7fffffff;
 
+/** Copies `src[start, end)` to `dst` at `at` without making a view of `src`. */
+function copyInto(src: Uint8Array, start: number, end: number, dst: Buffer, at: number): void {
+  if (Buffer.isBuffer(src)) src.copy(dst, at, start, end);
+  else dst.set(src.subarray(start, end), at);
+}
+
 /** Appends frames to `buf[0, len)`; the shell takes the bytes with `take()`. */
 export class FrameWriter {
   buf: Buffer = Buffer.allocUnsafe(16_384);
@@ -106,7 +112,7 @@ export class FrameWriter {
       const n = Math.min(maxFrame, blockLen - at);
       const last = at + n === blockLen;
       this.header(n, type, flags | (last ? Flag.END_HEADERS : 0), streamId);
-      this.buf.set(block.subarray(at, at + n), this.len);
+      copyInto(block, at, at + n, this.buf, this.len);
       this.len += n;
       at += n;
       if (last) return;
@@ -117,7 +123,7 @@ export class FrameWriter {
 
   data(streamId: number, bytes: Uint8Array, start: number, end: number, endStream: boolean): void {
     this.header(end - start, FrameType.DATA, endStream ? Flag.END_STREAM : 0, streamId);
-    this.buf.set(bytes.subarray(start, end), this.len);
+    copyInto(bytes, start, end, this.buf, this.len);
     this.len += end - start;
   }
 

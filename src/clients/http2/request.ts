@@ -43,9 +43,12 @@ export class H2Request extends H2Stream {
   openedAt = 0;
   responseAt = 0;
   status = 0;
-  /** The final head's fields as [name, value, …] (pseudo-header removed). */
+  /** The final head's fields as [name, value, …] (`:status` first). */
   responseHeaders: string[] | null = null;
   retries = 0;
+  /** The owner's list of in-flight requests, when it keeps one (shared sessions). */
+  prevLive: H2Request | null = null;
+  nextLive: H2Request | null = null;
   chunks: Buffer[] = [];
   bytes = 0;
   reused = true;
@@ -113,14 +116,18 @@ export class H2Request extends H2Stream {
     this.responseHeaders = headers;
   }
 
-  onData(chunk: Buffer): void {
+  onData(b: Buffer, start: number, end: number): void {
     if (this.settled) return;
-    this.bytes += chunk.length;
+    this.bytes += end - start;
     if (this.bytes > MAX_H2_BODY_BYTES) {
       this.failWith('body_too_large', `response body above ${MAX_H2_BODY_BYTES} bytes`);
       return;
     }
-    if (!this.discard) this.chunks.push(Buffer.from(chunk));
+    if (!this.discard) {
+      const chunk = Buffer.allocUnsafe(end - start);
+      b.copy(chunk, 0, start, end);
+      this.chunks.push(chunk);
+    }
   }
 
   onEnd(): void {

@@ -65,6 +65,18 @@ before(async () => {
       stream.end();
       return;
     }
+    if (path.startsWith('/wait/')) {
+      const t = setTimeout(
+        () => {
+          if (stream.closed) return;
+          stream.respond({ ':status': 200 });
+          stream.end('waited');
+        },
+        Number(path.slice(6)),
+      );
+      stream.on('close', () => clearTimeout(t));
+      return;
+    }
     if (path === '/close-session') {
       // A graceful GOAWAY (NO_ERROR) while this stream is in flight; it still completes.
       stream.session?.close();
@@ -101,6 +113,25 @@ describe('Http2Client framing against node:http2', () => {
         assert.ok(d.body.every((b) => b === 9));
       }
       assert.equal(client.stats.sessionsOpened, 1);
+    } finally {
+      client.close();
+    }
+  });
+
+  test('a stream outlives 600 newer ones on its session and still completes', async () => {
+    const client = new Http2Client({ baseUrl: base });
+    try {
+      const slow = client.get('/wait/300');
+      for (let round = 0; round < 6; round++) {
+        const quick = await Promise.all(
+          Array.from({ length: 100 }, (_, i) => client.get(`/q/${round}/${i}`)),
+        );
+        assert.ok(quick.every((r, i) => r.text() === `/q/${round}/${i}`));
+      }
+      const res = await slow;
+      assert.equal(res.text(), 'waited');
+      assert.equal(client.stats.sessionsOpened, 1);
+      assert.equal(client.stats.streamsStarted, 601);
     } finally {
       client.close();
     }
