@@ -56,6 +56,21 @@ export class Http2Response {
     return headers;
   }
 
+  /** The same JSON as a plain record of the response (headers built), e.g. from a setup hook. */
+  toJSON(): Record<string, unknown> {
+    return {
+      status: this.status,
+      headers: this.headers,
+      setCookies: this.setCookies,
+      body: this.body,
+      bodyBytes: this.bodyBytes,
+      url: this.url,
+      method: this.method,
+      timings: this.timings,
+      protocol: this.protocol,
+    };
+  }
+
   get [RESULT_STATUS](): number {
     return this.status;
   }

@@ -145,6 +145,8 @@ describe('Http2Client framing against node:http2', () => {
         const res = await client.get('/bytes');
         assert.equal(res.headers['x-all'], ALL_VALUE_BYTES);
         assert.equal(res.headers['x-text'], TEXT);
+        const json = JSON.parse(JSON.stringify(res)) as { headers: Record<string, string> };
+        assert.equal(json.headers['x-text'], TEXT, 'JSON carries the headers');
       }
     } finally {
       client.close();
