@@ -208,7 +208,7 @@ if (values['protocols-only']) {
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(
     PROTOCOLS_LATEST,
-    `${JSON.stringify({ schema: 'salvo.bench.protocols/v1', date: new Date().toISOString(), mode: quick ? 'quick' : 'full', rounds, durationS, machine, ...figures, failures, retried }, null, 2)}\n`,
+    `${JSON.stringify({ schema: 'salvo.bench.protocols/v2', date: new Date().toISOString(), mode: quick ? 'quick' : 'full', rounds, durationS, machine, ...figures, failures, retried }, null, 2)}\n`,
   );
   progress(`wrote ${PROTOCOLS_LATEST}`);
   rmSync(scratch, { recursive: true, force: true });
@@ -221,8 +221,8 @@ function estimateS(): number {
   const openCount = tools.filter((t) => t !== 'wrk').length;
   const perRound =
     CONNECTIONS.length * tools.length * (durationS + 2) + openCount * (openDurationS + 2);
-  // The protocol rows: two scenarios × two tools per round.
-  const protocolsS = values['skip-protocols'] ? 0 : rounds * 4 * (durationS + 3);
+  // The protocol rows per round: HTTP/2 in two layouts (3 + 2 tools), WebSocket (2 tools).
+  const protocolsS = values['skip-protocols'] ? 0 : rounds * 7 * (durationS + 3);
   if (values['protocols-only']) return 5 + protocolsS;
   return 5 + rounds * perRound + 2 * (coDurationS + 3) + protocolsS;
 }

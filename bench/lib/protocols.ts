@@ -1,5 +1,7 @@
 // The protocol rows of `npm run bench`: HTTP/2, Salvo's http2 client against h2load (Debian's
-// nghttp2-client) on the same nghttpd target at 100 concurrent streams; WebSocket, Salvo's ws
+// nghttp2-client) on the same nghttpd target at 100 concurrent streams, laid out the same way
+// for both (100 connections × 1 stream, and 1 connection × 100 streams), with a bare
+// node:http2 client loop beside them as the reference; WebSocket, Salvo's ws
 // client against a plain `ws` client loop on the same echo target, in messages/s echoed. The
 // target is pinned to one core and each generator to the other, A/B interleaved over rounds.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -8,8 +10,23 @@ import { runSalvo, type Context } from './generators.js';
 import { measured, startChild, stop, which, type Usage } from './proc.js';
 import { fmt, goal, median, ratio, table, type Goal } from './report.js';
 
-/** Concurrent streams in the HTTP/2 row: 100 h2c sessions of one stream each, for both tools. */
+/** Concurrent streams in the HTTP/2 rows, for every tool. */
 export const H2_STREAMS = 100;
+/**
+ * How the HTTP/2 rows lay the streams out, identically for each tool: h2load `-c C -m M`;
+ * Salvo 100 VUs, each with its own session (C = 100) or sharing C sessions (`http2: {
+ * connections: C }`); the node:http2 loop C sessions with M streams each.
+ */
+export const H2_LAYOUTS = [
+  {
+    key: 'c100m1',
+    connections: 100,
+    streamsPerConnection: 1,
+    tools: ['salvo', 'h2load', 'node:http2 loop'],
+  },
+  { key: 'c1m100', connections: 1, streamsPerConnection: 100, tools: ['salvo', 'h2load'] },
+] as const;
+export type H2LayoutKey = (typeof H2_LAYOUTS)[number]['key'];
 /** WebSocket lanes (connections at a time) and messages per connection. */
 export const WS_CONNECTIONS = 50;
 export const WS_MESSAGES_PER_CONNECTION = 100;
@@ -28,7 +45,18 @@ export interface ProtocolSample {
 }
 
 export interface ProtocolFigures {
-  h2: { streams: number; target: string; byTool: Record<string, ProtocolSample[]> } | null;
+  h2: {
+    streams: number;
+    target: string;
+    layouts: Record<
+      string,
+      {
+        connections: number;
+        streamsPerConnection: number;
+        byTool: Record<string, ProtocolSample[]>;
+      }
+    >;
+  } | null;
   ws: {
     connections: number;
     messagesPerConnection: number;
@@ -37,7 +65,11 @@ export interface ProtocolFigures {
   skipped: string[];
   failures: string[];
   goals: Goal[];
+  /** 100 connections × 1 stream each. */
   salvo_over_h2load_h2_100_streams: number | null;
+  /** 1 connection × 100 streams. */
+  salvo_over_h2load_h2_1x100_streams: number | null;
+  salvo_over_node_http2_loop_100_streams: number | null;
   salvo_over_ws_loop_messages: number | null;
 }
 
@@ -121,17 +153,31 @@ async function startNghttpd(dir: string, cpuIndex: number | undefined) {
   return { url: `http://127.0.0.1:${port}`, close: () => stop(child) };
 }
 
-async function runH2load(
-  ctx: Context,
-  url: string,
-  durationS: number,
-  n: number,
-): Promise<ProtocolSample> {
+/** One HTTP/2 run: `connections` × `streams` each against `url` for `durationS`. */
+interface H2Run {
+  url: string;
+  durationS: number;
+  connections: number;
+  streams: number;
+}
+
+async function runH2load(ctx: Context, run: H2Run): Promise<ProtocolSample> {
+  const { url, durationS, connections, streams } = run;
   const h2load = which('h2load');
   if (h2load === null) throw new Error('h2load is not installed (scripts/setup-protocols.sh)');
   const done = await measured(
     h2load,
-    ['-t', '1', '-c', String(n), '-m', '1', '-D', String(durationS), `${url}/index.html`],
+    [
+      '-t',
+      '1',
+      '-c',
+      String(connections),
+      '-m',
+      String(streams),
+      '-D',
+      String(durationS),
+      `${url}/index.html`,
+    ],
     (durationS + 45) * 1000,
     join(ctx.scratch, `h2load-usage-${Date.now()}`),
     { cpu: ctx.cpu, env: ctx.env },
@@ -156,13 +202,42 @@ async function runH2load(
   };
 }
 
+async function runNodeH2Loop(ctx: Context, run: H2Run): Promise<ProtocolSample> {
+  const { url, durationS, connections, streams } = run;
+  return runLoopScript(ctx, 'node:http2 loop', 'h2-loop.js', durationS, 'requests', [
+    `${url}/index.html`,
+    String(connections),
+    String(streams),
+    String(durationS),
+  ]);
+}
+
 async function runWsLoop(ctx: Context, url: string, durationS: number): Promise<ProtocolSample> {
-  const script = join(ctx.root, 'dist', 'bench', 'targets', 'ws-loop.js');
+  return runLoopScript(ctx, 'ws loop', 'ws-loop.js', durationS, 'messages', [
+    url,
+    String(WS_CONNECTIONS),
+    String(durationS),
+    String(WS_MESSAGES_PER_CONNECTION),
+  ]);
+}
+
+/**
+ * Runs a loop script of bench/targets as a measured process: its last stdout line is JSON
+ * with `count` (its unit: requests or messages), `seconds` and `errors`.
+ */
+async function runLoopScript(
+  ctx: Context,
+  tool: string,
+  script: string,
+  durationS: number,
+  count: 'requests' | 'messages',
+  args: string[],
+): Promise<ProtocolSample> {
   const done = await measured(
     process.execPath,
-    [script, url, String(WS_CONNECTIONS), String(durationS), String(WS_MESSAGES_PER_CONNECTION)],
+    [join(ctx.root, 'dist', 'bench', 'targets', script), ...args],
     (durationS + 45) * 1000,
-    join(ctx.scratch, `ws-loop-usage-${Date.now()}`),
+    join(ctx.scratch, `${script}-usage-${Date.now()}`),
     { cpu: ctx.cpu, env: ctx.env },
   );
   const line = done.stdout
@@ -170,14 +245,17 @@ async function runWsLoop(ctx: Context, url: string, durationS: number): Promise<
     .split('\n')
     .reverse()
     .find((l) => l.startsWith('{'));
-  if (done.code !== 0 || line === undefined)
-    throw new Error(`ws loop exited with ${done.code}: ${done.stderr.trim()}`);
-  const j = JSON.parse(line) as { messages: number; seconds: number; errors: number };
+  if (done.code !== 0 || line === undefined) {
+    throw new Error(`${tool} exited with ${done.code}: ${done.stderr.trim()}`);
+  }
+  const j = JSON.parse(line) as Record<string, number>;
+  const n = j[count] ?? 0;
+  const seconds = j['seconds'] ?? 0;
   return {
-    tool: 'ws loop',
-    perSecond: j.seconds > 0 ? j.messages / j.seconds : 0,
-    count: j.messages,
-    errors: j.errors,
+    tool,
+    perSecond: seconds > 0 ? n / seconds : 0,
+    count: n,
+    errors: j['errors'] ?? 0,
     cpuS: cpu(done.usage),
     rssMiB: rss(done.usage),
   };
@@ -197,6 +275,36 @@ function medianOf(samples: readonly ProtocolSample[] | undefined): number | null
   return samples && samples.length > 0 ? median(samples.map((s) => s.perSecond)) : null;
 }
 
+/** One HTTP/2 sample of `tool` with `c` connections × `m` streams each. */
+async function runH2Tool(
+  ctx: Context,
+  tool: string,
+  url: string,
+  durationS: number,
+  c: number,
+  m: number,
+): Promise<ProtocolSample> {
+  const h2run = { url, durationS, connections: c, streams: m };
+  if (tool === 'h2load') return runH2load(ctx, h2run);
+  if (tool === 'node:http2 loop') return runNodeH2Loop(ctx, h2run);
+  // Salvo: c × m VUs; each its own session when c equals them, else sharing c sessions.
+  const vus = c * m;
+  const run = await runSalvo(ctx, url, {
+    workflow: 'h2.ts',
+    durationS,
+    vus,
+    ...(c < vus ? { extra: ['-e', `H2_CONNECTIONS=${c}`] } : {}),
+  });
+  return {
+    tool: 'salvo',
+    perSecond: run.rps,
+    count: run.requests,
+    errors: run.errors,
+    cpuS: cpu(run.usage),
+    rssMiB: rss(run.usage),
+  };
+}
+
 /** Runs the HTTP/2 and WebSocket rows; a missing peer binary skips its row with a reason. */
 export async function runProtocolRows(plan: ProtocolPlan): Promise<ProtocolFigures> {
   const { ctx, rounds, durationS, progress, attempt } = plan;
@@ -211,37 +319,33 @@ export async function runProtocolRows(plan: ProtocolPlan): Promise<ProtocolFigur
     skipped.push('HTTP/2 row: nghttpd or h2load missing (run scripts/setup-protocols.sh)');
   } else {
     const target = await startNghttpd(join(ctx.scratch, 'nghttpd'), plan.targetCpu);
-    const byTool: Record<string, ProtocolSample[]> = {};
+    const layouts: NonNullable<ProtocolFigures['h2']>['layouts'] = {};
     try {
       for (let r = 0; r < rounds; r++) {
-        for (const tool of r % 2 === 0 ? ['salvo', 'h2load'] : ['h2load', 'salvo']) {
-          const label = `round ${r + 1}/${rounds} HTTP/2 ${H2_STREAMS} streams ${tool}`;
-          const s = await attempt(label, async () => {
-            if (tool === 'h2load') return runH2load(ctx, target.url, durationS, H2_STREAMS);
-            const run = await runSalvo(ctx, target.url, {
-              workflow: 'h2.ts',
-              durationS,
-              vus: H2_STREAMS,
-            });
-            return {
-              tool: 'salvo',
-              perSecond: run.rps,
-              count: run.requests,
-              errors: run.errors,
-              cpuS: cpu(run.usage),
-              rssMiB: rss(run.usage),
-            };
+        for (const layout of H2_LAYOUTS) {
+          const { connections: c, streamsPerConnection: m } = layout;
+          const entry = (layouts[layout.key] ??= {
+            connections: c,
+            streamsPerConnection: m,
+            byTool: {},
           });
-          if (s) {
-            (byTool[tool] ??= []).push(s);
-            progress(`${label}: ${line(s, 'req/s')}`);
-          } else failures.push(label);
+          // Rotate the order each round so no tool always runs first.
+          const tools: string[] = [...layout.tools];
+          for (let k = 0; k < r % tools.length; k++) tools.push(tools.shift() as string);
+          for (const tool of tools) {
+            const label = `round ${r + 1}/${rounds} HTTP/2 ${c}×${m} streams ${tool}`;
+            const s = await attempt(label, () => runH2Tool(ctx, tool, target.url, durationS, c, m));
+            if (s) {
+              (entry.byTool[tool] ??= []).push(s);
+              progress(`${label}: ${line(s, 'req/s')}`);
+            } else failures.push(label);
+          }
         }
       }
     } finally {
       await target.close();
     }
-    h2 = { streams: H2_STREAMS, target: 'nghttpd --no-tls (h2c), a 2-byte /index.html', byTool };
+    h2 = { streams: H2_STREAMS, target: 'nghttpd --no-tls (h2c), a 2-byte /index.html', layouts };
   }
 
   {
@@ -286,7 +390,11 @@ export async function runProtocolRows(plan: ProtocolPlan): Promise<ProtocolFigur
     ws = { connections: WS_CONNECTIONS, messagesPerConnection: WS_MESSAGES_PER_CONNECTION, byTool };
   }
 
-  const h2Ratio = ratio(medianOf(h2?.byTool['salvo']), medianOf(h2?.byTool['h2load']));
+  const wide = h2?.layouts['c100m1']?.byTool;
+  const narrow = h2?.layouts['c1m100']?.byTool;
+  const h2Ratio = ratio(medianOf(wide?.['salvo']), medianOf(wide?.['h2load']));
+  const h2NarrowRatio = ratio(medianOf(narrow?.['salvo']), medianOf(narrow?.['h2load']));
+  const h2LoopRatio = ratio(medianOf(wide?.['salvo']), medianOf(wide?.['node:http2 loop']));
   const wsRatio = ratio(medianOf(ws?.byTool['salvo']), medianOf(ws?.byTool['ws loop']));
   return {
     h2,
@@ -294,14 +402,31 @@ export async function runProtocolRows(plan: ProtocolPlan): Promise<ProtocolFigur
     skipped,
     failures,
     salvo_over_h2load_h2_100_streams: h2Ratio,
+    salvo_over_h2load_h2_1x100_streams: h2NarrowRatio,
+    salvo_over_node_http2_loop_100_streams: h2LoopRatio,
     salvo_over_ws_loop_messages: wsRatio,
     goals: [
       goal(
-        `HTTP/2 req/s salvo/h2load, ${H2_STREAMS} streams`,
+        `HTTP/2 req/s salvo/h2load, ${H2_STREAMS} connections × 1 stream`,
         'salvo_over_h2load_h2_100_streams',
         h2Ratio,
         '>=',
         0.5,
+      ),
+      goal(
+        `HTTP/2 req/s salvo/h2load, 1 connection × ${H2_STREAMS} streams`,
+        'salvo_over_h2load_h2_1x100_streams',
+        h2NarrowRatio,
+        '>=',
+        0.5,
+      ),
+      goal(
+        `HTTP/2 req/s salvo/bare node:http2 loop, ${H2_STREAMS} connections × 1 stream`,
+        'salvo_over_node_http2_loop_100_streams',
+        h2LoopRatio,
+        '>=',
+        1,
+        true,
       ),
       goal(
         'WebSocket messages/s salvo/ws loop',
@@ -336,7 +461,9 @@ export function protocolTable(f: ProtocolFigures): string {
       ]);
     }
   };
-  if (f.h2) add(`HTTP/2 h2c, ${f.h2.streams} streams`, f.h2.byTool, 'req/s');
+  for (const l of Object.values(f.h2?.layouts ?? {})) {
+    add(`HTTP/2 h2c, ${l.connections} conn × ${l.streamsPerConnection} streams`, l.byTool, 'req/s');
+  }
   if (f.ws) add(`WebSocket echo, ${f.ws.connections} connections`, f.ws.byTool, 'msg/s');
   return table(rows);
 }

@@ -81,6 +81,13 @@ export interface WorkflowOptions {
   /** Per-request timeout of the workflow's HTTP clients (default 30s). */
   requestTimeout?: Duration;
   /**
+   * HTTP/2 sessions shared by the VUs of each worker thread, like h2load's `-c` and `-m`:
+   * `connections` sessions per origin with streams spread over them, at most `maxStreams`
+   * concurrent streams each (default: the server's limit). Without it each VU opens its own.
+   * E.g. `{ connections: 4 }`.
+   */
+  http2?: { connections: number; maxStreams?: number };
+  /**
    * Pass/fail criteria, by target: a step name, `*` (all steps), `errors` (the failure rate)
    * or a custom metric name. E.g. `{ home: ['p99 < 250ms'], errors: ['rate < 1%'] }`.
    */
@@ -162,6 +169,8 @@ export interface WorkflowDefinition {
   baseUrl: string | undefined;
   headers: Record<string, string>;
   requestTimeoutMs: number;
+  /** The `http2` option, checked: sessions shared by the thread's VUs. */
+  http2?: { readonly connections: number; readonly maxStreams?: number } | undefined;
   /** The workflow's reporters, as given (validated when the run starts). */
   readonly reporters: readonly ReporterSpec[];
   /** `file:line` of the `workflow()` call, for messages. */
@@ -202,6 +211,33 @@ function checkReporters(workflow: string, reporters: unknown): ReporterSpec[] {
     );
   }
   return [...(reporters as ReporterSpec[])];
+}
+
+/** The `http2` option: integers ≥ 1, or an error naming the option. */
+function checkHttp2(
+  workflow: string,
+  http2: unknown,
+): { connections: number; maxStreams?: number } | undefined {
+  if (http2 === undefined) return undefined;
+  const o = (typeof http2 === 'object' && http2 !== null ? http2 : {}) as Record<string, unknown>;
+  const bad = (what: string): never => {
+    throw new WorkflowConfigError(
+      `workflow '${workflow}': http2.${what} must be an integer ≥ 1, e.g. http2: { connections: 4, maxStreams: 100 }`,
+    );
+  };
+  const whole = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1;
+  for (const key of Object.keys(o)) {
+    if (key !== 'connections' && key !== 'maxStreams') {
+      throw new WorkflowConfigError(
+        `workflow '${workflow}': unknown http2 option '${key}' (allowed: connections, maxStreams)`,
+      );
+    }
+  }
+  if (!whole(o['connections'])) bad('connections');
+  const connections = o['connections'] as number;
+  if (o['maxStreams'] === undefined) return { connections };
+  if (!whole(o['maxStreams'])) bad('maxStreams');
+  return { connections, maxStreams: o['maxStreams'] as number };
 }
 
 function hookTimeout(workflow: string, hook: string, options: HookOptions | undefined): number {
@@ -285,6 +321,7 @@ export class Workflow<
         `workflow '${name}': requestTimeout`,
         (m) => new WorkflowConfigError(m),
       ),
+      http2: checkHttp2(name, options.http2),
       reporters: checkReporters(name, options.reporters),
       definedAt: callerLocation(),
     };

@@ -20,6 +20,13 @@ export interface ClientEnv {
   readonly debug?: boolean;
   /** The VU's custom metrics, for clients that record their own (the browser's web vitals). */
   readonly metrics?: { trend(name: string): { add(value: number): void } };
+  /** The workflow's `http2` option: sessions shared by the thread's VUs. */
+  readonly http2?: { readonly connections: number; readonly maxStreams?: number };
+  /**
+   * State the clients of one workflow on one thread share (one map per run of the workflow
+   * on the thread); a client keys its entry by its kind's name.
+   */
+  readonly shared?: Map<string, unknown>;
 }
 
 /** A client one VU owns; created lazily on its first use in a step, closed with the VU. */

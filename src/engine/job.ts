@@ -156,6 +156,8 @@ export class WorkflowJob {
   private armEnd: (() => void) | undefined = undefined;
   private readonly requestGroups: RequestGroups;
   private readonly httpDebug = httpDebugEnabled();
+  /** What this workflow's VU clients share on this thread (e.g. HTTP/2 sessions). */
+  private readonly sharedClientState = new Map<string, unknown>();
 
   /** The thread's event-loop delay sampler: it runs while the job does; windows carry it. */
   private readonly loopDelay = threadLoopDelay();
@@ -331,6 +333,8 @@ export class WorkflowJob {
       observe: this.requestGroups.observe,
       debug: this.httpDebug,
       metrics: this.metrics,
+      http2: def.http2,
+      shared: this.sharedClientState,
     });
     const vu = new Vu(id, http, clients);
     if (this.fast) {

@@ -102,6 +102,27 @@ describe('protocol clients in steps', () => {
     assert.equal(openSessions, 0, 'finalize closed every session');
   });
 
+  test('the http2 option: the VUs of a thread share its connections; finalize closes them', async () => {
+    const before = sessions;
+    const w = workflow('h2-shared', {
+      executor: sharedIterations({ iterations: 40, vus: 8 }),
+      http2: { connections: 2, maxStreams: 4 },
+    }).step('ok', ({ http2 }) => http2.get('/'));
+    const windows = await run(w);
+    assert.deepEqual(total(windows, 'ok'), { ok: 40, failed: 0, errors: {} });
+    assert.equal(sessions - before, 2, 'two sessions for eight VUs');
+    for (let i = 0; i < 100 && openSessions > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(openSessions, 0, 'finalize closed the shared sessions');
+    assert.throws(
+      () => workflow('bad', { http2: { connections: 0 } }),
+      /http2\.connections must be an integer ≥ 1/,
+    );
+    assert.throws(
+      () => workflow('bad', { http2: { connections: 1, streams: 2 } as never }),
+      /unknown http2 option 'streams' \(allowed: connections, maxStreams\)/,
+    );
+  });
+
   test('named and tagged requests of ctx.http and ctx.http2 are recorded as their own groups', async () => {
     const w = workflow('named', { executor: sharedIterations({ iterations: 4, vus: 2 }) }).step(
       'both',

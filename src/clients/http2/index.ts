@@ -1,4 +1,4 @@
-// Public surface of the HTTP/2 client (node:http2, multiplexed sessions per origin).
+// Public surface of the HTTP/2 client (its own framing on plain sockets, multiplexed sessions).
 export {
   Http2Client,
   http2Kind,
@@ -10,4 +10,5 @@ export {
   type Http2RequestOptions,
 } from './client.js';
 export { Http2Response } from './response.js';
+export { Http2SessionGroup, type Http2SharingOptions } from './group.js';
 export { kindForRstCode } from './errors.js';

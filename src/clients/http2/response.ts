@@ -6,8 +6,9 @@ import { decodeBody } from '../request/decode.js';
 
 export class Http2Response {
   readonly status: number;
-  /** Lowercased names; repeated headers joined with ', ' (set-cookie kept apart in `setCookies`). */
-  readonly headers: Readonly<Record<string, string>>;
+  /** The head's fields as received, [name, value, …] (built into `headers` on first read). */
+  private readonly fields: readonly string[];
+  private built: Record<string, string> | null = null;
   /** Every `set-cookie` value in order. */
   readonly setCookies: readonly string[];
   readonly body: Buffer;
@@ -20,7 +21,7 @@ export class Http2Response {
 
   constructor(
     status: number,
-    headers: Record<string, string>,
+    fields: readonly string[],
     setCookies: readonly string[],
     body: Buffer,
     bodyBytes: number,
@@ -30,7 +31,7 @@ export class Http2Response {
     protocol: 'h2' | 'h2c',
   ) {
     this.status = status;
-    this.headers = headers;
+    this.fields = fields;
     this.setCookies = setCookies;
     this.body = body;
     this.bodyBytes = bodyBytes;
@@ -38,6 +39,36 @@ export class Http2Response {
     this.method = method;
     this.timings = timings;
     this.protocol = protocol;
+  }
+
+  /** Lowercased names; repeated headers joined with ', ' (set-cookie kept apart in `setCookies`). */
+  get headers(): Readonly<Record<string, string>> {
+    if (this.built !== null) return this.built;
+    const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+    const f = this.fields;
+    for (let i = 0; i < f.length; i += 2) {
+      const name = f[i] as string;
+      if (name.charCodeAt(0) === 58 /* ':' */) continue;
+      const prev = headers[name];
+      headers[name] = prev === undefined ? (f[i + 1] as string) : `${prev}, ${f[i + 1] as string}`;
+    }
+    this.built = headers;
+    return headers;
+  }
+
+  /** The same JSON as a plain record of the response (headers built), e.g. from a setup hook. */
+  toJSON(): Record<string, unknown> {
+    return {
+      status: this.status,
+      headers: this.headers,
+      setCookies: this.setCookies,
+      body: this.body,
+      bodyBytes: this.bodyBytes,
+      url: this.url,
+      method: this.method,
+      timings: this.timings,
+      protocol: this.protocol,
+    };
   }
 
   get [RESULT_STATUS](): number {
