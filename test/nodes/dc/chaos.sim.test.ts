@@ -8,6 +8,7 @@
 
 import assert from 'node:assert/strict';
 import type { Simulation } from '../../../src/runtime/sim/index.js';
+import { between, endFaults, pick, restartSome } from '../../support/chaos.js';
 import { seededRandom } from '../../support/random.js';
 import { seedsFrom, simTest } from '../../support/sim.js';
 import { DcCluster } from './support/dc-cluster.js';
@@ -16,10 +17,6 @@ const WORKERS = ['w1', 'w2', 'w3', 'w4'];
 const JOBS = 3;
 /** Virtual time during which faults are injected. */
 const FAULT_WINDOW_MS = 20_000;
-
-const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-const between = (r: () => number, lo: number, hi: number): number =>
-  Math.round(lo + r() * (hi - lo));
 
 /** Dispatches job `job` to whichever manager leads, retrying through leader changes. */
 async function dispatch(
@@ -89,17 +86,9 @@ async function chaos(sim: Simulation, seed: number): Promise<void> {
       sim.network.heal();
     }
     await sim.run(between(r, 1_000, 3_000));
-    // Restart what is down, now and then.
-    for (const id of [...down]) {
-      if (r() < 0.5) {
-        sim.restart(id);
-        down.delete(id);
-      }
-    }
+    restartSome(sim, r, down); // what is down comes back now and then
   }
-  sim.network.heal();
-  sim.network.setDefaultLink({ latencyMs: { min: 1, max: 3 }, duplicate: 0, reorder: 0 });
-  for (const id of down) sim.restart(id);
+  endFaults(sim, down);
 
   // CHAOS_DEBUG=<regexp> prints the matching log lines and each node's state when a seed fails.
   const debug = (): void => {

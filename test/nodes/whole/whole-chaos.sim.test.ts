@@ -17,6 +17,7 @@
 import assert from 'node:assert/strict';
 import type { Simulation } from '../../../src/runtime/sim/index.js';
 import type { RunResults } from '../../../src/stats/types.js';
+import { between, endFaults, pick, restartSome } from '../../support/chaos.js';
 import { seededRandom } from '../../support/random.js';
 import { seedsFrom, simTest } from '../../support/sim.js';
 import { submission } from '../gate/support/gate-cluster.js';
@@ -25,10 +26,6 @@ import { DCS, GATES, WholeCluster } from './support/whole-cluster.js';
 const FAULT_WINDOW_MS = 20_000;
 const JOB_TIMEOUT_MS = 30_000;
 const ENDED = new Set(['completed', 'failed', 'cancelled']);
-
-const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-const between = (r: () => number, lo: number, hi: number): number =>
-  Math.round(lo + r() * (hi - lo));
 
 /** The invariants that must hold after every event. */
 class Watcher {
@@ -150,16 +147,9 @@ async function chaos(sim: Simulation, seed: number): Promise<void> {
     }
     await sim.run(between(r, 1_000, 3_000));
     w.check(accepted());
-    for (const id of [...down]) {
-      if (r() < 0.5) {
-        sim.restart(id);
-        down.delete(id);
-      }
-    }
+    restartSome(sim, r, down); // what is down comes back now and then
   }
-  sim.network.heal();
-  sim.network.setDefaultLink({ latencyMs: { min: 1, max: 3 }, duplicate: 0, reorder: 0 });
-  for (const id of down) sim.restart(id);
+  endFaults(sim, down);
   assert.ok(accepted().length > 0, 'at least one job was accepted');
 
   // Every acknowledged job ends, the same on every gate.
