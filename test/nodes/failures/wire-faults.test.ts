@@ -60,6 +60,9 @@ describe('a gate endpoint fed broken bytes by a manager', () => {
       handled++;
       return { t: 'dc.windows-ack', job: m.job, merged: 0, duplicates: 0, rejected: 0 };
     });
+    server.handle('dc.capacity', () => {
+      throw new Error('injected: the capacity coordinator broke');
+    });
     listener = await server.start();
   });
 
@@ -183,5 +186,27 @@ describe('a gate endpoint fed broken bytes by a manager', () => {
     const next = await open();
     await pingPong(next, 400);
     next.close();
+  });
+
+  it('GM-20.1.1 a handler that throws is answered with a structured error and logged; the link and the node keep serving', async () => {
+    const c = await open();
+    const from = c.messages.length;
+    c.sendValue({ t: 'dc.capacity', id: 500 });
+    await waitFor(() => replies(c).some((m) => m.re === 500), 3_000, 'the answer to request 500');
+    const answer = replies(c).find((m) => m.re === 500)!;
+    assert.equal(answer.t, 'error');
+    assert.equal(answer.code, 'internal');
+    assert.ok(server.counters.get('handler_failures') >= 1, 'counted');
+    assert.equal(errorsAfter(c, from).length, 1);
+    assert.ok(
+      rt.lines.some((l) => l.includes('injected: the capacity coordinator broke')),
+      'the exception is logged',
+    );
+    assert.equal(c.closed, false);
+    await pingPong(c, 501);
+    c.sendValue({ t: 'dc.windows', id: 502, job: 'j', dc: 'a', fence: 1, windows: [] });
+    await waitFor(() => replies(c).some((m) => m.re === 502), 3_000, 'the answer to request 502');
+    assert.equal(replies(c).find((m) => m.re === 502)?.t, 'dc.windows-ack');
+    c.close();
   });
 });
