@@ -83,3 +83,63 @@ simTest(
     assert.equal(c.mergedRequests('job-r'), c.producedRequests());
   },
 );
+
+simTest(
+  'LT-45.5 a worker whose acceptance comes after the dispatch timed out: the share already runs elsewhere, the late copy is stopped and its windows are not counted',
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    const c = new DcCluster(sim, {
+      workers: [
+        { id: 'w1', cores: 4, synthetic: { durationMs: undefined } },
+        { id: 'w2', cores: 2, synthetic: { durationMs: undefined } },
+        { id: 'w3', cores: 2, synthetic: { durationMs: undefined } },
+      ],
+    });
+    const leaderId = await c.ready(['w1', 'w2', 'w3']);
+    const leader = c.managers.get(leaderId)!;
+    let answer: RpcReply | undefined;
+    const share = {
+      share: {
+        config: { type: 'constant-vus', vus: 2, durationMs: 6_000, gracefulStopMs: 0 },
+        phase: 0,
+      },
+    };
+    void c
+      .ask(leaderId, c.dispatchMsg('job-late', 'wf', 2, share), 30_000)
+      .then((r) => (answer = r));
+    assert.ok(
+      await sim.runUntil(
+        () => (leader.ctx.leadership.dispatcher()?.partsOf('job-late') ?? []).length > 0,
+        {
+          maxMs: 10_000,
+        },
+      ),
+    );
+    const [first] = leader.ctx.leadership.dispatcher()!.partsOf('job-late');
+    assert.equal(first?.worker, 'w1', 'the roomiest worker is chosen first');
+    // w1 freezes before it can answer; the dispatch times out and the share goes elsewhere.
+    sim.pause('w1', 2_500);
+    assert.ok(await sim.runUntil(() => answer !== undefined, { maxMs: 20_000 }));
+    assert.ok(answer?.ok, JSON.stringify(answer));
+    assert.ok(!(answer.message.workers as string[]).includes('w1'), 'the share runs on others');
+    assert.ok(
+      sim.logs.some(
+        (l) => l.includes('worker did not take a part') && l.includes('"code":"timeout"'),
+      ),
+    );
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 30_000 }));
+    await sim.run(3_000);
+    assert.equal(c.gate.done[0]!['outcome'], 'completed');
+    const w1 = c.executors.get('w1')!;
+    assert.ok(
+      w1.specs.some((s) => s.job === 'job-late'),
+      'w1 took the part late and started it',
+    );
+    assert.ok(w1.counters.cancelled >= 1, 'then was told to stop it');
+    assert.equal(c.workers.get('w1')!.activeParts, 0, 'the late copy on w1 does not run on');
+    const byOthers =
+      c.executors.get('w2')!.counters.requests + c.executors.get('w3')!.counters.requests;
+    assert.equal(c.mergedRequests('job-late'), byOthers, 'only the live share was counted');
+    assert.equal(c.gate.duplicates, 0);
+  },
+);
