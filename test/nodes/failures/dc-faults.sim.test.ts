@@ -53,7 +53,7 @@ async function runningPart(
 
 simTest(
   'LT-50.3 a worker frozen for less than the loss grace (a GC pause) keeps its part: nothing is re-dispatched and every request is counted once',
-  { seeds: seedsFrom(3) },
+  { seeds: seedsFrom(2) },
   async (sim) => {
     const c = cluster(sim, 4_000);
     const { leader, part } = await runningPart(c, 'job-p', 10_000);
@@ -137,7 +137,7 @@ simTest(
 
 simTest(
   'MW-12.1.1 LT-41.3.3 LT-41.10.2 the manager leader dies mid-run: its workers notice and orphan their parts, the next leader takes the committed dispatch over with a higher fence, and the workflow completes',
-  { seeds: seedsFrom(4) },
+  { seeds: seedsFrom(3) },
   async (sim) => {
     const c = cluster(sim);
     const first = await c.ready(['w1', 'w2', 'w3']);

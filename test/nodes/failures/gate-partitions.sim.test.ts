@@ -4,6 +4,7 @@
 // committed submissions and cancels survive every gate crashing at once.
 
 import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
 import type { AnyMessage } from '../../../src/protocol/index.js';
 import { seedsFrom, simTest } from '../../support/sim.js';
 import { GATE_IDS, GateCluster, SimClient, submission } from '../gate/support/gate-cluster.js';
@@ -189,5 +190,65 @@ simTest(
       submission({ dcs: ['a', 'b'], durationMs: 600_000, key: 'kept' }),
     );
     assert.ok(again.ok && again.message.job === keptJob && again.message.duplicate === true);
+  },
+);
+
+simTest(
+  'LT-41.10.4 every gate killed with torn log tails replays its durable ledger on restart: each ends with exactly the ledger it had applied',
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    const cluster = new GateCluster(sim, {
+      managers: [
+        { id: 'a-m1', dc: 'a', leader: true },
+        { id: 'b-m1', dc: 'b', leader: true, mode: 'hang' },
+      ],
+    });
+    const client = new SimClient(sim, cluster);
+    const leader = await cluster.waitForLeader();
+    const jobs: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await client.ask(
+        leader,
+        submission({
+          dcs: i % 2 === 0 ? ['a'] : ['b'],
+          durationMs: 600_000,
+          source: `export default ${i};`,
+        }),
+      );
+      assert.ok(r.ok, JSON.stringify(r));
+      jobs.push(r.message.job as string);
+    }
+    const cancel = await client.ask(leader, { t: 'job.cancel', job: jobs[1]!, reason: 'stop' });
+    assert.ok(cancel.ok);
+    assert.ok(
+      await sim.runUntil(
+        () =>
+          GATE_IDS.every(
+            (id) =>
+              cluster.gate(id).ledger.job(jobs[0]!)?.status === 'completed' &&
+              cluster.gate(id).ledger.job(jobs[1]!)?.status === 'cancelled',
+          ),
+        { maxMs: 20_000 },
+      ),
+    );
+    await sim.run(1_000);
+    const before = new Map<string, unknown>(
+      GATE_IDS.map((id) => [id, cluster.gate(id).ledger.snapshot()]),
+    );
+    assert.deepEqual(before.get('g1'), before.get('g2'), 'the gates agree before the crash');
+    for (const id of GATE_IDS) sim.crash(id, { tornTail: true });
+    await sim.run(500);
+    for (const id of GATE_IDS) sim.restart(id);
+    const same = (id: string): boolean =>
+      sim.node(id).up &&
+      isDeepStrictEqual(cluster.gates.get(id)?.ledger.snapshot(), before.get(id));
+    assert.ok(
+      await sim.runUntil(() => GATE_IDS.every(same), { maxMs: 30_000 }),
+      'every gate replayed its ledger to the state it had applied',
+    );
+    await sim.run(2_000);
+    for (const id of GATE_IDS) {
+      assert.deepEqual(cluster.gate(id).ledger.snapshot(), before.get(id), `${id} stays there`);
+    }
   },
 );
