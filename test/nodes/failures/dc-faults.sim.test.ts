@@ -222,3 +222,23 @@ simTest(
     assert.equal(c.gate.conflictingDone, 0);
   },
 );
+
+simTest(
+  'LT-24.2.2 wall clocks of the leader and a worker jumping by half a second mid-run make no message be refused: the workflow completes and every request is counted once',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const c = cluster(sim);
+    const { leader, part } = await runningPart(c, 'job-clock', 6_000);
+    await sim.run(1_500);
+    sim.jumpClock(leader.ctx.id, 500);
+    sim.jumpClock(part.worker, -500);
+    await sim.run(1_000);
+    sim.jumpClock(leader.ctx.id, -500);
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 30_000 }));
+    assert.equal(c.gate.done[0]!['outcome'], 'completed');
+    assert.equal(leader.recovery.counters.lost, 0, 'no worker counted lost');
+    assert.equal(leader.relay.counters.windowsInvalid, 0, 'no window refused');
+    assert.equal(c.gate.refusedBatches, 0);
+    assert.equal(c.mergedRequests('job-clock'), c.producedRequests());
+  },
+);

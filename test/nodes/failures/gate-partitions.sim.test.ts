@@ -252,3 +252,28 @@ simTest(
     }
   },
 );
+
+simTest(
+  'GM-15.1.1 GM-15.1.3 with one of three gates down a quorum (2 of 3) is available and jobs are taken; with two down the last gate, though all that is alive, has no quorum and refuses',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const cluster = new GateCluster(sim, { gate: { proposeTimeoutMs: 3_000 } });
+    const client = new SimClient(sim, cluster);
+    const leader = await cluster.waitForLeader();
+    const [down1, down2] = GATE_IDS.filter((id) => id !== leader);
+    sim.crash(down1!);
+    const taken = await client.ask(leader, submission({ key: 'two-of-three' }));
+    assert.ok(taken.ok, `2 of 3 configured gates are a quorum: ${JSON.stringify(taken)}`);
+    assert.ok(
+      await sim.runUntil(
+        () => cluster.gate(down2!).ledger.job(taken.message.job as string) !== undefined,
+        { maxMs: 5_000 },
+      ),
+    );
+    sim.crash(down2!);
+    const refused = await client.ask(leader, submission({ key: 'one-of-three' }));
+    assert.ok(!refused.ok, '1 of 3 is not a quorum, even when it is every live gate');
+    assert.equal(refused.error.code, 'E_UNAVAILABLE');
+    assert.equal([...cluster.gate(leader).state.machine.ledger.views()].length, 1, 'nothing new');
+  },
+);
