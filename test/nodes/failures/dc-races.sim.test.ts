@@ -129,3 +129,46 @@ simTest(
     assert.equal(c.gate.conflictingDone, 0);
   },
 );
+
+simTest(
+  'LT-37.3.2 forty jobs in four waves: after each wave the leader and the workers are back to no parts, reservations, slots or pending windows; only the DC record of each job remains',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const c = new DcCluster(sim, {
+      workers: WORKERS.map((id) => ({ id, cores: 4, synthetic: { durationMs: 1_000 } })),
+    });
+    const leaderId = await c.ready(WORKERS);
+    const m = c.managers.get(leaderId)!;
+    for (let wave = 0; wave < 4; wave++) {
+      const jobs = Array.from({ length: 10 }, (_, i) => `job-${wave}-${i}`);
+      let accepted = 0;
+      for (const job of jobs) {
+        void c.ask(leaderId, c.dispatchMsg(job, 'wf', 1)).then((r) => {
+          assert.ok(r.ok, JSON.stringify(r));
+          accepted++;
+        });
+      }
+      assert.ok(await sim.runUntil(() => accepted === jobs.length, { maxMs: 20_000 }));
+      assert.ok(
+        await sim.runUntil(() => c.gate.done.length === (wave + 1) * jobs.length, {
+          maxMs: 30_000,
+        }),
+        `wave ${wave} ended`,
+      );
+      assert.ok(await sim.runUntil(() => m.ctx.parts.size === 0, { maxMs: 5_000 }));
+      const d = m.ctx.leadership.dispatcher()!;
+      assert.equal(d.reservations.reservationCount, 0, `wave ${wave}: no reservation left`);
+      for (const job of jobs) {
+        assert.equal(d.partsOf(job).length, 0);
+        assert.equal(m.ctx.relay.pending(job), 0);
+      }
+      for (const w of c.workers.values()) {
+        assert.equal(w.activeParts, 0);
+        assert.equal(w.slots.activeCount, 0);
+      }
+      assert.equal(m.ctx.state.jobCount, (wave + 1) * jobs.length, 'one DC record per job');
+    }
+    assert.ok(c.gate.done.every((d) => d['outcome'] === 'completed'));
+    assert.equal(c.gate.duplicates, 0);
+  },
+);
