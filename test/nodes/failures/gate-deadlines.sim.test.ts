@@ -244,3 +244,39 @@ simTest(
     assert.equal(cluster.gate('g1').ledger.job(job)?.status, 'failed');
   },
 );
+
+simTest(
+  'GM-11.1.1 GM-11.1.3 every DC of a job stops making progress: past the planned end each silent DC is ended timed out long before the job deadline, and the job ends failed once',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const { cluster, client, ends } = await started(sim, [
+      { id: 'a-m1', dc: 'a', leader: true, mode: 'hold' },
+      { id: 'b-m1', dc: 'b', leader: true, mode: 'hold' },
+    ]);
+    // Planned: 1 s of load and 1 s of graceful stop; both DCs send their windows, then nothing.
+    const job = await client.submitAndWatch(submission({ dcs: ['a', 'b'], durationMs: 1_000 }));
+    const deadline = cluster.gate('g1').ledger.job(job)!.deadlineMs!;
+    assert.ok(await sim.runUntil(() => results(client, job).length > 0, { maxMs: 30_000 }));
+    await sim.run(2_000);
+    const r = results(client, job);
+    assert.equal(r.length, 1);
+    assert.equal(r[0]!.status, 'failed');
+    assert.deepEqual(r[0]!.dcs, { a: 'timed-out', b: 'timed-out' });
+    assert.match(String(r[0]!.failure), /stopped responding/);
+    assert.ok(
+      (r[0]!.endedAtMs as number) < deadline - 30_000,
+      'found by lack of progress, not the deadline',
+    );
+    for (const m of ['a-m1', 'b-m1']) {
+      const cancels = cluster.manager(m).cancels.filter((c) => c.job === job);
+      assert.equal(cancels.length, 1, `${m}: the silent DC is told to cancel`);
+      assert.equal(cancels[0]!.workflow, 'wf1');
+      assert.match(String(cancels[0]!.reason), /stopped responding/);
+      assert.equal(cluster.manager(m).runningCount(), 0, `${m}: its share stopped`);
+    }
+    for (const id of GATE_IDS) {
+      assert.equal(cluster.gate(id).ledger.job(job)?.status, 'failed');
+      assert.equal(ends.get(`${id}/${job}`), 1);
+    }
+  },
+);
