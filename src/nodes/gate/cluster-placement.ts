@@ -445,8 +445,13 @@ export class ClusterPlacement implements Placement {
     return ended;
   }
 
+  /**
+   * Parts of `wf` silent for `quietMs` or more end `timed-out`, and each of their DCs is told to
+   * cancel the workflow (it may still be running there, only unheard). Returns how many ended.
+   */
   private terminateStalled(wf: ActiveWorkflow, quietMs: number, why: string): number {
     const now = this.o.runtime.clock.monotonicMs();
+    const stalled = new Set<string>();
     let ended = 0;
     for (const part of wf.parts.values()) {
       if (part.state === 'ended' || now - part.lastHeardMs < quietMs) continue;
@@ -456,7 +461,16 @@ export class ClusterPlacement implements Placement {
         failure: `datacenter ${part.dc} ${why}`,
         workers: [],
       });
+      stalled.add(part.dc);
       ended++;
+    }
+    for (const link of this.o.dcs) {
+      if (!stalled.has(link.dc)) continue;
+      background(
+        this.o.runtime.log,
+        `cancel of '${wf.call.workflow}' on ${link.dc} (stalled)`,
+        this.sendCancel(link, `datacenter ${link.dc} ${why}`, wf.call.workflow),
+      );
     }
     return ended;
   }
