@@ -4,7 +4,6 @@
 // at its deadline each end the job exactly once, the same on every gate.
 
 import assert from 'node:assert/strict';
-import type { LedgerEvent } from '../../../src/cluster/jobs/ledger-types.js';
 import type { AnyMessage } from '../../../src/protocol/index.js';
 import type { Simulation } from '../../../src/runtime/sim/index.js';
 import { seedsFrom, simTest } from '../../support/sim.js';
@@ -14,30 +13,14 @@ import {
   SimClient,
   submission,
   type FakeManagerSpec,
+  jobResults,
+  countEnds,
 } from '../gate/support/gate-cluster.js';
 
 const BOTH_HANG: FakeManagerSpec[] = [
   { id: 'a-m1', dc: 'a', leader: true, mode: 'hang' },
   { id: 'b-m1', dc: 'b', leader: true, mode: 'hang' },
 ];
-
-function results(client: SimClient, job: string): AnyMessage[] {
-  return client.notes.filter((n) => n.t === 'job.result' && n.job === job);
-}
-
-/** Counts `job-ended` events per gate and job (each gate applies the ledger once). */
-function countEnds(cluster: GateCluster): Map<string, number> {
-  const ends = new Map<string, number>();
-  for (const id of GATE_IDS) {
-    cluster.gate(id).state.machine.onEvents((events: readonly LedgerEvent[]) => {
-      for (const e of events) {
-        if (e.type === 'job-ended')
-          ends.set(`${id}/${e.jobId}`, (ends.get(`${id}/${e.jobId}`) ?? 0) + 1);
-      }
-    });
-  }
-  return ends;
-}
 
 /** A job for DCs a and b that would run for 10 minutes, with `timeoutMs`; `n` makes it unique. */
 function longJob(timeoutMs: number, n = 0): Record<string, unknown> & { t: string } {
@@ -56,7 +39,7 @@ async function started(sim: Simulation, managers: FakeManagerSpec[] = BOTH_HANG)
   const cluster = new GateCluster(sim, { managers });
   const client = new SimClient(sim, cluster);
   await cluster.waitForLeader();
-  return { cluster, client, ends: countEnds(cluster) };
+  return { cluster, client, ends: countEnds(cluster, true) };
 }
 
 simTest(
@@ -67,9 +50,9 @@ simTest(
     const job = await client.submitAndWatch(longJob(4_000));
     assert.ok(await sim.runUntil(() => cluster.allDispatches().length === 2, { maxMs: 5_000 }));
     const deadline = cluster.gate('g1').ledger.job(job)!.deadlineMs!;
-    assert.ok(await sim.runUntil(() => results(client, job).length > 0, { maxMs: 30_000 }));
+    assert.ok(await sim.runUntil(() => jobResults(client, job).length > 0, { maxMs: 30_000 }));
     await sim.run(2_000);
-    const r = results(client, job);
+    const r = jobResults(client, job);
     assert.equal(r.length, 1, 'one job.result');
     assert.equal(r[0]!.status, 'failed');
     assert.deepEqual(r[0]!.dcs, { a: 'timed-out', b: 'timed-out' });
@@ -156,7 +139,7 @@ simTest(
         await sim.runUntil(() => ack !== null && endedEverywhere(cluster, job), { maxMs: 30_000 }),
       );
       await sim.run(2_000);
-      assert.equal(results(client, job).length, 1, `offset ${offset}: one job.result`);
+      assert.equal(jobResults(client, job).length, 1, `offset ${offset}: one job.result`);
       const v = cluster.gate('g1').ledger.job(job)!;
       statuses.add(v.status);
       assert.ok(['cancelled', 'failed'].includes(v.status), `offset ${offset}: ${v.status}`);
@@ -198,7 +181,7 @@ simTest(
       assert.equal(cluster.gate(id).ledger.job(job)?.dcs.b, 'timed-out', `${id}: unchanged`);
       assert.equal(ends.get(`${id}/${job}`), 1, `${id} applied one end`);
     }
-    assert.equal(results(client, job).length, 1);
+    assert.equal(jobResults(client, job).length, 1);
   },
 );
 
@@ -256,9 +239,9 @@ simTest(
     // Planned: 1 s of load and 1 s of graceful stop; both DCs send their windows, then nothing.
     const job = await client.submitAndWatch(submission({ dcs: ['a', 'b'], durationMs: 1_000 }));
     const deadline = cluster.gate('g1').ledger.job(job)!.deadlineMs!;
-    assert.ok(await sim.runUntil(() => results(client, job).length > 0, { maxMs: 30_000 }));
+    assert.ok(await sim.runUntil(() => jobResults(client, job).length > 0, { maxMs: 30_000 }));
     await sim.run(2_000);
-    const r = results(client, job);
+    const r = jobResults(client, job);
     assert.equal(r.length, 1);
     assert.equal(r[0]!.status, 'failed');
     assert.deepEqual(r[0]!.dcs, { a: 'timed-out', b: 'timed-out' });

@@ -4,8 +4,6 @@
 // check keeps running after it throws.
 
 import assert from 'node:assert/strict';
-import type { LedgerEvent } from '../../../src/cluster/jobs/ledger-types.js';
-import type { AnyMessage } from '../../../src/protocol/index.js';
 import { seedsFrom, simTest } from '../../support/sim.js';
 import {
   GATE_IDS,
@@ -13,22 +11,9 @@ import {
   SimClient,
   statsWindow,
   submission,
+  jobResults,
+  countEnds,
 } from '../gate/support/gate-cluster.js';
-
-function results(client: SimClient, job: string): AnyMessage[] {
-  return client.notes.filter((n) => n.t === 'job.result' && n.job === job);
-}
-
-/** Ends per gate: `job-ended` events applied (each gate applies the ledger once). */
-function countEnds(cluster: GateCluster): Map<string, number> {
-  const ends = new Map<string, number>();
-  for (const id of GATE_IDS) {
-    cluster.gate(id).state.machine.onEvents((events: readonly LedgerEvent[]) => {
-      for (const e of events) if (e.type === 'job-ended') ends.set(id, (ends.get(id) ?? 0) + 1);
-    });
-  }
-  return ends;
-}
 
 simTest(
   'LT-28.3.3 two DCs that each send their windows and their workflow end twice at once: the job ends completed once and every request is counted once',
@@ -44,10 +29,10 @@ simTest(
     await cluster.waitForLeader();
     const ends = countEnds(cluster);
     const job = await client.submitAndWatch(submission({ dcs: ['a', 'b'] }));
-    assert.ok(await sim.runUntil(() => results(client, job).length > 0, { maxMs: 20_000 }));
+    assert.ok(await sim.runUntil(() => jobResults(client, job).length > 0, { maxMs: 20_000 }));
     await sim.run(3_000);
-    assert.equal(results(client, job).length, 1);
-    const r = results(client, job)[0]!;
+    assert.equal(jobResults(client, job).length, 1);
+    const r = jobResults(client, job)[0]!;
     assert.equal(r.status, 'completed');
     const breakdown = r.breakdown as Record<string, { requests: number; windows: number }>;
     // Each DC sent 2 windows of 10 requests, each twice: 20 requests per DC, counted once.
@@ -116,7 +101,7 @@ simTest(
       }),
     );
     late();
-    assert.ok(await sim.runUntil(() => results(client, job).length > 0, { maxMs: 10_000 }));
+    assert.ok(await sim.runUntil(() => jobResults(client, job).length > 0, { maxMs: 10_000 }));
     late();
     assert.ok(await sim.runUntil(() => !cluster.gate('g1').ownedJobs.has(job), { maxMs: 10_000 }));
     late();
@@ -126,7 +111,7 @@ simTest(
       assert.notEqual(a.t, 'error', `answered without an error (${a.code ?? ''})`);
       if (a.t === 'dc.windows-ack') assert.equal(a.rejected, 1, 'the late window was not merged');
     }
-    const r = results(client, job);
+    const r = jobResults(client, job);
     assert.equal(r.length, 1);
     assert.equal(r[0]!.status, 'completed');
     assert.equal((r[0]!.breakdown as Record<string, { requests: number }>).a?.requests, 20);
@@ -161,14 +146,14 @@ simTest(
       { ...submission({ dcs: ['a'], durationMs: 600_000 }), timeoutMs: 4_000 },
       'g1',
     );
-    assert.ok(await sim.runUntil(() => results(client, job).length > 0, { maxMs: 30_000 }));
+    assert.ok(await sim.runUntil(() => jobResults(client, job).length > 0, { maxMs: 30_000 }));
     assert.equal(failures, 3);
     const logged = sim.logs.filter(
       (l) =>
         l.includes(' g1 error supervised loop failed; restarting') && l.includes('overdue-jobs'),
     );
     assert.equal(logged.length, 3, 'each failure logged with the loop name');
-    const r = results(client, job)[0]!;
+    const r = jobResults(client, job)[0]!;
     assert.equal(r.status, 'failed');
     assert.match(String(r.failure), /^timed out after 4s/);
     assert.equal(cluster.gate('g1').ledger.job(job)?.status, 'failed');

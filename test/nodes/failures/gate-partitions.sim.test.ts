@@ -5,13 +5,14 @@
 
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
-import type { AnyMessage } from '../../../src/protocol/index.js';
 import { seedsFrom, simTest } from '../../support/sim.js';
-import { GATE_IDS, GateCluster, SimClient, submission } from '../gate/support/gate-cluster.js';
-
-function results(client: SimClient, job: string): AnyMessage[] {
-  return client.notes.filter((n) => n.t === 'job.result' && n.job === job);
-}
+import {
+  GATE_IDS,
+  GateCluster,
+  SimClient,
+  submission,
+  jobResults,
+} from '../gate/support/gate-cluster.js';
 
 function jobsOn(cluster: GateCluster, gate: string): string[] {
   return [...cluster.gate(gate).state.machine.ledger.views()].map((v) => v.jobId);
@@ -41,8 +42,8 @@ simTest(
     assert.ok(!refused.ok, 'the minority side commits nothing');
     assert.equal(refused.error.code, 'E_UNAVAILABLE');
     const job = await client.submitAndWatch(submission({ key: 'majority' }), majority[0]);
-    assert.ok(await sim.runUntil(() => results(client, job).length === 1, { maxMs: 20_000 }));
-    assert.equal(results(client, job)[0]!.status, 'completed');
+    assert.ok(await sim.runUntil(() => jobResults(client, job).length === 1, { maxMs: 20_000 }));
+    assert.equal(jobResults(client, job)[0]!.status, 'completed');
     assert.deepEqual(jobsOn(cluster, old), [], 'the cut-off gate has not heard of it yet');
     sim.network.heal();
     assert.ok(
@@ -118,8 +119,8 @@ simTest(
     );
     await sim.run(3_000);
     for (const job of jobs) {
-      assert.equal(results(client, job).length, 1, 'one job.result');
-      const r = results(client, job)[0]!;
+      assert.equal(jobResults(client, job).length, 1, 'one job.result');
+      const r = jobResults(client, job)[0]!;
       assert.equal(r.status, 'completed', `${String(r.failure)} ${JSON.stringify(r.dcs)}`);
       for (const id of GATE_IDS) {
         assert.equal(cluster.gate(id).ledger.job(job)?.status, 'completed', id);

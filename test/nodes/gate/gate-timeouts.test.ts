@@ -7,8 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { simTest, seedsFrom } from '../../support/sim.js';
-import type { JobView, LedgerEvent } from '../../../src/cluster/jobs/ledger-types.js';
-import type { AnyMessage } from '../../../src/protocol/index.js';
+import type { JobView } from '../../../src/cluster/jobs/ledger-types.js';
 import type { RunResults } from '../../../src/stats/types.js';
 import {
   GATE_IDS,
@@ -16,27 +15,14 @@ import {
   SimClient,
   submission,
   type FakeManagerSpec,
+  jobResults,
+  countEnds,
 } from './support/gate-cluster.js';
 
 const A_DONE_B_HANGS: FakeManagerSpec[] = [
   { id: 'a-m1', dc: 'a', leader: true },
   { id: 'b-m1', dc: 'b', leader: true, mode: 'hang' },
 ];
-
-function results(client: SimClient, job: string): AnyMessage[] {
-  return client.notes.filter((n) => n.t === 'job.result' && n.job === job);
-}
-
-/** Counts `job-ended` events per gate (each gate applies the ledger once). */
-function countEnds(cluster: GateCluster): Map<string, number> {
-  const ends = new Map<string, number>();
-  for (const id of GATE_IDS) {
-    cluster.gate(id).state.machine.onEvents((events: readonly LedgerEvent[]) => {
-      for (const e of events) if (e.type === 'job-ended') ends.set(id, (ends.get(id) ?? 0) + 1);
-    });
-  }
-  return ends;
-}
 
 simTest(
   "GM-11.1.4: a DC that never reports times out at the job's deadline, is told to cancel, and the job ends failed once with a reason naming it; the other DC's results are kept",
@@ -52,9 +38,9 @@ simTest(
     });
     const view = cluster.gate('g1').ledger.job(job);
     assert.equal(view?.deadlineMs, (view?.submittedAtMs ?? 0) + 5_000);
-    assert.ok(await sim.runUntil(() => results(client, job).length > 0, { maxMs: 30_000 }));
+    assert.ok(await sim.runUntil(() => jobResults(client, job).length > 0, { maxMs: 30_000 }));
     await sim.run(3_000);
-    const all = results(client, job);
+    const all = jobResults(client, job);
     assert.equal(all.length, 1, 'one job.result');
     const r = all[0]!;
     assert.equal(r.status, 'failed');
@@ -119,8 +105,8 @@ simTest(
     const m = cluster.manager('a-m1');
     assert.ok(await sim.runUntil(() => m.dispatches.length === 2, { maxMs: 5_000 }));
     m.finish(job, 'wf1', 'completed');
-    assert.ok(await sim.runUntil(() => results(client, job).length > 0, { maxMs: 30_000 }));
-    const r = results(client, job)[0]!;
+    assert.ok(await sim.runUntil(() => jobResults(client, job).length > 0, { maxMs: 30_000 }));
+    const r = jobResults(client, job)[0]!;
     assert.equal(r.status, 'failed');
     assert.deepEqual(r.dcs, { a: 'timed-out' });
     assert.match(String(r.failure), /^timed out after 6s: a did not finish/);
@@ -169,7 +155,7 @@ simTest(
     assert.ok(ack.ok);
     assert.ok(
       await sim.runUntil(
-        () => results(client, done).length === 1 && results(client, cancelled).length === 1,
+        () => jobResults(client, done).length === 1 && jobResults(client, cancelled).length === 1,
         { maxMs: 10_000 },
       ),
     );
@@ -179,9 +165,9 @@ simTest(
     }
     // Well past both deadlines nothing changes: no timeout, no second end, no more cancels.
     await sim.run(30_000);
-    assert.equal(results(client, done).length, 1);
-    assert.equal(results(client, done)[0]?.status, 'completed');
-    assert.equal(results(client, cancelled)[0]?.status, 'cancelled');
+    assert.equal(jobResults(client, done).length, 1);
+    assert.equal(jobResults(client, done)[0]?.status, 'completed');
+    assert.equal(jobResults(client, cancelled)[0]?.status, 'cancelled');
     assert.equal(cluster.manager('a-m1').cancels.length, 0);
     assert.equal(cluster.manager('b-m1').cancels.length, 1);
     for (const id of GATE_IDS) {
@@ -208,11 +194,11 @@ simTest(
     assert.ok(await sim.runUntil(() => owned.timeoutReason !== null, { maxMs: 10_000 }));
     const b = cluster.manager('b-m1');
     b.finish(job, 'wf1', 'completed');
-    assert.ok(await sim.runUntil(() => results(client, job).length > 0, { maxMs: 20_000 }));
+    assert.ok(await sim.runUntil(() => jobResults(client, job).length > 0, { maxMs: 20_000 }));
     await sim.run(3_000);
-    assert.equal(results(client, job).length, 1);
-    assert.equal(results(client, job)[0]?.status, 'failed');
-    assert.deepEqual(results(client, job)[0]?.dcs, { a: 'completed', b: 'timed-out' });
+    assert.equal(jobResults(client, job).length, 1);
+    assert.equal(jobResults(client, job)[0]?.status, 'failed');
+    assert.deepEqual(jobResults(client, job)[0]?.dcs, { a: 'completed', b: 'timed-out' });
     // The late end was answered (so the manager stops resending) and changed nothing.
     assert.ok(b.acks.some((m) => m.t === 'dc.workflow-done-ack'));
     for (const id of GATE_IDS) {
@@ -252,9 +238,9 @@ simTest(
       const rt = client.runtime!;
       const waitMs = Math.max(0, deadline + offset - rt.clock.wallMs());
       rt.timers.after(waitMs, () => b.finish(job, 'wf1', 'completed'));
-      assert.ok(await sim.runUntil(() => results(client, job).length > 0, { maxMs: 20_000 }));
+      assert.ok(await sim.runUntil(() => jobResults(client, job).length > 0, { maxMs: 20_000 }));
       await sim.run(2_000);
-      const all = results(client, job);
+      const all = jobResults(client, job);
       assert.equal(all.length, 1, `offset ${offset}: one job.result`);
       const r = all[0]!;
       statuses.add(String(r.status));

@@ -3,6 +3,7 @@
 // back to the owner gate, cancel with acknowledgements), and a client that talks job.* to any
 // gate. The fakes record what they were sent so tests can assert on it.
 
+import type { LedgerEvent } from '../../../../src/cluster/jobs/ledger-types.js';
 import { sha256Hex } from '../../../../src/cluster/jobs/submission-check.js';
 import {
   MessageRegistry,
@@ -530,4 +531,27 @@ export function submission(
     ...(over.dcCount !== undefined ? { dcCount: over.dcCount } : {}),
     ...(over.key !== undefined ? { idempotencyKey: over.key } : {}),
   };
+}
+
+/** The `job.result` notifications the client got for `job`. */
+export function jobResults(client: SimClient, job: string): AnyMessage[] {
+  return client.notes.filter((n) => n.t === 'job.result' && n.job === job);
+}
+
+/**
+ * Counts the `job-ended` events each gate applies from now on (each gate applies the ledger
+ * once), keyed by gate, or by `gate/job` with `byJob`.
+ */
+export function countEnds(cluster: GateCluster, byJob = false): Map<string, number> {
+  const ends = new Map<string, number>();
+  for (const id of GATE_IDS) {
+    cluster.gate(id).state.machine.onEvents((events: readonly LedgerEvent[]) => {
+      for (const e of events) {
+        if (e.type !== 'job-ended') continue;
+        const k = byJob ? `${id}/${e.jobId}` : id;
+        ends.set(k, (ends.get(k) ?? 0) + 1);
+      }
+    });
+  }
+  return ends;
 }
