@@ -87,8 +87,9 @@ export function checkDecodeLimits(
   const remaining: number[] = [1];
   const isMapLevel: boolean[] = [false];
   // Distinct key names, without allocating a string per key: a hash of the key's bytes maps to
-  // where that name first appeared, and a hit is confirmed byte by byte (a collision counts new).
-  const keyNames = new Map<number, number>();
+  // where that name first appeared, and a hit is confirmed byte by byte; names whose hash another
+  // name took are kept as strings (rare: only they allocate).
+  const keyNames = { byHash: new Map<number, number>(), collided: new Set<string>() };
   let uncomparedKeys = 0;
   let pos = 0;
   let values = 0;
@@ -109,8 +110,8 @@ export function checkDecodeLimits(
     if (++values > limits.values) return `more than ${limits.values} values in one frame`;
     const b = u8(pos);
     if (isKey) {
-      if (!sameKeySeen(bytes, pos, keyNames)) uncomparedKeys++;
-      if (keyNames.size + uncomparedKeys > limits.distinctKeys) {
+      if (!noteKeyName(bytes, pos, keyNames)) uncomparedKeys++;
+      if (keyNames.byHash.size + keyNames.collided.size + uncomparedKeys > limits.distinctKeys) {
         return `more than ${limits.distinctKeys} distinct map keys in one frame`;
       }
     }
@@ -160,11 +161,15 @@ export function checkDecodeLimits(
 }
 
 /**
- * Records the short string key at `pos` in `seen` (hash of its bytes → where the name first seen with that hash lies)
- * and returns true, or returns false when it cannot be compared: not a short string, or its hash
- * is taken by another name (both then count as new names, which errs on the side of the limit).
+ * Records the name of the short string key at `pos` in `seen` and returns true, or returns false
+ * when it is not a short string (it then counts as a new name each time, erring on the side of
+ * the limit).
  */
-function sameKeySeen(bytes: Uint8Array, pos: number, seen: Map<number, number>): boolean {
+function noteKeyName(
+  bytes: Uint8Array,
+  pos: number,
+  seen: { byHash: Map<number, number>; collided: Set<string> },
+): boolean {
   const b = bytes[pos] ?? 0;
   let start: number;
   let len: number;
@@ -178,13 +183,14 @@ function sameKeySeen(bytes: Uint8Array, pos: number, seen: Map<number, number>):
   if (len > MAX_COMPARED_KEY_BYTES || start + len > bytes.length) return false;
   let h = 0x811c9dc5 ^ len; // FNV-1a over the key's bytes
   for (let i = start; i < start + len; i++) h = Math.imul(h ^ (bytes[i] ?? 0), 0x01000193);
-  const first = seen.get(h); // start * 128 + length of the name first seen with this hash
+  const first = seen.byHash.get(h); // start * 128 + length of the name first seen with this hash
   if (first === undefined) {
-    seen.set(h, start * 128 + len);
+    seen.byHash.set(h, start * 128 + len);
     return true;
   }
-  if (first % 128 !== len) return false;
-  const at = (first - len) / 128;
-  for (let i = 0; i < len; i++) if (bytes[at + i] !== bytes[start + i]) return false;
+  const at = (first - (first % 128)) / 128;
+  let same = first % 128 === len;
+  for (let i = 0; same && i < len; i++) same = bytes[at + i] === bytes[start + i];
+  if (!same) seen.collided.add(String.fromCharCode(...bytes.subarray(start, start + len)));
   return true;
 }

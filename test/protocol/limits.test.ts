@@ -57,6 +57,34 @@ void describe('decode limits', () => {
     assert.ok(decodeValue(encodeValue({ t: 'ping', x: same })).ok);
   });
 
+  void it('counts two key names whose hashes collide as two names, however often they repeat', () => {
+    // Find two short names with the same 32-bit FNV-1a hash (the pass's cheap identity).
+    const fnv = (name: string): number => {
+      let h = 0x811c9dc5 ^ name.length;
+      for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+      return h;
+    };
+    const byHash = new Map<number, string>();
+    let pair: [string, string] | null = null;
+    for (let i = 0; pair === null; i++) {
+      const name = `n${i.toString(36)}`;
+      const other = byHash.get(fnv(name));
+      if (other !== undefined) pair = [other, name];
+      else byHash.set(fnv(name), name);
+    }
+    const [a, b] = pair;
+    assert.notEqual(a, b);
+    // 2,000 maps holding both names: two distinct names, far below the limit.
+    const maps = Array.from({ length: 2000 }, () => ({ [a]: 1, [b]: 2 }));
+    assert.ok(decodeValue(encodeValue({ t: 'ping', x: maps })).ok);
+    // Colliding names still count toward the limit as themselves.
+    const many = Object.fromEntries(
+      Array.from({ length: MAX_DECODE_DISTINCT_KEYS }, (_, k) => [`m${k}`, k]),
+    );
+    const r = checkDecodeLimits(encodeValue({ t: 'ping', x: [many, { [a]: 1, [b]: 2 }] }));
+    assert.match(r ?? '', /distinct map keys/);
+  });
+
   void it('refuses more values per frame than the limit', () => {
     const r = decodeValue(encodeValue(Array.from({ length: 40_000 }, () => [1])));
     assert.ok(!r.ok);
