@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import { seedsFrom, simTest } from '../../support/sim.js';
 import {
+  A_DONE_B_HANGS,
   GATE_IDS,
   GateCluster,
   SimClient,
@@ -199,10 +200,7 @@ simTest(
   { seeds: seedsFrom(3) },
   async (sim) => {
     const cluster = new GateCluster(sim, {
-      managers: [
-        { id: 'a-m1', dc: 'a', leader: true },
-        { id: 'b-m1', dc: 'b', leader: true, mode: 'hang' },
-      ],
+      managers: A_DONE_B_HANGS,
     });
     const client = new SimClient(sim, cluster);
     const leader = await cluster.waitForLeader();

@@ -10,19 +10,14 @@ import { simTest, seedsFrom } from '../../support/sim.js';
 import type { JobView } from '../../../src/cluster/jobs/ledger-types.js';
 import type { RunResults } from '../../../src/stats/types.js';
 import {
+  A_DONE_B_HANGS,
   GATE_IDS,
   GateCluster,
   SimClient,
   submission,
-  type FakeManagerSpec,
   jobResults,
   countEnds,
 } from './support/gate-cluster.js';
-
-const A_DONE_B_HANGS: FakeManagerSpec[] = [
-  { id: 'a-m1', dc: 'a', leader: true },
-  { id: 'b-m1', dc: 'b', leader: true, mode: 'hang' },
-];
 
 simTest(
   "GM-11.1.4: a DC that never reports times out at the job's deadline, is told to cancel, and the job ends failed once with a reason naming it; the other DC's results are kept",
@@ -216,10 +211,7 @@ simTest(
   { seeds: seedsFrom(2) },
   async (sim) => {
     const cluster = new GateCluster(sim, {
-      managers: [
-        { id: 'a-m1', dc: 'a', leader: true },
-        { id: 'b-m1', dc: 'b', leader: true, mode: 'hang' },
-      ],
+      managers: A_DONE_B_HANGS,
     });
     const client = new SimClient(sim, cluster);
     await cluster.waitForLeader();

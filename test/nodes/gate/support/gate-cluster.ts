@@ -328,6 +328,12 @@ export const DEFAULT_MANAGERS: readonly FakeManagerSpec[] = [
   { id: 'b-m1', dc: 'b', leader: true },
 ];
 
+/** DC a completes what it is sent; DC b's leader takes dispatches and never reports. */
+export const A_DONE_B_HANGS: readonly FakeManagerSpec[] = [
+  { id: 'a-m1', dc: 'a', leader: true },
+  { id: 'b-m1', dc: 'b', leader: true, mode: 'hang' },
+];
+
 export class GateCluster {
   readonly gates = new Map<string, GateNode>();
   readonly managers = new Map<string, FakeManager>();
