@@ -129,15 +129,18 @@ describe('salvo watch --dashboard on a 2-DC cluster', { timeout: 600_000 }, () =
       await page.goto(`http://127.0.0.1:${port}/`);
       await gate.page.goto(`http://127.0.0.1:${gateDashboardPort}/jobs/${job}/`);
       // Live, on both pages: both DCs in the DC section, with requests of their own.
-      for (const p of [page, gate.page]) {
-        await p.waitForFunction(
-          `document.querySelectorAll('#dcs tr[data-dc]').length === 2 && document.body.dataset.final === 'no' && [...document.querySelectorAll('#dcs tr[data-dc] [data-k=requests]')].every((e) => Number(e.textContent) > 0)`,
-          undefined,
-          { timeout: 60_000 },
-        );
-        assert.equal(await text(p, '#state'), 'live');
-        assert.equal(await text(p, '#dcs tr[data-dc="dc1"] [data-k=status]'), 'running');
-      }
+      // Both pages are watched at once, so neither waits for the other while the job runs.
+      await Promise.all(
+        [page, gate.page].map(async (p) => {
+          await p.waitForFunction(
+            `document.querySelectorAll('#dcs tr[data-dc]').length === 2 && document.body.dataset.final === 'no' && [...document.querySelectorAll('#dcs tr[data-dc] [data-k=requests]')].every((e) => Number(e.textContent) > 0)`,
+            undefined,
+            { timeout: 60_000 },
+          );
+          assert.equal(await text(p, '#state'), 'live');
+          assert.equal(await text(p, '#dcs tr[data-dc="dc1"] [data-k=status]'), 'running');
+        }),
+      );
       await page.screenshot({ path: join(ARTIFACTS, 'job-dashboard-live.png'), fullPage: true });
       await gate.page.screenshot({
         path: join(ARTIFACTS, 'gate-dashboard-live.png'),
