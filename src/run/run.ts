@@ -48,6 +48,8 @@ export interface RunConfig {
   id?: string;
   clock?: RunClock;
   environment?: RunEnvironment;
+  /** When the run began on `clock` (a cluster job resumed by a new owner: its submission). */
+  startedAtMs?: number;
 }
 
 type State = LiveWorkflow['status'];
@@ -94,7 +96,7 @@ export class Run {
   constructor(config: RunConfig) {
     this.config = config;
     this.clock = config.clock ?? systemClock;
-    this.startedAtMs = this.clock.now();
+    this.startedAtMs = config.startedAtMs ?? this.clock.now();
     this.id = config.id ?? localRunId(this.startedAtMs);
     const parsed: { name: string; thresholds: ParsedThreshold[] }[] = [];
     for (const spec of config.plan.workflows) {

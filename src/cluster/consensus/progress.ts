@@ -33,6 +33,8 @@ export class Progress {
   probeSent = false;
   /** Heard from this follower since the last quorum check. */
   recentActive = false;
+  /** Leader ticks since this follower last answered (0 when this node became leader). */
+  quietTicks = 0;
   /** In snapshot state: the snapshot index sent, and ticks spent waiting for it. */
   pendingSnapshot = 0;
   snapshotTicks = 0;

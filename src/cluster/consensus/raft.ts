@@ -324,6 +324,15 @@ export class Raft {
     };
   }
 
+  /**
+   * On a leader: ticks since `peer` last answered it (counted from when it became leader);
+   * null on a follower, for itself, or for a node that is not a member.
+   */
+  peerQuietTicks(peer: NodeId): number | null {
+    if (this.role !== 'leader' || peer === this.id) return null;
+    return this.progress.get(peer)?.quietTicks ?? null;
+  }
+
   /** The fencing token for everything this node sends as leader: its current term. */
   get fencingToken(): number {
     return this.term;
@@ -731,10 +740,12 @@ export class Raft {
     switch (m.type) {
       case 'append-response':
         pr.recentActive = true;
+        pr.quietTicks = 0;
         this.handleAppendResponse(m, pr);
         return;
       case 'heartbeat-response':
         pr.recentActive = true;
+        pr.quietTicks = 0;
         pr.onHeartbeatResponse();
         if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true);
         return;
@@ -774,6 +785,7 @@ export class Raft {
     this.heartbeatElapsed++;
     this.electionElapsed++;
     for (const pr of this.progress.values()) {
+      pr.quietTicks++;
       if (pr.state === 'snapshot' && ++pr.snapshotTicks >= this.cfg.electionTicks) {
         // The snapshot (or its answer) was lost: probe again, which resends it if needed.
         pr.becomeProbe();

@@ -1,7 +1,9 @@
 // Owns the state a DC's managers replicate through Raft: per job, the owner gate's highest
 // fence and address, and per workflow its accepted dispatch (attempt, parts, manager fence)
-// and its end, with the original dispatch so a new leader can re-dispatch a lost part. Commands are applied deterministically in log order (a stale fence is refused
-// by every replica alike); the leader checks them first with the same rules. Bounded: ended
+// and its end, with the original dispatch so a new leader can re-dispatch a lost part; a job
+// moves to a new owner gate with a higher fence (`owner`). Commands are applied
+// deterministically in log order (a stale fence is refused by every replica alike); the leader
+// checks them first with the same rules. Bounded: ended
 // jobs are evicted oldest first past `maxJobs`. Never does I/O.
 
 import { reject, type Rejection } from './errors.js';
@@ -71,6 +73,14 @@ export type DcCommand =
       readonly part: DcPartRecord;
     }
   | { readonly op: 'cancel'; readonly job: string; readonly fence: number }
+  | {
+      /** The job moved to another owner gate (a higher fence): windows and ends go there now. */
+      readonly op: 'owner';
+      readonly job: string;
+      readonly fence: number;
+      readonly ownerGate: string;
+      readonly ownerAddress: { host: string; port: number };
+    }
   | { readonly op: 'forget'; readonly job: string };
 
 export type DcStateErrorCode = 'E_STALE_FENCE' | 'E_DUPLICATE' | 'E_BAD_COMMAND';
@@ -184,6 +194,24 @@ export class DcJobState {
           j.cancelled = true;
           j.fence = c.fence;
         }
+        return { ok: true };
+      }
+      case 'owner': {
+        const stale = this.checkFence(c.job, c.fence);
+        if (!stale.ok) return stale;
+        const j = this.jobs_.get(c.job);
+        if (!j) return reject('E_BAD_COMMAND', `job '${c.job}' has no dispatch on this DC`);
+        if (j.fence === c.fence) {
+          return j.ownerGate === c.ownerGate
+            ? reject('E_DUPLICATE', `job '${c.job}' is owned by ${c.ownerGate} already`)
+            : reject(
+                'E_STALE_FENCE',
+                `fence ${c.fence} of job '${c.job}' belongs to ${j.ownerGate}`,
+              );
+        }
+        j.fence = c.fence;
+        j.ownerGate = c.ownerGate;
+        j.ownerAddress = c.ownerAddress;
         return { ok: true };
       }
       case 'forget':

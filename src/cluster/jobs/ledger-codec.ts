@@ -42,6 +42,16 @@ function badName(
   return null;
 }
 
+/** A submit's `resume` payload: absent, null, or an object of at most `maxChars` as JSON. */
+function badResume(v: unknown, maxChars: number): string | null {
+  if (v === undefined || v === null) return null;
+  if (!isRecord(v)) return 'resume must be null or an object';
+  const chars = JSON.stringify(v).length;
+  return chars > maxChars
+    ? `resume must be at most ${maxChars} characters as JSON, got ${chars}`
+    : null;
+}
+
 function invalid(type: string, problem: string): Invalid {
   return reject('E_INVALID_COMMAND', `ledger command ${type}: ${problem}`);
 }
@@ -97,6 +107,8 @@ export function validateLedgerCommand(value: unknown, cfg: LedgerConfig): Ledger
           `deadlineMs must be null or a time after atMs and at most maxJobTimeoutMs (${cfg.maxJobTimeoutMs} ms) after it, got ${JSON.stringify(deadline)}`,
         );
       }
+      const resumeProblem = badResume(value.resume, cfg.maxResumeChars);
+      if (resumeProblem !== null) return invalid(type, resumeProblem);
       break;
     }
     case 'dc-accepted':
@@ -153,6 +165,8 @@ export interface JobSnapshot extends JobFields {
   readonly submitOwnerGate: string;
   /** Target datacenters in submission order with their states. */
   readonly dcs: ReadonlyArray<readonly [string, DcState]>;
+  /** The submit's `resume` payload while the job runs (absent once it ended, or when none). */
+  readonly resume?: unknown;
 }
 
 /**
@@ -203,6 +217,8 @@ function validateJobSnapshot(j: unknown, i: number): string | null {
     return `jobs[${i}].deadlineMs must be a time or null`;
   if (j.endReason !== undefined && j.endReason !== null && typeof j.endReason !== 'string')
     return `jobs[${i}].endReason must be a string or null`;
+  if (j.resume !== undefined && j.resume !== null && !isRecord(j.resume))
+    return `jobs[${i}].resume must be an object when present`;
   if (!Array.isArray(j.dcs) || j.dcs.length === 0) return `jobs[${i}].dcs must be a non-empty list`;
   for (const pair of j.dcs as unknown[]) {
     if (

@@ -31,6 +31,12 @@ export type LedgerCommand =
        * after it. Absent or null only in entries written before jobs had deadlines.
        */
       readonly deadlineMs?: number | null;
+      /**
+       * What another gate needs to run the job on when its owner is lost (the plan, the bundle
+       * and the reporters, opaque here), at most `maxResumeChars` as JSON; absent or null when it
+       * was too large to replicate (such a job cannot move: it ends when its owner is lost).
+       */
+      readonly resume?: unknown;
     })
   | {
       readonly type: 'dc-accepted';
@@ -195,6 +201,8 @@ export interface LedgerConfig {
   readonly maxReasonChars: number;
   /** Longest job timeout: a submit's `deadlineMs` is at most this long after its `atMs`. */
   readonly maxJobTimeoutMs: number;
+  /** Largest `resume` payload of a submit, in JSON characters (Raft entries are capped). */
+  readonly maxResumeChars: number;
 }
 
 /**
@@ -210,4 +218,6 @@ export const DEFAULT_LEDGER_CONFIG: LedgerConfig = {
   maxIdChars: 256,
   maxReasonChars: 512,
   maxJobTimeoutMs: 86_400_000,
+  // Raft proposals are capped at 256 KiB; the rest of a submit is small.
+  maxResumeChars: 192 * 1024,
 };

@@ -62,6 +62,8 @@ interface JobRecord extends Mutable<JobFields> {
   /** Target DCs in submission order (Map keeps it). */
   readonly dcs: Map<string, DcState>;
   readonly answer: SubmitAnswer;
+  /** The submit's `resume` payload, kept until the job ends. */
+  resume: unknown;
 }
 
 /** The global status of a job whose every target DC has finished (see the header). */
@@ -141,6 +143,14 @@ export class JobLedger {
   }
 
   /** The answer the job's submission got (what a duplicate submission is answered with). */
+  /**
+   * The `resume` payload a live job was submitted with (what a new owner runs it from); null
+   * when the job ended, is unknown, or was submitted without one.
+   */
+  resumeOf(jobId: string): unknown {
+    return this.jobs.get(jobId)?.resume ?? null;
+  }
+
   answerFor(jobId: string): SubmitAnswer | undefined {
     return this.jobs.get(jobId)?.answer;
   }
@@ -241,6 +251,7 @@ export class JobLedger {
       endReason: null,
       dcs: new Map(c.targetDcs.map((dc) => [dc, 'pending'])),
       answer,
+      resume: c.resume ?? null,
     };
     this.jobs.set(job.jobId, job);
     if (keyed !== null) this.keys.set(keyed, job.jobId);
@@ -349,6 +360,7 @@ export class JobLedger {
     const events: LedgerEvent[] = [];
     this.setStatus(job, status, events);
     job.endedAtMs = atMs;
+    job.resume = null;
     if (reason !== undefined) job.endReason = this.cut(reason);
     (status === 'completed' ? this.endedCompleted : this.endedUnsuccessful).set(job.jobId, atMs);
     events.push({ type: 'job-ended', jobId: job.jobId, status, dcs: outcomes });
@@ -443,6 +455,7 @@ export class JobLedger {
         submitFence: j.answer.fence,
         submitOwnerGate: j.answer.ownerGate,
         dcs: [...j.dcs],
+        ...(j.resume !== null ? { resume: j.resume } : {}),
       });
     }
     return {
@@ -470,7 +483,7 @@ export class JobLedger {
       if (isEnded(s.status) !== (s.endedAtMs !== null)) {
         return bad(`job '${s.jobId}' has status ${s.status} but endedAtMs ${String(s.endedAtMs)}`);
       }
-      const { submitFence, submitOwnerGate, dcs: _pairs, ...fields } = s;
+      const { submitFence, submitOwnerGate, dcs: _pairs, resume, ...fields } = s;
       const job: JobRecord = {
         // Snapshots written before jobs had deadlines lack the last two fields.
         ...fieldsOf({
@@ -486,6 +499,7 @@ export class JobLedger {
           fence: submitFence,
           targetDcs: [...dcs.keys()],
         },
+        resume: isEnded(s.status) ? null : (resume ?? null),
       };
       ledger.jobs.set(job.jobId, job);
       if (job.idempotencyKey !== null) {

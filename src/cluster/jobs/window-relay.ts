@@ -3,7 +3,9 @@
 // however often a worker resends it), queued per job (bounded), batched, sent with up to
 // `maxInFlight` batches per job awaiting acknowledgement (so the relay's rate does not hang on one
 // round trip to a gate that may be in another DC), and kept until the gate acknowledges them; a
-// failed batch goes back to the front of the queue and is retried with backoff. A batch is
+// failed batch goes back to the front of the queue and is retried with backoff. Acknowledged
+// windows are retained (bounded) until the job is released, so that when the job moves to a new
+// owner gate they can all be sent to it again (`rewind`). A batch is
 // bounded by count and by its wire weight (MessagePack values and bytes), so it always fits the
 // receiver's frame limits. A pure core: time comes in as `now`; no I/O.
 
@@ -28,6 +30,13 @@ export interface WindowRelayConfig {
   readonly maxAheadPerSource: number;
   readonly retryBaseMs: number;
   readonly retryMaxMs: number;
+  /**
+   * Acknowledged windows kept per job until the job is released, so a new owner gate can be
+   * sent them all again (`rewind`); past this (or `maxRetainedTotal`), the job's are dropped and
+   * its retention is incomplete.
+   */
+  readonly maxRetainedPerJob: number;
+  readonly maxRetainedTotal: number;
 }
 
 export const DEFAULT_WINDOW_RELAY_CONFIG: WindowRelayConfig = {
@@ -43,6 +52,9 @@ export const DEFAULT_WINDOW_RELAY_CONFIG: WindowRelayConfig = {
   maxAheadPerSource: 1024,
   retryBaseMs: 100,
   retryMaxMs: 5_000,
+  // One window per thread per second: a 10-minute job on 16 threads keeps 9,600.
+  maxRetainedPerJob: 20_000,
+  maxRetainedTotal: 100_000,
 };
 
 export interface RelayedWindow {
@@ -84,9 +96,15 @@ interface JobQueue {
   inFlightWindows: number;
   retryAtMs: number;
   failures: number;
+  /** Acknowledged windows, oldest first, kept for a new owner (see `rewind`). */
+  retained: Queued[];
+  /** False once a retained window was dropped (or the job was met part-way, `markIncomplete`). */
+  retainedComplete: boolean;
+  /** When a window of the job last came in or was acknowledged. */
+  activeAtMs: number;
 }
 
-function newQueue(): JobQueue {
+function newQueue(now = 0): JobQueue {
   return {
     queue: [],
     sources: new Map(),
@@ -94,6 +112,9 @@ function newQueue(): JobQueue {
     inFlightWindows: 0,
     retryAtMs: 0,
     failures: 0,
+    retained: [],
+    retainedComplete: true,
+    activeAtMs: now,
   };
 }
 
@@ -104,6 +125,8 @@ export interface RelayCounters {
   batchesSent: number;
   batchesAcked: number;
   retries: number;
+  /** Jobs whose retention passed a bound (their retained windows were let go). */
+  retentionDropped: number;
 }
 
 /** How hard a sender should hold back, from how full a job's queue is. */
@@ -124,6 +147,8 @@ export class WindowRelay {
   private readonly cfg: WindowRelayConfig;
   private readonly jobs = new Map<string, JobQueue>();
   private nextBatch = 0;
+  /** Retained windows over all jobs. */
+  private retainedTotal = 0;
   readonly counters: RelayCounters = {
     accepted: 0,
     duplicates: 0,
@@ -131,6 +156,7 @@ export class WindowRelay {
     batchesSent: 0,
     batchesAcked: 0,
     retries: 0,
+    retentionDropped: 0,
   };
 
   constructor(config: Partial<WindowRelayConfig> = {}) {
@@ -148,6 +174,8 @@ export class WindowRelay {
         ['maxAheadPerSource', 1],
         ['retryBaseMs', 0],
         ['retryMaxMs', 0],
+        ['maxRetainedPerJob', 0],
+        ['maxRetainedTotal', 0],
       ],
     );
   }
@@ -214,6 +242,7 @@ export class WindowRelay {
   next(job: string, now: number): RelayBatch | null {
     const q = this.jobs.get(job);
     if (!q || !this.ready(q, now)) return null;
+    q.activeAtMs = now;
     // At least one window (a window alone over the bounds could never leave otherwise).
     let n = 0;
     let values = 0;
@@ -262,8 +291,84 @@ export class WindowRelay {
     }
     q.failures = 0;
     q.retryAtMs = 0;
+    this.retain(job, q, entries);
     this.counters.batchesAcked++;
     return true;
+  }
+
+  /** Keeps acknowledged windows for a new owner, within both bounds (else none of the job's). */
+  private retain(job: string, q: JobQueue, entries: readonly Queued[]): void {
+    if (!q.retainedComplete) return;
+    if (
+      q.retained.length + entries.length > this.cfg.maxRetainedPerJob ||
+      this.retainedTotal + entries.length > this.cfg.maxRetainedTotal
+    ) {
+      this.counters.retentionDropped++;
+      this.markIncomplete(job);
+      return;
+    }
+    q.retained.push(...entries);
+    this.retainedTotal += entries.length;
+  }
+
+  /**
+   * The job's retention cannot be whole (a bound was passed, or this node met the job part-way,
+   * e.g. as a new leader): what it retained is let go.
+   */
+  markIncomplete(job: string): void {
+    let q = this.jobs.get(job);
+    if (!q) {
+      if (this.jobs.size >= this.cfg.maxJobs) return;
+      q = newQueue();
+      this.jobs.set(job, q);
+    }
+    this.retainedTotal -= q.retained.length;
+    q.retained = [];
+    q.retainedComplete = false;
+  }
+
+  /**
+   * The job has a new owner that holds none of its windows: every retained window (and any
+   * awaiting the old owner) goes back to the queue, oldest first, to be sent again. Returns the
+   * windows queued again and whether they are all the job's windows since it began here.
+   */
+  rewind(job: string): { requeued: number; complete: boolean } {
+    const q = this.jobs.get(job);
+    if (!q) return { requeued: 0, complete: false };
+    const inFlight = [...q.inFlight.keys()]
+      .sort((a, b) => a - b)
+      .flatMap((b) => q.inFlight.get(b)!);
+    q.inFlight.clear();
+    q.inFlightWindows = 0;
+    const again = [...q.retained, ...inFlight];
+    q.queue.unshift(...again);
+    this.retainedTotal -= q.retained.length;
+    q.retained = [];
+    q.failures = 0;
+    q.retryAtMs = 0;
+    return { requeued: again.length, complete: q.retainedComplete };
+  }
+
+  /** Whether every acknowledged window of `job` is still retained (false for an unknown job). */
+  retainedWhole(job: string): boolean {
+    return this.jobs.get(job)?.retainedComplete ?? false;
+  }
+
+  /** Windows retained for `job` (acknowledged, kept for a new owner). */
+  retainedCount(job?: string): number {
+    if (job === undefined) return this.retainedTotal;
+    return this.jobs.get(job)?.retained.length ?? 0;
+  }
+
+  /** Drops jobs with nothing queued or in flight that saw no window for `idleMs` (returned). */
+  expireIdle(now: number, idleMs: number): string[] {
+    const out: string[] = [];
+    for (const [job, q] of this.jobs) {
+      if (q.queue.length > 0 || q.inFlightWindows > 0 || now - q.activeAtMs < idleMs) continue;
+      out.push(job);
+    }
+    for (const job of out) this.dropJob(job);
+    return out;
   }
 
   /** The batch was not acknowledged: its windows go back first, sent after a backoff (returned). */
@@ -335,8 +440,10 @@ export class WindowRelay {
     return backpressureLevel(this.pending(job), this.cfg.maxQueuedPerJob);
   }
 
-  /** Forgets a job (ended, or its owner is gone). */
+  /** Forgets a job (ended, or its owner is gone), its retained windows with it. */
   dropJob(job: string): void {
+    const q = this.jobs.get(job);
+    if (q) this.retainedTotal -= q.retained.length;
     this.jobs.delete(job);
   }
 

@@ -240,7 +240,10 @@ export class RaftNode<R = unknown> {
   }
 
   /** Read-only access to the core for invariant checks. */
-  get core(): Pick<Raft, 'status' | 'termAt' | 'entryAt' | 'fencingToken' | 'voters' | 'stats'> {
+  get core(): Pick<
+    Raft,
+    'status' | 'termAt' | 'entryAt' | 'fencingToken' | 'voters' | 'stats' | 'peerQuietTicks'
+  > {
     return this.raft;
   }
 

@@ -300,6 +300,12 @@ export class ClusterPlacement implements Placement {
     return out;
   }
 
+  /** The workflow runs on `dc` now (its part there was accepted and has not ended). */
+  running(workflow: string, dc: string): boolean {
+    const part = this.active.get(workflow)?.parts.get(dc);
+    return part !== undefined && part.state !== 'ended';
+  }
+
   /** A DC's end of one workflow; false when no running part expected it (late or duplicate). */
   deliverDone(done: DcWorkflowDone): boolean {
     const wf = this.active.get(done.workflow);

@@ -58,7 +58,15 @@ export function onWindows(state: GateState, m: DcWindows, ctx: RequestContext): 
     return clientError('E_JOB_UNKNOWN', `this gate runs no job '${m.job}'`);
   }
   if (m.fence !== owned.fence) return staleFence(m.job, m.fence, owned.fence);
-  return { t: 'dc.windows-ack', job: m.job, ...owned.windows(m) };
+  const delivery = owned.windows(m);
+  if (delivery === 'not-ready') {
+    return {
+      t: 'error',
+      code: 'E_UNAVAILABLE',
+      message: `job '${m.job}' was taken over by this gate and has not replayed these workflows yet; send them again`,
+    };
+  }
+  return { t: 'dc.windows-ack', job: m.job, ...delivery };
 }
 
 export function onWorkflowDone(

@@ -66,6 +66,8 @@ export interface GateNodeOptions {
   readonly overdueGraceMs?: number;
   /** An overdue job no live gate ended (its owner is down or gone): for ownership transfer. */
   readonly onOverdueNotOwned?: (job: JobView, overdueMs: number) => void;
+  /** How long a job's owner may not answer the ledger leader before the job moves to it. */
+  readonly ownerLossMs?: number;
 }
 
 export const GATE_DEFAULTS = {
@@ -83,6 +85,10 @@ export const GATE_DEFAULTS = {
   /** Job deadlines are checked this often. */
   overdueCheckMs: 500,
   overdueGraceMs: 30_000,
+  /** Owner silence (to the ledger leader) after which its jobs move; 5–10 WAN election timeouts. */
+  ownerLossMs: 10_000,
+  /** Orphaned jobs are looked for this often. */
+  takeoverCheckMs: 1_000,
 } as const;
 
 /** What an accepted submission brings that the ledger does not keep (the owner needs it). */

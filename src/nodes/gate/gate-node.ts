@@ -25,6 +25,7 @@ import { DcLink } from './dc-link.js';
 import { GATE_DEFAULTS, type GateNodeOptions, type GateState } from './gate-context.js';
 import { GATE_MESSAGES, GateProposeDef } from './gate-wire.js';
 import { RUN_PROGRAM } from './job-program.js';
+import { JobTakeover } from './job-takeover.js';
 import { LedgerMachine } from './ledger-machine.js';
 import { LedgerProposer } from './ledger-proposer.js';
 import { OverdueJobs } from './overdue-jobs.js';
@@ -50,6 +51,7 @@ export class GateNode {
     private readonly transport: ProtocolRaftTransport,
     private readonly supervisor: Supervisor,
     readonly overdue: OverdueJobs,
+    readonly takeover: JobTakeover,
   ) {}
 
   get id(): string {
@@ -157,15 +159,27 @@ export class GateNode {
       graceMs: state.cfg.overdueGraceMs,
       onOverdueNotOwned: options.onOverdueNotOwned ?? ((job) => adoptOverdue(state, job)),
     });
+    const raftCfg = options.raftConfig ?? WAN_RAFT_CONFIG;
+    const takeover = new JobTakeover({
+      state,
+      overdue,
+      isLeader: () => raftRef?.status().role === 'leader',
+      quietMs: (gate) => {
+        const ticks = raftRef?.core.peerQuietTicks(gate) ?? null;
+        return ticks === null ? null : ticks * raftCfg.tickMs;
+      },
+      ownerLossMs: options.ownerLossMs ?? GATE_DEFAULTS.ownerLossMs,
+    });
     // Deadlines first: a job that ends in the same command is then forgotten, not tracked.
     machine.onEvents((events) => overdue.onEvents(events));
     machine.onRestore(() => overdue.rebuild());
+    machine.onEvents((events) => takeover.onEvents(events));
     machine.onEvents((events) => onLedgerEvents(state, events));
     registerHandlers(state, transport);
     const raft = await RaftNode.start<LedgerResult>({
       runtime,
       members: gates,
-      config: options.raftConfig ?? WAN_RAFT_CONFIG,
+      config: raftCfg,
       stateMachine: machine,
       transport,
       ...(options.snapshotEveryEntries !== undefined
@@ -178,9 +192,10 @@ export class GateNode {
       rng: runtime.rng.fork('gate-supervisor'),
       log: runtime.log.child({ component: 'gate' }),
     });
-    const node = new GateNode(state, raft, transport, supervisor, overdue);
+    const node = new GateNode(state, raft, transport, supervisor, overdue, takeover);
     supervisor.every('gate-tick', GATE_DEFAULTS.tickMs, () => node.tick());
     supervisor.every('overdue-jobs', GATE_DEFAULTS.overdueCheckMs, () => overdue.check());
+    supervisor.every('job-takeover', GATE_DEFAULTS.takeoverCheckMs, () => takeover.check());
     runtime.log.log('info', 'gate started', {
       id: options.id,
       dc: options.datacenter,

@@ -49,6 +49,8 @@ export interface JobSpec {
   readonly plan: unknown;
   readonly file: string;
   readonly bundleHash: string;
+  /** When the job began (a job resumed by a new owner gate: its submission time, wall ms). */
+  readonly startedAtMs?: number;
 }
 
 export interface ProgramFactory {
@@ -84,6 +86,7 @@ export class RunProgram implements JobProgram {
       windowMs: JOB_WINDOW_MS,
       id: this.spec.job,
       clock: runtimeClock(this.runtime),
+      ...(this.spec.startedAtMs !== undefined ? { startedAtMs: this.spec.startedAtMs } : {}),
       environment: {
         nodeVersion: process.version,
         host: {

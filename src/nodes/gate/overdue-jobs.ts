@@ -84,10 +84,18 @@ export class OverdueJobs {
           owned.timeOut(after);
         } else if (owned === undefined && !this.ending.has(v.jobId)) {
           this.ending.add(v.jobId);
+          const unfinished = v.targetDcs.filter(
+            (dc) => v.dcs[dc] === 'pending' || v.dcs[dc] === 'accepted',
+          );
+          const reason = `timed out after ${after}: ${unfinished.join(', ') || 'no datacenter'} did not finish`;
+          this.log.log('warn', 'job deadline passed on a job this gate does not run; ending it', {
+            job: v.jobId,
+            reason,
+          });
           background(
             s.runtime.log,
             `timing out ${v.jobId}`,
-            this.endByLedger(v, after).finally(() => this.ending.delete(v.jobId)),
+            this.endByLedger(v, reason, 'timed-out').finally(() => this.ending.delete(v.jobId)),
           );
         }
         continue;
@@ -107,27 +115,42 @@ export class OverdueJobs {
   }
 
   /**
-   * Ends an overdue job this gate owns but does not run: each unfinished DC is told to cancel
-   * and finishes `timed-out`, then `complete` with the reason. A step the ledger refuses because
-   * the job moved on (ended, another owner) stops it; the ledger keeps the end single.
+   * Ends a job this gate owns but cannot run (a job moved here that cannot be resumed): its
+   * unfinished DCs are cancelled and fail, then `complete` with the reason. Once per job.
    */
-  private async endByLedger(v: JobView, after: string): Promise<void> {
+  endUnrunnable(v: JobView, reason: string): void {
+    if (this.ending.has(v.jobId)) return;
+    this.ending.add(v.jobId);
+    this.log.log('warn', 'ending a job this gate owns but cannot run', { job: v.jobId, reason });
+    background(
+      this.o.state.runtime.log,
+      `ending ${v.jobId}`,
+      this.endByLedger(v, reason, 'failed').finally(() => this.ending.delete(v.jobId)),
+    );
+  }
+
+  /**
+   * Ends a job this gate owns but does not run (overdue, or not resumable): each unfinished DC
+   * is told to cancel and finishes with `outcome`, then `complete` with the reason. A step the
+   * ledger refuses because the job moved on (ended, another owner) stops it; the ledger keeps
+   * the end single.
+   */
+  private async endByLedger(
+    v: JobView,
+    reason: string,
+    outcome: 'timed-out' | 'failed',
+  ): Promise<void> {
     const s = this.o.state;
     const unfinished = v.targetDcs.filter(
       (dc) => v.dcs[dc] === 'pending' || v.dcs[dc] === 'accepted',
     );
-    const reason = `timed out after ${after}: ${unfinished.join(', ') || 'no datacenter'} did not finish`;
-    this.log.log('warn', 'job deadline passed on a job this gate does not run; ending it', {
-      job: v.jobId,
-      reason,
-    });
     const timeoutMs = s.cfg.cancelTimeoutMs;
     for (const dc of unfinished) {
       const link = s.dcLinks.get(dc);
       if (link === undefined) continue;
       background(
         s.runtime.log,
-        `cancel of ${v.jobId} on ${dc} (deadline)`,
+        `cancel of ${v.jobId} on ${dc}`,
         link
           .toLeader(
             { t: 'dc.cancel', job: v.jobId, fence: v.fence, reason, timeoutMs },
@@ -135,7 +158,7 @@ export class OverdueJobs {
           )
           .then((reply) => {
             if (!reply.ok) {
-              this.log.log('warn', 'datacenter did not take the cancel of an overdue job', {
+              this.log.log('warn', 'datacenter did not take the cancel of a job ended here', {
                 job: v.jobId,
                 dc,
                 error: reply.error.message,
@@ -146,7 +169,7 @@ export class OverdueJobs {
     }
     for (const dc of unfinished) {
       const base = { atMs: 0, jobId: v.jobId, fence: v.fence };
-      if (!(await this.step({ ...base, type: 'dc-finished', dc, outcome: 'timed-out' }))) return;
+      if (!(await this.step({ ...base, type: 'dc-finished', dc, outcome }))) return;
     }
     if (!(await this.step({ type: 'complete', atMs: 0, jobId: v.jobId, fence: v.fence, reason }))) {
       return;

@@ -14,7 +14,7 @@ import { distributedSection } from '../../reporters/dc-groups.js';
 import type { JobReporting, JobReportingEnd } from '../../reporters/job-reporting.js';
 import type { NodeAddress, Runtime, TimerHandle } from '../../runtime/types.js';
 import type { RunResults } from '../../stats/types.js';
-import type { DcWindows, DcWorkflowDone } from '../jobs/dc-wire.js';
+import type { DcAdopted, DcWindows, DcWorkflowDone } from '../jobs/dc-wire.js';
 import type { JobCancelAck, JobResult, JobSnapshot } from '../jobs/client-wire.js';
 import {
   ClusterPlacement,
@@ -25,6 +25,7 @@ import type { DcLink } from './dc-link.js';
 import { JOB_WINDOW_MS, type JobProgram, type ProgramOutcome } from './job-program.js';
 import type { ProposeOutcome } from './ledger-proposer.js';
 import { background } from './background.js';
+import { sleep } from './ledger-proposer.js';
 
 /** Watchers one job streams to at once; more are refused. */
 export const MAX_WATCHERS_PER_JOB = 64;
@@ -49,7 +50,15 @@ export interface OwnedJobOptions {
   readonly reporting: JobReporting;
   readonly dispatchTimeoutMs?: number;
   readonly cancelTimeoutMs?: number;
+  /**
+   * The job moved here from a lost owner: each DC is told (`dc.adopt`) before the program
+   * replays, and sends its windows and workflow ends again.
+   */
+  readonly resumed?: boolean;
 }
+
+/** Attempts to tell a DC that the job moved here, one a second. */
+const MAX_ADOPT_ATTEMPTS = 30;
 
 export class OwnedJob {
   readonly placement: ClusterPlacement;
@@ -63,6 +72,10 @@ export class OwnedJob {
   private hardStop: ((outcome: ProgramOutcome) => void) | null = null;
   private sampling: TimerHandle | null = null;
   private readonly log;
+  /** DCs that could not send again all they had sent the lost owner (resumed jobs only). */
+  private readonly incomplete = new Set<string>();
+  /** Per DC, the workflows it ran for the lost owner (their windows wait for the replay). */
+  private readonly replaying = new Map<string, Set<string>>();
 
   constructor(private readonly o: OwnedJobOptions) {
     this.log = o.runtime.log.child({ component: 'owned-job', job: o.job });
@@ -115,6 +128,7 @@ export class OwnedJob {
   async run(): Promise<void> {
     let outcome: ProgramOutcome;
     const stopped = new Promise<ProgramOutcome>((resolve) => (this.hardStop = resolve));
+    if (this.o.resumed === true) await this.adoptDcs();
     try {
       const running = this.o.program.run(this.placement);
       // The program made its run synchronously: its statistics can be sampled from now on.
@@ -127,6 +141,91 @@ export class OwnedJob {
     }
     this.hardStop = null;
     await this.end(outcome);
+  }
+
+  // ─── handover ─────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Tells every target DC the job is owned here now (retried, one a second): each records the
+   * new owner and sends its windows and ends again. A DC that cannot send them all (its leader
+   * changed during the job, or a retention bound passed) is remembered, and the job's end says
+   * so. Returns once every DC answered or gave up.
+   */
+  private async adoptDcs(): Promise<void> {
+    const o = this.o;
+    await Promise.all(
+      o.dcs.map(async (link) => {
+        for (let attempt = 1; attempt <= MAX_ADOPT_ATTEMPTS && !this.ended; attempt++) {
+          const reply = await link.toLeader({
+            t: 'dc.adopt',
+            job: o.job,
+            fence: o.fence,
+            ownerGate: o.ownerGate,
+            ownerAddress: o.ownerAddress,
+            bundleHash: o.bundle.hash,
+          });
+          if (reply.ok) {
+            const a = reply.message as DcAdopted;
+            if (a.complete !== true) this.incomplete.add(link.dc);
+            this.replaying.set(link.dc, new Set(Object.keys(a.workflows)));
+            this.log.log('info', 'datacenter follows the job to this gate', {
+              dc: link.dc,
+              windows: a.requeued,
+              complete: a.complete,
+            });
+            return;
+          }
+          if (reply.error.code === 'E_STALE_FENCE') {
+            this.log.log('warn', 'datacenter knows a newer owner of the job', { dc: link.dc });
+            return;
+          }
+          this.log.log('debug', 'datacenter did not take the handover yet', {
+            dc: link.dc,
+            attempt,
+            error: reply.error.message,
+          });
+          await sleep(o.runtime, 1_000);
+        }
+        if (!this.ended) {
+          this.incomplete.add(link.dc);
+          this.log.log('warn', 'datacenter never took the handover', { dc: link.dc });
+        }
+      }),
+    );
+  }
+
+  /** Tells each DC the job ended, so it lets go of what it kept for a new owner (best effort). */
+  private releaseDcs(): void {
+    for (const link of this.o.dcs) {
+      background(
+        this.log,
+        `release on ${link.dc}`,
+        link.toLeader({ t: 'dc.release', job: this.o.job, fence: this.o.fence }).then((r) => {
+          if (!r.ok) {
+            this.log.log('debug', 'datacenter did not take the release', {
+              dc: link.dc,
+              error: r.error.message,
+            });
+          }
+        }),
+      );
+    }
+  }
+
+  /**
+   * Another gate owns the job now (the ledger moved it): this one stops acting for it at once —
+   * no ledger step, no cancel, its watchers and reporters closed — and leaves the DCs running.
+   */
+  depose(reason: string): void {
+    if (this.state === 'ended' || this.state === 'deposed') return;
+    this.log.log('warn', 'another gate owns the job now; this gate stops acting for it', {
+      reason,
+    });
+    this.state = 'deposed';
+    for (const w of this.watchers) w.close();
+    this.watchers.clear();
+    background(this.log, 'stopping the reporters', this.stopReporting(reason));
+    this.hardStop?.({ results: null, exitCode: EXIT.runFailed, failure: reason, workflows: [] });
   }
 
   // ─── deadline ─────────────────────────────────────────────────────────────────────────────
@@ -269,6 +368,8 @@ export class OwnedJob {
     if (this.state === 'ended' || this.state === 'deposed' || this.state === 'ending') return;
     this.state = 'ending';
     const outcomes = this.dcOutcomes(outcome);
+    // A DC whose statistics were lost in a handover did not complete as far as the job knows.
+    for (const dc of this.incomplete) if (outcomes[dc] === 'completed') outcomes[dc] = 'failed';
     const o = this.o;
     // The reporters get the final report while the ledger records the end; never rejects.
     const reporting = this.finishReporting(outcome, outcomes).catch(
@@ -316,18 +417,25 @@ export class OwnedJob {
     if (reported.summary !== undefined) this.log.log('info', reported.summary);
     if (this.isDeposed()) return;
     const status: EndedStatus = globalStatus(Object.values(outcomes));
-    const failure =
+    const timeoutFailure =
       timedOut === null
         ? outcome.failure
         : outcome.failure === undefined || outcome.failure.startsWith(timedOut.reason)
           ? timedOut.reason
           : `${timedOut.reason}; ${outcome.failure}`;
+    const partial = this.incompleteNote();
+    const failure =
+      partial === null
+        ? timeoutFailure
+        : timeoutFailure === undefined
+          ? partial
+          : `${timeoutFailure}; ${partial}`;
     const result: JobResult = {
       t: 'job.result',
       job: o.job,
       status,
       exitCode:
-        timedOut !== null
+        timedOut !== null || partial !== null
           ? EXIT.runFailed
           : status === 'completed'
             ? outcome.exitCode
@@ -347,15 +455,35 @@ export class OwnedJob {
     };
     this.state = 'ended';
     this.placement.release();
+    this.releaseDcs();
     for (const w of this.watchers) w.notify(result);
     this.watchers.clear();
     o.onEnded(result);
   }
 
+  /** What the job's statistics miss after a handover (null: nothing). */
+  private incompleteNote(): string | null {
+    if (this.incomplete.size === 0) return null;
+    return `the statistics of ${[...this.incomplete].join(', ')} before this gate took the job over are incomplete (the datacenter could not send them all again)`;
+  }
+
   // ─── DC messages ──────────────────────────────────────────────────────────────────────────
 
-  windows(batch: DcWindows): WindowsDelivery {
+  /**
+   * A DC's windows; 'not-ready' when the job was resumed here and a window belongs to a workflow
+   * the DC ran for the old owner that the replay has not reached yet (the DC sends it again).
+   */
+  windows(batch: DcWindows): WindowsDelivery | 'not-ready' {
     if (this.ended) return { merged: 0, duplicates: 0, rejected: batch.windows.length };
+    const expected = this.replaying.get(batch.dc);
+    if (
+      expected !== undefined &&
+      batch.windows.some(
+        (w) => expected.has(w.workflow) && !this.placement.running(w.workflow, batch.dc),
+      )
+    ) {
+      return 'not-ready';
+    }
     return this.placement.deliverWindows(batch);
   }
 

@@ -32,6 +32,7 @@ import type { GateState, PendingSubmission } from './gate-context.js';
 import { JOB_WINDOW_MS } from './job-program.js';
 import { OwnedJob } from './owned-job.js';
 import { background } from './background.js';
+import { resumePayload } from './resume-payload.js';
 
 /** Fresh job ids tried when one collides with an existing job. */
 const MAX_ID_ATTEMPTS = 3;
@@ -168,6 +169,7 @@ export async function handleSubmit(
       ownerGate: state.selfId,
       fence: Math.max(1, state.term()),
       targetDcs: [...choice.dcs],
+      resume: resumePayload(state, pending),
     });
     if (!out.ok) {
       // The outcome is unknown: the pending entry stays until its TTL in case it committed.
@@ -306,7 +308,16 @@ function jobReporting(state: GateState, job: string, p: PendingSubmission): JobR
   }
 }
 
-function startOwnedJob(state: GateState, view: JobView, p: PendingSubmission): void {
+/**
+ * Runs a job this gate owns: a new submission, or (`resumedFrom`: when it began) a job moved
+ * here from a lost owner, whose DCs are told and send everything again.
+ */
+export function startOwnedJob(
+  state: GateState,
+  view: JobView,
+  p: PendingSubmission,
+  resumedFrom?: number,
+): void {
   const links = view.targetDcs.map((dc) => state.dcLinks.get(dc)).filter((l) => l !== undefined);
   const bundle = state.bundles.get(p.bundle.hash);
   if (bundle !== undefined) bundle.users++;
@@ -321,7 +332,13 @@ function startOwnedJob(state: GateState, view: JobView, p: PendingSubmission): v
     bundle: p.bundle,
     dcs: links,
     program: state.program.create(
-      { job: view.jobId, plan: p.plan, file: p.bundle.file, bundleHash: p.bundle.hash },
+      {
+        job: view.jobId,
+        plan: p.plan,
+        file: p.bundle.file,
+        bundleHash: p.bundle.hash,
+        ...(resumedFrom !== undefined ? { startedAtMs: resumedFrom } : {}),
+      },
       state.runtime,
     ),
     propose: (c) => state.proposer.propose(c),
@@ -330,6 +347,7 @@ function startOwnedJob(state: GateState, view: JobView, p: PendingSubmission): v
     onEnded: (result) => keepResult(state, view.jobId, result),
     dispatchTimeoutMs: state.cfg.dispatchTimeoutMs + state.cfg.coreWaitMs,
     cancelTimeoutMs: state.cfg.cancelTimeoutMs,
+    ...(resumedFrom !== undefined ? { resumed: true } : {}),
   });
   state.owned.set(view.jobId, owned);
   background(

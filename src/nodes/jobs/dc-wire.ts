@@ -123,6 +123,38 @@ export const DcCancelAckDef = defineMessage('dc.cancel-ack', {
   unanswered: s.array(id, { maxItems: MAX_WORKERS_PER_MESSAGE }),
 });
 
+/**
+ * The job moved to this gate (a higher fence, committed in the ledger): the DC sends its windows
+ * and workflow ends here from now on, and everything it already sent to the old owner again.
+ */
+export const DcAdoptDef = defineMessage('dc.adopt', {
+  job: id,
+  fence: s.uint(),
+  ownerGate: id,
+  ownerAddress: address,
+  /** The job's bundle (the DC fetches it from the new owner when it has not cached it). */
+  bundleHash: s.optional(s.string({ minLength: 64, maxLength: 64 })),
+});
+export const DcAdoptedDef = defineMessage('dc.adopted', {
+  job: id,
+  dc: id,
+  /** Each workflow the DC accepted, with its end so far (null: still running). */
+  workflows: s.record(s.nullable(s.enum('completed', 'failed', 'cancelled')), {
+    maxKeys: 1000,
+  }),
+  /** Windows queued again for the new owner. */
+  requeued: s.uint(),
+  /**
+   * False when the DC cannot send again every window it sent before (its leader changed during
+   * the job, or a retention bound was passed): the job's statistics miss some of this DC's.
+   */
+  complete: s.boolean(),
+});
+
+/** The job ended: the DC lets go of what it kept for a new owner (windows, ends, hook results). */
+export const DcReleaseDef = defineMessage('dc.release', { job: id, fence: s.uint() });
+export const DcReleasedDef = defineMessage('dc.released', { job: id, dc: id });
+
 // ─── manager → gate ───────────────────────────────────────────────────────────────────────────
 
 /** A batch of statistics windows; the gate acknowledges it, the manager retries until then. */
@@ -199,6 +231,10 @@ export const DC_MESSAGES: readonly MessageDef[] = [
   DcWorkflowDoneAckDef,
   BundleGetDef,
   BundleDataDef,
+  DcAdoptDef,
+  DcAdoptedDef,
+  DcReleaseDef,
+  DcReleasedDef,
 ];
 
 export type DcDispatch = MessageOf<typeof DcDispatchDef>;
@@ -206,3 +242,4 @@ export type DcWindows = MessageOf<typeof DcWindowsDef>;
 export type DcWorkflowDone = MessageOf<typeof DcWorkflowDoneDef>;
 export type DcHook = MessageOf<typeof DcHookDef>;
 export type DcCancel = MessageOf<typeof DcCancelDef>;
+export type DcAdopted = MessageOf<typeof DcAdoptedDef>;

@@ -9,7 +9,7 @@ import { TERMINAL_PART_STATES } from '../../cluster/jobs/dc-dispatch.js';
 import type { MessageOf, RequestContext } from '../../protocol/index.js';
 import type { TimerHandle } from '../../runtime/types.js';
 import type { DcCancelDef } from '../jobs/dc-wire.js';
-import { fail, propose, roleProblem, type ManagerContext } from './context.js';
+import { fail, gateRequestProblem, propose, type ManagerContext } from './context.js';
 import type { DispatchCoordinator } from './dispatch-coordinator.js';
 
 export class CancelCoordinator {
@@ -30,12 +30,9 @@ export class CancelCoordinator {
   }
 
   async onCancel(m: MessageOf<typeof DcCancelDef>, rc: RequestContext): Promise<unknown> {
-    const bad = roleProblem(rc, ['gate'], m.t);
-    if (bad) return bad;
     const { ctx } = this;
-    if (!ctx.leadership.isLeader()) return ctx.leadership.notLeader();
-    const fence = ctx.state.checkFence(m.job, m.fence);
-    if (!fence.ok) return fail(fence.code, fence.message);
+    const refused = gateRequestProblem(ctx, rc, m);
+    if (refused) return refused;
     this.counters.cancels++;
     const d = ctx.leadership.dispatcher();
     if (d) this.dispatch.dropped(d.dropWaiting(m.job, m.workflow));

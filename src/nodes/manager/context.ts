@@ -41,6 +41,22 @@ export function roleProblem(
   return fail('E_FORBIDDEN', `a ${ctx.session.remoteRole} may not send ${type}`);
 }
 
+/**
+ * Why the leader refuses a gate's fenced request about a job (wrong role, not the leader, an
+ * older fence than the DC has seen), or null when it may go on.
+ */
+export function gateRequestProblem(
+  ctx: ManagerContext,
+  rc: RequestContext,
+  m: { readonly t: string; readonly job: string; readonly fence: number },
+): ErrorMessage | null {
+  const bad = roleProblem(rc, ['gate'], m.t);
+  if (bad) return bad;
+  if (!ctx.leadership.isLeader()) return ctx.leadership.notLeader();
+  const fence = ctx.state.checkFence(m.job, m.fence);
+  return fence.ok ? null : fail(fence.code, fence.message);
+}
+
 /** Per-part facts the shell keeps beside the dispatcher's part (who runs it, for which gate). */
 export interface PartInfo {
   readonly dispatchId: string;
@@ -107,6 +123,11 @@ export interface ManagerContext {
   recoveryNotes: (job: string, workflow: string) => readonly string[];
   /** Called once a workflow's end reached its gate and its state here is dropped. */
   workflowForgotten: (job: string, workflow: string) => void;
+  /**
+   * Set by the relay coordinator: a dispatch of `job` was recorded in this leader's term
+   * (`first`: the job had no workflow on this DC before), to know whose windows it holds whole.
+   */
+  dispatchRecorded: (job: string, first: boolean) => void;
   readonly now: () => number;
 }
 

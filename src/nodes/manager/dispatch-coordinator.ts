@@ -330,6 +330,7 @@ export class DispatchCoordinator {
     const { ctx } = this;
     const managerFence = Math.max(...parts.map((p) => p.fence));
     const acceptedAtMs = ctx.now();
+    const first = Object.keys(ctx.state.job(m.job)?.workflows ?? {}).length === 0;
     const r = await propose(ctx, {
       op: 'dispatch',
       job: m.job,
@@ -362,6 +363,7 @@ export class DispatchCoordinator {
       return this.refuse(error.code, error.message, error.details);
     }
     keepOriginal(ctx, { message: m, acceptedAtMs });
+    ctx.dispatchRecorded(m.job, first);
     this.counters.accepted++;
     this.intervalCount++;
     ctx.log.log('info', 'manager: workflow dispatched', {

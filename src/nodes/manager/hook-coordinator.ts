@@ -1,10 +1,11 @@
 // Owns `dc.hook` on a manager leader: runs a workflow's setup or teardown once, on one worker
 // of the DC (healthy first, most free cores first; the next one if a worker cannot be
-// reached, at most `attempts` workers), and answers `dc.hook-result` naming the worker.
+// reached, at most `attempts` workers), and answers `dc.hook-result` naming the worker; a repeat
+// of the same hook of the same job gets that answer without running it again.
 
 import type { MessageOf, RequestContext } from '../../protocol/index.js';
 import type { DcHookDef } from '../jobs/dc-wire.js';
-import { fail, roleProblem, type ManagerContext } from './context.js';
+import { fail, gateRequestProblem, type ManagerContext } from './context.js';
 
 const RANK = { healthy: 0, busy: 1, degraded: 2, overloaded: 3 } as const;
 /** Slack over the hook's own timeout for the worker's answer to arrive. */
@@ -12,21 +13,57 @@ export const HOOK_REPLY_SLACK_MS = 2_000;
 /** The work-protocol capability a worker lists when it runs hooks. */
 export const HOOK_CAPABILITY = 'work.hook';
 
+/** Hook answers kept (running or run) so a repeat — a new owner gate's — does not run it again. */
+export const MAX_KEPT_HOOKS = 10_000;
+
+type Hook = MessageOf<typeof DcHookDef>;
+
 export class HookCoordinator {
-  readonly counters = { hooks: 0, failed: 0 };
+  readonly counters = { hooks: 0, failed: 0, repeats: 0 };
+  /** By (job, workflow, hook): the answer of a hook that ran (or runs) on a worker here. */
+  private readonly answers = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly ctx: ManagerContext,
     private readonly attempts = 2,
   ) {}
 
-  async onHook(m: MessageOf<typeof DcHookDef>, rc: RequestContext): Promise<unknown> {
-    const bad = roleProblem(rc, ['gate'], m.t);
-    if (bad) return bad;
+  /**
+   * Runs the hook once per (job, workflow, hook) on this leader: a repeat (the same owner's
+   * retry, or a new owner gate replaying the job) gets the first answer; an answer no worker
+   * gave (none reachable) is not kept, so a repeat tries again.
+   */
+  onHook(m: Hook, rc: RequestContext): Promise<unknown> {
+    const refused = gateRequestProblem(this.ctx, rc, m);
+    if (refused) return Promise.resolve(refused);
+    const k = JSON.stringify([m.job, m.workflow, m.hook]);
+    const known = this.answers.get(k);
+    if (known !== undefined) {
+      this.counters.repeats++;
+      return known;
+    }
+    const answer = this.run(m).then((a) => {
+      const ranOnWorker = (a as { worker?: unknown }).worker !== undefined;
+      if (!ranOnWorker && this.answers.get(k) === answer) this.answers.delete(k);
+      return a;
+    });
+    this.answers.set(k, answer);
+    if (this.answers.size > MAX_KEPT_HOOKS) {
+      const oldest = this.answers.keys().next();
+      if (!oldest.done) this.answers.delete(oldest.value);
+    }
+    return answer;
+  }
+
+  /** The job ended: its hook answers go. */
+  release(job: string): void {
+    for (const k of [...this.answers.keys()]) {
+      if ((JSON.parse(k) as string[])[0] === job) this.answers.delete(k);
+    }
+  }
+
+  private async run(m: Hook): Promise<unknown> {
     const { ctx } = this;
-    if (!ctx.leadership.isLeader()) return ctx.leadership.notLeader();
-    const fence = ctx.state.checkFence(m.job, m.fence);
-    if (!fence.ok) return fail(fence.code, fence.message);
     const now = ctx.now();
     const d = ctx.leadership.dispatcher();
     const offers = ctx.registry

@@ -15,10 +15,12 @@ import { ProtocolRaftTransport } from '../consensus/transport.js';
 import {
   BundleGetDef,
   DC_MESSAGES,
+  DcAdoptDef,
   DcCancelDef,
   DcCapacityDef,
   DcDispatchDef,
   DcHookDef,
+  DcReleaseDef,
 } from '../jobs/dc-wire.js';
 import { PeerLinks } from '../jobs/peer-links.js';
 import { BundleRelay } from './bundle-relay.js';
@@ -37,6 +39,7 @@ import { DispatchCoordinator } from './dispatch-coordinator.js';
 import { HookCoordinator } from './hook-coordinator.js';
 import { RaftLeadership } from './leadership.js';
 import { DEFAULT_RECOVERY, PartRecovery, type RecoveryOptions } from './part-recovery.js';
+import { OwnerHandover } from './owner-handover.js';
 import { ResultRelay } from './result-relay.js';
 import { TakeoverCoordinator } from './takeover.js';
 import { WorkerDirectory } from './worker-directory.js';
@@ -74,6 +77,7 @@ export class ManagerNode {
   readonly relay: ResultRelay;
   readonly cancel: CancelCoordinator;
   readonly hooks: HookCoordinator;
+  readonly handover: OwnerHandover;
   /** Bundles for workers, fetched from the owner gates. */
   readonly bundles: BundleRelay;
   readonly takeover: TakeoverCoordinator;
@@ -113,6 +117,7 @@ export class ManagerNode {
       workflowEnded: () => undefined,
       recoveryNotes: () => [],
       workflowForgotten: () => undefined,
+      dispatchRecorded: () => undefined,
       now,
     };
     this.dispatch = new DispatchCoordinator(this.ctx, {
@@ -150,6 +155,7 @@ export class ManagerNode {
     this.cancel = new CancelCoordinator(this.ctx, this.dispatch);
     this.hooks = new HookCoordinator(this.ctx);
     this.bundles = new BundleRelay(gateLinks);
+    this.handover = new OwnerHandover(this.ctx, this.relay, this.bundles);
     this.takeover = new TakeoverCoordinator(
       this.ctx,
       {
@@ -173,6 +179,11 @@ export class ManagerNode {
       return this.hooks.onHook(m, rc);
     });
     serve(BundleGetDef.type, (m: { hash: string }, rc) => this.bundles.onGet(m, rc));
+    serve(DcAdoptDef.type, (m: never, rc) => this.handover.onAdopt(m, rc));
+    serve(DcReleaseDef.type, (m: never, rc) => {
+      this.hooks.release((m as { job: string }).job);
+      return this.handover.onRelease(m, rc);
+    });
     serve(WorkerRegisterDef.type, (m: never, rc) => this.directory.onRegister(m, rc));
     serve(WorkerHeartbeatDef.type, (m: never, rc) => this.directory.onHeartbeat(m, rc));
     serve(WorkerLeavingDef.type, (m: never, rc) => this.directory.onLeaving(m, rc));

@@ -1,14 +1,19 @@
 // Owns letting go, on every manager, of what it holds of workflows whose end the owner gate has
 // (the DC state marks them reported, whichever leader reported them) or of jobs the state no
-// longer has: their parts in the dispatcher, part records, original dispatches and relay state.
+// longer has: their parts in the dispatcher, part records, original dispatches and relay state
+// (unless the relay retains the job's windows for a new owner gate).
 // What a leader of an earlier term kept goes this way, on followers as on the leader.
 
 import { abandon, type ManagerContext } from './context.js';
 
-/** One sweep; `ending` names the workflows whose end this node is reporting now (kept). */
+/**
+ * One sweep; `ending` names the workflows whose end this node is reporting now (kept), and
+ * `retaining` the jobs whose relay state is kept for a new owner until the job is released.
+ */
 export function sweepReported(
   ctx: ManagerContext,
   ending: (job: string, workflow: string) => boolean,
+  retaining: (job: string) => boolean = () => false,
 ): void {
   const done = (job: string, workflow: string): boolean => {
     const j = ctx.state.job(job);
@@ -41,6 +46,7 @@ export function sweepReported(
   }
   for (const job of ctx.relay.jobIds()) {
     if (ctx.relay.pending(job) > 0 || (live?.partsOf(job).length ?? 0) > 0) continue;
+    if (retaining(job)) continue;
     const j = ctx.state.job(job);
     const all = j === undefined ? [] : Object.keys(j.workflows);
     if (all.every((w) => done(job, w))) ctx.relay.dropJob(job);

@@ -10,6 +10,7 @@ import type { RelayBatch } from '../../cluster/jobs/window-relay.js';
 import type { ErrorMessage, MessageOf, RequestContext } from '../../protocol/index.js';
 import type { NodeAddress, TimerHandle } from '../../runtime/types.js';
 import type { WorkDoneDef, WorkWindowsDef } from '../jobs/work-wire.js';
+import type { DcWorkflowDone } from '../jobs/dc-wire.js';
 import type { StatsWindow } from '../../stats/types.js';
 import {
   fail,
@@ -38,9 +39,13 @@ interface EndedWorkflow {
   sending: boolean;
   retryAtMs: number;
   failures: number;
+  /** The parts as reported before (an end sent again to a new owner gate). */
+  parts?: DcWorkflowDone['parts'];
 }
 
 export const MAX_ENDED_WAITING = 10_000;
+/** A job's retained windows and ends go after this long without a window (its release was lost). */
+export const RETAIN_IDLE_MS = 3_600_000;
 
 /**
  * Where a thread's windows come from, as the relay and the gate count them: the worker
@@ -80,6 +85,52 @@ export class ResultRelay {
     private readonly opts: RelayOptions,
   ) {
     ctx.workflowEnded = (job, workflow, outcome) => this.workflowEnded(job, workflow, outcome);
+  }
+
+  /**
+   * What is kept for a new owner gate (set by the owner handover): whether this leader holds
+   * every window and end of a job, and where an acknowledged end is kept.
+   */
+  retention: {
+    holdsWhole(job: string): boolean;
+    keepReported(
+      job: string,
+      workflow: string,
+      outcome: string,
+      parts: DcWorkflowDone['parts'],
+    ): void;
+    release(job: string): void;
+    jobs(): Iterable<string>;
+  } = {
+    holdsWhole: () => false,
+    keepReported: () => undefined,
+    release: () => undefined,
+    jobs: () => [],
+  };
+
+  /**
+   * Sends a workflow's end again (to the job's owner now, after its windows), as reported
+   * before; nothing when the end is being reported already.
+   */
+  resendEnd(
+    job: string,
+    workflow: string,
+    outcome: EndedWorkflow['outcome'],
+    parts: DcWorkflowDone['parts'],
+  ): void {
+    const k = JSON.stringify([job, workflow]);
+    if (this.ended.has(k)) return;
+    this.ended.set(k, {
+      job,
+      workflow,
+      outcome,
+      recorded: true,
+      term: this.ctx.leadership.term,
+      sending: false,
+      retryAtMs: 0,
+      failures: 0,
+      parts,
+    });
   }
 
   start(): void {
@@ -350,7 +401,16 @@ export class ResultRelay {
     for (const e of this.ended.values()) this.report(e, now);
     if (now - this.sweptAtMs >= SWEEP_MS) {
       this.sweptAtMs = now;
-      sweepReported(this.ctx, (job, workflow) => this.ended.has(JSON.stringify([job, workflow])));
+      sweepReported(
+        this.ctx,
+        (job, workflow) => this.ended.has(JSON.stringify([job, workflow])),
+        (job) => this.retention.holdsWhole(job),
+      );
+      for (const job of this.ctx.relay.expireIdle(now, RETAIN_IDLE_MS)) this.retention.release(job);
+      const relayed = new Set(this.ctx.relay.jobIds());
+      for (const job of [...this.retention.jobs()]) {
+        if (!relayed.has(job)) this.retention.release(job);
+      }
     }
   }
 
@@ -428,23 +488,8 @@ export class ResultRelay {
       });
       return;
     }
-    const lostNotes = ctx.recoveryNotes(e.job, e.workflow);
-    const parts = d.partsOf(e.job, e.workflow).map((p, i) => {
-      const info = ctx.parts.get(p.dispatchId);
-      const r = info?.report;
-      return {
-        worker: p.worker,
-        ...(r?.failure !== undefined
-          ? { failure: r.failure }
-          : p.state === 'failed'
-            ? { failure: `worker '${p.worker}' was lost before it reported` }
-            : {}),
-        published: r?.published ?? {},
-        network: r?.network ?? { requests: 0, bytesSent: 0, bytesReceived: 0 },
-        interrupted: r?.interrupted ?? 0,
-        notes: [...(r?.notes ?? []), ...(i === 0 ? lostNotes : [])],
-      };
-    });
+    const lostNotes = e.parts === undefined ? ctx.recoveryNotes(e.job, e.workflow) : [];
+    const parts = e.parts ?? this.partsReport(e, lostNotes);
     e.sending = true;
     void ctx.gateLinks
       .get(owner.ownerAddress)
@@ -468,15 +513,20 @@ export class ResultRelay {
           if (!reply.ok) return this.retryLater(e, reply.error.message);
           this.counters.workflowsReported++;
           this.ended.delete(JSON.stringify([e.job, e.workflow]));
+          if (this.retention.holdsWhole(e.job))
+            this.retention.keepReported(e.job, e.workflow, e.outcome, parts);
+          if (e.parts !== undefined) return; // sent again to a new owner: nothing more to drop
           for (const p of d.partsOf(e.job, e.workflow)) ctx.parts.delete(p.dispatchId);
           d.forget(e.job, e.workflow);
           ctx.originals.delete(originalKey(e.job, e.workflow));
           ctx.workflowForgotten(e.job, e.workflow);
-          // The job's last workflow here was reported: its relay state (dedup marks) goes too.
+          // The job's last workflow here was reported: its relay state (dedup marks) goes too,
+          // unless its windows are retained for a new owner (then `release` or expiry does it).
           if (
             d.partsOf(e.job).length === 0 &&
             !d.has(e.job, e.workflow) &&
-            ctx.relay.pending(e.job) === 0
+            ctx.relay.pending(e.job) === 0 &&
+            !this.retention.holdsWhole(e.job)
           ) {
             ctx.relay.dropJob(e.job);
           }
@@ -496,6 +546,27 @@ export class ResultRelay {
           this.retryLater(e, error instanceof Error ? error.message : String(error));
         },
       );
+  }
+
+  /** Each part's outcome and report, for the workflow's end. */
+  private partsReport(e: EndedWorkflow, lostNotes: readonly string[]): DcWorkflowDone['parts'] {
+    const d = this.ctx.leadership.dispatcher();
+    return (d?.partsOf(e.job, e.workflow) ?? []).map((p, i) => {
+      const info = this.ctx.parts.get(p.dispatchId);
+      const r = info?.report;
+      return {
+        worker: p.worker,
+        ...(r?.failure !== undefined
+          ? { failure: r.failure }
+          : p.state === 'failed'
+            ? { failure: `worker '${p.worker}' was lost before it reported` }
+            : {}),
+        published: r?.published ?? {},
+        network: r?.network ?? { requests: 0, bytesSent: 0, bytesReceived: 0 },
+        interrupted: r?.interrupted ?? 0,
+        notes: [...(r?.notes ?? []), ...(i === 0 ? lostNotes : [])],
+      };
+    });
   }
 
   /** Records the end in the DC state; true once it holds this end or an earlier one. */

@@ -251,7 +251,7 @@ simTest(
 );
 
 simTest(
-  "a job's deadline outlives a ledger leader change and its owner's restart: the restarted owner ends the job timed out by the ledger alone",
+  "a job's deadline outlives a ledger leader change and its owner's restart: the restarted owner takes its job back (a higher fence), resumes it, and ends it timed out at the deadline",
   { seeds: seedsFrom(3) },
   async (sim) => {
     const cluster = new GateCluster(sim, {
@@ -293,7 +293,24 @@ simTest(
     );
     const restarted = cluster.gate(owner);
     assert.equal(restarted.overdue.tracker.deadlineOf(job), deadline);
-    assert.equal(restarted.ownedJobs.has(job), false, 'it no longer runs the job');
+    const fence = cluster.gate(owner).ledger.job(job)!.fence;
+    assert.ok(
+      await sim.runUntil(() => restarted.ownedJobs.has(job), { maxMs: 10_000 }),
+      'the restarted owner runs the job again',
+    );
+    const v = restarted.ledger.job(job)!;
+    assert.equal(v.ownerGate, owner);
+    assert.ok(v.fence > fence, 'with a higher fence');
+    assert.ok(
+      await sim.runUntil(
+        () =>
+          ['a-m1', 'b-m1'].every((m) =>
+            cluster.manager(m).adopts.some((a) => a.job === job && a.fence === v.fence),
+          ),
+        { maxMs: 5_000 },
+      ),
+      'each DC was told the job moved',
+    );
     assert.ok(
       await sim.runUntil(
         () => GATE_IDS.every((id) => cluster.gate(id).ledger.job(job)?.endedAtMs != null),

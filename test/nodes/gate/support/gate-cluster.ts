@@ -118,7 +118,12 @@ export class FakeManager {
   capacityAsks = 0;
   /** The session (as this manager agreed it) of every request a gate sent, in order. */
   readonly sessions: Session[] = [];
-  private readonly running = new Map<string, { dispatch: DcDispatch; ended: boolean }>();
+  /** `dc.adopt` requests taken (a job moved to another owner gate). */
+  readonly adopts: AnyMessage[] = [];
+  private readonly running = new Map<
+    string,
+    { dispatch: DcDispatch; ended: boolean; outcome?: 'completed' | 'failed' | 'cancelled' }
+  >();
   private links: PeerLinks | null = null;
   private rt: Runtime | null = null;
 
@@ -165,14 +170,7 @@ export class FakeManager {
       const d = m as unknown as DcDispatch;
       this.sessions.push(ctx.session);
       if (s.silentDispatch === true) return new Promise<never>(() => undefined);
-      if (!s.leader) {
-        return {
-          t: 'error',
-          code: 'E_NOT_LEADER',
-          message: `${s.id} does not lead ${s.dc}`,
-          details: { leader: { nodeId: `${s.dc}-leader`, address: this.leaderAddress() } },
-        };
-      }
+      if (!s.leader) return this.notLeader();
       this.dispatchTimes.push(rt.clock.monotonicMs());
       if (s.refuse !== undefined && s.refuse.times > 0) {
         s.refuse.times--;
@@ -204,6 +202,26 @@ export class FakeManager {
         duplicate,
       };
     });
+    server.handle('dc.adopt', (m) => {
+      // As a manager leader does: the job's work reports to the new owner from now on, and what
+      // ended already is sent to it again (windows, then the end).
+      if (!s.leader) return this.notLeader();
+      this.adopts.push(m);
+      const job = m.job as string;
+      const workflows: Record<string, string | null> = {};
+      for (const [key, r] of this.running) {
+        if (!key.startsWith(`${job}/`)) continue;
+        r.dispatch = {
+          ...r.dispatch,
+          fence: m.fence as number,
+          ownerGate: m.ownerGate as string,
+          ownerAddress: m.ownerAddress as NodeAddress,
+        };
+        workflows[r.dispatch.workflow] = r.ended ? (r.outcome ?? 'completed') : null;
+        if (r.ended && r.outcome !== undefined) void this.replay(r.dispatch, r.outcome);
+      }
+      return { t: 'dc.adopted', job, dc: s.dc, workflows, requeued: 0, complete: true };
+    });
     server.handle('dc.cancel', (m) => {
       this.cancels.push(m);
       const job = m.job as string;
@@ -211,6 +229,7 @@ export class FakeManager {
         if (!key.startsWith(`${job}/`) || r.ended) continue;
         if (m.workflow !== undefined && r.dispatch.workflow !== m.workflow) continue;
         r.ended = true;
+        r.outcome = 'cancelled';
         void this.sendDone(r.dispatch, 'cancelled');
       }
       return {
@@ -224,6 +243,16 @@ export class FakeManager {
     return server.start().then(() => undefined);
   }
 
+  private notLeader(): AnyMessage {
+    const s = this.spec;
+    return {
+      t: 'error',
+      code: 'E_NOT_LEADER',
+      message: `${s.id} does not lead ${s.dc}`,
+      details: { leader: { nodeId: `${s.dc}-leader`, address: this.leaderAddress() } },
+    };
+  }
+
   /** Dispatches accepted and not ended yet. */
   runningCount(): number {
     let n = 0;
@@ -235,27 +264,43 @@ export class FakeManager {
     const rt = this.rt;
     if (rt === null) return;
     const s = this.spec;
-    const n = s.windows ?? 2;
     rt.timers.after(s.runMs ?? 200, () => {
       void (async () => {
         const r = this.running.get(`${d.job}/${d.workflow}`);
         if (r === undefined || r.ended) return;
         if (s.mode === 'hang') return;
-        const windows = Array.from({ length: n }, (_, i) => ({
-          source: `${s.dc}-w1#1/0`,
-          workflow: d.workflow,
-          seq: i + 1,
-          window: statsWindow(d.workflow, i + 1, 10),
-        }));
-        if (s.reverse === true) windows.reverse();
-        const batch = { t: 'dc.windows', job: d.job, dc: s.dc, fence: d.fence, windows };
-        await this.send(d.ownerAddress, batch);
-        if (s.repeat === true) await this.send(d.ownerAddress, batch);
+        // The owner now (a `dc.adopt` may have moved the job since the dispatch).
+        const now = r.dispatch;
+        const batch = this.windowsOf(now);
+        await this.send(now.ownerAddress, batch);
+        if (s.repeat === true) await this.send(now.ownerAddress, batch);
         if (r.ended || s.mode === 'hold') return;
         r.ended = true;
-        await this.sendDone(d, s.mode === 'fail' ? 'failed' : 'completed');
+        r.outcome = s.mode === 'fail' ? 'failed' : 'completed';
+        await this.sendDone(r.dispatch, r.outcome);
       })();
     });
+  }
+
+  private windowsOf(d: DcDispatch): Record<string, unknown> & { t: string } {
+    const s = this.spec;
+    const windows = Array.from({ length: s.windows ?? 2 }, (_, i) => ({
+      source: `${s.dc}-w1#1/0`,
+      workflow: d.workflow,
+      seq: i + 1,
+      window: statsWindow(d.workflow, i + 1, 10),
+    }));
+    if (s.reverse === true) windows.reverse();
+    return { t: 'dc.windows', job: d.job, dc: s.dc, fence: d.fence, windows };
+  }
+
+  /** Sends an ended workflow's windows and end again (to a new owner). */
+  private async replay(
+    d: DcDispatch,
+    outcome: 'completed' | 'failed' | 'cancelled',
+  ): Promise<void> {
+    if (this.spec.mode !== 'hang') await this.send(d.ownerAddress, this.windowsOf(d));
+    await this.sendDoneOnce(d, outcome);
   }
 
   /** Ends a held or hanging workflow now (as the DC would once its workers finish). */
@@ -263,6 +308,7 @@ export class FakeManager {
     const r = this.running.get(`${job}/${workflow}`);
     if (r === undefined || r.ended) return;
     r.ended = true;
+    r.outcome = outcome;
     void this.sendDone(r.dispatch, outcome);
   }
 
