@@ -6,16 +6,21 @@
 //
 // Defaults and where Salvo differs from the seeds (REFERENCE AD-26, AD-34):
 // - The seeds bound a worker's health-check deadline (base 30 s); Salvo bounds a part: its
-//   deadline is `start + planned length + baseMs` (30 s), so a part that overruns its plan by a
-//   little (graceful stops, a slow last iteration) needs nothing, and one blocked for minutes is
-//   ended even though its worker heartbeats.
+//   deadline is `start + planned length + baseMs` (30 s), the planned length being the share's
+//   duration and graceful stop, so a part that overruns its plan a little (a slow last iteration)
+//   needs nothing, and one blocked for minutes is ended even though its worker heartbeats.
 // - Grants follow the seeds' code, `max(minGrantMs, baseMs / 2^(n+1))`: 15, 7.5, 3.75, 1.875, 1 s
 //   (29.125 s in all), at most `maxExtensions` (5), each added to the deadline (not to `now`).
-// - Progress is completed iterations only (the seeds also accept a fraction) and must rise above
-//   the value of the last grant; a refusal spends nothing, so a part that resumes may ask again.
+// - Progress is finished iterations only (the seeds also accept a fraction) and must rise within
+//   the current deadline window: above what the manager had counted when the window began (from
+//   the windows it relayed, `observe`) and above the last grant's. A part whose step blocks at
+//   its planned end gets nothing for what it did before. A refusal spends nothing, so a part that
+//   resumes may ask again.
 // - No separate grace after the last extension (the seeds add 10 s): the part ends at its
 //   deadline. With the defaults a part's longest deadline is planned + 59.125 s, under the gate's
-//   default job timeout (planned + at least 60 s), so extensions never race the job's deadline.
+//   default job timeout (planned + at least 60 s from the submission): a one-workflow job whose
+//   part uses every extension still ends before the gate's deadline unless it waited for cores.
+//   A job's own `timeoutMs` is never extended: the gate ends the job at it, extensions or not.
 // - No "suspect" state and no eviction after repeated failures: a part past its deadline is
 //   ended (timed out) with a reason; its worker keeps its other parts.
 // - Load: the seeds deny when the node is overloaded; Salvo's shell passes its own signal (the
@@ -117,6 +122,8 @@ interface Entry {
   extendedMs: number;
   /** Progress of the last grant (0 before any). */
   progress: number;
+  /** Progress the manager had counted when the current window began (null: not seen yet). */
+  windowProgress: number | null;
   /** Why the last request was refused (in the timeout reason). */
   lastDenial: string | null;
 }
@@ -176,9 +183,20 @@ export class PartDeadlines {
       extensions: 0,
       extendedMs: 0,
       progress: 0,
+      windowProgress: null,
       lastDenial: null,
     });
     return true;
+  }
+
+  /**
+   * The manager's own count of the part's finished iterations at `nowMs`: the first one seen at
+   * or after the start of the current window is that window's baseline.
+   */
+  observe(dispatchId: string, completed: number, nowMs: number): void {
+    const e = this.parts.get(dispatchId);
+    if (e === undefined || e.windowProgress !== null || nowMs < e.windowStartMs) return;
+    e.windowProgress = completed;
   }
 
   /** The part ended (or went elsewhere): whatever it was granted is released. */
@@ -226,11 +244,12 @@ export class PartDeadlines {
         `all ${this.cfg.maxExtensions} extensions were granted (${e.extendedMs} ms)`,
       );
     }
-    if (ask.completed <= e.progress) {
+    const baseline = Math.max(e.progress, e.windowProgress ?? 0);
+    if (ask.completed <= baseline) {
       return this.deny(
         e,
         'E_NO_PROGRESS',
-        `no progress: ${ask.completed} iteration(s) completed, not above ${e.progress} at the last grant`,
+        `no progress: ${ask.completed} iteration(s) finished, not above ${baseline} when this deadline window began`,
       );
     }
     if (overloaded) {
@@ -242,6 +261,7 @@ export class PartDeadlines {
     e.extensions++;
     e.extendedMs += extensionMs;
     e.progress = ask.completed;
+    e.windowProgress = null;
     e.lastDenial = null;
     this.counters.granted++;
     jobsInvariant(e.extensions <= this.cfg.maxExtensions, 'extensions over the cap');

@@ -72,8 +72,22 @@ test('LT-41.22.2 a request without rising progress is refused, spends nothing, a
   assert.equal(e?.extensions, 2);
   assert.match(
     e.reason,
-    /2 extension\(s\) of 22500 ms in all\); last extension refused: no progress/,
+    /2 extension\(s\) of 22500 ms in all\); last extension refused: no progress: 6 iteration\(s\) finished, not above 6/,
   );
+});
+
+test('progress must rise within the window: what was done before it began does not count', () => {
+  const p = new PartDeadlines();
+  p.track('d1', 0, 10_000, 0);
+  p.observe('d1', 40, 9_000); // before the window: ignored
+  p.observe('d1', 50, 10_000); // the window's baseline
+  p.observe('d1', 60, 11_000); // later counts change nothing
+  assert.equal(code(p.request('d1', { completed: 50 }, 37_000, false)), 'E_NO_PROGRESS');
+  assert.equal(granted(p.request('d1', { completed: 51 }, 37_500, false)), 15_000);
+  // After a grant the next window starts from the grant's progress.
+  p.observe('d1', 45, 40_000); // the manager's count lags: the grant's 51 still holds
+  assert.equal(code(p.request('d1', { completed: 51 }, 54_000, false)), 'E_NO_PROGRESS');
+  granted(p.request('d1', { completed: 52 }, 54_100, false));
 });
 
 test('LT-41.22.3 once the cap is reached further requests are refused', () => {

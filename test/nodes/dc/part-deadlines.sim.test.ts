@@ -1,0 +1,169 @@
+// Sim tests of part deadlines in one DC (real managers and workers, synthetic executors, a fake
+// gate): a part running past its plan asks for more time in its worker's heartbeat and is granted
+// by the logarithmic rule while its iterations rise; a blocked part is refused and ended timed
+// out with the reason in the workflow's report while its worker lives on; the cap and the load
+// of the relay refuse; a part that finishes after an extension releases it.
+
+import assert from 'node:assert/strict';
+import type { ManagerNode } from '../../../src/nodes/manager/manager-node.js';
+import type { KeptDecision } from '../../../src/nodes/manager/part-deadline-watch.js';
+import { originalKey } from '../../../src/nodes/manager/context.js';
+import type { Simulation } from '../../../src/runtime/sim/index.js';
+import type { SyntheticExecutorOptions } from '../../../src/nodes/worker/synthetic-executor.js';
+import type { AnyMessage } from '../../../src/protocol/index.js';
+import { seedsFrom, simTest } from '../../support/sim.js';
+import { DcCluster, type ClusterSpec } from './support/dc-cluster.js';
+
+/** Small deadlines so a test takes seconds of virtual time: base 4 s, grants 2, 1, 0.5, 0.25 s. */
+const DEADLINES = { baseMs: 4_000, minGrantMs: 250, tickMs: 100 };
+const PLANNED_MS = 2_000;
+
+function cluster(
+  sim: Simulation,
+  synthetic: SyntheticExecutorOptions,
+  manager: ClusterSpec['manager'] = {},
+  extra: Partial<ClusterSpec> = {},
+): DcCluster {
+  return new DcCluster(sim, {
+    managers: 3,
+    workers: [{ id: 'w1', cores: 4, synthetic }],
+    manager: { deadlines: DEADLINES, ...manager },
+    ...extra,
+  });
+}
+
+/** A shared-iterations share of 2 VUs planned for 2 s (no graceful stop), of `iterations`. */
+function dispatch(c: DcCluster, job: string, workflow: string, iterations = 1_000_000) {
+  return c.dispatchMsg(job, workflow, 2, {
+    share: {
+      config: {
+        type: 'shared-iterations',
+        vus: 2,
+        iterations,
+        maxDurationMs: PLANNED_MS,
+        gracefulStopMs: 0,
+      },
+      phase: 0,
+    },
+    // Windows (the progress a manager sees) come four times a second.
+    windowMs: 250,
+  });
+}
+
+function doneOf(c: DcCluster, job: string, workflow: string): AnyMessage | undefined {
+  return c.gate.done.find((d) => d.job === job && d.workflow === workflow);
+}
+
+function failures(done: AnyMessage): string[] {
+  return (done['parts'] as { failure?: string }[]).flatMap((p) =>
+    p.failure === undefined ? [] : [p.failure],
+  );
+}
+
+/** The dispatch id of the (single) part of each workflow of `job`, by workflow. */
+function partIds(m: ManagerNode, job: string): Map<string, string> {
+  const parts = m.ctx.leadership.dispatcher()?.partsOf(job) ?? [];
+  return new Map(parts.map((p) => [p.workflow, p.dispatchId]));
+}
+
+function decisionsFor(m: ManagerNode, ids: ReadonlyMap<string, string>): KeptDecision[] {
+  const wanted = new Set(ids.values());
+  return m.deadlines.decisions.filter((d) => wanted.has(d.dispatchId));
+}
+
+simTest(
+  'LT-31.2.1 LT-31.2.2 LT-41.22.1 LT-49.2 MW-19.1.1 MW-19.1.2 MW-19.1.3 MW-19.2.2 MW-19.2.3 parts running past their plan ask for more time near their deadline, are granted by the logarithmic rule while their iterations rise, and finish early, releasing what was granted',
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    // Runs 2 s + 4 s base + 2.5 s: it needs two extensions (2 s, then 1 s) and ends 0.5 s early.
+    const c = cluster(sim, { durationMs: PLANNED_MS + 6_500 });
+    const leaderId = await c.ready(['w1']);
+    const leader = c.managers.get(leaderId)!;
+    for (const wf of ['wf-a', 'wf-b']) {
+      assert.ok((await c.call(leaderId, dispatch(c, 'job-1', wf))).ok, wf);
+    }
+    const ids = partIds(leader, 'job-1');
+    const accepted = Math.min(
+      ...['wf-a', 'wf-b'].map(
+        (wf) => leader.ctx.originals.get(originalKey('job-1', wf))!.acceptedAtMs,
+      ),
+    );
+    assert.ok(
+      await sim.runUntil(() => c.gate.done.length === 2, { maxMs: 20_000 }),
+      'both workflows ended',
+    );
+    for (const wf of ['wf-a', 'wf-b']) {
+      const done = doneOf(c, 'job-1', wf)!;
+      assert.equal(done['outcome'], 'completed', wf);
+      assert.deepEqual(failures(done), []);
+    }
+    await sim.run(500);
+    assert.equal(leader.deadlines.counters.timedOut, 0);
+    assert.equal(leader.deadlines.core.size, 0, 'the ended parts released their deadlines');
+    const all = decisionsFor(leader, ids);
+    for (const wf of ['wf-a', 'wf-b']) {
+      const asks = all.filter((d) => d.dispatchId === ids.get(wf));
+      // Each granted twice (2 s, then 1 s), with rising progress, and no ask refused.
+      assert.deepEqual(
+        asks.map((d) => [d.granted, d.extensionMs]),
+        [
+          [true, 2_000],
+          [true, 1_000],
+        ],
+        wf,
+      );
+      assert.ok(asks[1]!.completed > asks[0]!.completed, 'progress rose between the asks');
+      for (const a of asks) {
+        assert.equal(a.worker, 'w1');
+        assert.match(a.reason, /^still running \d+ ms past its planned 2000 ms$/);
+        assert.equal(a.total, 1_000_000, 'the total of the shared iterations');
+        assert.ok(a.completed > 0 && a.completed < 1_000_000);
+        assert.ok(a.estimatedMs !== null && a.estimatedMs > 0, 'an estimate of the time left');
+      }
+      // The first ask came once 90 % of the base window had gone (not before 80 %, with latency).
+      assert.ok(asks[0]!.atMs >= accepted + PLANNED_MS + 0.8 * DEADLINES.baseMs);
+      assert.ok(asks[0]!.atMs < accepted + PLANNED_MS + DEADLINES.baseMs);
+    }
+    // Each workflow needing more time asked for it, from the one worker running both.
+    assert.deepEqual(new Set(all.map((d) => d.dispatchId)), new Set(ids.values()));
+    const worker = c.workers.get('w1')!;
+    assert.equal(worker.asks.counters.granted, 4);
+    assert.equal(worker.asks.counters.denied, 0);
+    assert.equal(worker.activeParts, 0);
+    assert.equal(worker.slots.freeCores, 4);
+  },
+);
+
+simTest(
+  'LT-41.22.2 LT-44.1 GM-11.1.2 a part blocked in a long action is refused more time without progress and ended timed out at its deadline; the reason reaches the gate and its worker lives on',
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    // Iterations stop after 1.5 s: the step blocks for the rest of ten minutes.
+    const c = cluster(sim, { durationMs: 600_000, stallAfterMs: 1_500 });
+    const leaderId = await c.ready(['w1']);
+    const leader = c.managers.get(leaderId)!;
+    assert.ok((await c.call(leaderId, dispatch(c, 'job-2', 'wf'))).ok);
+    const ids = partIds(leader, 'job-2');
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 30_000 }));
+    const done = doneOf(c, 'job-2', 'wf')!;
+    assert.equal(done['outcome'], 'failed');
+    const [failure] = failures(done);
+    // What it did before the block does not count: nothing rose in the window after its plan.
+    assert.match(
+      failure ?? '',
+      /^timed out: the part ran past its deadline \(planned 2000 ms \+ base 4000 ms \+ no extension\); last extension refused: no progress: (\d+) iteration\(s\) finished, not above \1 when this deadline window began$/,
+    );
+    const asks = decisionsFor(leader, ids);
+    assert.ok(asks.length >= 1, 'the worker asked');
+    assert.ok(asks.every((a) => !a.granted && a.code === 'E_NO_PROGRESS'));
+    assert.ok(asks[0]!.completed > 0, 'it had finished iterations before it blocked');
+    assert.equal(leader.deadlines.counters.timedOut, 1);
+    // The worker was told to stop the part, stays registered and takes work again.
+    const worker = c.workers.get('w1')!;
+    assert.ok(await sim.runUntil(() => worker.activeParts === 0, { maxMs: 10_000 }));
+    assert.equal(c.executors.get('w1')!.counters.cancelled, 1);
+    assert.equal(worker.slots.freeCores, 4);
+    assert.equal(leader.recovery.counters.lost, 0, 'not a lost worker');
+    assert.ok(leader.ctx.registry.get('w1', leader.ctx.now()) !== undefined);
+  },
+);
