@@ -167,3 +167,102 @@ simTest(
     assert.ok(leader.ctx.registry.get('w1', leader.ctx.now()) !== undefined);
   },
 );
+
+simTest(
+  'LT-41.22.3 LT-41.22.4 once its extensions are spent a part is refused more and stops asking; it is timed out at its base deadline plus exactly what it was granted, not before',
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    // Progress keeps rising for ten minutes, but only two extensions (2 s, then 1 s) exist.
+    const c = cluster(
+      sim,
+      { durationMs: 600_000 },
+      { deadlines: { ...DEADLINES, maxExtensions: 2 } },
+    );
+    const leaderId = await c.ready(['w1']);
+    const leader = c.managers.get(leaderId)!;
+    assert.ok((await c.call(leaderId, dispatch(c, 'job-3', 'wf'))).ok);
+    const ids = partIds(leader, 'job-3');
+    const accepted = leader.ctx.originals.get(originalKey('job-3', 'wf'))!.acceptedAtMs;
+    const base = accepted + PLANNED_MS + DEADLINES.baseMs;
+    // Past the base deadline the part still runs: its first extension holds it.
+    assert.ok(await sim.runUntil(() => leader.ctx.now() >= base + 500, { maxMs: 20_000 }));
+    assert.equal(c.gate.done.length, 0, 'not ended at its base deadline');
+    assert.equal(leader.deadlines.counters.timedOut, 0);
+    // Both extensions granted: a further request (as a worker that kept asking would send) is
+    // refused and moves nothing.
+    assert.ok(
+      await sim.runUntil(() => leader.deadlines.core.deadlineOf(ids.get('wf')!)?.extensions === 2, {
+        maxMs: 5_000,
+      }),
+    );
+    const before = leader.deadlines.core.deadlineOf(ids.get('wf')!)!.deadlineMs;
+    const further = leader.deadlines.onHeartbeat({
+      t: 'worker.heartbeat',
+      worker: 'w1',
+      incarnation: c.workers.get('w1')!.incarnation,
+      health: 'healthy',
+      freeCores: 2,
+      activeWork: 1,
+      extensions: [{ dispatchId: ids.get('wf')!, reason: 'more', completed: 1_000_000 }],
+    });
+    assert.equal(further.extensions?.[0]?.granted, false);
+    assert.equal(further.extensions?.[0]?.code, 'E_EXHAUSTED');
+    assert.equal(leader.deadlines.core.deadlineOf(ids.get('wf')!)!.deadlineMs, before);
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 20_000 }));
+    assert.ok(leader.ctx.now() >= base + 3_000, 'ended no earlier than base + 2 s + 1 s');
+    const asks = decisionsFor(leader, ids);
+    assert.deepEqual(
+      asks.map((a) => [a.granted, a.extensionMs, a.code]),
+      [
+        [true, 2_000, null],
+        [true, 1_000, null],
+        [false, 0, 'E_EXHAUSTED'],
+      ],
+    );
+    // Told none is left, the worker asked no more.
+    const worker = c.workers.get('w1')!;
+    assert.equal(worker.asks.counters.asked, 2);
+    assert.equal(worker.asks.answers.at(-1)?.left, 0);
+    const [failure] = failures(doneOf(c, 'job-3', 'wf')!);
+    assert.match(
+      failure ?? '',
+      /^timed out: the part ran past its deadline \(planned 2000 ms \+ base 4000 ms \+ 2 extension\(s\) of 3000 ms in all\); last extension refused: all 2 extensions were granted \(3000 ms\)$/,
+    );
+    assert.equal(leader.deadlines.counters.timedOut, 1);
+  },
+);
+
+simTest(
+  'LT-41.22.5 LT-31.2.3 while the relay to the gate is backed up the leader refuses more time though progress rises, and the part ends at its deadline with that reason',
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    let refusing = true;
+    const c = cluster(
+      sim,
+      { durationMs: 600_000 },
+      { relay: { maxQueuedPerJob: 40 } },
+      { gateRefusesWindows: () => refusing },
+    );
+    const leaderId = await c.ready(['w1']);
+    const leader = c.managers.get(leaderId)!;
+    assert.ok((await c.call(leaderId, dispatch(c, 'job-4', 'wf'))).ok);
+    const ids = partIds(leader, 'job-4');
+    assert.ok(
+      await sim.runUntil(() => leader.deadlines.counters.timedOut === 1, { maxMs: 20_000 }),
+    );
+    const asks = decisionsFor(leader, ids);
+    assert.ok(asks.length >= 2, 'the worker kept asking while refused for load');
+    assert.ok(asks.every((a) => !a.granted && a.code === 'E_OVERLOADED'));
+    assert.ok(asks.at(-1)!.completed > asks[0]!.completed, 'its progress rose meanwhile');
+    assert.ok(['batch', 'reject'].includes(leader.ctx.relay.backpressure('job-4')));
+    // The gate takes windows again: the end goes up with the reason.
+    refusing = false;
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 30_000 }));
+    const done = doneOf(c, 'job-4', 'wf')!;
+    assert.equal(done['outcome'], 'failed');
+    assert.match(
+      failures(done)[0] ?? '',
+      /\+ no extension\); last extension refused: the manager is overloaded$/,
+    );
+  },
+);
