@@ -266,3 +266,40 @@ simTest(
     );
   },
 );
+
+simTest(
+  'a new leader that takes over a blocked part tracks its deadline afresh (at least the base from when it first sees it) and ends it timed out',
+  { seeds: seedsFrom(3) },
+  async (sim) => {
+    const c = cluster(
+      sim,
+      { durationMs: 600_000, stallAfterMs: 1_500 },
+      { registry: { suspectAfterMs: 3_000, reapAfterMs: 60_000 } },
+    );
+    const first = await c.ready(['w1']);
+    assert.ok((await c.call(first, dispatch(c, 'job-5', 'wf'))).ok);
+    // Past the part's planned end, before its deadline: the leader goes.
+    await sim.run(PLANNED_MS + 1_000);
+    assert.equal(c.managers.get(first)!.deadlines.counters.timedOut, 0);
+    sim.crash(first);
+    assert.ok(
+      await sim.runUntil(() => c.leaderId() !== null && c.leaderId() !== first, { maxMs: 10_000 }),
+    );
+    const next = c.managers.get(c.leaderId()!)!;
+    const since = next.ctx.now();
+    assert.ok(
+      await sim.runUntil(() => next.deadlines.core.size === 1, { maxMs: 10_000 }),
+      'the new leader tracks the part',
+    );
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 30_000 }));
+    assert.ok(next.ctx.now() >= since + DEADLINES.baseMs, 'at least the base from the takeover');
+    assert.equal(next.deadlines.counters.timedOut, 1);
+    const done = doneOf(c, 'job-5', 'wf')!;
+    assert.equal(done['outcome'], 'failed');
+    assert.match(failures(done)[0] ?? '', /^timed out: the part ran past its deadline/);
+    assert.ok(
+      await sim.runUntil(() => c.workers.get('w1')!.activeParts === 0, { maxMs: 10_000 }),
+      'the worker was told to stop it',
+    );
+  },
+);
