@@ -25,6 +25,10 @@
 //   ended (timed out) with a reason; its worker keeps its other parts.
 // - Load: the seeds deny when the node is overloaded; Salvo's shell passes its own signal (the
 //   relay's backpressure towards the gate for the part's job).
+// - Where it sits: an owner gate that runs the job ends a DC still running a workflow 4 s past its
+//   planned end (src/run/watchdog.ts), long before this base; this bound is the DC's own, for
+//   when no gate does (its program was lost, its cancel does not arrive) and for a DC that runs
+//   on after the gate gave it up. The gate's watchdog does not know of extensions (yet).
 // - The state lives with the leader only: a new leader tracks a part it takes over afresh, with
 //   at least `baseMs` from when it first sees it, and its extension count starts again at 0.
 
@@ -302,13 +306,6 @@ export class PartDeadlines {
     return out.sort(
       (a, b) => a.deadlineMs - b.deadlineMs || (a.dispatchId < b.dispatchId ? -1 : 1),
     );
-  }
-
-  /** The earliest deadline tracked, or null. */
-  next(): number | null {
-    let min: number | null = null;
-    for (const e of this.parts.values()) if (min === null || e.deadlineMs < min) min = e.deadlineMs;
-    return min;
   }
 
   private deny(e: Entry | null, code: ExtensionDenial, message: string): ExtensionDecision {
