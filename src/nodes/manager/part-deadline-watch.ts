@@ -29,6 +29,9 @@ export const DEFAULT_PART_DEADLINE_OPTIONS: PartDeadlineOptions = {
   tickMs: 250,
 };
 
+/** How long a worker has to acknowledge the stop of a timed-out part. */
+export const CANCEL_TIMEOUT_MS = 5_000;
+
 /** Extension decisions a manager keeps for operators and tests (newest last). */
 export const MAX_KEPT_DECISIONS = 200;
 
@@ -158,7 +161,7 @@ export class PartDeadlineWatch {
     void conn
       .request(
         { t: 'work.cancel', job: p.job, workflow: p.workflow, fence: p.fence, reason: e.reason },
-        { timeoutMs: 5_000 },
+        { timeoutMs: CANCEL_TIMEOUT_MS },
       )
       .then((reply) => {
         if (!reply.ok) {

@@ -96,8 +96,11 @@ export class ExtensionAsks {
     manager: string,
     ack: Pick<WorkerHeartbeatAck, 'extensions' | 'deadlines'>,
     nowMs: number,
+    /** Whether the part still runs here (an answer may name one that just ended). */
+    runs: (dispatchId: string) => boolean,
   ): void {
     for (const d of ack.deadlines ?? []) {
+      if (!runs(d.dispatchId)) continue;
       const k = this.known.get(d.dispatchId);
       if (k === undefined || k.manager !== manager) {
         this.known.set(d.dispatchId, {

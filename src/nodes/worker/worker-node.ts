@@ -160,6 +160,7 @@ export class WorkerNode {
           manager,
           ack as Pick<WorkerHeartbeatAck, 'extensions' | 'deadlines'>,
           runtime.clock.monotonicMs(),
+          (id) => this.runners.has(id),
         ),
     });
   }
