@@ -5,7 +5,11 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ExtensionAsks, type PartProgress } from '../../../src/nodes/worker/extension-asks.js';
+import {
+  ExtensionAsks,
+  type ExtensionAnswer,
+  type PartProgress,
+} from '../../../src/nodes/worker/extension-asks.js';
 
 const running = (): boolean => true;
 
@@ -19,6 +23,20 @@ function part(over: Partial<PartProgress> = {}): PartProgress {
     plannedMs: 60_000,
     ...over,
   };
+}
+
+/** Answers one ask of part d1 from manager m1 at `atMs`. */
+function answer(a: ExtensionAsks, atMs: number, decision: Partial<ExtensionAnswer>): void {
+  a.answered(
+    'm1',
+    {
+      extensions: [
+        { dispatchId: 'd1', granted: false, extensionMs: 0, remainingMs: 0, left: 5, ...decision },
+      ],
+    },
+    atMs,
+    running,
+  );
 }
 
 /** Asks with a part whose deadline (told at `toldAtMs`) is 30 s after 60 s of plan. */
@@ -62,23 +80,7 @@ test('a part without a deadline from its leader never asks', () => {
 test('after a refusal for no progress a part asks again only once its count rose', () => {
   const a = told();
   assert.equal(a.requests('m1', [part({ completed: 10 })], 87_000).length, 1);
-  a.answered(
-    'm1',
-    {
-      extensions: [
-        {
-          dispatchId: 'd1',
-          granted: false,
-          extensionMs: 0,
-          remainingMs: 3_000,
-          left: 5,
-          code: 'E_NO_PROGRESS',
-        },
-      ],
-    },
-    87_010,
-    running,
-  );
+  answer(a, 87_010, { remainingMs: 3_000, code: 'E_NO_PROGRESS' });
   assert.deepEqual(a.requests('m1', [part({ completed: 10 })], 88_000), []);
   assert.equal(a.requests('m1', [part({ completed: 11 })], 88_000).length, 1);
   assert.equal(a.counters.denied, 1);
@@ -106,23 +108,7 @@ test('a grant moves the deadline; once none is left the part asks no more', () =
 test('a new leader tracks the part afresh: it may be asked again', () => {
   const a = told();
   a.requests('m1', [part()], 87_000);
-  a.answered(
-    'm1',
-    {
-      extensions: [
-        {
-          dispatchId: 'd1',
-          granted: false,
-          extensionMs: 0,
-          remainingMs: 0,
-          left: 0,
-          code: 'E_EXHAUSTED',
-        },
-      ],
-    },
-    87_000,
-    running,
-  );
+  answer(a, 87_000, { left: 0, code: 'E_EXHAUSTED' });
   a.answered(
     'm2',
     { deadlines: [{ dispatchId: 'd1', remainingMs: 30_000, windowMs: 30_000 }] },
