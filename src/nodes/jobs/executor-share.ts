@@ -73,6 +73,11 @@ export function shareDurationMs(share: ExecutorShare): number {
   return plannedDurationMs(share.config);
 }
 
+/** A share's planned length with its graceful stop (as the gate plans a job's length). */
+export function plannedShareMs(share: ExecutorShare): number {
+  return shareDurationMs(share) + share.config.gracefulStopMs;
+}
+
 /**
  * Splits a DC's share over `threads` threads (as the local pool splits a workflow over its
  * threads); a thread whose share would be empty gets a one-VU copy of the smallest share so

@@ -60,16 +60,50 @@ export const WorkerRegisteredDef = defineMessage('worker.registered', {
   heartbeatMs: s.uint({ min: 1 }),
 });
 
+/**
+ * A part near its deadline asks for more time (sent to the manager leading the part, in the
+ * heartbeat): why, and its progress — iterations completed so far, the total when the executor
+ * has a fixed count, and the worker's estimate of the time it still needs.
+ */
+const extensionRequest = s.object({
+  dispatchId: id,
+  reason: s.string({ maxLength: 256 }),
+  completed: s.uint(),
+  total: s.optional(s.uint()),
+  estimatedMs: s.optional(s.uint()),
+});
+/** The leader's answer to one request (granted or not, and why), with the part's deadline. */
+const extensionDecision = s.object({
+  dispatchId: id,
+  granted: s.boolean(),
+  extensionMs: s.uint(),
+  /** Time left until the part's deadline, as the manager counts it (0 when unknown). */
+  remainingMs: s.uint(),
+  /** Extensions the part may still get. */
+  left: s.uint(),
+  /** Why not (a stable code and a message), when refused. */
+  code: s.optional(s.string({ maxLength: 64 })),
+  reason: s.optional(text),
+});
+/** A live part's deadline as the leader counts it: time left, and the length of its window. */
+const partDeadline = s.object({ dispatchId: id, remainingMs: s.uint(), windowMs: s.uint() });
+
 export const WorkerHeartbeatDef = defineMessage('worker.heartbeat', {
   worker: id,
   incarnation: s.uint({ min: 1 }),
   health,
   freeCores: s.uint(),
   activeWork: s.uint(),
+  /** Parts that need more time (one request per part; their count is the workflows asking). */
+  extensions: s.optional(s.array(extensionRequest, { maxItems: MAX_WORK_THREADS })),
 });
 export const WorkerHeartbeatAckDef = defineMessage('worker.heartbeat-ack', {
   /** False when the manager does not know this worker incarnation (it should register again). */
   known: s.boolean(),
+  /** The leader's decision on each extension request of the heartbeat. */
+  extensions: s.optional(s.array(extensionDecision, { maxItems: MAX_WORK_THREADS })),
+  /** The deadlines of this worker's live parts that the leader tracks. */
+  deadlines: s.optional(s.array(partDeadline, { maxItems: MAX_WORK_THREADS })),
 });
 /**
  * A worker shutting down, after its parts' windows were delivered: the manager takes it out
@@ -242,6 +276,7 @@ export const WORK_MESSAGES: readonly MessageDef[] = [
 
 export type WorkerRegister = MessageOf<typeof WorkerRegisterDef>;
 export type WorkerHeartbeat = MessageOf<typeof WorkerHeartbeatDef>;
+export type WorkerHeartbeatAck = MessageOf<typeof WorkerHeartbeatAckDef>;
 export type WorkDispatch = MessageOf<typeof WorkDispatchDef>;
 export type WorkHook = MessageOf<typeof WorkHookDef>;
 export type WorkCancel = MessageOf<typeof WorkCancelDef>;

@@ -40,6 +40,11 @@ import { HookCoordinator } from './hook-coordinator.js';
 import { RaftLeadership } from './leadership.js';
 import { DEFAULT_RECOVERY, PartRecovery, type RecoveryOptions } from './part-recovery.js';
 import { OwnerHandover } from './owner-handover.js';
+import {
+  DEFAULT_PART_DEADLINE_OPTIONS,
+  PartDeadlineWatch,
+  type PartDeadlineOptions,
+} from './part-deadline-watch.js';
 import { ResultRelay } from './result-relay.js';
 import { TakeoverCoordinator } from './takeover.js';
 import { WorkerDirectory } from './worker-directory.js';
@@ -60,6 +65,8 @@ export interface ManagerNodeOptions {
   readonly dispatchAttempts?: number;
   /** Re-dispatch of lost workers' parts: budgets and waits (DEFAULT_RECOVERY). */
   readonly recovery?: Partial<RecoveryOptions>;
+  /** Parts' deadlines and their extensions (DEFAULT_PART_DEADLINE_OPTIONS). */
+  readonly deadlines?: Partial<PartDeadlineOptions>;
   /** Period workers are told to heartbeat at. */
   readonly heartbeatMs?: number;
   readonly relayTickMs?: number;
@@ -83,6 +90,8 @@ export class ManagerNode {
   readonly takeover: TakeoverCoordinator;
   /** Re-dispatches the parts of lost workers. */
   readonly recovery: PartRecovery;
+  /** Ends parts past their deadline; decides workers' requests for more time. */
+  readonly deadlines: PartDeadlineWatch;
   private readonly leadership: RaftLeadership;
   private raftNode: RaftNode<DcApplyResult> | null = null;
   private stopped = false;
@@ -152,6 +161,12 @@ export class ManagerNode {
       },
       (job, workflow, outcome) => this.ctx.workflowEnded(job, workflow, outcome),
     );
+    this.deadlines = new PartDeadlineWatch(
+      this.ctx,
+      { ...DEFAULT_PART_DEADLINE_OPTIONS, ...opts.deadlines },
+      (job, workflow, outcome) => this.ctx.workflowEnded(job, workflow, outcome),
+    );
+    this.directory.heartbeatExtras = (m) => this.deadlines.onHeartbeat(m);
     this.cancel = new CancelCoordinator(this.ctx, this.dispatch);
     this.hooks = new HookCoordinator(this.ctx);
     this.bundles = new BundleRelay(gateLinks);
@@ -230,6 +245,7 @@ export class ManagerNode {
     node.directory.start();
     node.dispatch.start();
     node.relay.start();
+    node.deadlines.start();
     node.ctx.log.log('info', 'manager started', { id: opts.id, peers: [...opts.peers.keys()] });
     return node;
   }
@@ -265,6 +281,7 @@ export class ManagerNode {
     this.directory.stop();
     this.dispatch.stop();
     this.relay.stop();
+    this.deadlines.stop();
     this.cancel.stop();
     this.takeover.stop();
     this.ctx.gateLinks.close();

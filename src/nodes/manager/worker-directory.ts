@@ -26,6 +26,9 @@ export interface WorkerDirectoryOptions {
 
 export class WorkerDirectory {
   private timer: TimerHandle | null = null;
+  /** What else a known worker's heartbeat answer carries (its parts' deadlines, extensions). */
+  heartbeatExtras: (m: MessageOf<typeof WorkerHeartbeatDef>) => Record<string, unknown> =
+    () => ({});
   readonly counters = { versionRefused: 0, identityRefused: 0, wrongDc: 0 };
 
   constructor(
@@ -151,7 +154,11 @@ export class WorkerDirectory {
       this.ctx.now(),
     );
     if (r.known) this.ctx.workerConns.set(m.worker, rc.peer);
-    return { t: 'worker.heartbeat-ack', known: r.known };
+    return {
+      t: 'worker.heartbeat-ack',
+      known: r.known,
+      ...(r.known ? this.heartbeatExtras(m) : {}),
+    };
   }
 
   /**

@@ -5,7 +5,9 @@
 
 import type { NodeAddress, Runtime, TimerHandle } from '../../runtime/types.js';
 import type { PeerLinks } from '../jobs/peer-links.js';
+import type { AnyMessage } from '../../protocol/index.js';
 import { WORK_PROTOCOL, WORK_CAPABILITIES, type WorkVersion } from '../jobs/work-wire.js';
+import type { ExtensionRequest } from './extension-asks.js';
 
 export const DEFAULT_HEARTBEAT_MS = 1_000;
 
@@ -39,11 +41,15 @@ export interface SessionsConfig {
   readonly version: WorkVersion;
   readonly capabilities: readonly string[];
   readonly build: string;
-  readonly status: () => {
+  /** What the heartbeat to manager `manager` says (with the parts asking it for more time). */
+  readonly status: (manager: string) => {
     health: 'healthy' | 'busy' | 'degraded' | 'overloaded';
     freeCores: number;
     activeWork: number;
+    extensions?: readonly ExtensionRequest[];
   };
+  /** The manager's answer to a heartbeat (its parts' deadlines and extension decisions). */
+  readonly onHeartbeatAck?: (manager: string, ack: AnyMessage) => void;
 }
 
 export class ManagerSessions {
@@ -170,7 +176,7 @@ export class ManagerSessions {
   }
 
   private heartbeat(s: ManagerSession): void {
-    const st = this.cfg.status();
+    const st = this.cfg.status(s.id);
     this.links
       .get(s.address, s.id)
       .then((conn) =>
@@ -182,6 +188,9 @@ export class ManagerSessions {
             health: st.health,
             freeCores: st.freeCores,
             activeWork: st.activeWork,
+            ...(st.extensions !== undefined && st.extensions.length > 0
+              ? { extensions: [...st.extensions] }
+              : {}),
           },
           { timeoutMs: this.cfg.heartbeatMs * 3 },
         ),
@@ -191,6 +200,7 @@ export class ManagerSessions {
           if (s.state !== 'registered') return;
           if (reply.ok && reply.message.known === true) {
             s.heartbeats++;
+            this.cfg.onHeartbeatAck?.(s.id, reply.message);
             return;
           }
           // Unknown incarnation, or the link failed: register again at the next period.

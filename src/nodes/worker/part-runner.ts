@@ -10,6 +10,7 @@ import type { Runtime, TimerHandle } from '../../runtime/types.js';
 import type { StatsWindow } from '../../stats/types.js';
 import type { WorkSlots } from '../../cluster/jobs/work-slots.js';
 import { MAX_WORK_WINDOWS } from '../jobs/work-wire.js';
+import { plannedShareMs } from '../jobs/executor-share.js';
 import { weigh } from '../../cluster/jobs/window-relay.js';
 import { MAX_DECODE_VALUES } from '../../protocol/codec.js';
 import { MAX_FRAME_BYTES } from '../../protocol/framing.js';
@@ -103,7 +104,8 @@ export class PartRunner {
   private readonly tally = new PartTally();
   private doneAcked = false;
   private retry: TimerHandle | null = null;
-  private readonly running: RunningWork;
+  private readonly work: RunningWork;
+  private readonly startedMs: number;
   private stopped = false;
   /** Set while the worker shuts down: windows go out, the end does not (the part moves on). */
   private leaving: (() => void) | null = null;
@@ -115,6 +117,7 @@ export class PartRunner {
     this.floor = spec.shares.map(() => 0);
     deps.slots.started(spec.dispatchId);
     const startedMs = deps.runtime.clock.monotonicMs();
+    this.startedMs = startedMs;
     const facts = {
       job: spec.job,
       workflow: spec.workflow,
@@ -124,8 +127,8 @@ export class PartRunner {
       vus: spec.shares.reduce((n, s) => n + ('vus' in s.config ? s.config.vus : 0), 0),
     };
     deps.events.log('info', 'worker: part started', facts);
-    this.running = deps.executor.run(spec, (thread, window) => this.onWindow(thread, window));
-    void this.running.done.then((r) => {
+    this.work = deps.executor.run(spec, (thread, window) => this.onWindow(thread, window));
+    void this.work.done.then((r) => {
       deps.slots.finish(spec.dispatchId, r.outcome);
       const outcome = deps.slots.part(spec.dispatchId)?.outcome ?? r.outcome;
       deps.events.log(outcome === 'failed' ? 'warn' : 'info', `worker: part ${outcome}`, {
@@ -144,18 +147,48 @@ export class PartRunner {
     return this.spec.dispatchId;
   }
 
+  /** Iterations this part finished so far (passed or failed), all threads. */
+  get iterations(): number {
+    return this.tally.iterations;
+  }
+
+  /** When the part started here, on this worker's clock. */
+  get startedAtMs(): number {
+    return this.startedMs;
+  }
+
+  /** Iterations the part is to run in all (shared-iterations shares), else undefined. */
+  get totalIterations(): number | undefined {
+    let n = 0;
+    for (const s of this.spec.shares) {
+      if (s.config.type !== 'shared-iterations') return undefined;
+      n += s.config.iterations;
+    }
+    return n;
+  }
+
+  /** The part's planned length: its shares' longest duration and graceful stop. */
+  get plannedMs(): number {
+    return Math.max(0, ...this.spec.shares.map(plannedShareMs));
+  }
+
+  /** Whether the part still runs (its executor has not settled). */
+  get running(): boolean {
+    return this.report === null;
+  }
+
   describe(): { dispatchId: string; job: string; workflow: string } {
     return { dispatchId: this.spec.dispatchId, job: this.spec.job, workflow: this.spec.workflow };
   }
 
   cancel(reason: string): void {
-    this.running.cancel(reason);
+    this.work.cancel(reason);
   }
 
   stop(): void {
     this.stopped = true;
     this.retry?.cancel();
-    this.running.cancel('worker stopping');
+    this.work.cancel('worker stopping');
     this.leaving?.();
   }
 
@@ -166,7 +199,7 @@ export class PartRunner {
   leave(): Promise<void> {
     return new Promise((resolve) => {
       this.leaving = resolve;
-      this.running.cancel('worker shutting down');
+      this.work.cancel('worker shutting down');
       this.flush();
     });
   }
@@ -440,7 +473,7 @@ export class PartRunner {
   giveUp(reason: string): void {
     this.stopped = true;
     this.retry?.cancel();
-    this.running.cancel(reason);
+    this.work.cancel(reason);
     this.deps.counters.windowsDropped += this.outbox.length + this.unconfirmed.length;
     this.outbox.length = 0;
     this.unconfirmed = [];

@@ -11,10 +11,13 @@ const MAX_TALLIED_STEPS = 1_000;
 export class PartTally {
   requests = 0;
   windows = 0;
+  /** Iterations finished (passed or failed): the part's progress. */
+  iterations = 0;
   private readonly steps = new Map<string, { count: number; latency: Histogram }>();
 
   add(window: StatsWindow): void {
     this.windows++;
+    this.iterations += window.iterations.completed + window.iterations.failed;
     for (const [name, step] of Object.entries(window.steps)) {
       this.requests += step.count;
       let tally = this.steps.get(name);

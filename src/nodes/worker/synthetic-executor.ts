@@ -30,6 +30,11 @@ export interface SyntheticExecutorOptions {
   readonly hookValue?: (spec: HookSpec) => unknown;
   /** Virtual time a hook takes (default 10 ms). */
   readonly hookMs?: number;
+  /**
+   * After this long a part's windows finish no iteration (a step blocked): they still come, with
+   * nothing done, until the part's length is up or it is cancelled.
+   */
+  readonly stallAfterMs?: number;
 }
 
 /** Parts whose spec the executor keeps for inspection. */
@@ -107,7 +112,10 @@ export class SyntheticExecutor implements WorkExecutor {
       spec.shares.forEach((share, thread) => {
         const seq = ++seqs[thread]!;
         const vus = Math.max(1, 'vus' in share.config ? share.config.vus : 1);
-        const n = vus * perVu;
+        const stalled =
+          this.options.stallAfterMs !== undefined &&
+          seq * spec.windowMs > this.options.stallAfterMs;
+        const n = stalled ? 0 : vus * perVu;
         const h = new Histogram();
         for (let i = 0; i < n; i++) h.record(syntheticLatencyUs(spec.firstThread + thread, seq, i));
         const end = clock.wallMs();
@@ -119,17 +127,19 @@ export class SyntheticExecutor implements WorkExecutor {
           activeVus: vus,
           allocatedVus: vus,
           iterations: { started: n, completed: n, failed: 0, dropped: 0 },
-          steps: {
-            get: {
-              count: n,
-              ok: n,
-              failed: 0,
-              errors: {},
-              errorSamples: {},
-              statuses: { '200': n },
-              latency: h.toSparse(),
-            },
-          },
+          steps: stalled
+            ? {}
+            : {
+                get: {
+                  count: n,
+                  ok: n,
+                  failed: 0,
+                  errors: {},
+                  errorSamples: {},
+                  statuses: { '200': n },
+                  latency: h.toSparse(),
+                },
+              },
           checks: {},
           metrics: {},
         };

@@ -25,11 +25,13 @@ import {
   WorkDispatchDef,
   WorkHookDef,
   WorkTransferDef,
+  type WorkerHeartbeatAck,
   type WorkVersion,
 } from '../jobs/work-wire.js';
 import { DEFAULT_EVENT_CAPACITY, WorkerEventLog } from './event-log.js';
 import type { WorkExecutor } from './executor.js';
 import { DEFAULT_HEARTBEAT_MS, ManagerSessions } from './manager-sessions.js';
+import { ExtensionAsks, type PartProgress } from './extension-asks.js';
 import { DEFAULT_RESEND_MS, PartRunner } from './part-runner.js';
 
 export const INCARNATION_FILE = 'worker.incarnation';
@@ -71,6 +73,8 @@ export class WorkerNode {
   readonly slots: WorkSlots;
   readonly leaders = new WorkLeaders();
   readonly sessions: ManagerSessions;
+  /** Parts' deadlines as the leaders tell them, and the worker's requests for more time. */
+  readonly asks: ExtensionAsks;
   /** Lifecycle events, bounded, for forensics; forwarded to the node's logger. */
   readonly events: WorkerEventLog;
   readonly counters = {
@@ -100,6 +104,8 @@ export class WorkerNode {
     readonly incarnation: number,
   ) {
     this.slots = new WorkSlots({ cores: opts.cores });
+    const heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.asks = new ExtensionAsks(2 * heartbeatMs, heartbeatMs);
     this.events = new WorkerEventLog(
       runtime.log,
       () => runtime.clock.monotonicMs(),
@@ -143,11 +149,19 @@ export class WorkerNode {
       version: opts.version ?? defaults.version,
       capabilities: opts.capabilities ?? defaults.capabilities,
       build: opts.build ?? 'salvo',
-      status: () => ({
+      status: (manager) => ({
         health: this.slots.health,
         freeCores: this.slots.freeCores,
         activeWork: this.slots.activeCount,
+        extensions: this.asks.requests(manager, this.progress(), runtime.clock.monotonicMs()),
       }),
+      onHeartbeatAck: (manager, ack) =>
+        this.asks.answered(
+          manager,
+          ack as Pick<WorkerHeartbeatAck, 'extensions' | 'deadlines'>,
+          runtime.clock.monotonicMs(),
+          (id) => this.runners.has(id),
+        ),
     });
   }
 
@@ -250,6 +264,7 @@ export class WorkerNode {
           counters: this.counters,
           onEnded: (id, outcome) => {
             this.runners.delete(id);
+            this.asks.forget(id);
             this.leaders.forget(id);
             if (outcome !== undefined) this.rememberEnded(id, outcome);
           },
@@ -263,6 +278,24 @@ export class WorkerNode {
       threads: m.shares.length,
       duplicate: r.duplicate,
     };
+  }
+
+  /** Each running part's progress, for its requests for more time. */
+  private progress(): PartProgress[] {
+    const out: PartProgress[] = [];
+    for (const [id, r] of this.runners) {
+      const leader = this.leaders.leaderOf(id);
+      if (!r.running || leader === undefined) continue;
+      out.push({
+        dispatchId: id,
+        leader,
+        completed: r.iterations,
+        total: r.totalIterations,
+        startedAtMs: r.startedAtMs,
+        plannedMs: r.plannedMs,
+      });
+    }
+    return out;
   }
 
   private onReach(manager: string, reachable: boolean): void {

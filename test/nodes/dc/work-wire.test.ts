@@ -43,3 +43,55 @@ test('an unsupported major version is refused with a message naming both version
   assert.equal(r.ok, false);
   assert.match(!r.ok ? r.message : '', /2\.0 is not supported.*major version 1/);
 });
+
+test('a heartbeat may carry extension requests (reason, progress, total, estimate), bounded; a heartbeat without them still decodes', () => {
+  const beat = {
+    t: 'worker.heartbeat',
+    worker: 'w1',
+    incarnation: 1,
+    health: 'busy',
+    freeCores: 0,
+    activeWork: 2,
+  };
+  assert.equal(registry.check(beat).ok, true);
+  const ask = {
+    dispatchId: 'd1',
+    reason: 'still running 27000 ms past its planned 60000 ms',
+    completed: 120,
+    total: 200,
+    estimatedMs: 40_000,
+  };
+  assert.equal(registry.check({ ...beat, extensions: [ask] }).ok, true);
+  for (const [bad, field] of [
+    [{ ...ask, completed: -1 }, /completed/],
+    [{ ...ask, reason: 'x'.repeat(257) }, /reason/],
+    [{ ...ask, dispatchId: '' }, /dispatchId/],
+  ] as const) {
+    const r = registry.check({ ...beat, extensions: [bad] });
+    assert.equal(r.ok, false);
+    assert.match(!r.ok ? JSON.stringify(r.error) : '', field);
+  }
+  const ack = {
+    t: 'worker.heartbeat-ack',
+    known: true,
+    extensions: [
+      { dispatchId: 'd1', granted: true, extensionMs: 15_000, remainingMs: 17_500, left: 4 },
+      {
+        dispatchId: 'd2',
+        granted: false,
+        extensionMs: 0,
+        remainingMs: 900,
+        left: 5,
+        code: 'E_NO_PROGRESS',
+        reason: 'no progress',
+      },
+    ],
+    deadlines: [{ dispatchId: 'd1', remainingMs: 17_500, windowMs: 15_000 }],
+  };
+  assert.equal(registry.check(ack).ok, true);
+  const fractional = registry.check({
+    ...ack,
+    deadlines: [{ dispatchId: 'd1', remainingMs: 1.5, windowMs: 1 }],
+  });
+  assert.equal(fractional.ok, false, 'whole milliseconds only');
+});
