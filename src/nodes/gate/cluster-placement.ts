@@ -300,6 +300,11 @@ export class ClusterPlacement implements Placement {
     return out;
   }
 
+  /** `dc` accepted work of the job before it moved here (it is told of a cancel). */
+  noteAccepted(dc: string): void {
+    this.accepted.add(dc);
+  }
+
   /** The workflow runs on `dc` now (its part there was accepted and has not ended). */
   running(workflow: string, dc: string): boolean {
     const part = this.active.get(workflow)?.parts.get(dc);

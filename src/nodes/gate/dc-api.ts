@@ -63,7 +63,7 @@ export function onWindows(state: GateState, m: DcWindows, ctx: RequestContext): 
     return {
       t: 'error',
       code: 'E_UNAVAILABLE',
-      message: `job '${m.job}' was taken over by this gate and has not replayed these workflows yet; send them again`,
+      message: `job '${m.job}' was taken over by this gate, which holds as many resent windows as it may until its replay reaches them; send them again`,
     };
   }
   return { t: 'dc.windows-ack', job: m.job, ...delivery };

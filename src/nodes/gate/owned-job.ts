@@ -26,6 +26,7 @@ import { JOB_WINDOW_MS, type JobProgram, type ProgramOutcome } from './job-progr
 import type { ProposeOutcome } from './ledger-proposer.js';
 import { background } from './background.js';
 import { sleep } from './ledger-proposer.js';
+import { ReplayHold } from './replay-hold.js';
 
 /** Watchers one job streams to at once; more are refused. */
 export const MAX_WATCHERS_PER_JOB = 64;
@@ -55,10 +56,14 @@ export interface OwnedJobOptions {
    * replays, and sends its windows and workflow ends again.
    */
   readonly resumed?: boolean;
+  /** A resumed job the ledger says was being cancelled: cancelled again once its DCs follow. */
+  readonly cancelReason?: string;
 }
 
 /** Attempts to tell a DC that the job moved here, one a second. */
 const MAX_ADOPT_ATTEMPTS = 30;
+/** How often what DCs sent again for a resumed job is looked at for the replay. */
+const HOLD_FLUSH_MS = 100;
 
 export class OwnedJob {
   readonly placement: ClusterPlacement;
@@ -74,8 +79,9 @@ export class OwnedJob {
   private readonly log;
   /** DCs that could not send again all they had sent the lost owner (resumed jobs only). */
   private readonly incomplete = new Set<string>();
-  /** Per DC, the workflows it ran for the lost owner (their windows wait for the replay). */
-  private readonly replaying = new Map<string, Set<string>>();
+  /** What DCs sent again for a resumed job, held until the replay reaches its workflows. */
+  private readonly hold: ReplayHold;
+  private holdTimer: TimerHandle | null = null;
 
   constructor(private readonly o: OwnedJobOptions) {
     this.log = o.runtime.log.child({ component: 'owned-job', job: o.job });
@@ -97,6 +103,7 @@ export class OwnedJob {
       ...(o.dispatchTimeoutMs !== undefined ? { dispatchTimeoutMs: o.dispatchTimeoutMs } : {}),
       ...(o.cancelTimeoutMs !== undefined ? { cancelTimeoutMs: o.cancelTimeoutMs } : {}),
     });
+    this.hold = new ReplayHold(this.placement);
   }
 
   get job(): string {
@@ -128,7 +135,14 @@ export class OwnedJob {
   async run(): Promise<void> {
     let outcome: ProgramOutcome;
     const stopped = new Promise<ProgramOutcome>((resolve) => (this.hardStop = resolve));
-    if (this.o.resumed === true) await this.adoptDcs();
+    if (this.o.resumed === true) {
+      // What the DCs send again goes on to the replay as soon as it reaches each workflow.
+      this.holdTimer = this.o.runtime.timers.every(HOLD_FLUSH_MS, () => this.hold.flush());
+      await this.adoptDcs();
+      if (this.o.cancelReason !== undefined) {
+        background(this.log, 'cancel of the resumed job', this.cancel(this.o.cancelReason));
+      }
+    }
     try {
       const running = this.o.program.run(this.placement);
       // The program made its run synchronously: its statistics can be sampled from now on.
@@ -140,6 +154,9 @@ export class OwnedJob {
       outcome = { results: null, exitCode: 4, failure, workflows: [] };
     }
     this.hardStop = null;
+    this.holdTimer?.cancel();
+    this.holdTimer = null;
+    this.hold.clear();
     await this.end(outcome);
   }
 
@@ -167,7 +184,9 @@ export class OwnedJob {
           if (reply.ok) {
             const a = reply.message as DcAdopted;
             if (a.complete !== true) this.incomplete.add(link.dc);
-            this.replaying.set(link.dc, new Set(Object.keys(a.workflows)));
+            this.hold.expect(link.dc, Object.keys(a.workflows));
+            // A DC that ran some of the job is one to cancel if the job is cancelled.
+            if (Object.keys(a.workflows).length > 0) this.placement.noteAccepted(link.dc);
             this.log.log('info', 'datacenter follows the job to this gate', {
               dc: link.dc,
               windows: a.requeued,
@@ -470,25 +489,21 @@ export class OwnedJob {
   // ─── DC messages ──────────────────────────────────────────────────────────────────────────
 
   /**
-   * A DC's windows; 'not-ready' when the job was resumed here and a window belongs to a workflow
-   * the DC ran for the old owner that the replay has not reached yet (the DC sends it again).
+   * A DC's windows. In a job resumed here, those of workflows the DC ran for the old owner that
+   * the replay has not reached yet are held until it does; 'not-ready' when there is no room to
+   * hold them (the DC sends them again).
    */
   windows(batch: DcWindows): WindowsDelivery | 'not-ready' {
-    if (this.ended) return { merged: 0, duplicates: 0, rejected: batch.windows.length };
-    const expected = this.replaying.get(batch.dc);
-    if (
-      expected !== undefined &&
-      batch.windows.some(
-        (w) => expected.has(w.workflow) && !this.placement.running(w.workflow, batch.dc),
-      )
-    ) {
-      return 'not-ready';
-    }
-    return this.placement.deliverWindows(batch);
+    const none = { merged: 0, duplicates: 0, rejected: 0 };
+    if (this.ended) return { ...none, rejected: batch.windows.length };
+    const out = this.hold.windows(batch, (b) => this.placement.deliverWindows(b));
+    if (out === 'full') return 'not-ready';
+    return out === null ? none : (out as WindowsDelivery);
   }
 
   workflowDone(done: DcWorkflowDone): boolean {
-    return this.ended ? false : this.placement.deliverDone(done);
+    if (this.ended) return false;
+    return this.hold.holdDone(done) || this.placement.deliverDone(done);
   }
 
   // ─── cancel ───────────────────────────────────────────────────────────────────────────────

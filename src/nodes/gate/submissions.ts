@@ -348,6 +348,9 @@ export function startOwnedJob(
     dispatchTimeoutMs: state.cfg.dispatchTimeoutMs + state.cfg.coreWaitMs,
     cancelTimeoutMs: state.cfg.cancelTimeoutMs,
     ...(resumedFrom !== undefined ? { resumed: true } : {}),
+    ...(resumedFrom !== undefined && view.status === 'cancelling' && view.cancelReason !== null
+      ? { cancelReason: view.cancelReason }
+      : {}),
   });
   state.owned.set(view.jobId, owned);
   background(

@@ -145,3 +145,101 @@ simTest(
     await countedOnce(c, owner, job);
   },
 );
+
+simTest(
+  'LT-33.1.2 LT-33.1.4 an owner gate cut off from the other gates (still reaching its DCs) loses the job to the ledger leader: the higher fence wins at the DCs, the job completes once on the majority side, and after the heal the old owner stands down',
+  { seeds: seedsFrom(3), timeoutMs: 300_000 },
+  async (sim) => {
+    const { c, leader, owner, job, fence } = await runningJob(sim);
+    sim.network.partition(
+      [owner],
+      ['g1', 'g2', 'g3'].filter((id) => id !== owner),
+    );
+    assert.ok(
+      await sim.runUntil(() => c.gates.get(leader)?.ownedJobs.has(job) === true, {
+        maxMs: 30_000,
+      }),
+      'the ledger leader took the job over',
+    );
+    // Both gates think they own the job now; the DCs follow the higher fence only.
+    assert.ok(c.gates.get(owner)?.ownedJobs.has(job), 'the cut-off owner still runs its copy');
+    const moved = c.gates.get(leader)!.ledger.job(job)!;
+    assert.ok(moved.fence > fence);
+    assert.ok(
+      await sim.runUntil(
+        () =>
+          DCS.every((dc) =>
+            (c.managerIds[dc] ?? []).some((id) => {
+              const m = c.managers.get(id);
+              return m?.isLeader() === true && m.ctx.state.job(job)?.fence === moved.fence;
+            }),
+          ),
+        { maxMs: 10_000 },
+      ),
+      "each DC's state names the new owner's fence",
+    );
+    assert.ok(
+      await sim.runUntil(() => c.gates.get(leader)!.ledger.job(job)?.status === 'completed', {
+        maxMs: 60_000,
+      }),
+      'the job completes on the majority side',
+    );
+    sim.network.heal();
+    assert.equal(await endedEverywhere(sim, c, job), 'completed');
+    assert.ok(
+      await sim.runUntil(() => c.gates.get(owner)?.ownedJobs.has(job) !== true, {
+        maxMs: 30_000,
+      }),
+      'the old owner stands down',
+    );
+    await countedOnce(c, leader, job);
+  },
+);
+
+simTest(
+  'LT-28.2.3 a cancel the ledger took while the owner was lost reaches the new owner with the takeover: it cancels the job on its DCs and the job ends cancelled once',
+  { seeds: seedsFrom(3), timeoutMs: 300_000 },
+  async (sim) => {
+    const { c, leader, owner, job } = await runningJob(sim);
+    sim.crash(owner);
+    // Recorded by the leader before anyone runs the job again (as a gate records a cancel of a
+    // job it owns but does not run).
+    let cancelled = false;
+    void c.gates
+      .get(leader)!
+      .state.proposer.propose({
+        type: 'cancel-requested',
+        atMs: c.gates.get(leader)!.state.runtime.clock.wallMs(),
+        jobId: job,
+        reason: 'stopped by the operator',
+      })
+      .then((out) => (cancelled = out.ok && out.result.ok));
+    assert.ok(await sim.runUntil(() => cancelled, { maxMs: 10_000 }), 'the ledger took the cancel');
+    assert.ok(
+      await sim.runUntil(() => c.gates.get(leader)?.ownedJobs.has(job) === true, {
+        maxMs: 30_000,
+      }),
+      'the ledger leader took the job over',
+    );
+    sim.restart(owner);
+    assert.equal(await endedEverywhere(sim, c, job), 'cancelled');
+    const v = c.gates.get(leader)!.ledger.job(job)!;
+    assert.deepEqual(v.dcs, { a: 'cancelled', b: 'cancelled' });
+    assert.equal(v.cancelReason, 'stopped by the operator');
+    // Every DC was told to stop: no part of the job still runs anywhere.
+    assert.ok(
+      await sim.runUntil(
+        () =>
+          DCS.every((dc) =>
+            (c.managerIds[dc] ?? []).every((id) => {
+              const m = c.managers.get(id);
+              if (m === undefined || !m.isLeader()) return true;
+              return (m.ctx.leadership.dispatcher()?.partsOf(job).length ?? 0) === 0;
+            }),
+          ),
+        { maxMs: 30_000 },
+      ),
+      'no part of the job runs on',
+    );
+  },
+);
