@@ -4,8 +4,9 @@
 // `cluster up`). At the end every acknowledged job has ended with a final status, its watch exited
 // with the code of that status, its results (when the gate that ran it lived to write them)
 // validate, and where no worker was lost under it the merged request total equals what the
-// workers counted. A job whose gate was killed ends failed at its deadline (it does not resume on
-// another gate yet); its watch reconnects and says so. `npm test` runs it for 60 s;
+// workers counted. A job whose gate was killed is taken back by the restarted gate and resumed
+// (its watch reconnects and follows it); one that cannot be resumed ends failed, once, with the
+// reason. `npm test` runs it for 60 s;
 // `npm run chaos` for 10 minutes (SALVO_CHAOS_MS), writing its figures to bench/results/chaos.json.
 
 import assert from 'node:assert/strict';
@@ -86,7 +87,7 @@ void test(
         problems.push(`${s.job} ${view.status} but its watch exited ${s.code}: ${s.output}`);
       }
       if (/ended failed without results/.test(s.output)) {
-        // Its gate died: the job ended at its deadline by the ledger, with no detailed result.
+        // Its gate died and the job could not be resumed: it ended by the ledger, without results.
         withoutResults++;
         if (view.status !== 'failed') problems.push(`${s.job}: no results but ${view.status}`);
         return;

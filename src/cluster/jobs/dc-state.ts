@@ -200,7 +200,19 @@ export class DcJobState {
         const stale = this.checkFence(c.job, c.fence);
         if (!stale.ok) return stale;
         const j = this.jobs_.get(c.job);
-        if (!j) return reject('E_BAD_COMMAND', `job '${c.job}' has no dispatch on this DC`);
+        if (!j) {
+          // Nothing of the job ran here yet: the owner is recorded, so an older owner's late
+          // dispatch is refused (its fence is older).
+          this.evict();
+          this.jobs_.set(c.job, {
+            fence: c.fence,
+            ownerGate: c.ownerGate,
+            ownerAddress: c.ownerAddress,
+            cancelled: false,
+            workflows: {},
+          });
+          return { ok: true };
+        }
         if (j.fence === c.fence) {
           return j.ownerGate === c.ownerGate
             ? reject('E_DUPLICATE', `job '${c.job}' is owned by ${c.ownerGate} already`)

@@ -128,6 +128,16 @@ export interface ManagerContext {
    * (`first`: the job had no workflow on this DC before), to know whose windows it holds whole.
    */
   dispatchRecorded: (job: string, first: boolean) => void;
+  /**
+   * Set by the owner handover: the job moved to `to` (a higher fence); what this DC sent the old
+   * owner is sent again. Resolves with the windows queued again, or the refusal.
+   */
+  ownerMoved: (to: {
+    readonly job: string;
+    readonly fence: number;
+    readonly ownerGate: string;
+    readonly ownerAddress: NodeAddress;
+  }) => Promise<{ requeued: number; complete: boolean } | ErrorMessage>;
   readonly now: () => number;
 }
 

@@ -176,9 +176,16 @@ export class DispatchCoordinator {
       return this.refuse('E_INVALID', `workflow '${m.workflow}': bad executor share: ${problem}`);
     const fence = ctx.state.checkFence(m.job, m.fence);
     if (!fence.ok) return this.refuse(fence.code, fence.message);
-    const known = ctx.state.job(m.job)?.workflows[m.workflow];
+    const job = ctx.state.job(m.job);
+    const known = job?.workflows[m.workflow];
     if (known && known.attempt >= m.attempt) {
       this.counters.duplicates++;
+      // A new owner replaying the job (its `dc.adopt` may not have come through): the workflow
+      // reports to it from now on.
+      if (job !== undefined && m.fence > job.fence) {
+        const moved = await ctx.ownerMoved(m);
+        if ('t' in moved) return moved;
+      }
       return {
         t: 'dc.accepted',
         job: m.job,

@@ -127,6 +127,7 @@ export class ManagerNode {
       recoveryNotes: () => [],
       workflowForgotten: () => undefined,
       dispatchRecorded: () => undefined,
+      ownerMoved: () => Promise.resolve({ requeued: 0, complete: false }),
       now,
     };
     this.dispatch = new DispatchCoordinator(this.ctx, {

@@ -5,7 +5,7 @@
 // windows first, then the ends — answering which workflows ran here and whether that is all of
 // them. `dc.release` (the job ended) lets it all go.
 
-import type { MessageOf, RequestContext } from '../../protocol/index.js';
+import type { ErrorMessage, MessageOf, RequestContext } from '../../protocol/index.js';
 import type { DcAdoptDef, DcAdopted, DcReleaseDef, DcWorkflowDone } from '../jobs/dc-wire.js';
 import type { BundleRelay } from './bundle-relay.js';
 import { fail, gateRequestProblem, propose, roleProblem, type ManagerContext } from './context.js';
@@ -35,6 +35,7 @@ export class OwnerHandover {
     private readonly bundles: BundleRelay,
   ) {
     ctx.dispatchRecorded = (job, first) => this.dispatchRecorded(job, first);
+    ctx.ownerMoved = (to) => this.moveTo(to);
     relay.retention = {
       holdsWhole: (job) => this.holdsWhole(job),
       keepReported: (job, workflow, outcome, parts) =>
@@ -108,30 +109,46 @@ export class OwnerHandover {
     const refused = gateRequestProblem(ctx, rc, m);
     if (refused) return refused;
     if (m.bundleHash !== undefined) this.bundles.noteOwner(m.bundleHash, m.ownerAddress);
-    const known = ctx.state.job(m.job);
-    if (known === undefined) {
-      // Nothing of the job ran here: later dispatches name the new owner themselves.
-      return this.adopted(m.job, 0, true);
-    }
-    if (known.fence === m.fence && known.ownerGate === m.ownerGate) {
+    const moved = await this.moveTo(m);
+    if ('t' in moved) return moved;
+    return this.adopted(m.job, moved.requeued, moved.complete);
+  }
+
+  /**
+   * Records `to` as the job's owner (a higher fence) and sends it again what this DC had sent
+   * the old one; a repeat of the same owner changes nothing. Also used when a dispatch from a
+   * new owner finds the workflow running already.
+   */
+  async moveTo(to: {
+    readonly job: string;
+    readonly fence: number;
+    readonly ownerGate: string;
+    readonly ownerAddress: { host: string; port: number };
+  }): Promise<{ requeued: number; complete: boolean } | ErrorMessage> {
+    const { ctx } = this;
+    const known = ctx.state.job(to.job);
+    const ran = known !== undefined && Object.keys(known.workflows).length > 0;
+    if (known !== undefined && known.fence === to.fence && known.ownerGate === to.ownerGate) {
       // A repeat (its answer was lost): everything is on its way to this owner already.
       this.counters.adoptRepeats++;
-      return this.adopted(m.job, 0, this.holdsWhole(m.job));
+      return { requeued: 0, complete: !ran || this.holdsWhole(to.job) };
     }
     // Whether this leader holds it all is decided before the owner changes (no await between).
-    const whole = this.holdsWhole(m.job);
+    const whole = !ran || this.holdsWhole(to.job);
     const r = await propose(ctx, {
       op: 'owner',
-      job: m.job,
-      fence: m.fence,
-      ownerGate: m.ownerGate,
-      ownerAddress: m.ownerAddress,
+      job: to.job,
+      fence: to.fence,
+      ownerGate: to.ownerGate,
+      ownerAddress: to.ownerAddress,
     });
     if ('t' in r) return r;
     if (!r.ok) {
-      if (r.code === 'E_DUPLICATE') return this.adopted(m.job, 0, this.holdsWhole(m.job));
+      if (r.code === 'E_DUPLICATE') return { requeued: 0, complete: this.holdsWhole(to.job) };
       return fail(r.code, r.message);
     }
+    if (!ran) return { requeued: 0, complete: true };
+    const m = to;
     // The DC state names the new owner now: what follows is sent there.
     const { requeued } = ctx.relay.rewind(m.job);
     let ends = 0;
@@ -150,7 +167,7 @@ export class OwnerHandover {
       ends,
       whole,
     });
-    return this.adopted(m.job, requeued, whole && ctx.relay.retainedWhole(m.job) !== false);
+    return { requeued, complete: whole && ctx.relay.retainedWhole(m.job) };
   }
 
   private adopted(job: string, requeued: number, complete: boolean): DcAdopted {

@@ -10,9 +10,9 @@
 // - no window counted twice: the requests in the ended jobs' results never exceed what the
 //   workers produced;
 // - once ended, the jobs' state is released by the gates that ran them and the DC leaders.
-// Jobs whose owner gate dies are ended by the ledger leader after their deadline (resuming them
-// on another gate is not built; see the README). `npm test` runs a few seeds; `npm run test:sim`
-// runs thousands (SALVO_SIM_SEEDS sets the count).
+// Jobs whose owner gate dies move to another gate (or back to the restarted owner) with a higher
+// fence and are replayed there; those past their deadline are ended by the ledger leader.
+// `npm test` runs a few seeds; `npm run test:sim` runs thousands (SALVO_SIM_SEEDS sets the count).
 
 import assert from 'node:assert/strict';
 import type { Simulation } from '../../../src/runtime/sim/index.js';
