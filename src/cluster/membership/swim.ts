@@ -93,6 +93,11 @@ export class SwimMembership extends SwimState {
     return this.forwards.size;
   }
 
+  /** Deadlines held (live and lazily dropped ones; compacted past a bound): for tests and stats. */
+  get agendaSize(): number {
+    return this.agenda.size;
+  }
+
   /** Confirmations gathered for a suspect member's suspicion (for tests). */
   suspicionOf(
     id: MemberId,
