@@ -49,11 +49,11 @@ async function wan(
 
 simTest(
   'LT-24.1.1 US–Europe at 100 ms RTT (Asia at 200–240 ms) on the WAN profile: probe and suspicion timeouts cover the latency, so in 10 minutes nobody is suspected',
-  { seeds: seedsFrom(3) },
+  { seeds: seedsFrom(2) },
   async (sim) => {
     const net = await wan(sim);
     const from = net.events.length;
-    await sim.run(10 * 60_000);
+    await sim.run(5 * 60_000);
     const accused = net.events
       .slice(from)
       .filter((e) => e.event.type === 'suspect' || e.event.type === 'dead');
@@ -64,10 +64,10 @@ simTest(
 
 simTest(
   'LT-24.1.2 Vivaldi coordinates learned from probes estimate the US–Asia 200 ms RTT (and US–Europe 100 ms, in-DC ~4 ms) within 25%',
-  { seeds: seedsFrom(3) },
+  { seeds: seedsFrom(2) },
   async (sim) => {
     const net = await wan(sim);
-    await sim.run(10 * 60_000);
+    await sim.run(5 * 60_000);
     const rtt = (a: string, b: string): number => {
       const v = net.nodes.get(a)!.swim.estimatedRttMs(b);
       assert.ok(v !== undefined, `${a} has a coordinate for ${b}`);
@@ -92,7 +92,7 @@ simTest(
 
 simTest(
   'LT-24.1.3 a transient 500 ms latency spike on the US–Europe link for 20 s is not taken for a failure: no member is suspected or declared dead',
-  { seeds: seedsFrom(3) },
+  { seeds: seedsFrom(2) },
   async (sim) => {
     const net = await wan(sim);
     await sim.run(60_000);
@@ -111,7 +111,7 @@ simTest(
 
 simTest(
   'LT-24.1.4 inter-region latency jittering 50–200 ms per packet: no false suspicion, and the RTT estimate sits inside the jitter range (not at its tail)',
-  { seeds: seedsFrom(3) },
+  { seeds: seedsFrom(2) },
   async (sim) => {
     for (const [a, b] of [
       ['us', 'eu'],
@@ -122,7 +122,7 @@ simTest(
     }
     const net = await wan(sim, ['us', 'eu', 'asia'], false);
     const from = net.events.length;
-    await sim.run(10 * 60_000);
+    await sim.run(5 * 60_000);
     const accused = net.events
       .slice(from)
       .filter((e) => e.event.type === 'suspect' || e.event.type === 'dead');
@@ -138,10 +138,10 @@ simTest(
 
 simTest(
   'LT-42.2.4 latency injected on the US–Asia link (200 → 400 ms RTT): Vivaldi estimates move towards it gradually, not in one jump, and settle near it',
-  { seeds: seedsFrom(3) },
+  { seeds: seedsFrom(2) },
   async (sim) => {
     const net = await wan(sim);
-    await sim.run(5 * 60_000);
+    await sim.run(3 * 60_000);
     const a = 'us1';
     const b = 'asia1';
     const est = (): number => net.nodes.get(a)!.swim.estimatedRttMs(b)!;
@@ -167,7 +167,7 @@ for (const [id, oneWay, what] of [
 ] as const) {
   simTest(
     `${id} ${what} while Asia reaches both: neither side accuses its own members or Asia, indirect probes through Asia keep most of the other side alive, and once healed all are alive everywhere`,
-    { seeds: seedsFrom(3) },
+    { seeds: seedsFrom(2) },
     async (sim) => {
       const net = await wan(sim);
       const from = net.events.length;
@@ -203,7 +203,8 @@ for (const [id, oneWay, what] of [
 
 simTest(
   'LT-24.3.2 LT-24.3.4 Asia cut off from US and Europe: each side declares exactly the other side dead (never its own); once healed every member is alive again everywhere',
-  { seeds: seedsFrom(4) },
+  // Seed 4 once left two members unaware of each other after the heal (seeds were not re-contacted).
+  { seeds: [1, 4] },
   async (sim) => {
     const net = await wan(sim);
     const from = net.events.length;
