@@ -3,7 +3,8 @@
 // the ledger holds a job before any DC sees its dispatch, a job run only in the far DC reports
 // to the gate it was submitted at, a cancel sent to the far gate stops the running workers,
 // skewed clocks leave every gate with the same record, a dead DC leader is routed around, and a
-// cut between the DCs during a burst of jobs leaves every job ended one way everywhere.
+// cut between the DCs during a burst of jobs leaves every job ended one way everywhere, and
+// windows from both DCs at once merge exactly.
 
 import assert from 'node:assert/strict';
 import type { Simulation } from '../../../src/runtime/sim/index.js';
@@ -243,5 +244,30 @@ simTest(
       `nothing counted twice (${merged} ≤ ${c.producedRequests()})`,
     );
     assert.ok(merged > 0);
+  },
+);
+
+simTest(
+  'LT-28.3.2 both DCs stream their windows to the owner gate at the same time: the merged result holds exactly the requests both DCs produced, nothing lost or counted twice',
+  { seeds: seedsFrom(1) },
+  async (sim) => {
+    const c = await cluster(sim);
+    const job = await c.client.submitAndWatch(body('k-both', [...DCS], 4_000), 'g2');
+    assert.ok(
+      await sim.runUntil(
+        () => c.client.notes.some((n) => n.t === 'job.result' && n['job'] === job),
+        { maxMs: 60_000 },
+      ),
+    );
+    const result = c.client.notes.find((n) => n.t === 'job.result' && n['job'] === job)!;
+    assert.equal(result['status'], 'completed');
+    assert.deepEqual(result['dcs'], { a: 'completed', b: 'completed' });
+    for (const dc of DCS) {
+      assert.ok(
+        (c.managerIds[dc] ?? []).some((m) => c.managers.get(m)?.ctx.state.job(job) !== undefined),
+        `DC ${dc} ran it`,
+      );
+    }
+    assert.equal(requestsIn(result['results'] as RunResults | null), c.producedRequests());
   },
 );

@@ -1,7 +1,8 @@
 // Sim tests of one DC (real managers and workers, a fake gate): two dispatches racing for one
 // worker's cores (one gets them, the other is refused), a new leader's sync with workers that are
 // briefly silent (asked again, keep their parts) or cut off (logged, the job goes on without
-// them), and statistics windows that never touch a disk (the data plane has no durability).
+// them), statistics windows that never touch a disk (the data plane has no durability), and
+// windows the gate refuses for a while: logged and retried while the workers keep running.
 
 import assert from 'node:assert/strict';
 import type { RpcReply } from '../../../src/protocol/index.js';
@@ -142,5 +143,39 @@ simTest(
         `${id} keeps only Raft state: ${files.join(', ')}`,
       );
     }
+  },
+);
+
+simTest(
+  'LT-41.26.5 data-plane errors are logged and retried without blocking the producers: while the gate refuses windows the manager logs each refused batch, the workers keep running the job, and once it takes them again every request is merged exactly once',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    let refusing = false;
+    const c = new DcCluster(sim, {
+      workers: [
+        { id: 'w1', cores: 2, synthetic: { durationMs: 8_000 } },
+        { id: 'w2', cores: 2, synthetic: { durationMs: 8_000 } },
+      ],
+      gateRefusesWindows: () => refusing,
+    });
+    const leader = await c.ready();
+    assert.ok((await c.call(leader, c.dispatchMsg('job-1', 'wf', 4))).ok);
+    await sim.run(1_000);
+    refusing = true;
+    const producedAtStart = c.producedRequests();
+    await sim.run(4_000);
+    const producedDuring = c.producedRequests() - producedAtStart;
+    refusing = false;
+    assert.ok(producedDuring > 0, 'the workers kept producing while the gate refused');
+    assert.ok(c.gate.refusedBatches > 0, 'batches were refused');
+    const m = c.managers.get(leader)!;
+    assert.ok(m.relay.counters.batchesFailed > 0, 'the manager counted the refusals');
+    assert.ok(
+      sim.logs.some((l) => l.includes(` ${leader} `) && l.includes('gate did not take windows')),
+      'and logged them',
+    );
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 30_000 }));
+    assert.equal(c.gate.done[0]!['outcome'], 'completed');
+    assert.equal(c.mergedRequests('job-1'), c.producedRequests(), 'every request merged once');
   },
 );

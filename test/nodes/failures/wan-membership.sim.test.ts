@@ -1,7 +1,8 @@
 // Sim tests of SWIM membership across datacenters on the WAN profile (real membership nodes,
 // invariants checked after every event): 100–200 ms RTTs raise no suspicion, Vivaldi estimates
 // track the modelled RTTs (and follow a change gradually), a transient latency spike or jitter
-// is not taken for a failure, and cuts between regions are routed around, detected and healed.
+// is not taken for a failure, cuts between regions are routed around, detected and healed, and a
+// region that goes dark and restarts is reintegrated.
 
 import assert from 'node:assert/strict';
 import type { Simulation } from '../../../src/runtime/sim/index.js';
@@ -246,5 +247,38 @@ simTest(
         .map((x) => `${o}→${x}:${net.statusOf(o, x)}`),
     );
     assert.ok(healed, `healed: ${view.join(' ')}`);
+  },
+);
+
+simTest(
+  'LT-24.4.3 a whole region (three DCs) goes dark and comes back: the rest declares its members dead, and once they restart every one of them is reintegrated and seen alive everywhere',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const region = ['usw1', 'usw2', 'usw3'];
+    for (const dc of region) sim.network.setDcLink(dc, 'eu', { latencyMs: { min: 40, max: 40 } });
+    const net = new MembershipNet(sim, { profile: 'wan' });
+    const all = [...region, 'eu'].flatMap((dc) => idsOf(dc).map((id) => [id, dc] as const));
+    for (const [id, dc] of all) net.place(id, dc);
+    for (const [id, dc] of all) {
+      net.boot(
+        id,
+        all.filter(([x]) => x !== id).map(([x]) => net.seedOf(x)),
+        dc,
+      );
+    }
+    assert.ok(await sim.runUntil(() => net.converged(), { maxMs: 120_000 }), 'formed');
+    const dark = region.flatMap(idsOf);
+    const rest = idsOf('eu');
+    for (const id of dark) sim.crash(id);
+    const declared = (): boolean =>
+      rest.every((o) => dark.every((x) => net.eventsOf('dead', x, o).length > 0));
+    assert.ok(await sim.runUntil(declared, { maxMs: 10 * 60_000 }), 'the region is declared dead');
+    for (const id of dark) sim.restart(id);
+    assert.ok(
+      await sim.runUntil(() => net.live().length === all.length && net.converged(), {
+        maxMs: 5 * 60_000,
+      }),
+      'every restarted member is alive everywhere',
+    );
   },
 );
