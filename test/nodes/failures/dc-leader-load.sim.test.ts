@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import type { Simulation } from '../../../src/runtime/sim/index.js';
 import { seedsFrom, simTest } from '../../support/sim.js';
+import type { ManagerNode } from '../../../src/nodes/manager/manager-node.js';
 import { DcCluster } from '../dc/support/dc-cluster.js';
 
 const WORKERS = ['w1', 'w2', 'w3', 'w4'];
@@ -36,6 +37,20 @@ async function nextLeader(sim: Simulation, c: DcCluster, not: string): Promise<s
   return c.leaderId()!;
 }
 
+async function adoptedAll(sim: Simulation, next: ManagerNode, n: number): Promise<void> {
+  assert.ok(
+    await sim.runUntil(() => next.takeover.counters.adopted === n, { maxMs: 20_000 }),
+    `all ${n} adopted (${next.takeover.counters.adopted})`,
+  );
+}
+
+/** Every job completed at the gate, with every request the workers made counted once. */
+async function allCompleted(sim: Simulation, c: DcCluster, jobs: readonly string[]): Promise<void> {
+  assert.ok(await sim.runUntil(() => completed(c) === jobs.length, { maxMs: 60_000 }));
+  const merged = jobs.reduce((n, j) => n + c.mergedRequests(j), 0);
+  assert.equal(merged, c.producedRequests());
+}
+
 function completed(c: DcCluster): number {
   return c.gate.done.filter((d) => d['outcome'] === 'completed').length;
 }
@@ -50,14 +65,9 @@ simTest(
     await sim.run(1_000);
     sim.crash(first);
     const next = c.managers.get(await nextLeader(sim, c, first))!;
-    assert.ok(
-      await sim.runUntil(() => next.takeover.counters.adopted === 20, { maxMs: 20_000 }),
-      `all twenty adopted (${next.takeover.counters.adopted})`,
-    );
-    assert.ok(await sim.runUntil(() => completed(c) === 20, { maxMs: 60_000 }));
+    await adoptedAll(sim, next, 20);
+    await allCompleted(sim, c, jobs);
     assert.equal(next.recovery.counters.replaced, 0, 'nothing had to run again');
-    const merged = jobs.reduce((n, j) => n + c.mergedRequests(j), 0);
-    assert.equal(merged, c.producedRequests());
   },
 );
 
@@ -76,10 +86,7 @@ simTest(
       .then(() => (stopped = true));
     const next = c.managers.get(await nextLeader(sim, c, first))!;
     assert.ok(await sim.runUntil(() => stopped, { maxMs: 20_000 }));
-    assert.ok(
-      await sim.runUntil(() => next.takeover.counters.adopted === 20, { maxMs: 20_000 }),
-      `all twenty adopted (${next.takeover.counters.adopted})`,
-    );
+    await adoptedAll(sim, next, 20);
     assert.ok(
       await sim.runUntil(
         () =>
@@ -92,9 +99,7 @@ simTest(
       ),
       'every worker now reports to the next leader',
     );
-    assert.ok(await sim.runUntil(() => completed(c) === 20, { maxMs: 60_000 }));
-    const merged = jobs.reduce((n, j) => n + c.mergedRequests(j), 0);
-    assert.equal(merged, c.producedRequests());
+    await allCompleted(sim, c, jobs);
   },
 );
 
