@@ -10,14 +10,15 @@ import {
   type WorkerRegistration,
 } from '../../../src/cluster/jobs/worker-registry.js';
 
-const reg = (id: string): WorkerRegistration => ({
-  id,
+/** A plain 4-core worker at incarnation 1. */
+const BASE: Omit<WorkerRegistration, 'id'> = {
   incarnation: 1,
   cores: 4,
-  memoryBytes: 8 << 30,
+  memoryBytes: 1 << 30,
   version: { major: 1, minor: 0 },
-  capabilities: ['work.cancel'],
-});
+  capabilities: [],
+};
+const reg = (id: string): WorkerRegistration => ({ id, ...BASE });
 
 const offered = (r: WorkerRegistry, now: number): string[] =>
   r.offers(now, () => 4).map((o) => o.id);
