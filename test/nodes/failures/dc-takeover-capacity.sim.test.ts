@@ -2,7 +2,8 @@
 // worker's cores (one gets them, the other is refused), a new leader's sync with workers that are
 // briefly silent (asked again, keep their parts) or cut off (logged, the job goes on without
 // them), statistics windows that never touch a disk (the data plane has no durability), and
-// windows the gate refuses for a while: logged and retried while the workers keep running.
+// windows the gate refuses for a while: logged and retried while the workers keep running; and
+// a dispatch whose TCP link to its worker breaks: a circuit failure, the share placed elsewhere.
 
 import assert from 'node:assert/strict';
 import type { RpcReply } from '../../../src/protocol/index.js';
@@ -177,5 +178,37 @@ simTest(
     assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 30_000 }));
     assert.equal(c.gate.done[0]!['outcome'], 'completed');
     assert.equal(c.mergedRequests('job-1'), c.producedRequests(), 'every request merged once');
+  },
+);
+
+simTest(
+  'GM-20.2.1 a TCP send that fails (the link to one worker resets every frame) is answered as a failed dispatch: the failure counts against that worker’s circuit, the share goes to the other worker, and the job completes',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const c = new DcCluster(sim, {
+      workers: [
+        { id: 'w1', cores: 2 },
+        { id: 'w2', cores: 2 },
+      ],
+    });
+    const leader = await c.ready();
+    sim.network.setOneWay(leader, 'w1', { latencyMs: { min: 1, max: 3 }, streamBreak: 1 });
+    const r = await c.call(leader, c.dispatchMsg('job-1', 'wf', 4), 30_000);
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.deepEqual(r.message['workers'], ['w2'], 'the share went to the reachable worker');
+    const m = c.managers.get(leader)!;
+    const w1 = m.ctx.registry.get('w1', m.ctx.now());
+    assert.ok(
+      (w1?.consecutiveFailures ?? 0) >= 1,
+      `the failed send counted against w1 (${JSON.stringify(w1)})`,
+    );
+    const lines = sim.logs.filter((l) => l.includes('worker did not take a part'));
+    assert.ok(
+      lines.some((l) => l.includes('"w1"') && !l.includes('"code":"timeout"')),
+      `w1's failure was the broken link, not a timeout: ${lines.join('\n')}`,
+    );
+    sim.network.clearLinks();
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 30_000 }));
+    assert.equal(c.gate.done[0]!['outcome'], 'completed');
   },
 );
