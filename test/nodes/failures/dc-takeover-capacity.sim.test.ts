@@ -3,7 +3,8 @@
 // briefly silent (asked again, keep their parts) or cut off (logged, the job goes on without
 // them), statistics windows that never touch a disk (the data plane has no durability), and
 // windows the gate refuses for a while: logged and retried while the workers keep running; and
-// a dispatch whose TCP link to its worker breaks: a circuit failure, the share placed elsewhere.
+// a dispatch whose TCP link to its worker breaks, or sent from a stale list to a worker that just
+// died: a circuit failure, the share placed elsewhere.
 
 import assert from 'node:assert/strict';
 import type { RpcReply } from '../../../src/protocol/index.js';
@@ -210,5 +211,43 @@ simTest(
     sim.network.clearLinks();
     assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 30_000 }));
     assert.equal(c.gate.done[0]!['outcome'], 'completed');
+  },
+);
+
+simTest(
+  'LT-44.2 the leader dispatches from a stale worker list: a worker that just crashed is still listed healthy and gets a part; the send fails, the share is placed on live workers, and the job completes with nothing run on the dead one',
+  { seeds: seedsFrom(2) },
+  async (sim) => {
+    const c = new DcCluster(sim, {
+      workers: [
+        { id: 'w1', cores: 4 },
+        { id: 'w2', cores: 2 },
+        { id: 'w3', cores: 2 },
+      ],
+      manager: { registry: { suspectAfterMs: 30_000, reapAfterMs: 60_000 } },
+    });
+    const leaderId = await c.ready(['w1', 'w2', 'w3']);
+    const m = c.managers.get(leaderId)!;
+    const producedBefore = c.executors.get('w1')!.counters.requests;
+    sim.crash('w1');
+    const listed = m.ctx.registry.get('w1', m.ctx.now());
+    assert.ok(listed !== undefined && listed.unhealthySinceMs === null, 'w1 still looks healthy');
+    const r = await c.call(leaderId, c.dispatchMsg('job-1', 'wf', 4), 30_000);
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.ok(!(r.message['workers'] as string[]).includes('w1'), 'the parts run on live workers');
+    const tried = sim.logs.filter(
+      (l) => l.includes('worker did not take a part') && l.includes('"w1"'),
+    );
+    assert.ok(
+      tried.length > 0,
+      `a part was first sent to the dead worker: ${sim.logs
+        .filter((l) => l.includes('w1'))
+        .slice(-5)
+        .join('\n')}`,
+    );
+    assert.ok(await sim.runUntil(() => c.gate.done.length === 1, { maxMs: 30_000 }));
+    assert.equal(c.gate.done[0]!['outcome'], 'completed');
+    assert.equal(c.executors.get('w1')!.counters.requests, producedBefore, 'nothing ran on w1');
+    assert.equal(c.mergedRequests('job-1'), c.producedRequests() - producedBefore);
   },
 );
