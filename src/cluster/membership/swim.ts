@@ -93,6 +93,11 @@ export class SwimMembership extends SwimState {
     return this.forwards.size;
   }
 
+  /** Deadlines held (live and lazily dropped ones; compacted past a bound): for tests and stats. */
+  get agendaSize(): number {
+    return this.agenda.size;
+  }
+
   /** Confirmations gathered for a suspect member's suspicion (for tests). */
   suspicionOf(
     id: MemberId,
@@ -399,6 +404,9 @@ export class SwimMembership extends SwimState {
   private reconnect(): void {
     this.nextReconnectAtMs = this.now + this.config.reconnectIntervalMs;
     this.agenda.push(this.nextReconnectAtMs, { kind: 'reconnect' });
+    // A seed that died (or was reaped) after every seed had settled is asked again: otherwise two
+    // members that reaped each other during a long partition never meet again once it heals.
+    if (!this.seedRetryArmed) this.contactSeeds();
     const dead: MemberRecord[] = [];
     for (const m of this.members.values()) if (m.status === 'dead') dead.push(m);
     const m = dead.length > 0 ? dead[this.rng.int(dead.length)] : undefined;

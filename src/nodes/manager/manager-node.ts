@@ -57,6 +57,8 @@ export interface ManagerNodeOptions {
   /** Gates by node id (informational: each dispatch names its owner gate's address). */
   readonly gates?: ReadonlyMap<string, NodeAddress>;
   readonly raftConfig?: RaftConfig;
+  /** The DC state is snapshotted (and the Raft log compacted) every this many applied entries. */
+  readonly snapshotEveryEntries?: number;
   readonly registry?: Partial<WorkerRegistryConfig>;
   readonly relay?: Partial<WindowRelayConfig>;
   /** How long a share may wait for free cores before E_INSUFFICIENT_CAPACITY. */
@@ -241,6 +243,9 @@ export class ManagerNode {
         if (ev.type === 'soft-state') node.leadership.changed();
       },
       ...(opts.onFatal ? { onFatal: opts.onFatal } : {}),
+      ...(opts.snapshotEveryEntries !== undefined
+        ? { snapshotEveryEntries: opts.snapshotEveryEntries }
+        : {}),
     });
     node.leadership.attach(node.raftNode);
     node.directory.start();
