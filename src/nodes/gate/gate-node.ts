@@ -23,11 +23,11 @@ import { clientHandlers, peerGateProblem } from './client-api.js';
 import { onBundleGet, onWindows, onWorkflowDone } from './dc-api.js';
 import { DcLink } from './dc-link.js';
 import { GATE_DEFAULTS, type GateNodeOptions, type GateState } from './gate-context.js';
-import { GATE_MESSAGES, GateProposeDef } from './gate-wire.js';
+import { GATE_MESSAGES, GateProposeDef, GateTakeOverDef } from './gate-wire.js';
 import { RUN_PROGRAM } from './job-program.js';
 import { JobTakeover } from './job-takeover.js';
 import { LedgerMachine } from './ledger-machine.js';
-import { LedgerProposer } from './ledger-proposer.js';
+import { LedgerProposer, sleep } from './ledger-proposer.js';
 import { OverdueJobs } from './overdue-jobs.js';
 import type { OwnedJob } from './owned-job.js';
 import { PeerLinks } from './peer-links.js';
@@ -175,7 +175,7 @@ export class GateNode {
     machine.onRestore(() => overdue.rebuild());
     machine.onEvents((events) => takeover.onEvents(events));
     machine.onEvents((events) => onLedgerEvents(state, events));
-    registerHandlers(state, transport);
+    registerHandlers(state, transport, takeover);
     const raft = await RaftNode.start<LedgerResult>({
       runtime,
       members: gates,
@@ -235,10 +235,44 @@ export class GateNode {
   }
 
   /**
+   * Before a graceful stop: each running job this gate owns is handed to a peer (the ledger
+   * leader, or the first peer that answers), which claims it with the next fence and replays it;
+   * waits until the ledger shows the jobs moved (at most HANDOVER_WAIT_MS).
+   */
+  private async handOverJobs(): Promise<void> {
+    const s = this.state;
+    const jobs = [...s.owned.values()].filter((j) => !j.ended).map((j) => j.job);
+    if (jobs.length === 0) return;
+    const leader = s.leader();
+    const peers = [...s.gates.keys()].filter((g) => g !== s.selfId);
+    const order =
+      leader !== null && leader !== s.selfId
+        ? [leader, ...peers.filter((g) => g !== leader)]
+        : peers;
+    for (const job of jobs) {
+      for (const peer of order) {
+        const address = s.gates.get(peer);
+        if (address === undefined) continue;
+        const reply = await s.links.request(address, { t: 'gate.take-over', job }, 2_000);
+        if (reply.ok) {
+          s.runtime.log.log('info', 'job handed to a peer before stopping', { job, peer });
+          break;
+        }
+      }
+    }
+    const moved = (): boolean =>
+      jobs.every((job) => s.machine.ledger.job(job)?.ownerGate !== s.selfId);
+    const until = s.runtime.clock.monotonicMs() + HANDOVER_WAIT_MS;
+    while (!moved() && s.runtime.clock.monotonicMs() < until) await sleep(s.runtime, 100);
+    if (!moved()) s.runtime.log.log('warn', 'some jobs did not move before the gate stopped', {});
+  }
+
+  /**
    * Stops serving: the tick, the reporters of the jobs it owns (closed, their buffers dropped),
    * the links, the Raft node (handing leadership on when asked).
    */
   async stop(options: { transfer?: boolean } = {}): Promise<void> {
+    if (options.transfer === true) await this.handOverJobs();
     this.supervisor.stop();
     await Promise.all(
       [...this.state.owned.values()].map((job) => job.stopReporting('the gate is stopping')),
@@ -248,6 +282,9 @@ export class GateNode {
     await this.transport.close();
   }
 }
+
+/** How long a stopping gate waits for its jobs to move to a peer. */
+const HANDOVER_WAIT_MS = 5_000;
 
 /**
  * An overdue job whose owner did not end it within the grace (the owner is down, or lost the
@@ -283,7 +320,11 @@ function adoptOverdue(state: GateState, job: JobView): void {
   );
 }
 
-function registerHandlers(state: GateState, transport: ProtocolRaftTransport): void {
+function registerHandlers(
+  state: GateState,
+  transport: ProtocolRaftTransport,
+  takeover: JobTakeover,
+): void {
   const server = transport.server;
   for (const [type, handler] of Object.entries(clientHandlers(state))) {
     server.handle(type, handler as (m: unknown, ctx: RequestContext) => HandlerResult);
@@ -294,6 +335,18 @@ function registerHandlers(state: GateState, transport: ProtocolRaftTransport): v
     const out = await state.proposer.propose(m.command, m.via);
     if (!out.ok) return { t: 'error', code: out.code, message: out.message };
     return { t: 'gate.proposed', result: out.result };
+  });
+  server.handle(GateTakeOverDef, (m, ctx) => {
+    const refused = peerGateProblem(state, ctx);
+    if (refused !== null) return refused;
+    if (!takeover.takeOverFrom(ctx.session.remoteNodeId, m.job)) {
+      return {
+        t: 'error',
+        code: 'E_UNAVAILABLE',
+        message: `gate ${state.selfId} cannot take ${m.job} over now`,
+      };
+    }
+    return { t: 'gate.taking-over', job: m.job };
   });
   server.handle(DcWindowsDef, (m, ctx) => onWindows(state, m, ctx));
   server.handle(DcWorkflowDoneDef, (m, ctx) => onWorkflowDone(state, m, ctx));

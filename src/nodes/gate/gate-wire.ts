@@ -1,7 +1,7 @@
 // Owns the wire form of what gates say to each other (`gate.*`): a ledger proposal handed on
-// towards the Raft leader, and a client request handed on to the gate that owns its job. Both
-// carry the gates they have passed through (`via`), so a gate can refuse a loop or a path that
-// grew too long.
+// towards the Raft leader, a client request handed on to the gate that owns its job (both carry
+// the gates they have passed through, `via`, so a gate can refuse a loop or a path that grew too
+// long), and a stopping gate's request that a peer take one of its jobs over.
 
 import { defineMessage, type MessageDef, type MessageOf } from '../../protocol/messages.js';
 import { s } from '../../protocol/schema.js';
@@ -27,10 +27,16 @@ export const GateForwardDef = defineMessage('gate.forward', {
   via,
 });
 
+/** A stopping gate asks a peer to take its job over (the peer claims it with the next fence). */
+export const GateTakeOverDef = defineMessage('gate.take-over', { job: id });
+export const GateTakingOverDef = defineMessage('gate.taking-over', { job: id });
+
 export const GATE_MESSAGES: readonly MessageDef[] = [
   GateProposeDef,
   GateProposedDef,
   GateForwardDef,
+  GateTakeOverDef,
+  GateTakingOverDef,
 ];
 
 export type GatePropose = MessageOf<typeof GateProposeDef>;

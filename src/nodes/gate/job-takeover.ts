@@ -85,6 +85,19 @@ export class JobTakeover {
     }
   }
 
+  /**
+   * A stopping peer asks this gate to take `jobId` over: claimed now (not after `ownerLossMs`).
+   * False when this gate cannot: not caught up, the job unknown, ended, or owned here already.
+   */
+  takeOverFrom(peer: string, jobId: string): boolean {
+    const s = this.o.state;
+    if (!s.caughtUp()) return false;
+    const v = s.machine.ledger.job(jobId);
+    if (v === undefined || v.endedAtMs !== null || v.ownerGate !== peer) return false;
+    if (!this.claiming.has(jobId)) this.claim(v, `its owner ${peer} is stopping`);
+    return true;
+  }
+
   /** Proposes the job's move here with the next fence. */
   private claim(v: JobView, why: string): void {
     const s = this.o.state;

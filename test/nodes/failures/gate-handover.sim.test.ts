@@ -243,3 +243,25 @@ simTest(
     );
   },
 );
+
+simTest(
+  'LT-40.1.1 a gate asked to stop with a job running hands it to a peer first: the peer claims it at once, the stopped gate stands down, and the job completes with every request counted once',
+  { seeds: seedsFrom(3), timeoutMs: 300_000 },
+  async (sim) => {
+    const { c, leader, owner, job, fence } = await runningJob(sim);
+    let stopped = false;
+    void c.gates
+      .get(owner)!
+      .stop({ transfer: true })
+      .then(() => (stopped = true));
+    assert.ok(await sim.runUntil(() => stopped, { maxMs: 10_000 }), 'the stop completes');
+    // Moved before the stop completed, well before the owner would count as lost.
+    const v = c.gates.get(leader)!.ledger.job(job)!;
+    assert.notEqual(v.ownerGate, owner, 'the job moved before the gate stopped');
+    assert.ok(v.fence > fence);
+    sim.crash(owner);
+    sim.restart(owner);
+    assert.equal(await endedEverywhere(sim, c, job), 'completed');
+    await countedOnce(c, v.ownerGate, job);
+  },
+);
