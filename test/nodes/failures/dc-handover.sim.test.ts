@@ -74,7 +74,7 @@ simTest(
 );
 
 simTest(
-  'LT-28.2.2 a dispatch from the old owner racing the transfer to a new owner: the workflow runs once, and its windows and end reach the new owner under its fence',
+  "LT-28.2.2 LT-41.3.1 a dispatch from the old owner racing the transfer to a new owner: the new owner's dispatch under the current fence is taken (the old one is refused, or moved to the new owner), the workflow runs once, and its windows and end reach the new owner under its fence",
   { seeds: seedsFrom(5) },
   async (sim) => {
     const c = new DcCluster(sim);

@@ -147,7 +147,7 @@ simTest(
 );
 
 simTest(
-  'LT-33.1.2 LT-33.1.4 an owner gate cut off from the other gates (still reaching its DCs) loses the job to the ledger leader: the higher fence wins at the DCs, the job completes once on the majority side, and after the heal the old owner stands down',
+  'LT-33.1.2 LT-33.1.4 GM-13.1.3 an owner gate cut off from the other gates (still reaching its DCs) loses the job to the ledger leader: the higher fence wins at the DCs, the job completes once on the majority side, and after the heal the old owner learns of the move and stands down',
   { seeds: seedsFrom(3), timeoutMs: 300_000 },
   async (sim) => {
     const { c, leader, owner, job, fence } = await runningJob(sim);
