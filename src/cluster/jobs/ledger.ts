@@ -110,6 +110,7 @@ export class JobLedger {
       ['maxIdChars', 1],
       ['maxReasonChars', 1],
       ['maxJobTimeoutMs', 1],
+      ['maxResumeChars', 0],
     ]);
   }
 
@@ -142,7 +143,6 @@ export class JobLedger {
     for (const j of this.jobs.values()) yield view(j);
   }
 
-  /** The answer the job's submission got (what a duplicate submission is answered with). */
   /**
    * The `resume` payload a live job was submitted with (what a new owner runs it from); null
    * when the job ended, is unknown, or was submitted without one.
@@ -151,6 +151,7 @@ export class JobLedger {
     return this.jobs.get(jobId)?.resume ?? null;
   }
 
+  /** The answer the job's submission got (what a duplicate submission is answered with). */
   answerFor(jobId: string): SubmitAnswer | undefined {
     return this.jobs.get(jobId)?.answer;
   }

@@ -46,12 +46,23 @@ export class ReplayHold {
   }
 
   /**
-   * Takes a batch: the windows of workflows the replay has not reached are held (the rest go
-   * on); 'full' when holding them would pass the bound; else what the placement answered for
-   * the rest (or null when all were held).
+   * Takes a batch: the windows of workflows the replay has not reached, or of which windows are
+   * still held, are held (the rest go on); 'full' when holding them would pass the bound; else
+   * what the placement answered for the rest (or null when all were held).
    */
   windows(batch: DcWindows, deliver: (b: DcWindows) => unknown): unknown {
-    const waiting = batch.windows.filter((w) => this.waits(w.workflow, batch.dc));
+    // Decided once per workflow, before anything of this batch is held: a workflow the replay
+    // reached whose earlier windows are still held waits behind them (order per DC and workflow).
+    const decided = new Map<string, boolean>();
+    const held = (workflow: string): boolean => {
+      let v = decided.get(workflow);
+      if (v === undefined) {
+        v = this.waits(workflow, batch.dc) || this.holding(workflow, batch.dc);
+        decided.set(workflow, v);
+      }
+      return v;
+    };
+    const waiting = batch.windows.filter((w) => held(w.workflow));
     if (waiting.length === 0) return deliver(batch);
     if (this.heldWindows + waiting.length > this.maxWindows) return 'full';
     // One held item per workflow, so each goes on when the replay reaches its own workflow.
@@ -60,7 +71,7 @@ export class ReplayHold {
       this.held.push({ kind: 'windows', batch: { ...batch, windows } });
     }
     this.heldWindows += waiting.length;
-    const rest = batch.windows.filter((w) => !this.waits(w.workflow, batch.dc));
+    const rest = batch.windows.filter((w) => !held(w.workflow));
     return rest.length > 0 ? deliver({ ...batch, windows: rest }) : null;
   }
 

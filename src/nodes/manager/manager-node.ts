@@ -198,9 +198,11 @@ export class ManagerNode {
     });
     serve(BundleGetDef.type, (m: { hash: string }, rc) => this.bundles.onGet(m, rc));
     serve(DcAdoptDef.type, (m: never, rc) => this.handover.onAdopt(m, rc));
-    serve(DcReleaseDef.type, (m: never, rc) => {
-      this.hooks.release((m as { job: string }).job);
-      return this.handover.onRelease(m, rc);
+    serve(DcReleaseDef.type, (m: MessageOf<typeof DcReleaseDef>, rc) => {
+      // The hook answers go only with a release the handover took (a stale fence keeps them).
+      const answer = this.handover.onRelease(m, rc);
+      if ((answer as { t?: unknown }).t === 'dc.released') this.hooks.release(m.job);
+      return answer;
     });
     serve(WorkerRegisterDef.type, (m: never, rc) => this.directory.onRegister(m, rc));
     serve(WorkerHeartbeatDef.type, (m: never, rc) => this.directory.onHeartbeat(m, rc));

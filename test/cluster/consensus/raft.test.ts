@@ -543,3 +543,58 @@ describe('raft core: membership changes one server at a time', () => {
     }
   });
 });
+
+describe('raft core: how long each peer has been quiet', () => {
+  const H = LOCAL_RAFT_CONFIG.heartbeatTicks;
+
+  test('a leader counts the ticks since each follower last answered; null on a follower, for itself and for a non-member', () => {
+    const c = new MemCluster(['n1', 'n2', 'n3']);
+    c.elect('n1');
+    const leader = c.raft('n1');
+    assert.equal(leader.peerQuietTicks('n2'), 0);
+    assert.equal(leader.peerQuietTicks('n3'), 0);
+    assert.equal(leader.peerQuietTicks('n1'), null, 'itself');
+    assert.equal(leader.peerQuietTicks('zz'), null, 'not a member');
+    assert.equal(c.raft('n2').peerQuietTicks('n1'), null, 'a follower counts nothing');
+    assert.equal(c.raft('n2').peerQuietTicks('n3'), null);
+    c.isolate('n3');
+    c.tick(10);
+    assert.equal(leader.peerQuietTicks('n3'), 10, 'one per tick while it is silent');
+    const n2 = leader.peerQuietTicks('n2');
+    assert.ok(n2 !== null && n2 < H, `n2 answers every heartbeat (quiet ${n2})`);
+    c.heal();
+    let ticks = 0;
+    while (leader.peerQuietTicks('n3') !== 0 && ticks < H) {
+      c.tick();
+      ticks++;
+    }
+    assert.equal(leader.peerQuietTicks('n3'), 0, 'an answer resets the count');
+  });
+
+  test('a new leader counts from when it became leader; a leader that steps down counts nothing', () => {
+    const c = new MemCluster(['n1', 'n2', 'n3']);
+    c.elect('n1');
+    c.isolate('n1');
+    const rest = ['n2', 'n3'];
+    const leaderOfRest = (): string | undefined =>
+      rest.find((id) => c.raft(id).status().role === 'leader');
+    for (let i = 0; i < 10 * E && leaderOfRest() === undefined; i++) c.tick(1, rest);
+    const id = leaderOfRest();
+    assert.ok(id !== undefined, 'n2 or n3 took over');
+    const other = id === 'n2' ? 'n3' : 'n2';
+    const fresh = c.raft(id);
+    assert.equal(fresh.peerQuietTicks('n1'), 0, 'not silent for this leader yet');
+    c.tick(4, rest);
+    assert.equal(fresh.peerQuietTicks('n1'), 4);
+    assert.ok((fresh.peerQuietTicks(other) ?? H) < H);
+    // The old leader hears no one: it counts both until its quorum check makes it step down.
+    const old = c.raft('n1');
+    c.tick(4, ['n1']);
+    assert.equal(old.status().role, 'leader');
+    assert.equal(old.peerQuietTicks('n2'), 4);
+    assert.equal(old.peerQuietTicks('n3'), 4);
+    c.tick(4 * E, ['n1']);
+    assert.notEqual(old.status().role, 'leader');
+    assert.equal(old.peerQuietTicks('n2'), null);
+  });
+});

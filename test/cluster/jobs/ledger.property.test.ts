@@ -38,6 +38,7 @@ const command = (atMs: number): fc.Arbitrary<LedgerCommand> =>
       ownerGate: fc.constantFrom('g1', 'g2'),
       fence,
       targetDcs: fc.subarray(['a', 'b', 'c'], { minLength: 1 }),
+      resume: fc.constantFrom(undefined, null, { p: 1 }, { p: 2, s: 'x' }),
     }),
     fc.record({
       type: fc.constant('dc-accepted' as const),
@@ -173,6 +174,37 @@ test('an idempotency key answers with one job while that job is retained', () =>
       }
     }),
     { numRuns: 200, seed: 13 },
+  );
+});
+
+test("a job's resume payload is held exactly while it lives, and a snapshot anywhere carries it", () => {
+  const ids = ['j1', 'j2', 'j3', 'j4', 'j5'];
+  fc.assert(
+    fc.property(commands, (cmds) => {
+      const ledger = new JobLedger(CONFIG);
+      // The payload of the submit that made each live job (null: none, or the job ended).
+      const expected = new Map<string, unknown>();
+      for (const c of cmds) {
+        const r = ledger.apply(c);
+        for (const e of r.events) {
+          if (e.type === 'job-submitted' && c.type === 'submit') {
+            expected.set(e.jobId, c.resume ?? null);
+          } else if (e.type === 'job-ended') expected.set(e.jobId, null);
+          else if (e.type === 'job-evicted') expected.delete(e.jobId);
+        }
+        for (const id of ids) {
+          assert.deepEqual(ledger.resumeOf(id), expected.get(id) ?? null, `resume of ${id}`);
+          const view = ledger.job(id);
+          if (view === undefined || view.endedAtMs !== null) {
+            assert.equal(ledger.resumeOf(id), null, `${id} is gone or ended`);
+          }
+        }
+      }
+      const restored = JobLedger.restore(JSON.parse(JSON.stringify(ledger.snapshot())), CONFIG);
+      assert.ok(restored instanceof JobLedger);
+      for (const id of ids) assert.deepEqual(restored.resumeOf(id), ledger.resumeOf(id));
+    }),
+    { numRuns: 200, seed: 17 },
   );
 });
 

@@ -425,3 +425,108 @@ test('a configuration value out of range is an E_OPTION error naming the field',
     message: /maxWorkers/,
   });
 });
+
+// ─── the resume payload (what another gate runs a job from when its owner is lost) ─────────────
+
+const RESUME = { plan: { version: 1 }, bundle: { hash: 'h', sizeBytes: 1, file: 'a.ts' } };
+
+test("a submit's resume payload is kept while the job lives, survives snapshot and restore, and goes when the job ends", () => {
+  const ledger = new JobLedger();
+  ok(ledger.apply(submit('job-1', { resume: RESUME })));
+  ok(ledger.apply(submit('plain')));
+  ok(ledger.apply(submit('nulled', { resume: null })));
+  assert.deepEqual(ledger.resumeOf('job-1'), RESUME);
+  assert.equal(ledger.resumeOf('plain'), null);
+  assert.equal(ledger.resumeOf('nulled'), null);
+  assert.equal(ledger.resumeOf('unknown'), null);
+  ok(ledger.apply(accepted('job-1', 'a')));
+  ok(ledger.apply({ type: 'cancel-requested', atMs: 1200, jobId: 'job-1', reason: 'stop' }));
+  assert.deepEqual(ledger.resumeOf('job-1'), RESUME, 'a cancel requested is not an end');
+
+  const snap = ledger.snapshot();
+  const byId = new Map(snap.jobs.map((j) => [j.jobId, j]));
+  assert.deepEqual(byId.get('job-1')?.resume, RESUME);
+  assert.equal('resume' in byId.get('plain')!, false, 'no payload, no field');
+  const parsed = parseLedgerBytes(encodeLedgerSnapshot(snap), 'E_INVALID_SNAPSHOT');
+  assert.ok(parsed.ok);
+  const restored = JobLedger.restore(parsed.value);
+  assert.ok(restored instanceof JobLedger);
+  assert.deepEqual(restored.resumeOf('job-1'), RESUME);
+  assert.equal(restored.resumeOf('plain'), null);
+
+  // The job ends (on the original and on the restored copy alike): the payload goes.
+  for (const l of [ledger, restored]) {
+    ok(l.apply(accepted('job-1', 'b')));
+    ok(l.apply(finished('job-1', 'a', 'cancelled')));
+    assert.deepEqual(l.resumeOf('job-1'), RESUME, 'one DC finished: the job still lives');
+    ok(l.apply(finished('job-1', 'b', 'cancelled')));
+    ok(l.apply(complete('job-1')));
+    assert.equal(l.job('job-1')?.status, 'cancelled');
+    assert.equal(l.resumeOf('job-1'), null);
+    const ended = l.snapshot().jobs.find((j) => j.jobId === 'job-1');
+    assert.ok(ended);
+    assert.equal('resume' in ended, false);
+  }
+  assert.deepEqual(restored.snapshot(), ledger.snapshot());
+});
+
+test('a restored ended job carries no resume payload; a payload that is not an object is a corrupt snapshot', () => {
+  const ledger = new JobLedger();
+  runTo(ledger, 'done', 'completed', 'completed');
+  ok(ledger.apply(submit('live', { resume: RESUME })));
+  const snap = ledger.snapshot();
+  const withStale = {
+    ...snap,
+    jobs: snap.jobs.map((j) => (j.jobId === 'done' ? { ...j, resume: RESUME } : j)),
+  };
+  const restored = JobLedger.restore(withStale);
+  assert.ok(restored instanceof JobLedger);
+  assert.equal(restored.resumeOf('done'), null);
+  assert.deepEqual(restored.resumeOf('live'), RESUME);
+  const at = snap.jobs.findIndex((j) => j.jobId === 'live');
+  for (const bad of ['plan', 3, [RESUME]]) {
+    const r = JobLedger.restore({
+      ...snap,
+      jobs: snap.jobs.map((j, i) => (i === at ? { ...j, resume: bad } : j)),
+    });
+    assert.ok(!(r instanceof JobLedger));
+    assert.equal(r.code, 'E_INVALID_SNAPSHOT');
+    assert.match(r.message, new RegExp(`jobs\\[${at}\\]\\.resume must be an object when present`));
+  }
+});
+
+test('a submit whose resume payload passes maxResumeChars is refused with a message naming the bound; no job is made', () => {
+  const ledger = new JobLedger({ maxResumeChars: 40 });
+  // {"s":"…"} is the string's length + 8 characters as JSON.
+  ok(ledger.apply(submit('at-bound', { resume: { s: 'x'.repeat(32) } })));
+  assert.deepEqual(ledger.resumeOf('at-bound'), { s: 'x'.repeat(32) });
+  const over = ledger.apply(submit('over', { resume: { s: 'x'.repeat(33) } }));
+  refused(over, 'E_INVALID_COMMAND');
+  assert.equal(
+    !over.ok && over.message,
+    'ledger command submit: resume must be at most 40 characters as JSON, got 41',
+  );
+  for (const bad of ['a string', 7, [1, 2], true]) {
+    const r = ledger.apply(submit('shape', { resume: bad }));
+    refused(r, 'E_INVALID_COMMAND');
+    assert.equal(!r.ok && r.message, 'ledger command submit: resume must be null or an object');
+  }
+  assert.equal(ledger.job('over'), undefined);
+  assert.equal(ledger.job('shape'), undefined);
+  assert.equal(ledger.size, 1);
+  // The default bound is what a Raft entry can carry with the rest of the submit.
+  const big = { source: 'y'.repeat(192 * 1024) };
+  const r = new JobLedger().apply(submit('big', { resume: big }));
+  refused(r, 'E_INVALID_COMMAND');
+  assert.match(!r.ok ? r.message : '', /resume must be at most 196608 characters as JSON/);
+});
+
+test('maxResumeChars out of range is an E_OPTION error naming it', () => {
+  for (const bad of [-1, 1.5, Number.NaN]) {
+    assert.throws(() => new JobLedger({ maxResumeChars: bad }), {
+      code: 'E_OPTION',
+      message: /job ledger config: maxResumeChars/,
+    });
+  }
+  assert.ok(new JobLedger({ maxResumeChars: 0 }) instanceof JobLedger);
+});
