@@ -100,11 +100,11 @@ interface JobQueue {
   retained: Queued[];
   /** False once a retained window was dropped (or the job was met part-way, `markIncomplete`). */
   retainedComplete: boolean;
-  /** When a window of the job last came in or was acknowledged. */
-  activeAtMs: number;
+  /** When a batch of the job last went out (null: none yet; `expireIdle` starts counting then). */
+  activeAtMs: number | null;
 }
 
-function newQueue(now = 0): JobQueue {
+function newQueue(): JobQueue {
   return {
     queue: [],
     sources: new Map(),
@@ -114,7 +114,7 @@ function newQueue(now = 0): JobQueue {
     failures: 0,
     retained: [],
     retainedComplete: true,
-    activeAtMs: now,
+    activeAtMs: null,
   };
 }
 
@@ -364,6 +364,8 @@ export class WindowRelay {
   expireIdle(now: number, idleMs: number): string[] {
     const out: string[] = [];
     for (const [job, q] of this.jobs) {
+      // A record no batch went out of yet (made by a floor or a mark) starts its idle time now.
+      q.activeAtMs ??= now;
       if (q.queue.length > 0 || q.inFlightWindows > 0 || now - q.activeAtMs < idleMs) continue;
       out.push(job);
     }

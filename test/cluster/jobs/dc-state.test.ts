@@ -132,18 +132,21 @@ test('owner: the same fence again is a duplicate from its gate and stale from an
   );
 });
 
-test('owner: a job with no dispatch on this DC is a bad command and makes no record', () => {
+test("owner: a job with no dispatch on this DC yet is recorded with its new owner, so an older owner's late dispatch is refused", () => {
   const s = new DcJobState();
   s.apply(dispatch(1));
+  assert.deepEqual(s.apply(owner(9, 'g2', 'other')), { ok: true });
+  assert.equal(s.job('other')?.ownerGate, 'g2');
+  assert.equal(s.job('other')?.fence, 9);
+  assert.deepEqual(s.job('other')?.workflows, {});
+  assert.equal(s.jobCount, 2);
   refusedWith(
-    s.apply(owner(9, 'g2', 'other')),
-    'E_BAD_COMMAND',
-    "job 'other' has no dispatch on this DC",
+    s.apply({ ...dispatch(1), job: 'other' }),
+    'E_STALE_FENCE',
+    "fence 1 of job 'other' is older than the fence 9 this DC has seen",
   );
-  assert.equal(s.job('other'), undefined);
-  assert.equal(s.jobCount, 1);
-  // A later dispatch of that job under any fence is still taken (nothing was recorded).
-  assert.deepEqual(s.apply({ ...dispatch(1), job: 'other' }), { ok: true });
+  const later = { ...dispatch(9), job: 'other' } as Extract<DcCommand, { op: 'dispatch' }>;
+  assert.deepEqual(s.apply({ ...later, ownerGate: 'g2' }), { ok: true });
 });
 
 test('owner: a cancelled job moves too, and stays cancelled', () => {
