@@ -10,7 +10,7 @@
 // `npm run chaos` for 10 minutes (SALVO_CHAOS_MS), writing its figures to bench/results/chaos.json.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startTargetServer, type TargetServer } from '../../src/target/server.js';
@@ -90,6 +90,10 @@ void test(
         // Its gate died and the job could not be resumed: it ended by the ledger, without results.
         withoutResults++;
         if (view.status !== 'failed') problems.push(`${s.job}: no results but ${view.status}`);
+        return;
+      }
+      if (!existsSync(s.out)) {
+        problems.push(`${s.job} ${view.status}: its watch wrote no results: ${s.output}`);
         return;
       }
       const results = readResults(s.out);

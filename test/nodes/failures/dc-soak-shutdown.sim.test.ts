@@ -10,7 +10,7 @@ import { seedsFrom, simTest } from '../../support/sim.js';
 import { DcCluster } from '../dc/support/dc-cluster.js';
 
 simTest(
-  'LT-37.3.3 a short soak: thirty jobs run back to back; after each one the leader holds no part and no relay state for it, the workers run nothing, track no leader and have every core free, so no per-job structure grows with the jobs run',
+  'LT-37.3.3 a short soak: thirty jobs run back to back; after each one (released by its gate) the leader holds no part, no relay state and no kept windows or ends for it, the workers run nothing, track no leader and have every core free, so no per-job structure grows with the jobs run',
   { seeds: seedsFrom(2), timeoutMs: 180_000 },
   async (sim) => {
     const c = new DcCluster(sim, {
@@ -26,9 +26,13 @@ simTest(
       const job = `job-${i}`;
       assert.ok((await c.call(leaderId, c.dispatchMsg(job, 'wf', 4))).ok);
       assert.ok(await sim.runUntil(() => c.gate.done.length === i, { maxMs: 30_000 }), job);
+      // The owner gate releases the ended job (what the DC kept for a new owner goes with it).
+      assert.ok((await c.call(leaderId, { t: 'dc.release', job, fence: 1 })).ok);
       const idle = (): boolean =>
         leader.ctx.parts.size === 0 &&
         leader.ctx.relay.jobCount === 0 &&
+        leader.ctx.relay.retainedCount() === 0 &&
+        leader.handover.endsKept === 0 &&
         (leader.ctx.leadership.dispatcher()?.partsOf(job).length ?? 0) === 0 &&
         [...c.workers.values()].every((w) => w.activeParts === 0 && w.leaders.pendingCount === 0);
       assert.ok(await sim.runUntil(idle, { maxMs: 10_000 }), `state released after ${job}`);
