@@ -26,6 +26,7 @@ import { GATE_DEFAULTS, type GateNodeOptions, type GateState } from './gate-cont
 import { GATE_MESSAGES, GateProposeDef, GateTakeOverDef } from './gate-wire.js';
 import { RUN_PROGRAM } from './job-program.js';
 import { JobTakeover } from './job-takeover.js';
+import { forget, loadResults } from './kept-results.js';
 import { LedgerMachine } from './ledger-machine.js';
 import { LedgerProposer, sleep } from './ledger-proposer.js';
 import { OverdueJobs } from './overdue-jobs.js';
@@ -175,6 +176,9 @@ export class GateNode {
     machine.onRestore(() => overdue.rebuild());
     machine.onEvents((events) => takeover.onEvents(events));
     machine.onEvents((events) => onLedgerEvents(state, events));
+    // Results kept for late watchers before a restart are read back before anyone asks.
+    const loaded = await loadResults(state);
+    if (loaded > 0) runtime.log.log('info', 'kept results read back', { results: loaded });
     registerHandlers(state, transport, takeover);
     const raft = await RaftNode.start<LedgerResult>({
       runtime,
@@ -230,7 +234,7 @@ export class GateNode {
         }),
       );
     }
-    s.results.sweep(s.runtime.clock.wallMs());
+    forget(s, s.results.sweep(s.runtime.clock.wallMs()));
     for (const [job, p] of s.pending) if (p.untilMs <= now) s.pending.delete(job);
   }
 

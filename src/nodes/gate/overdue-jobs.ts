@@ -12,7 +12,8 @@ import type { JobView, LedgerCommand, LedgerEvent } from '../../cluster/jobs/led
 import type { JobResult } from '../jobs/client-wire.js';
 import { background } from './background.js';
 import type { GateState } from './gate-context.js';
-import { keepResult, ledgerConfig } from './submissions.js';
+import { keepResult } from './kept-results.js';
+import { ledgerConfig } from './submissions.js';
 
 export interface OverdueJobsOptions {
   readonly state: GateState;

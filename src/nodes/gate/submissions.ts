@@ -25,13 +25,13 @@ import { describeError } from '../../errors.js';
 import {
   clientError,
   type JobAccepted,
-  type JobResult,
   type JobSubmit,
 } from '../jobs/client-wire.js';
 import type { GateState, PendingSubmission } from './gate-context.js';
 import { JOB_WINDOW_MS } from './job-program.js';
 import { OwnedJob } from './owned-job.js';
 import { background } from './background.js';
+import { keepResult } from './kept-results.js';
 import { resumePayload } from './resume-payload.js';
 
 /** Fresh job ids tried when one collides with an existing job. */
@@ -261,15 +261,6 @@ export function onLedgerEvents(state: GateState, events: readonly LedgerEvent[])
       if (owned !== undefined)
         background(state.runtime.log, `cancel of ${e.jobId}`, owned.cancel(e.reason));
     }
-  }
-}
-
-/** Keeps an ended job's result for late watchers (the oldest go beyond the count bound). */
-export function keepResult(state: GateState, job: string, result: JobResult): void {
-  for (const evicted of state.results.put(job, result, state.runtime.clock.wallMs())) {
-    state.runtime.log.log('debug', 'result of an ended job dropped (count bound)', {
-      job: evicted,
-    });
   }
 }
 
