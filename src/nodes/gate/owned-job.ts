@@ -26,7 +26,7 @@ import { JOB_WINDOW_MS, type JobProgram, type ProgramOutcome } from './job-progr
 import type { ProposeOutcome } from './ledger-proposer.js';
 import { background } from './background.js';
 import { sleep } from './ledger-proposer.js';
-import { ReplayHold } from './replay-hold.js';
+import { MAX_HELD_WINDOWS, ReplayHold } from './replay-hold.js';
 
 /** Watchers one job streams to at once; more are refused. */
 export const MAX_WATCHERS_PER_JOB = 64;
@@ -103,7 +103,7 @@ export class OwnedJob {
       ...(o.dispatchTimeoutMs !== undefined ? { dispatchTimeoutMs: o.dispatchTimeoutMs } : {}),
       ...(o.cancelTimeoutMs !== undefined ? { cancelTimeoutMs: o.cancelTimeoutMs } : {}),
     });
-    this.hold = new ReplayHold(this.placement);
+    this.hold = new ReplayHold(this.placement, MAX_HELD_WINDOWS, o.resumed === true);
   }
 
   get job(): string {
@@ -196,6 +196,7 @@ export class OwnedJob {
           }
           if (reply.error.code === 'E_STALE_FENCE') {
             this.log.log('warn', 'datacenter knows a newer owner of the job', { dc: link.dc });
+            this.hold.expect(link.dc, []);
             return;
           }
           this.log.log('debug', 'datacenter did not take the handover yet', {
@@ -205,6 +206,7 @@ export class OwnedJob {
           });
           await sleep(o.runtime, 1_000);
         }
+        this.hold.expect(link.dc, []);
         if (!this.ended) {
           this.incomplete.add(link.dc);
           this.log.log('warn', 'datacenter never took the handover', { dc: link.dc });

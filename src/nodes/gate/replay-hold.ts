@@ -27,9 +27,15 @@ export class ReplayHold {
   private held: Held[] = [];
   private heldWindows = 0;
 
+  /**
+   * `holdUnknown`: until a DC's workflows are known (`expect`), what it sends of any workflow
+   * the replay does not run yet is held — a DC starts sending again before its answer to the
+   * handover arrives.
+   */
   constructor(
     private readonly target: ReplayTarget,
     private readonly maxWindows = MAX_HELD_WINDOWS,
+    private readonly holdUnknown = false,
   ) {}
 
   /** `dc` ran these workflows for the lost owner (what it sends of them waits for the replay). */
@@ -42,7 +48,9 @@ export class ReplayHold {
   }
 
   private waits(workflow: string, dc: string): boolean {
-    return this.expected.get(dc)?.has(workflow) === true && !this.target.running(workflow, dc);
+    if (this.target.running(workflow, dc)) return false;
+    const expected = this.expected.get(dc);
+    return expected === undefined ? this.holdUnknown : expected.has(workflow);
   }
 
   /**

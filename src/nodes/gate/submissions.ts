@@ -22,11 +22,7 @@ import type { ReporterConfig } from '../../reporters/config.js';
 import { validateJobReporters } from '../../reporters/job-config.js';
 import { JobReporting } from '../../reporters/job-reporting.js';
 import { describeError } from '../../errors.js';
-import {
-  clientError,
-  type JobAccepted,
-  type JobSubmit,
-} from '../jobs/client-wire.js';
+import { clientError, type JobAccepted, type JobSubmit } from '../jobs/client-wire.js';
 import type { GateState, PendingSubmission } from './gate-context.js';
 import { JOB_WINDOW_MS } from './job-program.js';
 import { OwnedJob } from './owned-job.js';

@@ -296,3 +296,25 @@ test('over any arrival order: each window and end reaches the placement once, in
     { numRuns: 500, seed: 29 },
   );
 });
+
+test('for a resumed job, what a DC sends before its answer to the handover is held until the replay runs the workflow; once the DC answers, only its listed workflows wait', () => {
+  const p = new Placement();
+  const hold = new ReplayHold(p, 100, true);
+  // The DC resends before its dc.adopted answer came back: nothing is known yet, so it waits.
+  assert.equal(offer(p, hold, batch('a', ['wf1', 1], ['wf1', 2])), null);
+  assert.deepEqual(p.got, []);
+  hold.expect('a', ['wf1']);
+  hold.flush();
+  assert.deepEqual(p.got, [], 'still held: the replay has not reached wf1');
+  p.start('wf1', 'a');
+  hold.flush();
+  assert.deepEqual(p.got, ['a/wf1#1', 'a/wf1#2']);
+  // A workflow the DC did not list goes straight on.
+  offer(p, hold, batch('a', ['wf9', 1]));
+  assert.deepEqual(p.got.at(-1), 'a/wf9#1');
+  // Without holdUnknown (a job that was not resumed) nothing is held for an unknown DC.
+  const q = new Placement();
+  const plain = new ReplayHold(q, 100);
+  offer(q, plain, batch('b', ['wf1', 1]));
+  assert.deepEqual(q.got, ['b/wf1#1']);
+});
