@@ -1,9 +1,10 @@
 // Owns the upward flow of a manager: `work.windows` from workers (checked, tagged
 // `worker#incarnation/thread`, deduplicated and queued in the WindowRelay, acknowledged), the
-// batches of `dc.windows` to each job's owner gate (several in flight, each acknowledged, retried
-// with backoff), and
-// `work.done` (the part's end); once every part of a workflow ended and its windows reached the
-// gate, `dc.workflow-done` goes up (retried until acknowledged) and the end is recorded in Raft.
+// batches of `dc.windows` to each job's owner gate now (several in flight, each acknowledged,
+// retried with backoff), and `work.done` (the part's end); once every part of a workflow ended
+// and its windows reached the gate, `dc.workflow-done` goes up (retried until acknowledged) and
+// the end is recorded in Raft. What a new owner gate must get again is kept by OwnerHandover
+// (through `retention`); an end it asks for again goes out with `resendEnd`.
 
 import { windowProblem } from '../../cluster/jobs/window-check.js';
 import type { RelayBatch } from '../../cluster/jobs/window-relay.js';
