@@ -253,20 +253,22 @@ export class GateNode {
       leader !== null && leader !== s.selfId
         ? [leader, ...peers.filter((g) => g !== leader)]
         : peers;
-    for (const job of jobs) {
-      for (const peer of order) {
-        const address = s.gates.get(peer);
-        if (address === undefined) continue;
-        const reply = await s.links.request(address, { t: 'gate.take-over', job }, 2_000);
-        if (reply.ok) {
-          s.runtime.log.log('info', 'job handed to a peer before stopping', { job, peer });
-          break;
+    const until = s.runtime.clock.monotonicMs() + HANDOVER_WAIT_MS;
+    await Promise.all(
+      jobs.map(async (job) => {
+        for (const peer of order) {
+          const address = s.gates.get(peer);
+          if (address === undefined || s.runtime.clock.monotonicMs() >= until) continue;
+          const reply = await s.links.request(address, { t: 'gate.take-over', job }, 2_000);
+          if (reply.ok) {
+            s.runtime.log.log('info', 'job handed to a peer before stopping', { job, peer });
+            return;
+          }
         }
-      }
-    }
+      }),
+    );
     const moved = (): boolean =>
       jobs.every((job) => s.machine.ledger.job(job)?.ownerGate !== s.selfId);
-    const until = s.runtime.clock.monotonicMs() + HANDOVER_WAIT_MS;
     while (!moved() && s.runtime.clock.monotonicMs() < until) await sleep(s.runtime, 100);
     if (!moved()) s.runtime.log.log('warn', 'some jobs did not move before the gate stopped', {});
   }

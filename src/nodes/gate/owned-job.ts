@@ -62,6 +62,8 @@ export interface OwnedJobOptions {
 
 /** Attempts to tell a DC that the job moved here, one a second. */
 const MAX_ADOPT_ATTEMPTS = 30;
+/** How long a resumed job's replay waits for the DCs to answer the handover before it starts. */
+const ADOPT_WAIT_MS = 10_000;
 /** How often what DCs sent again for a resumed job is looked at for the replay. */
 const HOLD_FLUSH_MS = 100;
 
@@ -138,7 +140,11 @@ export class OwnedJob {
     if (this.o.resumed === true) {
       // What the DCs send again goes on to the replay as soon as it reaches each workflow.
       this.holdTimer = this.o.runtime.timers.every(HOLD_FLUSH_MS, () => this.hold.flush());
-      await this.adoptDcs();
+      // The replay waits for the DCs' answers a while; a DC that answers later still follows
+      // (its resends are held, and a dispatch under this fence moves the job there too).
+      const adopted = this.adoptDcs();
+      background(this.log, 'handover to the datacenters', adopted);
+      await Promise.race([adopted, sleep(this.o.runtime, ADOPT_WAIT_MS)]);
       if (this.o.cancelReason !== undefined) {
         background(this.log, 'cancel of the resumed job', this.cancel(this.o.cancelReason));
       }

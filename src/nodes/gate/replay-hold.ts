@@ -26,6 +26,7 @@ export class ReplayHold {
   private readonly expected = new Map<string, Set<string>>();
   private held: Held[] = [];
   private heldWindows = 0;
+  private heldDones = 0;
 
   /**
    * `holdUnknown`: until a DC's workflows are known (`expect`), what it sends of any workflow
@@ -86,6 +87,9 @@ export class ReplayHold {
   /** Takes a workflow's end: held (true) when the replay has not reached the workflow. */
   holdDone(done: DcWorkflowDone): boolean {
     if (!this.waits(done.workflow, done.dc) && !this.holding(done.workflow, done.dc)) return false;
+    // Ends are one per workflow and DC; a sender repeating them past the bound is not held.
+    if (this.heldDones >= this.maxWindows) return false;
+    this.heldDones++;
     this.held.push({ kind: 'done', done });
     return true;
   }
@@ -112,8 +116,10 @@ export class ReplayHold {
         keep.push(h);
         continue;
       }
-      if (h.kind === 'done') this.target.deliverDone(h.done);
-      else {
+      if (h.kind === 'done') {
+        this.heldDones--;
+        this.target.deliverDone(h.done);
+      } else {
         this.heldWindows -= h.batch.windows.length;
         this.target.deliverWindows(h.batch);
       }
@@ -125,6 +131,7 @@ export class ReplayHold {
   clear(): void {
     this.held = [];
     this.heldWindows = 0;
+    this.heldDones = 0;
     this.expected.clear();
   }
 }
